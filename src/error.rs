@@ -1,0 +1,119 @@
+//! The one error type. Its `Display` text is what a user reads (in an HTTP
+//! body or on stderr); [`Error::status`] is the only place that decides HTTP
+//! status codes.
+
+use std::fmt;
+
+#[derive(Debug)]
+pub enum Error {
+    /// The request is malformed (bad video id, bad header value).
+    BadRequest(String),
+    /// Nothing is served at this path, or the track is unknown.
+    NotFound(String),
+    /// The path exists but not for this method; carries the `Allow` list.
+    MethodNotAllowed { allow: &'static str },
+    /// Every stream worker is busy.
+    Busy,
+    /// Upstream could not be reached (refused, DNS, TLS, reset before headers).
+    UpstreamUnreachable(String),
+    /// Upstream did not connect or answer within the configured time.
+    UpstreamTimeout(String),
+    /// Upstream answered with a status we cannot pass on.
+    UpstreamStatus(u16),
+    /// Upstream answered `416`: passed through with its `Content-Range`.
+    RangeNotSatisfiable { content_range: Option<String> },
+    /// The stored stream URL is not something we may fetch.
+    BadStreamUrl(String),
+    /// Bad input on the command line or in an import file.
+    InvalidInput(String),
+    /// The configuration file or a flag is wrong; the text names the key.
+    Config(String),
+    /// The track store failed.
+    Store(String),
+    /// Any other I/O failure, with what we were doing.
+    Io(String),
+}
+
+impl Error {
+    /// The HTTP status for this error. The one place that maps errors to codes.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::BadRequest(_) => 400,
+            Error::NotFound(_) => 404,
+            Error::MethodNotAllowed { .. } => 405,
+            Error::RangeNotSatisfiable { .. } => 416,
+            Error::Busy => 503,
+            Error::UpstreamUnreachable(_) | Error::UpstreamStatus(_) | Error::BadStreamUrl(_) => {
+                502
+            }
+            Error::UpstreamTimeout(_) => 504,
+            Error::InvalidInput(_) => 400,
+            Error::Config(_) | Error::Store(_) | Error::Io(_) => 500,
+        }
+    }
+
+    /// Extra headers that belong with this error's response.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Error::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
+            Error::Busy => vec![("Retry-After", "2".to_owned())],
+            Error::RangeNotSatisfiable {
+                content_range: Some(range),
+            } => vec![("Content-Range", range.clone())],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadRequest(why) => write!(f, "bad request: {why}"),
+            Error::NotFound(what) => write!(f, "not found: {what}"),
+            Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
+            Error::Busy => write!(f, "all stream workers are busy, retry shortly"),
+            Error::UpstreamUnreachable(why) => write!(f, "upstream unreachable: {why}"),
+            Error::UpstreamTimeout(why) => write!(f, "upstream timed out: {why}"),
+            Error::UpstreamStatus(code) => write!(f, "upstream answered {code}"),
+            Error::RangeNotSatisfiable { .. } => write!(f, "range not satisfiable"),
+            Error::BadStreamUrl(why) => write!(f, "stored stream URL refused: {why}"),
+            Error::InvalidInput(why) => write!(f, "{why}"),
+            Error::Config(why) => write!(f, "config: {why}"),
+            Error::Store(why) => write!(f, "track store: {why}"),
+            Error::Io(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Store(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_precise() {
+        assert_eq!(Error::BadRequest("x".into()).status(), 400);
+        assert_eq!(Error::NotFound("x".into()).status(), 404);
+        assert_eq!(Error::MethodNotAllowed { allow: "GET" }.status(), 405);
+        assert_eq!(Error::Busy.status(), 503);
+        assert_eq!(Error::UpstreamUnreachable("x".into()).status(), 502);
+        assert_eq!(Error::UpstreamStatus(403).status(), 502);
+        assert_eq!(Error::UpstreamTimeout("x".into()).status(), 504);
+        assert_eq!(
+            Error::RangeNotSatisfiable {
+                content_range: None
+            }
+            .status(),
+            416
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! icyproxy: a small streaming proxy that makes MPD show "Artist - Title"
+//! for YouTube Music tracks. See `ARCHITECTURE.md` for a request's path.
+
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod icy;
+pub mod import;
+pub mod proxy;
+pub mod response;
+pub mod route;
+pub mod server;
+pub mod store;
+pub mod stream_url;
+pub mod upstream;
+pub mod video_id;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use server::Server;
+pub use store::{NewTrack, Track, TrackStore};
+pub use video_id::VideoId;

@@ -1,0 +1,351 @@
+//! [`TrackStore`]: the SQLite file that maps video ids to stream URLs and
+//! tags. One connection per thread (rusqlite connections are not `Sync`);
+//! WAL and a busy timeout let the CLI write while the server reads.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::error::{Error, Result};
+use crate::stream_url;
+use crate::video_id::VideoId;
+
+/// Schema steps; `PRAGMA user_version` counts how many have run.
+/// Append new steps, never edit old ones.
+const MIGRATIONS: &[&str] = &[
+    // 1: the track table, with room for expiry and duration.
+    "CREATE TABLE tracks (
+        video_id      TEXT PRIMARY KEY NOT NULL,
+        stream_url    TEXT NOT NULL,
+        artist        TEXT NOT NULL DEFAULT '',
+        title         TEXT NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        expires_at    INTEGER,
+        duration_secs INTEGER
+    );",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a statement waits for another writer before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A stored track.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    pub video_id: String,
+    pub stream_url: String,
+    pub artist: String,
+    pub title: String,
+    /// Unix seconds of the last write.
+    pub updated_at: i64,
+    /// Unix seconds when the stream URL stops working, when known.
+    pub expires_at: Option<i64>,
+    pub duration_secs: Option<i64>,
+}
+
+/// What a caller supplies to insert or replace a track.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTrack {
+    pub video_id: VideoId,
+    pub stream_url: String,
+    pub artist: String,
+    pub title: String,
+}
+
+impl NewTrack {
+    /// Checks every field; the error says which one is wrong.
+    pub fn new(video_id: &str, stream_url: &str, artist: &str, title: &str) -> Result<NewTrack> {
+        let id = VideoId::parse(video_id).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "invalid video id {video_id:?}: expected 11 characters of A-Z a-z 0-9 _ -"
+            ))
+        })?;
+        stream_url::check(stream_url)?;
+        if title.trim().is_empty() {
+            return Err(Error::InvalidInput("title must not be empty".into()));
+        }
+        Ok(NewTrack {
+            video_id: id,
+            stream_url: stream_url.to_owned(),
+            artist: artist.trim().to_owned(),
+            title: title.trim().to_owned(),
+        })
+    }
+}
+
+/// One connection to the track store.
+pub struct TrackStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl TrackStore {
+    /// Opens (creating if needed) the store at `path` and brings its schema
+    /// up to date. Refuses a file written by a newer icyproxy.
+    pub fn open(path: &Path) -> Result<TrackStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Store(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let fail = |e: rusqlite::Error| Error::Store(format!("{}: {e}", path.display()));
+        let conn = Connection::open(path).map_err(fail)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(fail)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(fail)?;
+        let mut store = TrackStore {
+            conn,
+            path: path.to_owned(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version = self.schema_version()?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        self.check_version(version)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Read again under the write lock: another process may have migrated.
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (step, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            tx.execute_batch(sql).map_err(|e| {
+                Error::Store(format!("migration to schema {} failed: {e}", step + 1))
+            })?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| Error::Store(format!("{}: {e}", self.path.display())))
+    }
+
+    fn check_version(&self, version: i64) -> Result<()> {
+        if version > SCHEMA_VERSION {
+            return Err(Error::Store(format!(
+                "{} has schema version {version}, newer than this icyproxy understands \
+                 ({SCHEMA_VERSION}); upgrade icyproxy or use another database",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Inserts or replaces a track.
+    pub fn upsert(&mut self, track: &NewTrack) -> Result<()> {
+        self.upsert_many(std::slice::from_ref(track))
+    }
+
+    /// Inserts or replaces all tracks in one transaction: all or nothing.
+    pub fn upsert_many(&mut self, tracks: &[NewTrack]) -> Result<()> {
+        let now = unix_now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO tracks (video_id, stream_url, artist, title, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(video_id) DO UPDATE SET
+                   stream_url = excluded.stream_url, artist = excluded.artist,
+                   title = excluded.title, updated_at = excluded.updated_at,
+                   expires_at = NULL",
+            )?;
+            for t in tracks {
+                stmt.execute(params![
+                    t.video_id.as_str(),
+                    t.stream_url,
+                    t.artist,
+                    t.title,
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The track with this id, if stored.
+    pub fn get(&self, id: &VideoId) -> Result<Option<Track>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM tracks WHERE video_id = ?1"))?;
+        Ok(stmt.query_row([id.as_str()], track_from_row).optional()?)
+    }
+
+    /// Replaces the stream URL of a stored track; `false` when absent.
+    pub fn update_stream_url(&mut self, id: &VideoId, url: &str) -> Result<bool> {
+        stream_url::check(url)?;
+        let n = self.conn.execute(
+            "UPDATE tracks SET stream_url = ?2, updated_at = ?3, expires_at = NULL
+             WHERE video_id = ?1",
+            params![id.as_str(), url, unix_now()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Deletes a track; `false` when it was not stored.
+    pub fn remove(&mut self, id: &VideoId) -> Result<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM tracks WHERE video_id = ?1", [id.as_str()])?;
+        Ok(n > 0)
+    }
+
+    /// All tracks, ordered by video id.
+    pub fn list(&self) -> Result<Vec<Track>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM tracks ORDER BY video_id"))?;
+        let rows = stmt.query_map([], track_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// How many tracks are stored.
+    pub fn count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM tracks")?
+            .query_row([], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+}
+
+const COLUMNS: &str = "video_id, stream_url, artist, title, updated_at, expires_at, duration_secs";
+
+/// Reads text leniently: another program may have written invalid UTF-8,
+/// which must not make a row unreadable.
+fn text(row: &Row<'_>, i: usize) -> rusqlite::Result<String> {
+    let value = row.get_ref(i)?;
+    Ok(match value.as_bytes_or_null()? {
+        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        None => String::new(),
+    })
+}
+
+fn track_from_row(row: &Row<'_>) -> rusqlite::Result<Track> {
+    Ok(Track {
+        video_id: text(row, 0)?,
+        stream_url: text(row, 1)?,
+        artist: text(row, 2)?,
+        title: text(row, 3)?,
+        updated_at: row.get(4)?,
+        expires_at: row.get(5)?,
+        duration_secs: row.get(6)?,
+    })
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(id: &str, title: &str) -> NewTrack {
+        NewTrack::new(id, "http://127.0.0.1:1/a", "Artist", title).expect("valid track")
+    }
+
+    #[test]
+    fn crud_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested/dir/t.db");
+        let mut s = TrackStore::open(&path).expect("open");
+        let id = VideoId::parse("dQw4w9WgXcQ").expect("id");
+        assert_eq!(s.get(&id).expect("get"), None);
+        s.upsert(&track("dQw4w9WgXcQ", "One")).expect("insert");
+        s.upsert(&track("dQw4w9WgXcQ", "Two")).expect("update");
+        s.upsert(&track("aaaaaaaaaaa", "Other")).expect("insert");
+        let got = s.get(&id).expect("get").expect("present");
+        assert_eq!((got.artist.as_str(), got.title.as_str()), ("Artist", "Two"));
+        assert_eq!(s.count().expect("count"), 2);
+        assert!(
+            s.update_stream_url(&id, "https://x.example/b")
+                .expect("upd")
+        );
+        assert_eq!(
+            s.get(&id).expect("get").expect("present").stream_url,
+            "https://x.example/b"
+        );
+        assert!(s.update_stream_url(&id, "file:///etc/passwd").is_err());
+        let ids: Vec<_> = s
+            .list()
+            .expect("list")
+            .into_iter()
+            .map(|t| t.video_id)
+            .collect();
+        assert_eq!(ids, ["aaaaaaaaaaa", "dQw4w9WgXcQ"]);
+        assert!(s.remove(&id).expect("rm"));
+        assert!(!s.remove(&id).expect("rm again"));
+        drop(s);
+        let s = TrackStore::open(&path).expect("reopen");
+        assert_eq!(s.count().expect("count"), 1);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_and_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.pragma_update(None, "user_version", 99)
+            .expect("set version");
+        drop(conn);
+        let before = std::fs::read(&path).expect("read");
+        let e = TrackStore::open(&path).err().expect("refused").to_string();
+        assert!(e.contains("newer"), "{e}");
+        let conn = Connection::open(&path).expect("open");
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, 99);
+        assert_eq!(before.len(), std::fs::read(&path).expect("read").len());
+    }
+
+    #[test]
+    fn invalid_utf8_rows_stay_readable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let s = TrackStore::open(&path).expect("open");
+        s.conn
+            .execute(
+                "INSERT INTO tracks VALUES ('bbbbbbbbbbb', 'http://h/x', CAST(X'FF41' AS TEXT), 'T', 0, NULL, NULL)",
+                [],
+            )
+            .expect("raw insert");
+        let t = s
+            .get(&VideoId::parse("bbbbbbbbbbb").expect("id"))
+            .expect("get")
+            .expect("row");
+        assert_eq!(t.artist, "\u{FFFD}A");
+    }
+
+    #[test]
+    fn new_track_checks_fields() {
+        assert!(NewTrack::new("short", "http://h/", "", "T").is_err());
+        assert!(NewTrack::new("dQw4w9WgXcQ", "ftp://h/", "", "T").is_err());
+        assert!(NewTrack::new("dQw4w9WgXcQ", "http://h/", "", " ").is_err());
+        assert!(NewTrack::new("dQw4w9WgXcQ", "http://h/", "", "T").is_ok());
+    }
+}
