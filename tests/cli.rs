@@ -1,0 +1,390 @@
+//! The real `icyproxy` binary: subcommands, exit codes, error messages,
+//! serving and stopping on signals.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const ID: &str = "dQw4w9WgXcQ";
+
+struct Env {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+fn env(extra: &str) -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("proxy.toml");
+    std::fs::write(
+        &config,
+        format!("[store]\npath = \"data/tracks.db\"\n{extra}"),
+    )
+    .expect("config");
+    Env { dir, config }
+}
+
+fn icyproxy(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+        .arg("--config")
+        .arg(&env.config)
+        .args(args)
+        .current_dir(env.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run icyproxy");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn add_get_list_remove() {
+    let e = env("");
+    let o = icyproxy(
+        &e,
+        &[
+            "add",
+            ID,
+            "--url",
+            "https://h.example/a?x=1",
+            "--artist",
+            "Rick Astley",
+            "--title",
+            "Never",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        e.dir.path().join("data/tracks.db").exists(),
+        "parent directory created"
+    );
+    let o = icyproxy(
+        &e,
+        &[
+            "add",
+            "aaaaaaaaaaa",
+            "--url",
+            "http://h/b",
+            "--title",
+            "Solo",
+        ],
+        None,
+    );
+    assert!(o.status.success());
+
+    let o = icyproxy(&e, &["get", ID], None);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(out.contains("artist\tRick Astley\n"), "{out}");
+    assert!(out.contains("title\tNever\n"));
+    assert!(out.contains("stream_url\thttps://h.example/a?x=1\n"));
+
+    let o = icyproxy(&e, &["list"], None);
+    let lines: Vec<Vec<String>> = stdout(&o)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0][..3], ["aaaaaaaaaaa", "", "Solo"]);
+    assert_eq!(lines[1][..3], [ID, "Rick Astley", "Never"]);
+    assert!(lines[1][3].parse::<i64>().expect("updated_at") > 1_700_000_000);
+
+    let o = icyproxy(&e, &["remove", ID], None);
+    assert!(o.status.success());
+    let o = icyproxy(&e, &["get", ID], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no track with video id"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+    let o = icyproxy(&e, &["remove", ID], None);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn bad_ids_and_urls_are_refused() {
+    let e = env("");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["add", "short", "--url", "http://h/a", "--title", "T"],
+            "invalid video id",
+        ),
+        (
+            &["add", ID, "--url", "file:///etc/passwd", "--title", "T"],
+            "http:// or https://",
+        ),
+        (&["add", ID, "--url", "http://h/a", "--title", ""], "title"),
+        (&["get", "../../etc/pa"], "invalid video id"),
+    ];
+    for (args, want) in cases {
+        let o = icyproxy(&e, args, None);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+    let o = icyproxy(&e, &["list"], None);
+    assert!(stdout(&o).is_empty(), "nothing stored");
+}
+
+#[test]
+fn import_is_all_or_nothing() {
+    let e = env("");
+    let good = format!(
+        "{ID}\thttp://h/a\tRick Astley\tNever\n{{\"video_id\":\"aaaaaaaaaaa\",\"stream_url\":\"https://h/b\",\"artist\":\"X\",\"title\":\"Y\"}}\n"
+    );
+    let file = e.dir.path().join("good.tsv");
+    std::fs::write(&file, &good).expect("write");
+    let o = icyproxy(&e, &["import", file.to_str().expect("utf8 path")], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("imported 2"));
+
+    let bad = format!("bbbbbbbbbbb\thttp://h/c\tA\tT\n\n{ID}\thttp://h/a\tonly three\n");
+    let o = icyproxy(&e, &["import", "-"], Some(&bad));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("line 3"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing was imported"));
+    let o = icyproxy(&e, &["get", "bbbbbbbbbbb"], None);
+    assert_eq!(o.status.code(), Some(1), "a bad import wrote a row");
+
+    let o = icyproxy(
+        &e,
+        &["import", "-"],
+        Some("ccccccccccc\thttp://h/c\tA\tT\n"),
+    );
+    assert!(o.status.success());
+    assert_eq!(stdout(&icyproxy(&e, &["list"], None)).lines().count(), 3);
+
+    let o = icyproxy(&e, &["import", "/nonexistent/file"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot read /nonexistent/file"));
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    for (text, want) in [
+        ("[server]\nwrkers = 3\n", "wrkers"),
+        ("[server]\nworkers = 0\n", "[server] workers"),
+        ("[icy]\nmetaint = -5\n", "metaint"),
+        ("[nonsense]\n", "nonsense"),
+    ] {
+        let e = env(text);
+        let o = icyproxy(&e, &["list"], None);
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert!(stderr(&o).contains(want), "{text}: {}", stderr(&o));
+    }
+    let e = env("");
+    let o = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+        .args(["--config", "/nonexistent/proxy.toml", "list"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot read config file /nonexistent/proxy.toml"));
+    drop(e);
+}
+
+#[test]
+fn help_explains_every_subcommand() {
+    let e = env("");
+    let o = icyproxy(&e, &["--help"], None);
+    assert!(o.status.success());
+    for word in ["serve", "add", "get", "list", "remove", "import"] {
+        assert!(stdout(&o).contains(word), "--help lacks {word}");
+    }
+    for sub in ["serve", "add", "get", "remove", "import"] {
+        let o = icyproxy(&e, &[sub, "--help"], None);
+        assert!(
+            stdout(&o).contains("Example"),
+            "{sub} --help has no example"
+        );
+    }
+}
+
+/// A running `icyproxy serve` child and the address it logged; killed if
+/// a test fails before it exits.
+struct Serving {
+    child: Child,
+    addr: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(env: &Env, args: &[&str]) -> Serving {
+    let child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+        .arg("--config")
+        .arg(&env.config)
+        .args(args)
+        .current_dir(env.dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let (tx, rx) = mpsc::channel();
+    let mut serving = Serving {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        log: rx,
+    };
+    let stderr = serving.child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let line = serving
+            .log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("a 'listening on' line");
+        if let Some(url) = line.split("listening on http://").nth(1) {
+            serving.addr = url.trim().parse().expect("address in the log line");
+            return serving;
+        }
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    panic!("did not exit within {limit:?}");
+}
+
+#[test]
+fn serve_logs_the_real_port_streams_and_stops_on_signals() {
+    let origin = Origin::start();
+    let e = env("");
+    let url = origin.url("/audio/3000000?stall_after=100000&stall_ms=20000");
+    let o = icyproxy(
+        &e,
+        &["add", ID, "--url", &url, "--artist", "A", "--title", "T"],
+        None,
+    );
+    assert!(o.status.success());
+    for sig in ["-TERM", "-INT"] {
+        let mut s = serve(&e, &["serve", "--port", "0"]);
+        assert_ne!(s.addr.port(), 0);
+        assert_eq!(health(s.addr)["tracks"], 1);
+        // A stream in flight, stalled upstream: the stop must not wait for it.
+        let mut c = connect(s.addr);
+        write!(c, "GET /proxy/{ID}/ HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+        let mut r = BufReader::new(c);
+        let (status, _) = read_head(&mut r);
+        assert!(status.contains(" 200 "));
+        let started = Instant::now();
+        signal(&s.child, sig);
+        let code = wait_exit(&mut s.child, Duration::from_secs(3));
+        let took = started.elapsed();
+        assert_eq!(code, Some(0), "exit code after {sig}");
+        assert!(took < Duration::from_secs(2), "{sig}: exit took {took:?}");
+        let log: Vec<String> = s.log.try_iter().collect();
+        assert!(!log.iter().any(|l| l.contains("panicked")), "{log:?}");
+    }
+}
+
+#[test]
+fn serve_without_subcommand_uses_proxy_toml_in_the_working_directory() {
+    let e = env("");
+    let port = dead_port();
+    std::fs::write(&e.config, format!("[server]\nport = {port}\n")).expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+        .current_dir(e.dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    assert!(wait_until(Duration::from_secs(5), || {
+        std::net::TcpStream::connect(addr).is_ok()
+    }));
+    assert_eq!(health(addr)["tracks"], 0);
+    assert!(
+        e.dir.path().join("tracks.db").exists(),
+        "default store beside proxy.toml"
+    );
+    signal(&child, "-TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(3)), Some(0));
+}
+
+#[test]
+fn serve_fails_clearly_when_it_cannot_start() {
+    let e = env("");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let o = icyproxy(&e, &["serve", "--port", &port], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot listen on 127.0.0.1:"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("--port"),
+        "names the fix: {}",
+        stderr(&o)
+    );
+
+    let db = e.dir.path().join("newer.db");
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    conn.pragma_update(None, "user_version", 42)
+        .expect("version");
+    drop(conn);
+    let o = icyproxy(
+        &e,
+        &["serve", "--port", "0", "--db", db.to_str().expect("utf8")],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("newer than this icyproxy"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(Path::new(&db).exists());
+}

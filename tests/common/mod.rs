@@ -1,0 +1,461 @@
+//! Shared test helpers: a real origin HTTP server, the real proxy server on
+//! port 0 with a real SQLite file, a raw HTTP/1.x client and an ICY parser
+//! written independently of the code under test.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use icyproxy::server::StopHandle;
+use icyproxy::{Config, NewTrack, Server, TrackStore};
+
+/// Deterministic, non-periodic audio bytes (an LCG), so a block inserted at
+/// the wrong offset can never line up by accident.
+pub fn audio_bytes(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// What the origin saw.
+#[derive(Default)]
+pub struct OriginLog {
+    pub requests: AtomicUsize,
+    pub body_bytes: AtomicU64,
+    /// Connections whose body write failed (the proxy hung up on us).
+    pub aborted: AtomicUsize,
+    /// `METHOD path range` per request.
+    pub lines: Mutex<Vec<String>>,
+}
+
+/// A real HTTP origin on 127.0.0.1. `GET`/`HEAD /audio/{len}` serves
+/// [`audio_bytes`] and honours single `Range`s. Query options:
+/// `chunked=1` (no length), `noranges=1`, `status=N`, `head=N` (status for
+/// HEAD), `delay_ms=N` (before the head), `stall_after=N&stall_ms=M`
+/// (pause mid-body), `ct=none` (no Content-Type), `drop_after=N` (close
+/// the connection after N body bytes).
+pub struct Origin {
+    pub addr: SocketAddr,
+    pub log: Arc<OriginLog>,
+}
+
+impl Origin {
+    pub fn start() -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind origin");
+        let addr = listener.local_addr().expect("origin addr");
+        let log = Arc::new(OriginLog::default());
+        let shared = Arc::clone(&log);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let log = Arc::clone(&shared);
+                thread::spawn(move || {
+                    let _ = serve_origin(stream, &log);
+                });
+            }
+        });
+        Origin { addr, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn requests(&self) -> usize {
+        self.log.requests.load(Ordering::SeqCst)
+    }
+
+    pub fn body_bytes(&self) -> u64 {
+        self.log.body_bytes.load(Ordering::SeqCst)
+    }
+}
+
+fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let target = parts.next().unwrap_or("").to_owned();
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    log.requests.fetch_add(1, Ordering::SeqCst);
+    let range_header = headers.get("range").cloned();
+    log.lines.lock().expect("log lock").push(format!(
+        "{method} {target} {}",
+        range_header.as_deref().unwrap_or("-")
+    ));
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let opts: HashMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+    let opt = |k: &str| opts.get(k).and_then(|v| v.parse::<u64>().ok());
+    let mut out = stream;
+    if let Some(ms) = opt("delay_ms") {
+        thread::sleep(Duration::from_millis(ms));
+    }
+    let Some(len) = path
+        .strip_prefix("/audio/")
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return out.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+    };
+    let status_for = if method == "HEAD" {
+        opt("head").or(opt("status"))
+    } else {
+        opt("status")
+    };
+    if let Some(status) = status_for {
+        return write!(
+            out,
+            "HTTP/1.1 {status} Nope\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope"
+        );
+    }
+    let data = audio_bytes(len);
+    let ranges_ok = opt("noranges").is_none();
+    let mut status = "200 OK";
+    let (mut start, mut end) = (0usize, len);
+    let mut extra = String::new();
+    if let (true, Some(r)) = (
+        ranges_ok,
+        range_header
+            .as_deref()
+            .and_then(|r| r.strip_prefix("bytes=")),
+    ) {
+        let (a, b) = r.split_once('-').unwrap_or(("", ""));
+        let (s, e) = match (a.parse::<usize>().ok(), b.parse::<usize>().ok()) {
+            (Some(a), Some(b)) => (a, (b + 1).min(len)),
+            (Some(a), None) => (a, len),
+            (None, Some(n)) => (len.saturating_sub(n), len),
+            (None, None) => (0, len),
+        };
+        if s >= len || s >= e {
+            return write!(
+                out,
+                "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{len}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+        status = "206 Partial Content";
+        extra = format!("Content-Range: bytes {s}-{}/{len}\r\n", e - 1);
+        (start, end) = (s, e);
+    }
+    if ranges_ok {
+        extra.push_str("Accept-Ranges: bytes\r\n");
+    }
+    if opts.get("ct") != Some(&"none") {
+        extra.push_str("Content-Type: audio/webm\r\n");
+    }
+    let chunked = opt("chunked").is_some();
+    if chunked {
+        extra.push_str("Transfer-Encoding: chunked\r\n");
+    } else {
+        extra.push_str(&format!("Content-Length: {}\r\n", end - start));
+    }
+    write!(out, "HTTP/1.1 {status}\r\n{extra}Connection: close\r\n\r\n")?;
+    out.flush()?;
+    if method == "HEAD" {
+        return Ok(());
+    }
+    let body = &data[start..end];
+    let stall_after = opt("stall_after").map(|n| n as usize);
+    let drop_after = opt("drop_after").map(|n| n as usize);
+    let mut sent = 0usize;
+    for piece in body.chunks(16 * 1024) {
+        let mut piece = piece;
+        if let Some(limit) = drop_after {
+            if sent >= limit {
+                return Ok(());
+            }
+            piece = &piece[..piece.len().min(limit - sent)];
+        }
+        if let Some(at) = stall_after {
+            if sent <= at && at < sent + piece.len() {
+                let (a, b) = piece.split_at(at - sent);
+                write_piece(&mut out, a, chunked, log)?;
+                thread::sleep(Duration::from_millis(opt("stall_ms").unwrap_or(1000)));
+                piece = b;
+                sent += a.len();
+            }
+        }
+        write_piece(&mut out, piece, chunked, log)?;
+        sent += piece.len();
+    }
+    if chunked {
+        out.write_all(b"0\r\n\r\n")?;
+    }
+    out.flush()
+}
+
+fn write_piece(
+    out: &mut TcpStream,
+    piece: &[u8],
+    chunked: bool,
+    log: &OriginLog,
+) -> std::io::Result<()> {
+    if piece.is_empty() {
+        return Ok(());
+    }
+    let r = if chunked {
+        write!(out, "{:x}\r\n", piece.len())
+            .and_then(|()| out.write_all(piece))
+            .and_then(|()| out.write_all(b"\r\n"))
+    } else {
+        out.write_all(piece)
+    };
+    match r.and_then(|()| out.flush()) {
+        Ok(()) => {
+            log.body_bytes
+                .fetch_add(piece.len() as u64, Ordering::SeqCst);
+            Ok(())
+        }
+        Err(e) => {
+            log.aborted.fetch_add(1, Ordering::SeqCst);
+            Err(e)
+        }
+    }
+}
+
+/// The real proxy server on 127.0.0.1:0 with its own SQLite file.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    pub db_path: PathBuf,
+    pub config: Config,
+    stop: StopHandle,
+    server: Option<Server>,
+    _dir: tempfile::TempDir,
+}
+
+impl Proxy {
+    pub fn start() -> Proxy {
+        Proxy::start_with("")
+    }
+
+    /// Starts with extra TOML (for example `"[server]\nworkers = 2\n"`).
+    pub fn start_with(extra_toml: &str) -> Proxy {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("proxy.toml");
+        let mut text = String::from(extra_toml);
+        if !text.contains("[server]") {
+            text.push_str("\n[server]\n");
+        }
+        text = text.replacen("[server]", "[server]\nport = 0", 1);
+        std::fs::write(&path, text).expect("write config");
+        let config = Config::from_file(&path).expect("valid test config");
+        let server = Server::start(&config).expect("server starts");
+        Proxy {
+            addr: server.local_addr(),
+            db_path: config.db_path.clone(),
+            stop: server.stop_handle(),
+            config,
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    pub fn add(&self, id: &str, url: &str, artist: &str, title: &str) {
+        let track = NewTrack::new(id, url, artist, title).expect("valid track");
+        TrackStore::open(&self.db_path)
+            .expect("open store")
+            .upsert(&track)
+            .expect("upsert");
+    }
+
+    /// Stops the server and waits as `main` would; returns how long it took.
+    pub fn stop(mut self) -> Duration {
+        let started = Instant::now();
+        self.stop.stop();
+        if let Some(server) = self.server.take() {
+            server.wait().expect("clean stop");
+        }
+        started.elapsed()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.stop();
+    }
+}
+
+/// A parsed HTTP response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub status_line: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Connects with read/write timeouts so no test can hang.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s.set_write_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s
+}
+
+/// Sends a request and reads the whole response.
+pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut s = connect(addr);
+    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        text.push_str(&format!("{k}: {v}\r\n"));
+    }
+    text.push_str("\r\n");
+    s.write_all(text.as_bytes()).expect("send");
+    read_reply(&mut BufReader::new(s), method == "HEAD")
+}
+
+pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
+    request(addr, "GET", path, headers)
+}
+
+/// Reads a status line and headers.
+pub fn read_head(r: &mut impl BufRead) -> (String, Vec<(String, String)>) {
+    let mut status_line = String::new();
+    r.read_line(&mut status_line).expect("status line");
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).expect("header line");
+        if h.trim_end_matches(['\r', '\n']).is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':').expect("header has a colon");
+        headers.push((k.to_owned(), v.trim().to_owned()));
+    }
+    (status_line.trim_end().to_owned(), headers)
+}
+
+/// Reads a whole response, honouring Content-Length, chunked or close.
+pub fn read_reply(r: &mut impl BufRead, head_only: bool) -> Reply {
+    let (status_line, headers) = read_head(r);
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code");
+    let mut reply = Reply {
+        status,
+        status_line,
+        headers,
+        body: Vec::new(),
+    };
+    if head_only {
+        return reply;
+    }
+    if let Some(len) = reply.header("content-length") {
+        let len: usize = len.parse().expect("numeric length");
+        reply.body = vec![0; len];
+        r.read_exact(&mut reply.body)
+            .expect("body of declared length");
+    } else if reply
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        loop {
+            let mut size = String::new();
+            r.read_line(&mut size).expect("chunk size");
+            let n = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
+            let mut chunk = vec![0; n + 2];
+            r.read_exact(&mut chunk).expect("chunk");
+            assert_eq!(&chunk[n..], b"\r\n", "chunk ends with CRLF");
+            if n == 0 {
+                break;
+            }
+            reply.body.extend_from_slice(&chunk[..n]);
+        }
+    } else {
+        r.read_to_end(&mut reply.body).expect("body until close");
+    }
+    reply
+}
+
+/// Splits an ICY body into audio and metadata texts (NUL padding removed),
+/// as an ICY client does.
+pub fn split_icy(body: &[u8], metaint: usize) -> (Vec<u8>, Vec<String>) {
+    let (mut audio, mut metas, mut i) = (Vec::new(), Vec::new(), 0);
+    while i < body.len() {
+        let n = metaint.min(body.len() - i);
+        audio.extend_from_slice(&body[i..i + n]);
+        i += n;
+        if i < body.len() {
+            let len = body[i] as usize * 16;
+            assert!(
+                i + 1 + len <= body.len(),
+                "metadata block runs past the body"
+            );
+            let text = &body[i + 1..i + 1 + len];
+            let text = String::from_utf8(text.to_vec()).expect("metadata is UTF-8");
+            metas.push(text.trim_end_matches('\0').to_owned());
+            i += 1 + len;
+        }
+    }
+    (audio, metas)
+}
+
+/// The value of `StreamTitle` in a metadata text, parsed like MPD 0.23
+/// does: the value ends at the first `'` followed by `;`.
+pub fn stream_title(meta: &str) -> Option<String> {
+    let rest = meta.strip_prefix("StreamTitle='")?;
+    let end = rest.find("';")?;
+    assert_eq!(&rest[end..], "';", "nothing after the field");
+    Some(rest[..end].to_owned())
+}
+
+/// Polls `f` until it is true or `limit` passes.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    f()
+}
+
+/// `/health` as JSON.
+pub fn health(addr: SocketAddr) -> serde_json::Value {
+    let reply = get(addr, "/health", &[]);
+    assert_eq!(reply.status, 200);
+    serde_json::from_slice(&reply.body).expect("health is JSON")
+}
+
+/// A port with nothing listening on it.
+pub fn dead_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
