@@ -9,8 +9,9 @@ use log::warn;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::import;
+use crate::lookup::TrackSource;
 use crate::server::Server;
-use crate::store::{NewTrack, TrackStore};
+use crate::store::{NewTrack, Track, TrackStore};
 use crate::video_id::VideoId;
 
 /// Runs the server in the foreground until SIGINT or SIGTERM.
@@ -57,6 +58,19 @@ pub fn get(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let track = store
         .get(&id)?
         .ok_or_else(|| Error::NotFound(format!("no track with video id {id}")))?;
+    write_all(out, &track_lines(&track))
+}
+
+/// `resolve`: runs the resolver for one id and stores what it says.
+pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
+    let id = parse_id(id)?;
+    let mut store = TrackStore::open(&config.db_path)?;
+    let track = TrackSource::new(config).resolve_now(&id, &mut store)?;
+    write_all(out, &track_lines(&track))
+}
+
+/// A track as `key<TAB>value` lines.
+fn track_lines(track: &Track) -> String {
     let mut text = format!(
         "video_id\t{}\nartist\t{}\ntitle\t{}\nstream_url\t{}\nupdated_at\t{}\n",
         track.video_id, track.artist, track.title, track.stream_url, track.updated_at
@@ -64,7 +78,10 @@ pub fn get(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     if let Some(expires) = track.expires_at {
         text.push_str(&format!("expires_at\t{expires}\n"));
     }
-    write_all(out, &text)
+    if let Some(duration) = track.duration_secs {
+        text.push_str(&format!("duration_secs\t{duration}\n"));
+    }
+    text
 }
 
 /// `list`: one `video_id<TAB>artist<TAB>title<TAB>updated_at` line per track.

@@ -26,8 +26,17 @@ pub struct Config {
     pub metaint: usize,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
-    /// The resolver argv (used by the URL-lifecycle work; accepted now).
+    /// Bytes asked of upstream per ranged request.
+    pub chunk_bytes: u64,
+    /// Attempts after a failed upstream request or a dropped connection.
+    pub retries: u32,
+    /// The resolver argv; `{video_id}` is replaced. Empty: no resolving.
     pub resolver_command: Vec<String>,
+    pub resolver_timeout: Duration,
+    /// Refresh a URL when fewer seconds than this remain before `expire=`.
+    pub refresh_margin_secs: i64,
+    /// Refresh a URL without `expire=` once it is this old.
+    pub max_age_secs: i64,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -91,6 +100,8 @@ impl Default for IcySection {
 struct UpstreamSection {
     connect_timeout_secs: u64,
     read_timeout_secs: u64,
+    chunk_bytes: u64,
+    retries: u32,
 }
 
 impl Default for UpstreamSection {
@@ -98,14 +109,42 @@ impl Default for UpstreamSection {
         UpstreamSection {
             connect_timeout_secs: 5,
             read_timeout_secs: 15,
+            chunk_bytes: 10 * 1024 * 1024,
+            retries: 3,
         }
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct ResolverSection {
     command: Vec<String>,
+    timeout_secs: u64,
+    refresh_margin_secs: u64,
+    max_age_secs: u64,
+}
+
+/// The resolver the shipped `proxy.toml` names: yt-dlp's JSON for the best
+/// audio format of a YouTube Music video.
+pub const DEFAULT_RESOLVER: [&str; 7] = [
+    "yt-dlp",
+    "--no-playlist",
+    "--no-warnings",
+    "-f",
+    "bestaudio",
+    "-j",
+    "https://music.youtube.com/watch?v={video_id}",
+];
+
+impl Default for ResolverSection {
+    fn default() -> Self {
+        ResolverSection {
+            command: DEFAULT_RESOLVER.iter().map(|s| (*s).to_owned()).collect(),
+            timeout_secs: 30,
+            refresh_margin_secs: 300,
+            max_age_secs: 18000,
+        }
+    }
 }
 
 /// Command-line values that win over the file.
@@ -169,7 +208,12 @@ impl Config {
             metaint: file.icy.metaint,
             connect_timeout: Duration::from_secs(file.upstream.connect_timeout_secs),
             read_timeout: Duration::from_secs(file.upstream.read_timeout_secs),
+            chunk_bytes: file.upstream.chunk_bytes,
+            retries: file.upstream.retries,
             resolver_command: file.resolver.command,
+            resolver_timeout: Duration::from_secs(file.resolver.timeout_secs),
+            refresh_margin_secs: file.resolver.refresh_margin_secs.min(i64::MAX as u64) as i64,
+            max_age_secs: file.resolver.max_age_secs.min(i64::MAX as u64) as i64,
             source: source.map(Path::to_path_buf),
         };
         config.validate(&name)?;
@@ -205,9 +249,32 @@ impl Config {
         if !(1..=1_048_576).contains(&self.metaint) {
             return bad("[icy] metaint", "must be between 1 and 1048576");
         }
+        if !(1024..=1 << 30).contains(&self.chunk_bytes) {
+            return bad(
+                "[upstream] chunk_bytes",
+                "must be between 1024 and 1073741824",
+            );
+        }
+        if self.retries > 20 {
+            return bad("[upstream] retries", "must be at most 20");
+        }
+        if self
+            .resolver_command
+            .first()
+            .is_some_and(|p| p.trim().is_empty())
+        {
+            return bad("[resolver] command", "must start with a program name");
+        }
+        if !(1..=315_360_000).contains(&self.max_age_secs) {
+            return bad("[resolver] max_age_secs", "must be between 1 and 315360000");
+        }
+        if self.refresh_margin_secs > 86_400 {
+            return bad("[resolver] refresh_margin_secs", "must be at most 86400");
+        }
         for (key, value) in [
             ("[upstream] connect_timeout_secs", self.connect_timeout),
             ("[upstream] read_timeout_secs", self.read_timeout),
+            ("[resolver] timeout_secs", self.resolver_timeout),
         ] {
             if !(1..=3600).contains(&value.as_secs()) {
                 return bad(key, "must be between 1 and 3600");
@@ -250,7 +317,11 @@ mod tests {
         );
         assert_eq!(c.metaint, 16000);
         assert_eq!(c.db_path, PathBuf::from("tracks.db"));
-        assert!(c.resolver_command.is_empty());
+        assert_eq!(c.resolver_command[0], "yt-dlp");
+        assert_eq!(c.chunk_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.retries, 3);
+        assert_eq!(c.resolver_timeout, Duration::from_secs(30));
+        assert_eq!((c.refresh_margin_secs, c.max_age_secs), (300, 18000));
     }
 
     #[test]
@@ -268,8 +339,13 @@ mod tests {
             [upstream]
             connect_timeout_secs = 2
             read_timeout_secs = 7
+            chunk_bytes = 65536
+            retries = 0
             [resolver]
             command = ["yt-dlp", "-j", "{video_id}"]
+            timeout_secs = 9
+            refresh_margin_secs = 60
+            max_age_secs = 600
             "#,
             Some(Path::new("/etc/icy/proxy.toml")),
         )
@@ -280,6 +356,9 @@ mod tests {
         assert_eq!(c.connect_timeout, Duration::from_secs(2));
         assert_eq!(c.read_timeout, Duration::from_secs(7));
         assert_eq!(c.resolver_command, ["yt-dlp", "-j", "{video_id}"]);
+        assert_eq!((c.chunk_bytes, c.retries), (65536, 0));
+        assert_eq!(c.resolver_timeout, Duration::from_secs(9));
+        assert_eq!((c.refresh_margin_secs, c.max_age_secs), (60, 600));
         assert!(!c.is_loopback());
     }
 
@@ -299,6 +378,9 @@ mod tests {
         assert!(err("[icy]\nmetaint = 0\n").contains("[icy] metaint"));
         assert!(err("[upstream]\nread_timeout_secs = 0\n").contains("read_timeout_secs"));
         assert!(err("[resolver]\ncommand = \"yt-dlp\"\n").contains("command"));
+        assert!(err("[resolver]\ncommand = [\"\"]\n").contains("[resolver] command"));
+        assert!(err("[upstream]\nchunk_bytes = 10\n").contains("chunk_bytes"));
+        assert!(err("[resolver]\ntimeout_secs = 0\n").contains("timeout_secs"));
     }
 
     #[test]

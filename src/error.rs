@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Error {
     /// The request is malformed (bad video id, bad header value).
     BadRequest(String),
@@ -24,6 +24,10 @@ pub enum Error {
     RangeNotSatisfiable { content_range: Option<String> },
     /// The stored stream URL is not something we may fetch.
     BadStreamUrl(String),
+    /// The resolver command failed or printed something unusable.
+    Resolver(String),
+    /// The resolver command ran past its time limit and was killed.
+    ResolverTimeout(String),
     /// Bad input on the command line or in an import file.
     InvalidInput(String),
     /// The configuration file or a flag is wrong; the text names the key.
@@ -43,10 +47,11 @@ impl Error {
             Error::MethodNotAllowed { .. } => 405,
             Error::RangeNotSatisfiable { .. } => 416,
             Error::Busy => 503,
-            Error::UpstreamUnreachable(_) | Error::UpstreamStatus(_) | Error::BadStreamUrl(_) => {
-                502
-            }
-            Error::UpstreamTimeout(_) => 504,
+            Error::UpstreamUnreachable(_)
+            | Error::UpstreamStatus(_)
+            | Error::BadStreamUrl(_)
+            | Error::Resolver(_) => 502,
+            Error::UpstreamTimeout(_) | Error::ResolverTimeout(_) => 504,
             Error::InvalidInput(_) => 400,
             Error::Config(_) | Error::Store(_) | Error::Io(_) => 500,
         }
@@ -77,6 +82,8 @@ impl fmt::Display for Error {
             Error::UpstreamStatus(code) => write!(f, "upstream answered {code}"),
             Error::RangeNotSatisfiable { .. } => write!(f, "range not satisfiable"),
             Error::BadStreamUrl(why) => write!(f, "stored stream URL refused: {why}"),
+            Error::Resolver(why) => write!(f, "{why}"),
+            Error::ResolverTimeout(why) => write!(f, "{why}"),
             Error::InvalidInput(why) => write!(f, "{why}"),
             Error::Config(why) => write!(f, "config: {why}"),
             Error::Store(why) => write!(f, "track store: {why}"),

@@ -57,6 +57,13 @@ enum Command {
     ///
     /// Example: icyproxy get dQw4w9WgXcQ
     Get { video_id: String },
+    /// Run the resolver (yt-dlp) for a video id and store the stream URL.
+    ///
+    /// A stored track keeps its artist and title and gets a fresh URL; an
+    /// unknown one is stored with the resolver's tags. Prints what it stored.
+    ///
+    /// Example: icyproxy resolve dQw4w9WgXcQ
+    Resolve { video_id: String },
     /// Print all tracks: video_id<TAB>artist<TAB>title<TAB>updated_at.
     List,
     /// Delete a stored track (exit 1 when absent).
@@ -125,6 +132,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             artist,
         } => commands::add(&config, &video_id, &url, &artist, &title, &mut out),
         Command::Get { video_id } => commands::get(&config, &video_id, &mut out),
+        Command::Resolve { video_id } => commands::resolve(&config, &video_id, &mut out),
         Command::List => commands::list(&config, &mut out),
         Command::Remove { video_id } => commands::remove(&config, &video_id, &mut out),
         Command::Import { file } => commands::import(&config, &file, &mut out),

@@ -10,10 +10,11 @@ use tiny_http::Request;
 
 use crate::error::{Error, Result};
 use crate::icy::{self, IcyInserter};
+use crate::lookup::TrackSource;
 use crate::response::{self, BodyWriter, Framing, ResponseHead};
 use crate::store::{Track, TrackStore};
 use crate::stream_url;
-use crate::upstream::{self, Upstream, UpstreamResponse};
+use crate::upstream::{self, Piece, PieceReader, Upstream, UpstreamResponse};
 use crate::video_id::VideoId;
 
 /// Used when upstream does not say what it sends.
@@ -22,9 +23,12 @@ const FALLBACK_CONTENT_TYPE: &str = "audio/mpeg";
 /// What a worker needs to serve a stream. The buffer is the worker's own,
 /// reused for every chunk of every stream.
 pub struct ProxyContext<'a> {
-    pub store: &'a TrackStore,
+    pub store: &'a mut TrackStore,
     pub upstream: &'a Upstream,
+    pub tracks: &'a TrackSource,
     pub metaint: usize,
+    pub chunk_bytes: u64,
+    pub retries: u32,
     pub stopping: &'a AtomicBool,
     pub active_streams: &'a AtomicUsize,
     pub buf: &'a mut [u8],
@@ -38,6 +42,16 @@ pub struct Outcome {
     pub bytes: u64,
     /// Why the body ended early, if it did.
     pub cut_short: Option<String>,
+}
+
+impl Outcome {
+    fn new(status: u16, bytes: u64, cut_short: Option<String>) -> Outcome {
+        Outcome {
+            status,
+            bytes,
+            cut_short,
+        }
+    }
 }
 
 /// What the client asked for, read from its request.
@@ -65,31 +79,58 @@ impl Ask {
                 .map(str::to_owned),
         }
     }
+
+    /// The client's range as `(start, inclusive end)`; `None` for no range
+    /// or a suffix range (`bytes=-N`), which is passed on as it is.
+    fn span(&self) -> Option<(u64, Option<u64>)> {
+        let spec = self.range.as_deref()?.strip_prefix("bytes=")?;
+        let (a, b) = spec.split_once('-')?;
+        let start = a.trim().parse().ok()?;
+        Some((start, b.trim().parse().ok()))
+    }
 }
 
 /// Serves `GET` or `HEAD /proxy/{id}` to completion.
 pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyContext) -> Outcome {
     let ask = Ask::of(&request);
-    let (track, upstream) = match open_upstream(id, head_only, &ask, ctx) {
+    let ProxyContext {
+        store,
+        upstream,
+        tracks,
+        metaint,
+        chunk_bytes,
+        retries,
+        stopping,
+        active_streams,
+        buf,
+    } = ctx;
+    let (metaint, chunk_bytes, retries) = (*metaint, *chunk_bytes, *retries);
+    let opened = open_upstream(
+        id,
+        head_only,
+        &ask,
+        store,
+        upstream,
+        tracks,
+        chunk_bytes,
+        retries,
+    );
+    let (mut track, first) = match opened {
         Ok(found) => found,
         Err(e) => {
-            let status = e.status();
             debug!("{id}: {e}");
             let _ = response::respond_error(request, &e);
-            return Outcome {
-                status,
-                bytes: 0,
-                cut_short: None,
-            };
+            return Outcome::new(e.status(), 0, None);
         }
     };
+    let (upstream_view, span) = shape(first, &ask, head_only);
     let title = icy::display_title(&track.artist, &track.title);
-    let inserter = ask.icy.then(|| IcyInserter::new(ctx.metaint, &title));
+    let inserter = ask.icy.then(|| IcyInserter::new(metaint, &title));
     let head = response_head(
-        &upstream,
+        &upstream_view,
         inserter.as_ref(),
         &title,
-        ctx.metaint,
+        metaint,
         ask.http11,
     );
     let status = head.status;
@@ -98,22 +139,35 @@ pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyCon
         .write_all(&head.to_bytes(ask.http11))
         .and_then(|()| writer.flush());
     if let Err(e) = sent_head {
-        return Outcome {
-            status,
-            bytes: 0,
-            cut_short: Some(format!("client gone before the body: {e}")),
-        };
+        return Outcome::new(status, 0, Some(format!("client gone before the body: {e}")));
     }
-    let Some(body) = upstream.body.filter(|_| !head_only) else {
-        return Outcome {
-            status,
-            bytes: 0,
-            cut_short: None,
-        };
+    let Some(body) = upstream_view.body.filter(|_| !head_only) else {
+        return Outcome::new(status, 0, None);
     };
-    let _active = ActiveStream::count(ctx.active_streams);
+    let _active = ActiveStream::count(active_streams);
     let mut out = BodyWriter::new(writer, head.framing);
-    let (bytes, end) = copy_body(body, &mut out, inserter, ctx);
+    let (bytes, end) = match span {
+        // Ranged pieces, resumed on failure, refreshed on 403/410.
+        Some((start, piece_end, end)) => {
+            let mut open =
+                |from: u64, to: u64| match upstream.open_piece(&track.stream_url, from, to) {
+                    Err(Error::UpstreamStatus(403 | 404 | 410)) if tracks.can_resolve() => {
+                        track = tracks.refresh(id, store, &track)?;
+                        upstream.open_piece(&track.stream_url, from, to)
+                    }
+                    other => other,
+                };
+            let first = Piece {
+                body,
+                start,
+                end: piece_end,
+            };
+            let reader = PieceReader::new(first, end, chunk_bytes, retries, &mut open, stopping);
+            copy_body(reader, &mut out, inserter, stopping, buf)
+        }
+        // Upstream ignores ranges: one plain body, no resume possible.
+        None => copy_body(body, &mut out, inserter, stopping, buf),
+    };
     let cut_short = match end {
         End::Complete => out
             .finish()
@@ -123,36 +177,97 @@ pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyCon
         End::UpstreamFailed(e) => Some(format!("upstream failed: {e}")),
         End::ClientGone(e) => Some(format!("client gone: {e}")),
     };
-    Outcome {
-        status,
-        bytes,
-        cut_short,
-    }
+    Outcome::new(status, bytes, cut_short)
 }
 
-/// Looks the track up and asks upstream for it (headers only for `HEAD`).
+/// Turns upstream's answer to our first (ranged) request into what the
+/// client gets: for a client without `Range`, a `200` of the whole body;
+/// for one with, a `206` of exactly its range. Also returns the span to
+/// read as pieces: `(first piece start, first piece end, end)`, or `None`
+/// when upstream sent one plain body.
+fn shape(
+    mut first: UpstreamResponse,
+    ask: &Ask,
+    head_only: bool,
+) -> (UpstreamResponse, Option<(u64, u64, u64)>) {
+    if head_only || first.status != 206 {
+        return (first, None);
+    }
+    let Some((start, last, Some(total))) = first
+        .content_range
+        .as_deref()
+        .and_then(upstream::parse_content_range)
+    else {
+        return (first, None);
+    };
+    let end = match ask.span() {
+        Some((_, Some(client_last))) => client_last.saturating_add(1).min(total),
+        _ => total,
+    };
+    if ask.range.is_none() {
+        first.status = 200;
+        first.content_range = None;
+    } else {
+        first.content_range = Some(format!("bytes {start}-{}/{total}", end.saturating_sub(1)));
+    }
+    first.content_length = Some(end.saturating_sub(start));
+    first.accepts_ranges = true;
+    (first, Some((start, last.saturating_add(1), end)))
+}
+
+/// Finds the track (resolving or refreshing it as needed) and sends the
+/// first upstream request: `HEAD` (or a one-byte probe) for `HEAD`,
+/// otherwise the first ranged piece. Refused connections and `5xx` are
+/// retried with backoff; `403`/`404`/`410` refresh the URL once.
+#[allow(clippy::too_many_arguments)]
 fn open_upstream(
     id: &VideoId,
     head_only: bool,
     ask: &Ask,
-    ctx: &ProxyContext,
+    store: &mut TrackStore,
+    upstream: &Upstream,
+    tracks: &TrackSource,
+    chunk_bytes: u64,
+    retries: u32,
 ) -> Result<(Track, UpstreamResponse)> {
-    let track = ctx
-        .store
-        .get(id)?
-        .ok_or_else(|| Error::NotFound(format!("unknown video id {id}")))?;
-    stream_url::check(&track.stream_url).map_err(|e| {
-        log::warn!("{id}: stored stream URL refused: {e}");
-        Error::BadStreamUrl("not an http(s) URL".into())
-    })?;
-    debug!("{id}: upstream {}", track.stream_url);
-    let range = ask.range.as_deref();
-    let upstream = if head_only {
-        ctx.upstream.probe(&track.stream_url, range)?
-    } else {
-        ctx.upstream.get(&track.stream_url, range)?
+    let mut track = tracks.playable(id, store)?;
+    let first_range = match ask.span() {
+        _ if head_only => ask.range.clone(),
+        None if ask.range.is_some() => ask.range.clone(), // suffix range: as asked
+        None => Some(format!("bytes=0-{}", chunk_bytes - 1)),
+        Some((start, last)) => {
+            let piece_last = start.saturating_add(chunk_bytes - 1);
+            let last = last.map_or(piece_last, |l| l.min(piece_last));
+            Some(format!("bytes={start}-{last}"))
+        }
     };
-    Ok((track, upstream))
+    let mut refreshed = false;
+    let mut attempt = 0;
+    loop {
+        stream_url::check(&track.stream_url).map_err(|e| {
+            log::warn!("{id}: stored stream URL refused: {e}");
+            Error::BadStreamUrl("not an http(s) URL".into())
+        })?;
+        debug!("{id}: upstream {}", track.stream_url);
+        let answer = if head_only {
+            upstream.probe(&track.stream_url, first_range.as_deref())
+        } else {
+            upstream.get(&track.stream_url, first_range.as_deref())
+        };
+        match answer {
+            Ok(first) => return Ok((track, first)),
+            Err(Error::UpstreamStatus(403 | 404 | 410)) if !refreshed && tracks.can_resolve() => {
+                refreshed = true;
+                track = tracks.refresh(id, store, &track)?;
+            }
+            Err(e) if upstream::is_retryable(&e) && attempt < retries => {
+                attempt += 1;
+                debug!("{id}: {e}; retry {attempt} of {retries}");
+                std::thread::sleep(upstream::backoff(attempt));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The same head for `GET` and `HEAD`: `icy-name` without inline blocks,
@@ -209,24 +324,25 @@ enum End {
 
 /// Copies upstream to the client chunk by chunk, flushing each so the
 /// first audio byte leaves as soon as it arrives.
-fn copy_body<W: Write>(
-    mut body: Box<dyn Read + Send>,
+fn copy_body<R: Read, W: Write>(
+    mut body: R,
     out: &mut BodyWriter<W>,
     mut inserter: Option<IcyInserter>,
-    ctx: &mut ProxyContext,
+    stopping: &AtomicBool,
+    buf: &mut [u8],
 ) -> (u64, End) {
     let mut sent = 0u64;
     loop {
-        if ctx.stopping.load(Ordering::Relaxed) {
+        if stopping.load(Ordering::Relaxed) {
             return (sent, End::Stopped);
         }
-        let n = match body.read(ctx.buf) {
+        let n = match body.read(buf) {
             Ok(0) => return (sent, End::Complete),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return (sent, End::UpstreamFailed(e)),
         };
-        let chunk = &ctx.buf[..n];
+        let chunk = &buf[..n];
         let written = match inserter.as_mut() {
             Some(ins) => ins.write_audio(chunk, out),
             None => out.write_all(chunk).map(|()| n as u64),

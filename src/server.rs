@@ -25,6 +25,7 @@ use tiny_http::Request;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::lookup::TrackSource;
 use crate::proxy::{self, Outcome, ProxyContext};
 use crate::response;
 use crate::route::{self, Route};
@@ -106,7 +107,10 @@ impl Server {
 
         let shared = Shared {
             upstream,
+            tracks: Arc::new(TrackSource::new(config)),
             metaint: config.metaint,
+            chunk_bytes: config.chunk_bytes,
+            retries: config.retries,
             stopping: Arc::clone(&stopping),
             stats,
         };
@@ -167,14 +171,17 @@ impl Server {
 #[derive(Clone)]
 struct Shared {
     upstream: Upstream,
+    tracks: Arc<TrackSource>,
     metaint: usize,
+    chunk_bytes: u64,
+    retries: u32,
     stopping: Arc<AtomicBool>,
     stats: Arc<Stats>,
 }
 
 fn spawn_worker(
     name: String,
-    store: TrackStore,
+    mut store: TrackStore,
     shared: &Shared,
     jobs: &Receiver<Job>,
     done: &Sender<()>,
@@ -189,7 +196,9 @@ fn spawn_worker(
             let mut buf = vec![0u8; COPY_BUFFER_BYTES];
             for job in jobs.iter() {
                 // A bug in one request must not shrink the pool.
-                let run = catch_unwind(AssertUnwindSafe(|| handle(job, &store, &shared, &mut buf)));
+                let run = catch_unwind(AssertUnwindSafe(|| {
+                    handle(job, &mut store, &shared, &mut buf)
+                }));
                 if run.is_err() {
                     error!("worker {name}: a request panicked; the worker carries on");
                 }
@@ -263,7 +272,7 @@ fn dispatch(request: Request, streams: &Sender<Job>, control: &Sender<Job>) {
     }
 }
 
-fn handle(job: Job, store: &TrackStore, shared: &Shared, buf: &mut [u8]) {
+fn handle(job: Job, store: &mut TrackStore, shared: &Shared, buf: &mut [u8]) {
     let started = Instant::now();
     let client = client_of(&job.request);
     let target = describe(&job.request, &job.route);
@@ -272,7 +281,10 @@ fn handle(job: Job, store: &TrackStore, shared: &Shared, buf: &mut [u8]) {
             let mut ctx = ProxyContext {
                 store,
                 upstream: &shared.upstream,
+                tracks: &shared.tracks,
                 metaint: shared.metaint,
+                chunk_bytes: shared.chunk_bytes,
+                retries: shared.retries,
                 stopping: &shared.stopping,
                 active_streams: &shared.stats.active_streams,
                 buf,

@@ -53,6 +53,7 @@ pub struct NewTrack {
     pub stream_url: String,
     pub artist: String,
     pub title: String,
+    pub duration_secs: Option<i64>,
 }
 
 impl NewTrack {
@@ -72,6 +73,7 @@ impl NewTrack {
             stream_url: stream_url.to_owned(),
             artist: artist.trim().to_owned(),
             title: title.trim().to_owned(),
+            duration_secs: None,
         })
     }
 }
@@ -161,12 +163,14 @@ impl TrackStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut stmt = tx.prepare_cached(
-                "INSERT INTO tracks (video_id, stream_url, artist, title, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO tracks
+                   (video_id, stream_url, artist, title, updated_at, expires_at, duration_secs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(video_id) DO UPDATE SET
                    stream_url = excluded.stream_url, artist = excluded.artist,
                    title = excluded.title, updated_at = excluded.updated_at,
-                   expires_at = NULL",
+                   expires_at = excluded.expires_at,
+                   duration_secs = coalesce(excluded.duration_secs, duration_secs)",
             )?;
             for t in tracks {
                 stmt.execute(params![
@@ -174,7 +178,9 @@ impl TrackStore {
                     t.stream_url,
                     t.artist,
                     t.title,
-                    now
+                    now,
+                    stream_url::expires_at(&t.stream_url),
+                    t.duration_secs,
                 ])?;
             }
         }
@@ -190,15 +196,25 @@ impl TrackStore {
         Ok(stmt.query_row([id.as_str()], track_from_row).optional()?)
     }
 
-    /// Replaces the stream URL of a stored track; `false` when absent.
+    /// Replaces the stream URL of a stored track, keeping its tags; `false`
+    /// when absent. The expiry is read from the URL's `expire=`.
     pub fn update_stream_url(&mut self, id: &VideoId, url: &str) -> Result<bool> {
         stream_url::check(url)?;
         let n = self.conn.execute(
-            "UPDATE tracks SET stream_url = ?2, updated_at = ?3, expires_at = NULL
+            "UPDATE tracks SET stream_url = ?2, updated_at = ?3, expires_at = ?4
              WHERE video_id = ?1",
-            params![id.as_str(), url, unix_now()],
+            params![id.as_str(), url, unix_now(), stream_url::expires_at(url)],
         )?;
         Ok(n > 0)
+    }
+
+    /// Sets the duration when it is not known yet.
+    pub fn fill_duration(&mut self, id: &VideoId, duration_secs: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE tracks SET duration_secs = ?2 WHERE video_id = ?1 AND duration_secs IS NULL",
+            params![id.as_str(), duration_secs],
+        )?;
+        Ok(())
     }
 
     /// Deletes a track; `false` when it was not stored.

@@ -46,6 +46,32 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
+/// The `expire=` query parameter (unix seconds) that googlevideo URLs carry.
+pub fn expires_at(url: &str) -> Option<i64> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or("");
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("expire="))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Whether a stream URL should be replaced before use: fewer than
+/// `margin` seconds left before its `expire=`, or, without one, older than
+/// `max_age` seconds.
+pub fn needs_refresh(
+    expires_at: Option<i64>,
+    updated_at: i64,
+    now: i64,
+    margin: i64,
+    max_age: i64,
+) -> bool {
+    match expires_at {
+        Some(expiry) => expiry.saturating_sub(now) < margin,
+        None => now.saturating_sub(updated_at) > max_age,
+    }
+}
+
 fn shorten(url: &str) -> String {
     let mut s: String = url.chars().filter(|c| !c.is_control()).take(60).collect();
     if url.chars().count() > 60 {
@@ -85,6 +111,27 @@ mod tests {
         ] {
             assert!(check(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn expiry_from_the_query() {
+        let url = "https://r.googlevideo.com/videoplayback?expire=1700000000&ei=x&sig=y";
+        assert_eq!(expires_at(url), Some(1_700_000_000));
+        assert_eq!(expires_at("https://h/x?a=1&expire=5#frag"), Some(5));
+        assert_eq!(expires_at("https://h/x?noexpire=5"), None);
+        assert_eq!(expires_at("https://h/x?expire=soon"), None);
+        assert_eq!(expires_at("https://h/expire=5"), None);
+    }
+
+    #[test]
+    fn refresh_decision() {
+        // expire= known: refresh inside the margin, not before.
+        assert!(!needs_refresh(Some(1000), 0, 600, 300, 18000));
+        assert!(needs_refresh(Some(1000), 0, 701, 300, 18000));
+        assert!(needs_refresh(Some(1000), 0, 5000, 300, 18000));
+        // no expire=: by age.
+        assert!(!needs_refresh(None, 1000, 1000 + 18000, 300, 18000));
+        assert!(needs_refresh(None, 1000, 1000 + 18001, 300, 18000));
     }
 
     #[test]

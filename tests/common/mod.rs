@@ -36,6 +36,37 @@ pub struct OriginLog {
     pub aborted: AtomicUsize,
     /// `METHOD path range` per request.
     pub lines: Mutex<Vec<String>>,
+    /// Per-URL state for the once-only faults.
+    pub state: Mutex<HashMap<String, u64>>,
+}
+
+impl OriginLog {
+    /// Requests whose target contains `needle`.
+    pub fn requests_for(&self, needle: &str) -> Vec<String> {
+        let lines = self.lines.lock().expect("log lock");
+        lines
+            .iter()
+            .filter(|l| l.contains(needle))
+            .cloned()
+            .collect()
+    }
+
+    /// Adds one to a per-URL counter and returns the new value.
+    fn bump(&self, key: &str) -> u64 {
+        let mut state = self.state.lock().expect("state lock");
+        let n = state.entry(key.to_owned()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    fn get(&self, key: &str) -> u64 {
+        *self
+            .state
+            .lock()
+            .expect("state lock")
+            .get(key)
+            .unwrap_or(&0)
+    }
 }
 
 /// A real HTTP origin on 127.0.0.1. `GET`/`HEAD /audio/{len}` serves
@@ -43,7 +74,11 @@ pub struct OriginLog {
 /// `chunked=1` (no length), `noranges=1`, `status=N`, `head=N` (status for
 /// HEAD), `delay_ms=N` (before the head), `stall_after=N&stall_ms=M`
 /// (pause mid-body), `ct=none` (no Content-Type), `drop_after=N` (close
-/// the connection after N body bytes).
+/// the connection after N body bytes). Faults that happen once per URL:
+/// `drop_at=X` (close at absolute byte X), `stall_at=X&stall_ms=M`,
+/// `fail5xx=N` (the first N requests get 503). `expire=T` answers 403 once
+/// the unix time T has passed, `deny=1` always answers 403, and
+/// `deny_after_drop=1` answers 403 once `drop_at` has happened.
 pub struct Origin {
     pub addr: SocketAddr,
     pub log: Arc<OriginLog>,
@@ -106,6 +141,25 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
     let opts: HashMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
     let opt = |k: &str| opts.get(k).and_then(|v| v.parse::<u64>().ok());
     let mut out = stream;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let dropped_key = format!("dropped {target}");
+    let forbidden = opt("deny").is_some()
+        || opt("expire").is_some_and(|t| now > t)
+        || (opt("deny_after_drop").is_some() && log.get(&dropped_key) > 0);
+    if forbidden {
+        return out.write_all(
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nConnection: close\r\n\r\nforbidden",
+        );
+    }
+    if let Some(n) = opt("fail5xx") {
+        if log.bump(&format!("fail {target}")) <= n {
+            return out.write_all(
+                b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy",
+            );
+        }
+    }
     if let Some(ms) = opt("delay_ms") {
         thread::sleep(Duration::from_millis(ms));
     }
@@ -174,8 +228,23 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
         return Ok(());
     }
     let body = &data[start..end];
-    let stall_after = opt("stall_after").map(|n| n as usize);
-    let drop_after = opt("drop_after").map(|n| n as usize);
+    // Once-per-URL faults, in absolute offsets, turned into this body's offsets.
+    let once = |key: &str, at: Option<u64>| {
+        at.filter(|&x| {
+            (x as usize) >= start && (x as usize) < end && log.get(&format!("{key} {target}")) == 0
+        })
+        .map(|x| x as usize - start)
+    };
+    let drop_at = once("dropped", opt("drop_at"));
+    let stall_at = once("stalled", opt("stall_at"));
+    if drop_at.is_some() {
+        log.bump(&dropped_key);
+    }
+    if stall_at.is_some() {
+        log.bump(&format!("stalled {target}"));
+    }
+    let stall_after = opt("stall_after").map(|n| n as usize).or(stall_at);
+    let drop_after = opt("drop_after").map(|n| n as usize).or(drop_at);
     let mut sent = 0usize;
     for piece in body.chunks(16 * 1024) {
         let mut piece = piece;
@@ -256,6 +325,10 @@ impl Proxy {
             text.push_str("\n[server]\n");
         }
         text = text.replacen("[server]", "[server]\nport = 0", 1);
+        if !text.contains("[resolver]") {
+            // No resolver unless a test asks for one: unknown ids are 404.
+            text.push_str("\n[resolver]\ncommand = []\n");
+        }
         std::fs::write(&path, text).expect("write config");
         let config = Config::from_file(&path).expect("valid test config");
         let server = Server::start(&config).expect("server starts");

@@ -1,0 +1,222 @@
+//! Finding a playable track for an id: the store first; the resolver for
+//! unknown ids and for URLs about to expire. Concurrent requests for the
+//! same id share one resolver run (single flight).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use log::{info, warn};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::resolver::Resolver;
+use crate::store::{NewTrack, Track, TrackStore, unix_now};
+use crate::stream_url;
+use crate::video_id::VideoId;
+
+/// Shared by every worker.
+pub struct TrackSource {
+    resolver: Option<Resolver>,
+    refresh_margin_secs: i64,
+    max_age_secs: i64,
+    flights: Mutex<HashMap<VideoId, Arc<Flight>>>,
+}
+
+#[derive(Default)]
+struct Flight {
+    result: Mutex<Option<Result<Track>>>,
+    done: Condvar,
+}
+
+impl TrackSource {
+    pub fn new(config: &Config) -> TrackSource {
+        TrackSource {
+            resolver: Resolver::new(&config.resolver_command, config.resolver_timeout),
+            refresh_margin_secs: config.refresh_margin_secs,
+            max_age_secs: config.max_age_secs,
+            flights: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether a resolver is configured.
+    pub fn can_resolve(&self) -> bool {
+        self.resolver.is_some()
+    }
+
+    /// The track to play: the stored one, resolved and stored if unknown,
+    /// with its URL refreshed first if it is about to expire. A failed
+    /// refresh falls back to the stored URL (upstream will tell).
+    pub fn playable(&self, id: &VideoId, store: &mut TrackStore) -> Result<Track> {
+        let Some(track) = store.get(id)? else {
+            if self.resolver.is_none() {
+                return Err(Error::NotFound(format!("unknown video id {id}")));
+            }
+            return self.single_flight(id, || {
+                if let Some(track) = store.get(id)? {
+                    return Ok(track); // resolved by a flight that just ended
+                }
+                self.resolve_new(id, store)
+            });
+        };
+        let stale = self.resolver.is_some()
+            && stream_url::needs_refresh(
+                track.expires_at,
+                track.updated_at,
+                unix_now(),
+                self.refresh_margin_secs,
+                self.max_age_secs,
+            );
+        if !stale {
+            return Ok(track);
+        }
+        match self.refresh(id, store, &track) {
+            Ok(fresh) => Ok(fresh),
+            Err(e) => {
+                warn!("{id}: URL refresh failed, trying the stored one: {e}");
+                Ok(track)
+            }
+        }
+    }
+
+    /// Runs the resolver for `id` now: a stored track gets a new URL (its
+    /// tags kept), an unknown one is stored with the resolver's tags.
+    pub fn resolve_now(&self, id: &VideoId, store: &mut TrackStore) -> Result<Track> {
+        if self.resolver.is_none() {
+            return Err(Error::Config(
+                "[resolver] command is empty: nothing to resolve with".into(),
+            ));
+        }
+        match store.get(id)? {
+            Some(track) => self.refresh(id, store, &track),
+            None => self.single_flight(id, || self.resolve_new(id, store)),
+        }
+    }
+
+    /// Replaces the stream URL of `stale` through the resolver, keeping the
+    /// stored tags. If another request already replaced it, that URL is
+    /// used without running the resolver again.
+    pub fn refresh(&self, id: &VideoId, store: &mut TrackStore, stale: &Track) -> Result<Track> {
+        let resolver = self
+            .resolver
+            .as_ref()
+            .ok_or_else(|| Error::Resolver("no resolver configured".into()))?;
+        self.single_flight(id, || {
+            if let Some(current) = store.get(id)? {
+                if current.stream_url != stale.stream_url {
+                    return Ok(current);
+                }
+            }
+            let resolved = resolver.resolve(id)?;
+            if !store.update_stream_url(id, &resolved.stream_url)? {
+                return self.resolve_new(id, store);
+            }
+            if let Some(d) = resolved.duration_secs {
+                store.fill_duration(id, d)?;
+            }
+            info!("{id}: stream URL refreshed");
+            store
+                .get(id)?
+                .ok_or_else(|| Error::NotFound(format!("{id} was removed while refreshing")))
+        })
+    }
+
+    fn resolve_new(&self, id: &VideoId, store: &mut TrackStore) -> Result<Track> {
+        let resolver = self
+            .resolver
+            .as_ref()
+            .ok_or_else(|| Error::NotFound(format!("unknown video id {id}")))?;
+        let resolved = resolver.resolve(id)?;
+        let title = if resolved.title.is_empty() {
+            id.to_string()
+        } else {
+            resolved.title
+        };
+        let mut track = NewTrack::new(id.as_str(), &resolved.stream_url, &resolved.artist, &title)?;
+        track.duration_secs = resolved.duration_secs;
+        store.upsert(&track)?;
+        info!("{id}: resolved and stored");
+        store
+            .get(id)?
+            .ok_or_else(|| Error::NotFound(format!("{id} was removed while resolving")))
+    }
+
+    /// Runs `work` once per id at a time; concurrent callers for the same
+    /// id wait for the running one and share its result.
+    fn single_flight(&self, id: &VideoId, work: impl FnOnce() -> Result<Track>) -> Result<Track> {
+        let (flight, leader) = {
+            let mut flights = self.flights.lock().expect("flight map poisoned");
+            match flights.get(id) {
+                Some(f) => (Arc::clone(f), false),
+                None => {
+                    let f = Arc::new(Flight::default());
+                    flights.insert(id.clone(), Arc::clone(&f));
+                    (f, true)
+                }
+            }
+        };
+        if leader {
+            // The guard publishes a result and clears the entry even if
+            // `work` panics, so followers never wait forever.
+            let guard = LeaderGuard {
+                source: self,
+                id,
+                flight: &flight,
+            };
+            let result = work();
+            guard.finish(result.clone());
+            return result;
+        }
+        let limit = self
+            .resolver
+            .as_ref()
+            .map_or(Duration::from_secs(60), |r| r.timeout())
+            + Duration::from_secs(10);
+        let deadline = Instant::now() + limit;
+        let mut slot = flight.result.lock().expect("flight poisoned");
+        loop {
+            if let Some(result) = slot.as_ref() {
+                return result.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::ResolverTimeout(format!(
+                    "waited too long for {id} to resolve"
+                )));
+            }
+            slot = flight
+                .done
+                .wait_timeout(slot, left)
+                .expect("flight poisoned")
+                .0;
+        }
+    }
+}
+
+struct LeaderGuard<'a> {
+    source: &'a TrackSource,
+    id: &'a VideoId,
+    flight: &'a Flight,
+}
+
+impl LeaderGuard<'_> {
+    fn finish(self, result: Result<Track>) {
+        *self.flight.result.lock().expect("flight poisoned") = Some(result);
+    }
+}
+
+impl Drop for LeaderGuard<'_> {
+    fn drop(&mut self) {
+        let mut slot = self.flight.result.lock().expect("flight poisoned");
+        if slot.is_none() {
+            *slot = Some(Err(Error::Resolver("resolving failed unexpectedly".into())));
+        }
+        drop(slot);
+        self.flight.done.notify_all();
+        self.source
+            .flights
+            .lock()
+            .expect("flight map poisoned")
+            .remove(self.id);
+    }
+}

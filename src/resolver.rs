@@ -1,0 +1,272 @@
+//! Turning a video id into a fresh stream URL by running the resolver
+//! command (yt-dlp by default) as a subprocess: argv only, never a shell,
+//! killed at its time limit.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use log::{debug, warn};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::stream_url;
+use crate::video_id::VideoId;
+
+/// The resolver's output cannot be this big for a single video.
+const MAX_OUTPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What the resolver said about a video.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub stream_url: String,
+    /// Empty when the output carried none.
+    pub artist: String,
+    /// Empty when the output carried none (plain-text output).
+    pub title: String,
+    pub duration_secs: Option<i64>,
+}
+
+/// The configured resolver command.
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    argv: Vec<String>,
+    timeout: Duration,
+}
+
+impl Resolver {
+    /// `None` when `argv` is empty (resolving disabled).
+    pub fn new(argv: &[String], timeout: Duration) -> Option<Resolver> {
+        (!argv.is_empty()).then(|| Resolver {
+            argv: argv.to_vec(),
+            timeout,
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The program's name, for messages.
+    pub fn program(&self) -> &str {
+        &self.argv[0]
+    }
+
+    /// Runs the command for `id` and parses what it prints.
+    pub fn resolve(&self, id: &VideoId) -> Result<Resolved> {
+        let argv: Vec<String> = self
+            .argv
+            .iter()
+            .map(|a| a.replace("{video_id}", id.as_str()))
+            .collect();
+        let program = self.program();
+        let started = Instant::now();
+        let mut child = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                let why = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("resolver command not found: {program}")
+                } else {
+                    format!("cannot run resolver {program}: {e}")
+                };
+                warn!("{why}");
+                Error::Resolver(why)
+            })?;
+        // Drain both pipes on their own threads so a chatty resolver never
+        // blocks on a full pipe while we wait for it.
+        let stdout = child.stdout.take().map(drain);
+        let stderr = child.stderr.take().map(drain);
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if started.elapsed() >= self.timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(10)),
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(Error::Resolver(format!("waiting for {program}: {e}")));
+                }
+            }
+        };
+        // A killed resolver may leave children holding the pipes open:
+        // take what arrived, never wait on them for long.
+        let grace = if status.is_some() {
+            Duration::from_secs(2)
+        } else {
+            Duration::from_millis(100)
+        };
+        let out = stdout.map(|rx| collect(&rx, grace)).unwrap_or_default();
+        let err = stderr.map(|rx| collect(&rx, grace)).unwrap_or_default();
+        let err_text = String::from_utf8_lossy(&err);
+        if !err_text.trim().is_empty() {
+            debug!("{program} stderr for {id}: {}", err_text.trim());
+        }
+        let Some(status) = status else {
+            let why = format!(
+                "resolver {program} killed after {}s for {id}",
+                self.timeout.as_secs()
+            );
+            warn!("{why}");
+            return Err(Error::ResolverTimeout(why));
+        };
+        if !status.success() {
+            let reason = err_text
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no message")
+                .chars()
+                .take(200)
+                .collect::<String>();
+            let why = format!("resolver {program} failed for {id} ({status}): {reason}");
+            warn!("{why}");
+            return Err(Error::Resolver(why));
+        }
+        parse_output(&String::from_utf8_lossy(&out)).map_err(|why| {
+            let why = format!("resolver {program} output for {id}: {why}");
+            warn!("{why}");
+            Error::Resolver(why)
+        })
+    }
+}
+
+/// Reads a pipe to its end on a thread; the result arrives on the channel.
+fn drain(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let spawned = thread::Builder::new()
+        .name("resolver-pipe".into())
+        .spawn(move || {
+            let mut buf = Vec::new();
+            let _ = (&mut pipe).take(MAX_OUTPUT_BYTES).read_to_end(&mut buf);
+            let _ = tx.send(buf);
+            // Keep reading (and dropping) so the child never blocks on a full pipe.
+            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start a thread to read the resolver's output: {e}");
+    }
+    rx
+}
+
+fn collect(rx: &Receiver<Vec<u8>>, grace: Duration) -> Vec<u8> {
+    rx.recv_timeout(grace).unwrap_or_default()
+}
+
+/// The parts of yt-dlp's `-j` JSON that we use.
+#[derive(Deserialize)]
+struct YtDlpJson {
+    url: Option<String>,
+    title: Option<String>,
+    track: Option<String>,
+    artist: Option<String>,
+    creator: Option<String>,
+    uploader: Option<String>,
+    duration: Option<f64>,
+}
+
+/// Parses resolver output: a yt-dlp-style JSON object, or plain text whose
+/// first non-empty line is the URL. The URL must be http(s).
+pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
+    let text = output.trim();
+    if text.is_empty() {
+        return Err("empty output".into());
+    }
+    let resolved = if text.starts_with('{') {
+        // yt-dlp prints one object per line; take the first.
+        let first = text.lines().next().unwrap_or(text);
+        let json: YtDlpJson = serde_json::from_str(first)
+            .or_else(|_| serde_json::from_str(text))
+            .map_err(|e| format!("not valid JSON: {e}"))?;
+        let pick = |options: [&Option<String>; 3]| {
+            options
+                .into_iter()
+                .flatten()
+                .map(|s| s.trim())
+                .find(|s| !s.is_empty())
+                .unwrap_or("")
+                .to_owned()
+        };
+        Resolved {
+            stream_url: json.url.ok_or("JSON has no \"url\"")?.trim().to_owned(),
+            artist: pick([&json.artist, &json.creator, &json.uploader]),
+            title: pick([&json.track, &json.title, &None]),
+            duration_secs: json
+                .duration
+                .filter(|d| d.is_finite() && *d >= 0.0)
+                .map(|d| d.round() as i64),
+        }
+    } else {
+        let first = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
+        Resolved {
+            stream_url: first.to_owned(),
+            artist: String::new(),
+            title: String::new(),
+            duration_secs: None,
+        }
+    };
+    stream_url::check(&resolved.stream_url).map_err(|e| e.to_string())?;
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yt_dlp_json_prefers_track_and_artist() {
+        let r = parse_output(
+            r#"{"id":"x","title":"Video Title","track":"Song","artist":"Band","uploader":"Band - Topic","duration":212.4,"url":"https://r.googlevideo.com/v?expire=9"}"#,
+        )
+        .expect("valid");
+        assert_eq!(r.stream_url, "https://r.googlevideo.com/v?expire=9");
+        assert_eq!((r.artist.as_str(), r.title.as_str()), ("Band", "Song"));
+        assert_eq!(r.duration_secs, Some(212));
+    }
+
+    #[test]
+    fn falls_back_to_creator_uploader_and_title() {
+        let r = parse_output(r#"{"title":"T","creator":"C","uploader":"U","url":"http://h/a"}"#)
+            .expect("valid");
+        assert_eq!((r.artist.as_str(), r.title.as_str()), ("C", "T"));
+        let r = parse_output(r#"{"title":"T","uploader":"U","url":"http://h/a"}"#).expect("valid");
+        assert_eq!(r.artist, "U");
+        let r = parse_output(r#"{"title":"T","artist":"","url":"http://h/a"}"#).expect("valid");
+        assert_eq!(r.artist, "");
+    }
+
+    #[test]
+    fn plain_text_first_line_is_the_url() {
+        let r = parse_output("\n  https://h/audio?x=1  \nsecond line\n").expect("valid");
+        assert_eq!(r.stream_url, "https://h/audio?x=1");
+        assert!(r.title.is_empty());
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        for bad in [
+            "",
+            "   \n",
+            "not a url",
+            "{not json",
+            r#"{"title":"no url"}"#,
+            r#"{"url":"ftp://h/x"}"#,
+            "file:///etc/passwd",
+        ] {
+            assert!(parse_output(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
