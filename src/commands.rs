@@ -65,7 +65,8 @@ pub fn get(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
 pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
     let mut store = TrackStore::open(&config.db_path)?;
-    let track = TrackSource::new(config).resolve_now(&id, &mut store)?;
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+    let track = TrackSource::new(config, metrics).resolve_now(&id, &mut store)?;
     write_all(out, &track_lines(&track))
 }
 

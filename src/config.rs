@@ -20,6 +20,8 @@ pub struct Config {
     pub port: u16,
     /// Stream workers: the most concurrent streams.
     pub workers: usize,
+    /// How long a write to a client may block before the stream is dropped.
+    pub write_timeout: Duration,
     /// The SQLite track store, already resolved against the config's directory.
     pub db_path: PathBuf,
     /// Audio bytes between inline ICY metadata blocks.
@@ -57,6 +59,7 @@ struct ServerSection {
     host: String,
     port: u16,
     workers: usize,
+    write_timeout_secs: u64,
 }
 
 impl Default for ServerSection {
@@ -65,6 +68,7 @@ impl Default for ServerSection {
             host: "127.0.0.1".into(),
             port: 8080,
             workers: 16,
+            write_timeout_secs: 30,
         }
     }
 }
@@ -204,6 +208,7 @@ impl Config {
             host: file.server.host,
             port: file.server.port,
             workers: file.server.workers,
+            write_timeout: Duration::from_secs(file.server.write_timeout_secs),
             db_path,
             metaint: file.icy.metaint,
             connect_timeout: Duration::from_secs(file.upstream.connect_timeout_secs),
@@ -272,6 +277,7 @@ impl Config {
             return bad("[resolver] refresh_margin_secs", "must be at most 86400");
         }
         for (key, value) in [
+            ("[server] write_timeout_secs", self.write_timeout),
             ("[upstream] connect_timeout_secs", self.connect_timeout),
             ("[upstream] read_timeout_secs", self.read_timeout),
             ("[resolver] timeout_secs", self.resolver_timeout),

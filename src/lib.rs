@@ -7,6 +7,7 @@ pub mod error;
 pub mod icy;
 pub mod import;
 pub mod lookup;
+pub mod metrics;
 pub mod proxy;
 pub mod resolver;
 pub mod response;

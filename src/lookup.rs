@@ -10,7 +10,8 @@ use log::{info, warn};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::resolver::Resolver;
+use crate::metrics::Metrics;
+use crate::resolver::{Resolved, Resolver};
 use crate::store::{NewTrack, Track, TrackStore, unix_now};
 use crate::stream_url;
 use crate::video_id::VideoId;
@@ -18,6 +19,7 @@ use crate::video_id::VideoId;
 /// Shared by every worker.
 pub struct TrackSource {
     resolver: Option<Resolver>,
+    metrics: Arc<Metrics>,
     refresh_margin_secs: i64,
     max_age_secs: i64,
     flights: Mutex<HashMap<VideoId, Arc<Flight>>>,
@@ -30,9 +32,10 @@ struct Flight {
 }
 
 impl TrackSource {
-    pub fn new(config: &Config) -> TrackSource {
+    pub fn new(config: &Config, metrics: Arc<Metrics>) -> TrackSource {
         TrackSource {
             resolver: Resolver::new(&config.resolver_command, config.resolver_timeout),
+            metrics,
             refresh_margin_secs: config.refresh_margin_secs,
             max_age_secs: config.max_age_secs,
             flights: Mutex::new(HashMap::new()),
@@ -107,13 +110,16 @@ impl TrackSource {
                     return Ok(current);
                 }
             }
-            let resolved = resolver.resolve(id)?;
+            let resolved = self.run(resolver, id)?;
             if !store.update_stream_url(id, &resolved.stream_url)? {
                 return self.resolve_new(id, store);
             }
-            if let Some(d) = resolved.duration_secs {
-                store.fill_duration(id, d)?;
-            }
+            store.fill_missing(
+                id,
+                resolved.duration_secs,
+                resolved.thumbnail_url.as_deref(),
+            )?;
+            self.metrics.url_refreshed();
             info!("{id}: stream URL refreshed");
             store
                 .get(id)?
@@ -126,7 +132,7 @@ impl TrackSource {
             .resolver
             .as_ref()
             .ok_or_else(|| Error::NotFound(format!("unknown video id {id}")))?;
-        let resolved = resolver.resolve(id)?;
+        let resolved = self.run(resolver, id)?;
         let title = if resolved.title.is_empty() {
             id.to_string()
         } else {
@@ -134,11 +140,21 @@ impl TrackSource {
         };
         let mut track = NewTrack::new(id.as_str(), &resolved.stream_url, &resolved.artist, &title)?;
         track.duration_secs = resolved.duration_secs;
+        track.album = resolved.album.clone().filter(|a| !a.is_empty());
+        if let Some(thumb) = resolved.thumbnail_url.as_deref() {
+            track = track.clone().with_thumbnail(thumb).unwrap_or(track);
+        }
         store.upsert(&track)?;
         info!("{id}: resolved and stored");
         store
             .get(id)?
             .ok_or_else(|| Error::NotFound(format!("{id} was removed while resolving")))
+    }
+
+    fn run(&self, resolver: &Resolver, id: &VideoId) -> Result<Resolved> {
+        let result = resolver.resolve(id);
+        self.metrics.resolver_run(result.is_ok());
+        result
     }
 
     /// Runs `work` once per id at a time; concurrent callers for the same

@@ -3,7 +3,8 @@
 //! blocks when the client asked for them.
 
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use log::debug;
 use tiny_http::Request;
@@ -11,6 +12,7 @@ use tiny_http::Request;
 use crate::error::{Error, Result};
 use crate::icy::{self, IcyInserter};
 use crate::lookup::TrackSource;
+use crate::metrics::Metrics;
 use crate::response::{self, BodyWriter, Framing, ResponseHead};
 use crate::store::{Track, TrackStore};
 use crate::stream_url;
@@ -30,7 +32,9 @@ pub struct ProxyContext<'a> {
     pub chunk_bytes: u64,
     pub retries: u32,
     pub stopping: &'a AtomicBool,
-    pub active_streams: &'a AtomicUsize,
+    pub metrics: &'a Metrics,
+    /// How long a write to the client may block.
+    pub write_timeout: Duration,
     pub buf: &'a mut [u8],
 }
 
@@ -101,7 +105,8 @@ pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyCon
         chunk_bytes,
         retries,
         stopping,
-        active_streams,
+        metrics,
+        write_timeout,
         buf,
     } = ctx;
     let (metaint, chunk_bytes, retries) = (*metaint, *chunk_bytes, *retries);
@@ -114,6 +119,7 @@ pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyCon
         tracks,
         chunk_bytes,
         retries,
+        metrics,
     );
     let (mut track, first) = match opened {
         Ok(found) => found,
@@ -123,7 +129,13 @@ pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyCon
             return Outcome::new(e.status(), 0, None);
         }
     };
-    let (upstream_view, span) = shape(first, &ask, head_only);
+    let (upstream_view, span) = match shape(first, &ask, head_only) {
+        Ok(shaped) => shaped,
+        Err(e) => {
+            let _ = response::respond_error(request, &e);
+            return Outcome::new(e.status(), 0, None);
+        }
+    };
     let title = icy::display_title(&track.artist, &track.title);
     let inserter = ask.icy.then(|| IcyInserter::new(metaint, &title));
     let head = response_head(
@@ -134,21 +146,38 @@ pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyCon
         ask.http11,
     );
     let status = head.status;
+    // tiny_http (patched) lends us the socket: a stalled reader times out,
+    // and a body cut short ends the connection instead of leaving the
+    // client waiting for bytes that never come.
+    let connection = request.connection();
+    if let Some(conn) = &connection {
+        let _ = conn.set_write_timeout(Some(*write_timeout));
+    }
+    let close = || {
+        if let Some(conn) = &connection {
+            conn.shutdown();
+        }
+    };
     let mut writer = request.into_writer();
     let sent_head = writer
         .write_all(&head.to_bytes(ask.http11))
         .and_then(|()| writer.flush());
     if let Err(e) = sent_head {
+        close();
         return Outcome::new(status, 0, Some(format!("client gone before the body: {e}")));
     }
     let Some(body) = upstream_view.body.filter(|_| !head_only) else {
         return Outcome::new(status, 0, None);
     };
-    let _active = ActiveStream::count(active_streams);
+    let _active = metrics.stream_started(connection.clone());
     let mut out = BodyWriter::new(writer, head.framing);
     let (bytes, end) = match span {
         // Ranged pieces, resumed on failure, refreshed on 403/410.
-        Some((start, piece_end, end)) => {
+        Some(PieceSpan {
+            start,
+            first_end,
+            end,
+        }) => {
             let mut open =
                 |from: u64, to: u64| match upstream.open_piece(&track.stream_url, from, to) {
                     Err(Error::UpstreamStatus(403 | 404 | 410)) if tracks.can_resolve() => {
@@ -160,10 +189,15 @@ pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyCon
             let first = Piece {
                 body,
                 start,
-                end: piece_end,
+                end: first_end,
             };
-            let reader = PieceReader::new(first, end, chunk_bytes, retries, &mut open, stopping);
-            copy_body(reader, &mut out, inserter, stopping, buf)
+            let mut reader =
+                PieceReader::new(first, end, chunk_bytes, retries, &mut open, stopping);
+            let copied = copy_body(&mut reader, &mut out, inserter, stopping, buf);
+            for _ in 0..reader.resumes {
+                metrics.upstream_retry();
+            }
+            copied
         }
         // Upstream ignores ranges: one plain body, no resume possible.
         None => copy_body(body, &mut out, inserter, stopping, buf),
@@ -177,7 +211,20 @@ pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyCon
         End::UpstreamFailed(e) => Some(format!("upstream failed: {e}")),
         End::ClientGone(e) => Some(format!("client gone: {e}")),
     };
+    // A close-delimited body ends only when the connection does; a cut-short
+    // one must end visibly.
+    if cut_short.is_some() || head.framing == Framing::Close {
+        close();
+    }
     Outcome::new(status, bytes, cut_short)
+}
+
+/// The part of the upstream body a response covers, read as pieces: the
+/// first piece `[start, first_end)` is already open; the span ends at `end`.
+struct PieceSpan {
+    start: u64,
+    first_end: u64,
+    end: u64,
 }
 
 /// Turns upstream's answer to our first (ranged) request into what the
@@ -189,16 +236,29 @@ fn shape(
     mut first: UpstreamResponse,
     ask: &Ask,
     head_only: bool,
-) -> (UpstreamResponse, Option<(u64, u64, u64)>) {
+) -> Result<(UpstreamResponse, Option<PieceSpan>)> {
+    if first.status == 200 && !head_only {
+        // We asked for a range and got the whole body: upstream ignores
+        // ranges. A seek answered from byte 0 would corrupt playback (MPD
+        // does not check for 206), so refuse rather than mislead.
+        if ask.span().is_some_and(|(start, _)| start > 0)
+            || ask.range.is_some() && ask.span().is_none()
+        {
+            return Err(Error::UpstreamUnreachable(
+                "upstream ignores Range, cannot serve a part".into(),
+            ));
+        }
+        first.accepts_ranges = false;
+    }
     if head_only || first.status != 206 {
-        return (first, None);
+        return Ok((first, None));
     }
     let Some((start, last, Some(total))) = first
         .content_range
         .as_deref()
         .and_then(upstream::parse_content_range)
     else {
-        return (first, None);
+        return Ok((first, None));
     };
     let end = match ask.span() {
         Some((_, Some(client_last))) => client_last.saturating_add(1).min(total),
@@ -212,7 +272,12 @@ fn shape(
     }
     first.content_length = Some(end.saturating_sub(start));
     first.accepts_ranges = true;
-    (first, Some((start, last.saturating_add(1), end)))
+    let span = PieceSpan {
+        start,
+        first_end: last.saturating_add(1),
+        end,
+    };
+    Ok((first, Some(span)))
 }
 
 /// Finds the track (resolving or refreshing it as needed) and sends the
@@ -229,6 +294,7 @@ fn open_upstream(
     tracks: &TrackSource,
     chunk_bytes: u64,
     retries: u32,
+    metrics: &Metrics,
 ) -> Result<(Track, UpstreamResponse)> {
     let mut track = tracks.playable(id, store)?;
     let first_range = match ask.span() {
@@ -245,7 +311,9 @@ fn open_upstream(
     let mut attempt = 0;
     loop {
         stream_url::check(&track.stream_url).map_err(|e| {
-            log::warn!("{id}: stored stream URL refused: {e}");
+            // The URL itself may carry credentials: details at debug only.
+            log::warn!("{id}: stored stream URL is not a plain http(s) URL; refusing it");
+            debug!("{id}: {e}");
             Error::BadStreamUrl("not an http(s) URL".into())
         })?;
         debug!("{id}: upstream {}", track.stream_url);
@@ -262,6 +330,7 @@ fn open_upstream(
             }
             Err(e) if upstream::is_retryable(&e) && attempt < retries => {
                 attempt += 1;
+                metrics.upstream_retry();
                 debug!("{id}: {e}; retry {attempt} of {retries}");
                 std::thread::sleep(upstream::backoff(attempt));
             }
@@ -351,21 +420,5 @@ fn copy_body<R: Read, W: Write>(
             Ok(w) => sent += w,
             Err(e) => return (sent, End::ClientGone(e)),
         }
-    }
-}
-
-/// Counts a stream in `/health` for as long as it lives.
-struct ActiveStream<'a>(&'a AtomicUsize);
-
-impl<'a> ActiveStream<'a> {
-    fn count(counter: &'a AtomicUsize) -> ActiveStream<'a> {
-        counter.fetch_add(1, Ordering::SeqCst);
-        ActiveStream(counter)
-    }
-}
-
-impl Drop for ActiveStream<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -27,6 +27,9 @@ pub struct Resolved {
     /// Empty when the output carried none (plain-text output).
     pub title: String,
     pub duration_secs: Option<i64>,
+    pub album: Option<String>,
+    /// Cover art (yt-dlp's `thumbnail`), when given.
+    pub thumbnail_url: Option<String>,
 }
 
 /// The configured resolver command.
@@ -171,6 +174,8 @@ struct YtDlpJson {
     artist: Option<String>,
     creator: Option<String>,
     uploader: Option<String>,
+    album: Option<String>,
+    thumbnail: Option<String>,
     duration: Option<f64>,
 }
 
@@ -204,6 +209,8 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
                 .duration
                 .filter(|d| d.is_finite() && *d >= 0.0)
                 .map(|d| d.round() as i64),
+            album: json.album.map(|a| a.trim().to_owned()),
+            thumbnail_url: json.thumbnail.filter(|t| stream_url::check(t).is_ok()),
         }
     } else {
         let first = text
@@ -216,6 +223,8 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
             artist: String::new(),
             title: String::new(),
             duration_secs: None,
+            album: None,
+            thumbnail_url: None,
         }
     };
     stream_url::check(&resolved.stream_url).map_err(|e| e.to_string())?;

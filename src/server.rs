@@ -6,8 +6,13 @@
 //!   channel, so it is taken only by a worker that is idle right now;
 //!   otherwise the client gets `503` at once (a stream holds its worker for
 //!   minutes, so queueing would mean waiting for a song to end).
-//! - everything else (`/health`, `HEAD`, errors) goes to a small control
-//!   pool, so `/health` answers while every stream worker is busy.
+//! - `HEAD /proxy/{id}` (which asks upstream) goes to a small probe pool;
+//! - everything else (`/health`, `/metrics`, error replies and the `503`
+//!   refusals) goes to a local pool that never waits on upstream, so
+//!   `/health` answers while every stream and probe worker is busy.
+//!
+//! The accept loop itself never writes to a socket (a write can block
+//! behind an earlier response on the same connection).
 //!
 //! tiny_http's accept thread ends for good on any accept error (EMFILE,
 //! ECONNABORTED); the loop notices and starts a new one on the same socket.
@@ -15,7 +20,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -26,28 +31,30 @@ use tiny_http::Request;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::lookup::TrackSource;
+use crate::metrics::Metrics;
 use crate::proxy::{self, Outcome, ProxyContext};
 use crate::response;
 use crate::route::{self, Route};
 use crate::store::TrackStore;
 use crate::upstream::Upstream;
 
-/// Threads answering `/health`, `HEAD` and errors.
-const CONTROL_WORKERS: usize = 4;
-/// Requests that may wait for a control worker before we answer `503`.
-const CONTROL_QUEUE: usize = 64;
+/// Threads answering `HEAD` (which asks upstream).
+const PROBE_WORKERS: usize = 4;
+/// `HEAD` requests that may wait for a probe worker before we answer `503`.
+const PROBE_QUEUE: usize = 64;
+/// Threads answering `/health`, `/metrics`, errors and refusals.
+const LOCAL_WORKERS: usize = 2;
+/// Local requests that may wait; beyond this a thread is started per reply.
+const LOCAL_QUEUE: usize = 256;
 /// Per-worker copy buffer.
 const COPY_BUFFER_BYTES: usize = 64 * 1024;
 /// How often the accept loop looks at the stop flag.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// How long a short reply (health, errors, refusals) may block on a client
+/// that does not read.
+const REPLY_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long `wait` gives in-flight requests to end after a stop.
 const STOP_GRACE: Duration = Duration::from_millis(1500);
-
-/// Counters shared by every thread.
-#[derive(Default)]
-pub struct Stats {
-    pub active_streams: AtomicUsize,
-}
 
 /// A running server: bound, accepting, serving.
 pub struct Server {
@@ -55,6 +62,7 @@ pub struct Server {
     stopping: Arc<AtomicBool>,
     accept_loop: JoinHandle<Result<()>>,
     workers_done: Receiver<()>,
+    metrics: Arc<Metrics>,
 }
 
 /// Sets the stop flag; cheap to clone into a signal handler.
@@ -95,43 +103,68 @@ impl Server {
 
         // Open every worker's connection now, so a bad database fails the start.
         let open = |_| TrackStore::open(&config.db_path);
-        let stream_stores = (0..config.workers).map(open).collect::<Result<Vec<_>>>()?;
-        let control_stores = (0..CONTROL_WORKERS).map(open).collect::<Result<Vec<_>>>()?;
+        let pools = [
+            ("stream", config.workers),
+            ("probe", PROBE_WORKERS),
+            ("local", LOCAL_WORKERS),
+        ];
+        let mut stores = Vec::new();
+        for (name, n) in pools {
+            stores.push((name, (0..n).map(open).collect::<Result<Vec<_>>>()?));
+        }
 
         let stopping = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(Stats::default());
-        let upstream = Upstream::new(config);
+        let metrics = Arc::new(Metrics::default());
         let (done_tx, workers_done) = bounded::<()>(0);
-        let (stream_tx, stream_rx) = bounded::<Job>(0);
-        let (control_tx, control_rx) = bounded::<Job>(CONTROL_QUEUE);
-
+        let (ready_tx, ready_rx) = bounded::<()>(config.workers + PROBE_WORKERS + LOCAL_WORKERS);
+        let queues = Queues {
+            stream: bounded::<Job>(0),
+            probe: bounded::<Job>(PROBE_QUEUE),
+            local: bounded::<Job>(LOCAL_QUEUE),
+        };
         let shared = Shared {
-            upstream,
-            tracks: Arc::new(TrackSource::new(config)),
+            upstream: Upstream::new(config),
+            tracks: Arc::new(TrackSource::new(config, Arc::clone(&metrics))),
             metaint: config.metaint,
             chunk_bytes: config.chunk_bytes,
             retries: config.retries,
+            write_timeout: config.write_timeout,
             stopping: Arc::clone(&stopping),
-            stats,
+            metrics: Arc::clone(&metrics),
         };
-        for (i, store) in stream_stores.into_iter().enumerate() {
-            spawn_worker(format!("stream-{i}"), store, &shared, &stream_rx, &done_tx)?;
-        }
-        for (i, store) in control_stores.into_iter().enumerate() {
-            spawn_worker(
-                format!("control-{i}"),
-                store,
-                &shared,
-                &control_rx,
-                &done_tx,
-            )?;
+        let mut spawned = 0;
+        for (name, pool) in stores {
+            let jobs = match name {
+                "stream" => &queues.stream.1,
+                "probe" => &queues.probe.1,
+                _ => &queues.local.1,
+            };
+            for (i, store) in pool.into_iter().enumerate() {
+                let ready = ready_tx.clone();
+                spawn_worker(format!("{name}-{i}"), store, &shared, jobs, &done_tx, ready)?;
+                spawned += 1;
+            }
         }
         drop(done_tx);
+        // Every worker waits on its channel before we accept: a request in
+        // the first milliseconds must not find the pool "busy".
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for _ in 0..spawned {
+            ready_rx
+                .recv_deadline(deadline)
+                .map_err(|_| Error::Io("worker threads did not start".into()))?;
+        }
 
         let loop_stop = Arc::clone(&stopping);
+        let senders = Senders {
+            stream: queues.stream.0,
+            probe: queues.probe.0,
+            local: queues.local.0,
+            metrics: Arc::clone(&metrics),
+        };
         let accept_loop = thread::Builder::new()
             .name("accept".into())
-            .spawn(move || accept_loop(listener, &loop_stop, &stream_tx, &control_tx))
+            .spawn(move || accept_loop(listener, &loop_stop, &senders))
             .map_err(|e| Error::Io(format!("cannot start the accept thread: {e}")))?;
 
         info!("listening on http://{addr}");
@@ -140,6 +173,7 @@ impl Server {
             stopping,
             accept_loop,
             workers_done,
+            metrics,
         })
     }
 
@@ -160,6 +194,8 @@ impl Server {
             .accept_loop
             .join()
             .unwrap_or_else(|_| Err(Error::Io("the accept loop panicked".into())));
+        // Live streams end now, whatever their workers wait for.
+        self.metrics.close_all_streams();
         let deadline = Instant::now() + STOP_GRACE;
         // Every worker holds a sender; the channel disconnects when all have exited.
         while self.workers_done.recv_deadline(deadline).is_ok() {}
@@ -175,8 +211,23 @@ struct Shared {
     metaint: usize,
     chunk_bytes: u64,
     retries: u32,
+    write_timeout: Duration,
     stopping: Arc<AtomicBool>,
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
+}
+
+struct Queues {
+    stream: (Sender<Job>, Receiver<Job>),
+    probe: (Sender<Job>, Receiver<Job>),
+    local: (Sender<Job>, Receiver<Job>),
+}
+
+/// The accept loop's ends of the pools' channels.
+struct Senders {
+    stream: Sender<Job>,
+    probe: Sender<Job>,
+    local: Sender<Job>,
+    metrics: Arc<Metrics>,
 }
 
 fn spawn_worker(
@@ -185,6 +236,7 @@ fn spawn_worker(
     shared: &Shared,
     jobs: &Receiver<Job>,
     done: &Sender<()>,
+    ready: Sender<()>,
 ) -> Result<()> {
     let shared = shared.clone();
     let jobs = jobs.clone();
@@ -194,6 +246,8 @@ fn spawn_worker(
         .spawn(move || {
             let _done = done;
             let mut buf = vec![0u8; COPY_BUFFER_BYTES];
+            let _ = ready.send(());
+            drop(ready);
             for job in jobs.iter() {
                 // A bug in one request must not shrink the pool.
                 let run = catch_unwind(AssertUnwindSafe(|| {
@@ -209,12 +263,7 @@ fn spawn_worker(
 }
 
 /// Accepts until stopped. Returns an error only when it cannot go on.
-fn accept_loop(
-    listener: TcpListener,
-    stopping: &AtomicBool,
-    streams: &Sender<Job>,
-    control: &Sender<Job>,
-) -> Result<()> {
+fn accept_loop(listener: TcpListener, stopping: &AtomicBool, senders: &Senders) -> Result<()> {
     let mut restarts = 0u32;
     while !stopping.load(Ordering::SeqCst) {
         let socket = match listener.try_clone() {
@@ -232,7 +281,7 @@ fn accept_loop(
             match server.recv_timeout(POLL_INTERVAL) {
                 Ok(Some(request)) => {
                     restarts = 0;
-                    dispatch(request, streams, control);
+                    dispatch(request, senders);
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -253,22 +302,38 @@ fn backoff(restarts: u32) -> Duration {
     Duration::from_millis(50u64 << restarts.min(5))
 }
 
-/// Hands a request to the right pool without blocking.
-fn dispatch(request: Request, streams: &Sender<Job>, control: &Sender<Job>) {
+/// Hands a request to the right pool without blocking and without
+/// writing: refusals are answered by the local pool.
+fn dispatch(request: Request, senders: &Senders) {
     let route = route::route(request.method().as_str(), request.url());
-    let is_stream = matches!(route, Ok(Route::Stream { head: false, .. }));
-    let job = Job { request, route };
-    let refused = if is_stream {
-        streams.try_send(job)
-    } else {
-        control.try_send(job)
+    let queue = match route {
+        Ok(Route::Stream { head: false, .. }) => &senders.stream,
+        Ok(Route::Stream { head: true, .. }) => &senders.probe,
+        _ => &senders.local,
     };
-    if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) = refused {
-        let started = Instant::now();
-        let client = client_of(&job.request);
-        let target = describe(&job.request, &job.route);
-        let _ = response::respond_error(job.request, &Error::Busy);
-        log_request(&client, &target, 503, 0, started, None);
+    let refused = match queue.try_send(Job { request, route }) {
+        Ok(()) => return,
+        Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => Job {
+            request: job.request,
+            route: Err(Error::Busy),
+        },
+    };
+    if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) =
+        senders.local.try_send(refused)
+    {
+        // The local pool is swamped too: one short-lived thread per reply
+        // still keeps the accept loop free.
+        let metrics = Arc::clone(&senders.metrics);
+        let spawned = thread::Builder::new().name("refuse".into()).spawn(move || {
+            let client = client_of(&job.request);
+            let started = Instant::now();
+            let _ = response::respond_error(job.request, &Error::Busy);
+            metrics.request(503, 0);
+            log_request(&client, "(busy)", 503, 0, started, None);
+        });
+        if let Err(e) = spawned {
+            error!("cannot start a thread to refuse a request: {e}");
+        }
     }
 }
 
@@ -276,6 +341,9 @@ fn handle(job: Job, store: &mut TrackStore, shared: &Shared, buf: &mut [u8]) {
     let started = Instant::now();
     let client = client_of(&job.request);
     let target = describe(&job.request, &job.route);
+    if !matches!(job.route, Ok(Route::Stream { head: false, .. })) {
+        limit_writes(&job.request, REPLY_WRITE_TIMEOUT);
+    }
     let outcome = match job.route {
         Ok(Route::Stream { id, head }) => {
             let mut ctx = ProxyContext {
@@ -286,12 +354,13 @@ fn handle(job: Job, store: &mut TrackStore, shared: &Shared, buf: &mut [u8]) {
                 chunk_bytes: shared.chunk_bytes,
                 retries: shared.retries,
                 stopping: &shared.stopping,
-                active_streams: &shared.stats.active_streams,
+                metrics: &shared.metrics,
+                write_timeout: shared.write_timeout,
                 buf,
             };
             proxy::serve(job.request, &id, head, &mut ctx)
         }
-        Ok(Route::Health) => health(job.request, store, &shared.stats),
+        Ok(Route::Health) => health(job.request, store, &shared.metrics),
         Err(e) => {
             let status = e.status();
             let _ = response::respond_error(job.request, &e);
@@ -302,6 +371,7 @@ fn handle(job: Job, store: &mut TrackStore, shared: &Shared, buf: &mut [u8]) {
             }
         }
     };
+    shared.metrics.request(outcome.status, outcome.bytes);
     log_request(
         &client,
         &target,
@@ -312,7 +382,7 @@ fn handle(job: Job, store: &mut TrackStore, shared: &Shared, buf: &mut [u8]) {
     );
 }
 
-fn health(request: Request, store: &TrackStore, stats: &Stats) -> Outcome {
+fn health(request: Request, store: &TrackStore, metrics: &Metrics) -> Outcome {
     let tracks = match store.count() {
         Ok(n) => n,
         Err(e) => {
@@ -330,7 +400,7 @@ fn health(request: Request, store: &TrackStore, stats: &Stats) -> Outcome {
         "status": "ok",
         "service": "icyproxy",
         "tracks": tracks,
-        "active_streams": stats.active_streams.load(Ordering::SeqCst),
+        "active_streams": metrics.active_streams(),
     })
     .to_string();
     let headers = [
@@ -343,6 +413,13 @@ fn health(request: Request, store: &TrackStore, stats: &Stats) -> Outcome {
         status: 200,
         bytes,
         cut_short: None,
+    }
+}
+
+/// Bounds how long writes to this request's client may block.
+fn limit_writes(request: &Request, timeout: Duration) {
+    if let Some(conn) = request.connection() {
+        let _ = conn.set_write_timeout(Some(timeout));
     }
 }
 

@@ -24,6 +24,15 @@ const MIGRATIONS: &[&str] = &[
         expires_at    INTEGER,
         duration_secs INTEGER
     );",
+    // 2: album and cover art per track; named playlists.
+    "ALTER TABLE tracks ADD COLUMN album TEXT NOT NULL DEFAULT '';
+     ALTER TABLE tracks ADD COLUMN thumbnail_url TEXT;
+     CREATE TABLE playlist_entries (
+        playlist TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        video_id TEXT NOT NULL,
+        PRIMARY KEY (playlist, position)
+     );",
 ];
 
 /// The schema version this build writes.
@@ -44,6 +53,10 @@ pub struct Track {
     /// Unix seconds when the stream URL stops working, when known.
     pub expires_at: Option<i64>,
     pub duration_secs: Option<i64>,
+    /// Empty when unknown.
+    pub album: String,
+    /// Cover art for MPD's `albumart`, when known.
+    pub thumbnail_url: Option<String>,
 }
 
 /// What a caller supplies to insert or replace a track.
@@ -53,7 +66,12 @@ pub struct NewTrack {
     pub stream_url: String,
     pub artist: String,
     pub title: String,
+    /// `None` keeps what is stored.
     pub duration_secs: Option<i64>,
+    /// `None` keeps what is stored.
+    pub album: Option<String>,
+    /// `None` keeps what is stored.
+    pub thumbnail_url: Option<String>,
 }
 
 impl NewTrack {
@@ -74,8 +92,55 @@ impl NewTrack {
             artist: artist.trim().to_owned(),
             title: title.trim().to_owned(),
             duration_secs: None,
+            album: None,
+            thumbnail_url: None,
         })
     }
+
+    /// Sets the album (empty text means none).
+    pub fn with_album(mut self, album: &str) -> NewTrack {
+        self.album = Some(album.trim().to_owned());
+        self
+    }
+
+    /// Sets the cover-art URL, which must be http(s) like a stream URL.
+    pub fn with_thumbnail(mut self, url: &str) -> Result<NewTrack> {
+        stream_url::check(url).map_err(|e| {
+            Error::InvalidInput(format!(
+                "thumbnail: {}",
+                e.to_string().replace("stream URL", "URL")
+            ))
+        })?;
+        self.thumbnail_url = Some(url.to_owned());
+        Ok(self)
+    }
+}
+
+/// A playlist name: 1 to 100 bytes, no control characters, no `/` or `\`,
+/// not starting with `.`; safe in a URL path segment once encoded and as a
+/// file name.
+pub fn check_playlist_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && name.trim() == name
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "invalid playlist name {name:?}: 1-100 characters, no / or \\, not starting with a dot"
+        )))
+    }
+}
+
+/// One playlist entry: the id, and the track when it is stored.
+#[derive(Debug, Clone)]
+pub struct PlaylistEntry {
+    pub video_id: String,
+    pub track: Option<Track>,
 }
 
 /// One connection to the track store.
@@ -164,13 +229,16 @@ impl TrackStore {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO tracks
-                   (video_id, stream_url, artist, title, updated_at, expires_at, duration_secs)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                   (video_id, stream_url, artist, title, updated_at, expires_at, duration_secs,
+                    album, thumbnail_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''), ?9)
                  ON CONFLICT(video_id) DO UPDATE SET
                    stream_url = excluded.stream_url, artist = excluded.artist,
                    title = excluded.title, updated_at = excluded.updated_at,
                    expires_at = excluded.expires_at,
-                   duration_secs = coalesce(excluded.duration_secs, duration_secs)",
+                   duration_secs = coalesce(?7, duration_secs),
+                   album = coalesce(?8, album),
+                   thumbnail_url = coalesce(?9, thumbnail_url)",
             )?;
             for t in tracks {
                 stmt.execute(params![
@@ -181,6 +249,8 @@ impl TrackStore {
                     now,
                     stream_url::expires_at(&t.stream_url),
                     t.duration_secs,
+                    t.album,
+                    t.thumbnail_url,
                 ])?;
             }
         }
@@ -208,13 +278,92 @@ impl TrackStore {
         Ok(n > 0)
     }
 
-    /// Sets the duration when it is not known yet.
-    pub fn fill_duration(&mut self, id: &VideoId, duration_secs: i64) -> Result<()> {
+    /// Sets the duration and thumbnail where they are not known yet.
+    pub fn fill_missing(
+        &mut self,
+        id: &VideoId,
+        duration_secs: Option<i64>,
+        thumbnail_url: Option<&str>,
+    ) -> Result<()> {
+        let thumbnail = thumbnail_url.filter(|u| stream_url::check(u).is_ok());
         self.conn.execute(
-            "UPDATE tracks SET duration_secs = ?2 WHERE video_id = ?1 AND duration_secs IS NULL",
-            params![id.as_str(), duration_secs],
+            "UPDATE tracks SET duration_secs = coalesce(duration_secs, ?2),
+                               thumbnail_url = coalesce(thumbnail_url, ?3)
+             WHERE video_id = ?1",
+            params![id.as_str(), duration_secs, thumbnail],
         )?;
         Ok(())
+    }
+
+    /// Appends ids to a playlist (created on first use). Ids need not be
+    /// stored yet: the resolver can find them when played.
+    pub fn playlist_add(&mut self, name: &str, ids: &[VideoId]) -> Result<()> {
+        check_playlist_name(name)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let first: i64 = tx.query_row(
+            "SELECT coalesce(max(position), -1) + 1 FROM playlist_entries WHERE playlist = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        for (position, id) in (first..).zip(ids) {
+            tx.execute(
+                "INSERT INTO playlist_entries (playlist, position, video_id) VALUES (?1, ?2, ?3)",
+                params![name, position, id.as_str()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Removes the given ids from a playlist, or the whole playlist when
+    /// `ids` is empty. Returns how many entries went.
+    pub fn playlist_remove(&mut self, name: &str, ids: &[VideoId]) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut removed = 0;
+        if ids.is_empty() {
+            removed = tx.execute("DELETE FROM playlist_entries WHERE playlist = ?1", [name])?;
+        }
+        for id in ids {
+            removed += tx.execute(
+                "DELETE FROM playlist_entries WHERE playlist = ?1 AND video_id = ?2",
+                params![name, id.as_str()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    /// Playlist names with their entry counts, by name.
+    pub fn playlists(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT playlist, count(*) FROM playlist_entries GROUP BY playlist ORDER BY playlist",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((text(r, 0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// A playlist's entries in order; `None` when no such playlist exists.
+    pub fn playlist(&self, name: &str) -> Result<Option<Vec<PlaylistEntry>>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT e.video_id, {T_COLUMNS} FROM playlist_entries e
+             LEFT JOIN tracks t ON t.video_id = e.video_id
+             WHERE e.playlist = ?1 ORDER BY e.position"
+        ))?;
+        let rows = stmt.query_map([name], |r| {
+            let video_id = text(r, 0)?;
+            let stored: Option<String> = r.get(1)?;
+            let track = match stored {
+                Some(_) => Some(track_at(r, 1)?),
+                None => None,
+            };
+            Ok(PlaylistEntry { video_id, track })
+        })?;
+        let entries = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((!entries.is_empty()).then_some(entries))
     }
 
     /// Deletes a track; `false` when it was not stored.
@@ -244,7 +393,10 @@ impl TrackStore {
     }
 }
 
-const COLUMNS: &str = "video_id, stream_url, artist, title, updated_at, expires_at, duration_secs";
+const COLUMNS: &str = "video_id, stream_url, artist, title, updated_at, expires_at, \
+     duration_secs, album, thumbnail_url";
+const T_COLUMNS: &str = "t.video_id, t.stream_url, t.artist, t.title, t.updated_at, \
+     t.expires_at, t.duration_secs, t.album, t.thumbnail_url";
 
 /// Reads text leniently: another program may have written invalid UTF-8,
 /// which must not make a row unreadable.
@@ -257,14 +409,25 @@ fn text(row: &Row<'_>, i: usize) -> rusqlite::Result<String> {
 }
 
 fn track_from_row(row: &Row<'_>) -> rusqlite::Result<Track> {
+    track_at(row, 0)
+}
+
+/// Reads the track columns starting at column `at`.
+fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Track> {
+    let thumbnail = row
+        .get_ref(at + 8)?
+        .as_bytes_or_null()?
+        .map(|bytes| String::from_utf8_lossy(bytes).into_owned());
     Ok(Track {
-        video_id: text(row, 0)?,
-        stream_url: text(row, 1)?,
-        artist: text(row, 2)?,
-        title: text(row, 3)?,
-        updated_at: row.get(4)?,
-        expires_at: row.get(5)?,
-        duration_secs: row.get(6)?,
+        video_id: text(row, at)?,
+        stream_url: text(row, at + 1)?,
+        artist: text(row, at + 2)?,
+        title: text(row, at + 3)?,
+        updated_at: row.get(at + 4)?,
+        expires_at: row.get(at + 5)?,
+        duration_secs: row.get(at + 6)?,
+        album: text(row, at + 7)?,
+        thumbnail_url: thumbnail,
     })
 }
 
@@ -346,7 +509,8 @@ mod tests {
         let s = TrackStore::open(&path).expect("open");
         s.conn
             .execute(
-                "INSERT INTO tracks VALUES ('bbbbbbbbbbb', 'http://h/x', CAST(X'FF41' AS TEXT), 'T', 0, NULL, NULL)",
+                "INSERT INTO tracks (video_id, stream_url, artist, title, updated_at)
+                 VALUES ('bbbbbbbbbbb', 'http://h/x', CAST(X'FF41' AS TEXT), 'T', 0)",
                 [],
             )
             .expect("raw insert");
@@ -355,6 +519,106 @@ mod tests {
             .expect("get")
             .expect("row");
         assert_eq!(t.artist, "\u{FFFD}A");
+    }
+
+    #[test]
+    fn playlists_keep_order_and_survive_missing_tracks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = TrackStore::open(&dir.path().join("t.db")).expect("open");
+        let a = VideoId::parse("aaaaaaaaaaa").expect("id");
+        let b = VideoId::parse("bbbbbbbbbbb").expect("id");
+        s.upsert(&track("aaaaaaaaaaa", "A").with_album("Album"))
+            .expect("upsert");
+        s.playlist_add("Road Trip", &[b.clone(), a.clone()])
+            .expect("add");
+        s.playlist_add("Road Trip", std::slice::from_ref(&b))
+            .expect("add again");
+        s.playlist_add("Other", std::slice::from_ref(&a))
+            .expect("add");
+        let entries = s.playlist("Road Trip").expect("q").expect("exists");
+        let ids: Vec<_> = entries.iter().map(|e| e.video_id.as_str()).collect();
+        assert_eq!(ids, ["bbbbbbbbbbb", "aaaaaaaaaaa", "bbbbbbbbbbb"]);
+        assert!(entries[0].track.is_none());
+        assert_eq!(entries[1].track.as_ref().expect("stored").album, "Album");
+        assert_eq!(
+            s.playlists().expect("names"),
+            [("Other".to_owned(), 1), ("Road Trip".to_owned(), 3)]
+        );
+        assert_eq!(
+            s.playlist_remove("Road Trip", std::slice::from_ref(&b))
+                .expect("rm"),
+            2
+        );
+        assert_eq!(
+            s.playlist("Road Trip").expect("q").expect("exists").len(),
+            1
+        );
+        assert_eq!(s.playlist_remove("Road Trip", &[]).expect("rm all"), 1);
+        assert!(s.playlist("Road Trip").expect("q").is_none());
+        for bad in [
+            "",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "x\ny",
+            " padded",
+            &"x".repeat(101),
+        ] {
+            assert!(
+                s.playlist_add(bad, std::slice::from_ref(&a)).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn upsert_keeps_optional_fields_it_is_not_given() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = TrackStore::open(&dir.path().join("t.db")).expect("open");
+        let full = track("aaaaaaaaaaa", "A")
+            .with_album("Album")
+            .with_thumbnail("https://i.example/a.jpg")
+            .expect("thumb");
+        s.upsert(&full).expect("upsert");
+        s.upsert(&track("aaaaaaaaaaa", "A2")).expect("upsert");
+        let t = s
+            .get(&VideoId::parse("aaaaaaaaaaa").expect("id"))
+            .expect("q")
+            .expect("row");
+        assert_eq!((t.title.as_str(), t.album.as_str()), ("A2", "Album"));
+        assert_eq!(t.thumbnail_url.as_deref(), Some("https://i.example/a.jpg"));
+        assert!(
+            track("aaaaaaaaaaa", "A")
+                .with_thumbnail("file:///x")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn version_1_databases_are_migrated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(MIGRATIONS[0]).expect("v1 schema");
+        conn.execute(
+            "INSERT INTO tracks (video_id, stream_url, artist, title, updated_at)
+             VALUES ('aaaaaaaaaaa', 'http://h/x', 'A', 'T', 1)",
+            [],
+        )
+        .expect("v1 row");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        drop(conn);
+        let s = TrackStore::open(&path).expect("migrates");
+        let t = s
+            .get(&VideoId::parse("aaaaaaaaaaa").expect("id"))
+            .expect("q")
+            .expect("row");
+        assert_eq!(
+            (t.title.as_str(), t.album.as_str(), t.thumbnail_url),
+            ("T", "", None)
+        );
+        assert_eq!(s.schema_version().expect("v"), SCHEMA_VERSION);
     }
 
     #[test]

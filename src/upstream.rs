@@ -56,15 +56,14 @@ impl Upstream {
         UpstreamResponse::from_http(resp, true)
     }
 
-    /// The headers a `GET` would get, without downloading audio: `HEAD`
-    /// first; when that gives no length (or is refused), a `GET` of one byte
-    /// whose `Content-Range` tells the total.
+    /// The headers a `GET` would get, without downloading audio. Without
+    /// a range: `HEAD`, or where that gives no length (or is refused) a
+    /// one-byte `GET` whose `Content-Range` tells the total. With a range:
+    /// a one-byte `GET` where the range starts, and the span rebuilt from
+    /// the total.
     pub fn probe(&self, url: &str, range: Option<&str>) -> Result<UpstreamResponse> {
-        if range.is_some() {
-            // Servers disagree on Range with HEAD; ask exactly what a GET would.
-            let mut resp = self.get(url, range)?;
-            resp.body = None;
-            return Ok(resp);
+        if let Some(range) = range {
+            return self.probe_range(url, range);
         }
         let head = self.agent.head(url).call().map_err(map_error)?;
         let status = head.status().as_u16();
@@ -77,14 +76,60 @@ impl Upstream {
         let mut one = self.get(url, Some("bytes=0-0"))?;
         one.body = None;
         if one.status == 206 {
-            let total = one.content_range.as_deref().and_then(range_total);
             one.status = 200;
-            one.content_length = total;
+            one.content_length = one
+                .content_range
+                .as_deref()
+                .and_then(parse_content_range)
+                .and_then(|(_, _, total)| total);
             one.content_range = None;
             one.accepts_ranges = true;
         }
         Ok(one)
     }
+
+    fn probe_range(&self, url: &str, range: &str) -> Result<UpstreamResponse> {
+        let (start, last) = parse_range(range)
+            .ok_or_else(|| Error::BadRequest("Range must be a single bytes=N-M range".into()))?;
+        let one_byte = match start {
+            Some(s) => format!("bytes={s}-{s}"),
+            None => "bytes=-1".to_owned(),
+        };
+        let mut one = self.get(url, Some(&one_byte))?;
+        one.body = None;
+        if one.status != 206 {
+            return Ok(one); // upstream ignores ranges: a GET gets the whole body too
+        }
+        let total = one
+            .content_range
+            .as_deref()
+            .and_then(parse_content_range)
+            .and_then(|(_, _, total)| total);
+        if let Some(total) = total {
+            let (from, to) = match (start, last) {
+                (Some(s), Some(l)) => (s, l.saturating_add(1).min(total)),
+                (Some(s), None) => (s, total),
+                (None, Some(n)) => (total.saturating_sub(n), total),
+                (None, None) => (0, total),
+            };
+            one.content_range = Some(format!("bytes {from}-{}/{total}", to.saturating_sub(1)));
+            one.content_length = Some(to.saturating_sub(from));
+        }
+        Ok(one)
+    }
+}
+
+/// `bytes=A-B` -> (Some(A), Some(B)); `bytes=A-` -> (Some(A), None);
+/// `bytes=-N` -> (None, Some(N)).
+pub fn parse_range(value: &str) -> Option<(Option<u64>, Option<u64>)> {
+    let spec = forwardable_range(value)?.strip_prefix("bytes=")?;
+    let (a, b) = spec.split_once('-')?;
+    let num = |s: &str| {
+        (!s.trim().is_empty())
+            .then(|| s.trim().parse().ok())
+            .flatten()
+    };
+    Some((num(a), num(b)))
 }
 
 impl UpstreamResponse {
@@ -299,11 +344,6 @@ impl Read for PieceReader<'_> {
     }
 }
 
-/// The total from `bytes 0-0/12345`; `None` for `*` or garbage.
-pub fn range_total(content_range: &str) -> Option<u64> {
-    content_range.rsplit_once('/')?.1.trim().parse().ok()
-}
-
 /// The client's `Range` header, if it is one we can forward: a single
 /// `bytes=` range. Anything else is ignored, and the whole body is served
 /// (RFC 9110 lets a server ignore Range).
@@ -428,9 +468,10 @@ mod tests {
     }
 
     #[test]
-    fn totals_from_content_range() {
-        assert_eq!(range_total("bytes 0-0/12345"), Some(12345));
-        assert_eq!(range_total("bytes */12345"), Some(12345));
-        assert_eq!(range_total("bytes 0-0/*"), None);
+    fn client_ranges() {
+        assert_eq!(parse_range("bytes=5-9"), Some((Some(5), Some(9))));
+        assert_eq!(parse_range("bytes=5-"), Some((Some(5), None)));
+        assert_eq!(parse_range("bytes=-9"), Some((None, Some(9))));
+        assert_eq!(parse_range("bytes=x-9"), None);
     }
 }

@@ -38,6 +38,8 @@ pub struct OriginLog {
     pub lines: Mutex<Vec<String>>,
     /// Per-URL state for the once-only faults.
     pub state: Mutex<HashMap<String, u64>>,
+    /// When the first body byte of any response left the origin.
+    pub first_body_byte_at: Mutex<Option<Instant>>,
 }
 
 impl OriginLog {
@@ -111,6 +113,21 @@ impl Origin {
 
     pub fn body_bytes(&self) -> u64 {
         self.log.body_bytes.load(Ordering::SeqCst)
+    }
+
+    /// The body byte count once it has stopped changing for 100 ms: the
+    /// origin counts a piece after its write returns, which may be after
+    /// the proxy has passed it on.
+    pub fn settled_body_bytes(&self) -> u64 {
+        let mut last = self.body_bytes();
+        loop {
+            thread::sleep(Duration::from_millis(100));
+            let now = self.body_bytes();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
     }
 }
 
@@ -281,6 +298,11 @@ fn write_piece(
     if piece.is_empty() {
         return Ok(());
     }
+    let mut first = log.first_body_byte_at.lock().expect("first byte lock");
+    if first.is_none() {
+        *first = Some(Instant::now());
+    }
+    drop(first);
     let r = if chunked {
         write!(out, "{:x}\r\n", piece.len())
             .and_then(|()| out.write_all(piece))

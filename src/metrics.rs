@@ -1,0 +1,196 @@
+//! Counters for `/health` and `/metrics` (Prometheus text format), and the
+//! registry of live streams, whose connections a stop closes at once.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use tiny_http::ConnectionHandle;
+
+/// The statuses counted one by one; anything else is counted as `other`.
+const STATUSES: [u16; 13] = [
+    200, 206, 400, 401, 404, 405, 414, 416, 431, 500, 502, 503, 504,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: [AtomicU64; STATUSES.len() + 1],
+    active_streams: AtomicUsize,
+    bytes_sent: AtomicU64,
+    upstream_retries: AtomicU64,
+    resolver_runs: AtomicU64,
+    resolver_failures: AtomicU64,
+    url_refreshes: AtomicU64,
+    next_stream: AtomicU64,
+    streams: Mutex<HashMap<u64, ConnectionHandle>>,
+}
+
+impl Metrics {
+    /// Counts one answered request.
+    pub fn request(&self, status: u16, bytes: u64) {
+        let slot = STATUSES
+            .iter()
+            .position(|&s| s == status)
+            .unwrap_or(STATUSES.len());
+        self.requests[slot].fetch_add(1, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn upstream_retry(&self) {
+        self.upstream_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn resolver_run(&self, ok: bool) {
+        self.resolver_runs.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.resolver_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn url_refreshed(&self) {
+        self.url_refreshes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn active_streams(&self) -> usize {
+        self.active_streams.load(Ordering::SeqCst)
+    }
+
+    /// Counts a stream as active until the guard drops; its connection is
+    /// closed if the server stops meanwhile.
+    pub fn stream_started(&self, connection: Option<ConnectionHandle>) -> ActiveStream<'_> {
+        self.active_streams.fetch_add(1, Ordering::SeqCst);
+        let key = self.next_stream.fetch_add(1, Ordering::Relaxed);
+        if let Some(conn) = connection {
+            self.streams
+                .lock()
+                .expect("stream registry poisoned")
+                .insert(key, conn);
+        }
+        ActiveStream { metrics: self, key }
+    }
+
+    /// Ends every live stream's connection (on stop): clients see the end
+    /// at once, whatever the worker is waiting for.
+    pub fn close_all_streams(&self) {
+        let streams = self.streams.lock().expect("stream registry poisoned");
+        for conn in streams.values() {
+            conn.shutdown();
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        out.push_str("# HELP icyproxy_requests_total HTTP requests answered, by status.\n");
+        out.push_str("# TYPE icyproxy_requests_total counter\n");
+        for (i, status) in STATUSES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "icyproxy_requests_total{{status=\"{status}\"}} {}",
+                get(&self.requests[i])
+            );
+        }
+        let _ = writeln!(
+            out,
+            "icyproxy_requests_total{{status=\"other\"}} {}",
+            get(&self.requests[STATUSES.len()])
+        );
+        let mut one = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        one(
+            "icyproxy_active_streams",
+            "gauge",
+            "Streams being served now.",
+            self.active_streams() as u64,
+        );
+        one(
+            "icyproxy_bytes_sent_total",
+            "counter",
+            "Response body bytes sent to clients.",
+            get(&self.bytes_sent),
+        );
+        one(
+            "icyproxy_upstream_retries_total",
+            "counter",
+            "Upstream requests repeated after a failure or a dropped connection.",
+            get(&self.upstream_retries),
+        );
+        one(
+            "icyproxy_resolver_runs_total",
+            "counter",
+            "Resolver command runs.",
+            get(&self.resolver_runs),
+        );
+        one(
+            "icyproxy_resolver_failures_total",
+            "counter",
+            "Resolver runs that failed or timed out.",
+            get(&self.resolver_failures),
+        );
+        one(
+            "icyproxy_url_refreshes_total",
+            "counter",
+            "Stream URLs replaced through the resolver.",
+            get(&self.url_refreshes),
+        );
+        out
+    }
+}
+
+/// A live stream; dropping it stops counting it.
+pub struct ActiveStream<'a> {
+    metrics: &'a Metrics,
+    key: u64,
+}
+
+impl Drop for ActiveStream<'_> {
+    fn drop(&mut self) {
+        self.metrics
+            .streams
+            .lock()
+            .expect("stream registry poisoned")
+            .remove(&self.key);
+        self.metrics.active_streams.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_counter() {
+        let m = Metrics::default();
+        m.request(200, 10);
+        m.request(200, 5);
+        m.request(418, 0);
+        m.upstream_retry();
+        m.resolver_run(false);
+        m.url_refreshed();
+        let guard = m.stream_started(None);
+        let text = m.render();
+        drop(guard);
+        for line in [
+            "icyproxy_requests_total{status=\"200\"} 2",
+            "icyproxy_requests_total{status=\"other\"} 1",
+            "icyproxy_active_streams 1",
+            "icyproxy_bytes_sent_total 15",
+            "icyproxy_upstream_retries_total 1",
+            "icyproxy_resolver_runs_total 1",
+            "icyproxy_resolver_failures_total 1",
+            "icyproxy_url_refreshes_total 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        assert_eq!(m.active_streams(), 0);
+    }
+}
