@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::import;
 use crate::lookup::TrackSource;
+use crate::route::PlaylistFormat;
 use crate::server::Server;
 use crate::store::{NewTrack, Track, TrackStore};
 use crate::video_id::VideoId;
@@ -37,6 +38,14 @@ fn parse_id(text: &str) -> Result<VideoId> {
     })
 }
 
+/// What `add` stores beyond the required fields.
+#[derive(Debug, Default)]
+pub struct Extras {
+    pub album: Option<String>,
+    pub thumbnail: Option<String>,
+    pub duration_secs: Option<i64>,
+}
+
 /// `add`: inserts or replaces one track.
 pub fn add(
     config: &Config,
@@ -44,9 +53,17 @@ pub fn add(
     url: &str,
     artist: &str,
     title: &str,
+    extras: Extras,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let track = NewTrack::new(id, url, artist, title)?;
+    let mut track = NewTrack::new(id, url, artist, title)?;
+    if let Some(album) = &extras.album {
+        track = track.with_album(album);
+    }
+    if let Some(thumb) = &extras.thumbnail {
+        track = track.with_thumbnail(thumb)?;
+    }
+    track.duration_secs = extras.duration_secs;
     TrackStore::open(&config.db_path)?.upsert(&track)?;
     say(out, &format!("stored {}", track.video_id))
 }
@@ -112,8 +129,17 @@ pub fn remove(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
 }
 
 /// `import`: reads `source` (a path, or `-` for stdin), checks every line,
-/// then writes all tracks in one transaction.
-pub fn import(config: &Config, source: &str, out: &mut dyn Write) -> Result<()> {
+/// then writes all tracks in one transaction; with `playlist`, they are
+/// also appended to that playlist, in file order.
+pub fn import(
+    config: &Config,
+    source: &str,
+    playlist: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if let Some(name) = playlist {
+        crate::store::check_playlist_name(name)?;
+    }
     let mut input = Vec::new();
     if source == "-" {
         std::io::stdin()
@@ -125,8 +151,118 @@ pub fn import(config: &Config, source: &str, out: &mut dyn Write) -> Result<()> 
     }
     let tracks = import::parse(&input)
         .map_err(|e| Error::InvalidInput(format!("{source}: {e}; nothing was imported")))?;
-    TrackStore::open(&config.db_path)?.upsert_many(&tracks)?;
+    let mut store = TrackStore::open(&config.db_path)?;
+    match playlist {
+        Some(name) => store.import_into_playlist(&tracks, name)?,
+        None => store.upsert_many(&tracks)?,
+    }
     say(out, &format!("imported {} tracks", tracks.len()))
+}
+
+/// `playlist add`: appends ids to a playlist (created on first use).
+pub fn playlist_add(
+    config: &Config,
+    name: &str,
+    ids: &[String],
+    out: &mut dyn Write,
+) -> Result<()> {
+    let ids = ids
+        .iter()
+        .map(|i| parse_id(i))
+        .collect::<Result<Vec<_>>>()?;
+    TrackStore::open(&config.db_path)?.playlist_add(name, &ids)?;
+    say(out, &format!("added {} to {name}", ids.len()))
+}
+
+/// `playlist list [NAME]`: names with entry counts, or one playlist's
+/// entries as `video_id<TAB>artist<TAB>title`.
+pub fn playlist_list(config: &Config, name: Option<&str>, out: &mut dyn Write) -> Result<()> {
+    let store = TrackStore::open(&config.db_path)?;
+    let mut text = String::new();
+    match name {
+        None => {
+            for (name, count) in store.playlists()? {
+                text.push_str(&format!("{name}\t{count}\n"));
+            }
+        }
+        Some(name) => {
+            let entries = store
+                .playlist(name)?
+                .ok_or_else(|| Error::NotFound(format!("no playlist {name:?}")))?;
+            for e in entries {
+                let (artist, title) = e
+                    .track
+                    .map_or((String::new(), "(not stored yet)".to_owned()), |t| {
+                        (t.artist, t.title)
+                    });
+                text.push_str(&format!("{}\t{artist}\t{title}\n", e.video_id));
+            }
+        }
+    }
+    write_all(out, &text)
+}
+
+/// `playlist remove NAME [ID...]`: drops ids from a playlist, or the whole
+/// playlist; removing nothing is an error.
+pub fn playlist_remove(
+    config: &Config,
+    name: &str,
+    ids: &[String],
+    out: &mut dyn Write,
+) -> Result<()> {
+    let ids = ids
+        .iter()
+        .map(|i| parse_id(i))
+        .collect::<Result<Vec<_>>>()?;
+    let removed = TrackStore::open(&config.db_path)?.playlist_remove(name, &ids)?;
+    if removed == 0 {
+        return Err(Error::NotFound(format!(
+            "nothing to remove from playlist {name:?}"
+        )));
+    }
+    say(out, &format!("removed {removed} entries from {name}"))
+}
+
+/// `playlist export`: the same XSPF or M3U text the server serves, to a
+/// file (written whole, then renamed into place) or stdout.
+pub fn playlist_export(
+    config: &Config,
+    name: &str,
+    format: PlaylistFormat,
+    output: Option<&Path>,
+    base_url: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let store = TrackStore::open(&config.db_path)?;
+    let entries = store
+        .playlist(name)?
+        .ok_or_else(|| Error::NotFound(format!("no playlist {name:?}")))?;
+    let base = base_url.map_or_else(|| config.base_url(), str::to_owned);
+    if !base.starts_with("http://") && !base.starts_with("https://") {
+        return Err(Error::InvalidInput(format!(
+            "--base-url must start with http:// or https://: {base}"
+        )));
+    }
+    let text = match format {
+        PlaylistFormat::Xspf => crate::playlist::xspf(name, &entries, &base),
+        PlaylistFormat::M3u => crate::playlist::m3u(name, &entries, &base),
+    };
+    match output {
+        None => write_all(out, &text),
+        Some(path) => {
+            let tmp = path.with_extension("icyproxy-tmp");
+            std::fs::write(&tmp, &text)
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    Error::Io(format!("cannot write {}: {e}", path.display()))
+                })?;
+            say(
+                out,
+                &format!("wrote {} entries to {}", entries.len(), path.display()),
+            )
+        }
+    }
 }
 
 fn say(out: &mut dyn Write, line: &str) -> Result<()> {

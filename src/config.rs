@@ -39,6 +39,10 @@ pub struct Config {
     pub refresh_margin_secs: i64,
     /// Refresh a URL without `expire=` once it is this old.
     pub max_age_secs: i64,
+    /// Where cover art is cached.
+    pub cover_dir: PathBuf,
+    /// The most bytes of cover art kept.
+    pub cover_max_bytes: u64,
     /// The file the settings came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -51,6 +55,24 @@ struct FileConfig {
     icy: IcySection,
     upstream: UpstreamSection,
     resolver: ResolverSection,
+    cover: CoverSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct CoverSection {
+    /// Empty: `covers` beside the database.
+    cache_dir: PathBuf,
+    max_bytes: u64,
+}
+
+impl Default for CoverSection {
+    fn default() -> Self {
+        CoverSection {
+            cache_dir: PathBuf::new(),
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,7 +226,14 @@ impl Config {
         } else {
             base.join(&file.store.path)
         };
-        let config = Config {
+        let cover_dir = if file.cover.cache_dir.as_os_str().is_empty() {
+            PathBuf::new() // filled in below, beside the database
+        } else if file.cover.cache_dir.is_absolute() {
+            file.cover.cache_dir.clone()
+        } else {
+            base.join(&file.cover.cache_dir)
+        };
+        let mut config = Config {
             host: file.server.host,
             port: file.server.port,
             workers: file.server.workers,
@@ -219,8 +248,11 @@ impl Config {
             resolver_timeout: Duration::from_secs(file.resolver.timeout_secs),
             refresh_margin_secs: file.resolver.refresh_margin_secs.min(i64::MAX as u64) as i64,
             max_age_secs: file.resolver.max_age_secs.min(i64::MAX as u64) as i64,
+            cover_dir,
+            cover_max_bytes: file.cover.max_bytes,
             source: source.map(Path::to_path_buf),
         };
+        config.default_cover_dir();
         config.validate(&name)?;
         Ok(config)
     }
@@ -234,10 +266,20 @@ impl Config {
             self.port = port;
         }
         if let Some(path) = overrides.db_path {
+            let beside_old_db = self.cover_dir == covers_beside(&self.db_path);
             self.db_path = path;
+            if beside_old_db {
+                self.cover_dir = covers_beside(&self.db_path);
+            }
         }
         self.validate("command line")?;
         Ok(self)
+    }
+
+    fn default_cover_dir(&mut self) {
+        if self.cover_dir.as_os_str().is_empty() {
+            self.cover_dir = covers_beside(&self.db_path);
+        }
     }
 
     fn validate(&self, name: &str) -> Result<()> {
@@ -289,6 +331,18 @@ impl Config {
         Ok(())
     }
 
+    /// The base URL clients reach this server at, for exported playlists.
+    pub fn base_url(&self) -> String {
+        let host = match self.host.as_str() {
+            "0.0.0.0" | "::" => "127.0.0.1",
+            h => h,
+        };
+        match host.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => format!("http://[{host}]:{}", self.port),
+            Err(_) => format!("http://{host}:{}", self.port),
+        }
+    }
+
     /// `host:port` as text for binding, with IPv6 literals bracketed.
     pub fn bind_address(&self) -> String {
         match self.host.parse::<std::net::Ipv6Addr>() {
@@ -301,6 +355,13 @@ impl Config {
     pub fn is_loopback(&self) -> bool {
         self.host == "localhost" || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
+}
+
+/// The default cover cache: `covers` in the database's directory.
+fn covers_beside(db_path: &Path) -> PathBuf {
+    db_path
+        .parent()
+        .map_or_else(|| PathBuf::from("covers"), |d| d.join("covers"))
 }
 
 #[cfg(test)]
@@ -328,6 +389,8 @@ mod tests {
         assert_eq!(c.retries, 3);
         assert_eq!(c.resolver_timeout, Duration::from_secs(30));
         assert_eq!((c.refresh_margin_secs, c.max_age_secs), (300, 18000));
+        assert_eq!(c.cover_dir, PathBuf::from("covers"));
+        assert_eq!(c.cover_max_bytes, 64 * 1024 * 1024);
     }
 
     #[test]
@@ -352,6 +415,9 @@ mod tests {
             timeout_secs = 9
             refresh_margin_secs = 60
             max_age_secs = 600
+            [cover]
+            cache_dir = "art"
+            max_bytes = 1000
             "#,
             Some(Path::new("/etc/icy/proxy.toml")),
         )
@@ -365,6 +431,8 @@ mod tests {
         assert_eq!((c.chunk_bytes, c.retries), (65536, 0));
         assert_eq!(c.resolver_timeout, Duration::from_secs(9));
         assert_eq!((c.refresh_margin_secs, c.max_age_secs), (60, 600));
+        assert_eq!(c.cover_dir, PathBuf::from("/etc/icy/art"));
+        assert_eq!(c.cover_max_bytes, 1000);
         assert!(!c.is_loopback());
     }
 

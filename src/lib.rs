@@ -3,11 +3,14 @@
 
 pub mod commands;
 pub mod config;
+pub mod cover;
+pub mod endpoints;
 pub mod error;
 pub mod icy;
 pub mod import;
 pub mod lookup;
 pub mod metrics;
+pub mod playlist;
 pub mod proxy;
 pub mod resolver;
 pub mod response;

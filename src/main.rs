@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use icyproxy::config::{Config, Overrides};
+use icyproxy::route::PlaylistFormat;
 use icyproxy::{Error, commands};
 use simplelog::{ConfigBuilder, LevelFilter, WriteLogger};
 
@@ -52,6 +53,15 @@ enum Command {
         /// The artist (may be left out)
         #[arg(long, default_value = "")]
         artist: String,
+        /// The album (shown by XSPF playlists)
+        #[arg(long)]
+        album: Option<String>,
+        /// Cover art URL (http or https), served to MPD as cover.jpg
+        #[arg(long, value_name = "URL")]
+        thumbnail: Option<String>,
+        /// Length in seconds (shown by playlists)
+        #[arg(long, value_name = "SECS")]
+        duration: Option<u32>,
     },
     /// Print one stored track as key<TAB>value lines (exit 1 when absent).
     ///
@@ -75,10 +85,54 @@ enum Command {
     /// Lines are video_id<TAB>stream_url<TAB>artist<TAB>title, or JSON
     /// objects with those keys. A bad line is named and nothing is written.
     ///
-    /// Example: icyproxy import tracks.tsv
+    /// Example: icyproxy import tracks.tsv --playlist "Road Trip"
     Import {
         /// The file to read, or - for standard input
         file: String,
+        /// Also append the imported tracks to this playlist
+        #[arg(long, value_name = "NAME")]
+        playlist: Option<String>,
+    },
+    /// Named playlists, served as /playlists/NAME.xspf and NAME.m3u.
+    #[command(subcommand)]
+    Playlist(PlaylistCommand),
+}
+
+#[derive(Subcommand)]
+enum PlaylistCommand {
+    /// Append video ids to a playlist (created on first use).
+    ///
+    /// Example: icyproxy playlist add "Road Trip" dQw4w9WgXcQ kJQP7kiw5Fk
+    Add {
+        name: String,
+        #[arg(required = true)]
+        video_ids: Vec<String>,
+    },
+    /// List playlists (name<TAB>entries), or one playlist's entries.
+    ///
+    /// Example: icyproxy playlist list "Road Trip"
+    List { name: Option<String> },
+    /// Remove ids from a playlist, or the whole playlist without ids.
+    ///
+    /// Example: icyproxy playlist remove "Road Trip" dQw4w9WgXcQ
+    Remove {
+        name: String,
+        video_ids: Vec<String>,
+    },
+    /// Write a playlist as XSPF or extended M3U (for MPD's playlist_directory).
+    ///
+    /// Example: icyproxy playlist export "Road Trip" --format m3u --output ~/.mpd/playlists/road.m3u
+    Export {
+        name: String,
+        /// xspf or m3u
+        #[arg(long, value_parser = ["xspf", "m3u"])]
+        format: String,
+        /// Write here instead of standard output
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Where MPD reaches icyproxy [default: from [server] host and port]
+        #[arg(long, value_name = "URL")]
+        base_url: Option<String>,
     },
 }
 
@@ -130,12 +184,55 @@ fn run(cli: Cli) -> Result<(), Error> {
             url,
             title,
             artist,
-        } => commands::add(&config, &video_id, &url, &artist, &title, &mut out),
+            album,
+            thumbnail,
+            duration,
+        } => {
+            let extras = commands::Extras {
+                album,
+                thumbnail,
+                duration_secs: duration.map(i64::from),
+            };
+            commands::add(&config, &video_id, &url, &artist, &title, extras, &mut out)
+        }
         Command::Get { video_id } => commands::get(&config, &video_id, &mut out),
         Command::Resolve { video_id } => commands::resolve(&config, &video_id, &mut out),
         Command::List => commands::list(&config, &mut out),
         Command::Remove { video_id } => commands::remove(&config, &video_id, &mut out),
-        Command::Import { file } => commands::import(&config, &file, &mut out),
+        Command::Import { file, playlist } => {
+            commands::import(&config, &file, playlist.as_deref(), &mut out)
+        }
+        Command::Playlist(cmd) => match cmd {
+            PlaylistCommand::Add { name, video_ids } => {
+                commands::playlist_add(&config, &name, &video_ids, &mut out)
+            }
+            PlaylistCommand::List { name } => {
+                commands::playlist_list(&config, name.as_deref(), &mut out)
+            }
+            PlaylistCommand::Remove { name, video_ids } => {
+                commands::playlist_remove(&config, &name, &video_ids, &mut out)
+            }
+            PlaylistCommand::Export {
+                name,
+                format,
+                output,
+                base_url,
+            } => {
+                let format = if format == "xspf" {
+                    PlaylistFormat::Xspf
+                } else {
+                    PlaylistFormat::M3u
+                };
+                commands::playlist_export(
+                    &config,
+                    &name,
+                    format,
+                    output.as_deref(),
+                    base_url.as_deref(),
+                    &mut out,
+                )
+            }
+        },
     }
 }
 

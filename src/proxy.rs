@@ -49,7 +49,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(status: u16, bytes: u64, cut_short: Option<String>) -> Outcome {
+    pub fn new(status: u16, bytes: u64, cut_short: Option<String>) -> Outcome {
         Outcome {
             status,
             bytes,
@@ -95,8 +95,17 @@ impl Ask {
 }
 
 /// Serves `GET` or `HEAD /proxy/{id}` to completion.
-pub fn serve(request: Request, id: &VideoId, head_only: bool, ctx: &mut ProxyContext) -> Outcome {
-    let ask = Ask::of(&request);
+/// `icy_allowed` is false for `?icy=0`: no inline blocks whatever the
+/// client asks.
+pub fn serve(
+    request: Request,
+    id: &VideoId,
+    head_only: bool,
+    icy_allowed: bool,
+    ctx: &mut ProxyContext,
+) -> Outcome {
+    let mut ask = Ask::of(&request);
+    ask.icy &= icy_allowed;
     let ProxyContext {
         store,
         upstream,

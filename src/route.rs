@@ -4,13 +4,31 @@
 use crate::error::{Error, Result};
 use crate::video_id::VideoId;
 
-/// What a request asks for.
+/// What a request asks for. All routes take `GET` and `HEAD`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    /// `GET`/`HEAD /health`.
+    /// `/health`.
     Health,
-    /// `GET`/`HEAD /proxy/{id}` or `/proxy/{id}/`.
-    Stream { id: VideoId, head: bool },
+    /// `/metrics` (Prometheus text).
+    Metrics,
+    /// `/proxy/{id}` or `/proxy/{id}/`; `icy` is false with `?icy=0`.
+    Stream { id: VideoId, head: bool, icy: bool },
+    /// `/proxy/{id}/cover.jpg`: cover art for MPD's `albumart`.
+    Cover { id: VideoId, head: bool },
+    /// `/playlists`: the names.
+    Playlists,
+    /// `/playlists/{name}.xspf` or `.m3u`; the name is URL-decoded.
+    Playlist {
+        name: String,
+        format: PlaylistFormat,
+    },
+}
+
+/// The playlist file formats served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaylistFormat {
+    Xspf,
+    M3u,
 }
 
 const ALLOW_READ: &str = "GET, HEAD";
@@ -29,22 +47,76 @@ pub fn route(method: &str, target: &str) -> Result<Route> {
             };
         }
     };
-    if path == "/health" {
-        return Ok(Route::Health);
+    let not_found = || Error::NotFound("no such path".into());
+    match path {
+        "/health" => return Ok(Route::Health),
+        "/metrics" => return Ok(Route::Metrics),
+        "/playlists" | "/playlists/" => return Ok(Route::Playlists),
+        _ => {}
     }
-    match path.strip_prefix("/proxy/") {
-        Some(rest) => {
-            let raw_id = rest.strip_suffix('/').unwrap_or(rest);
-            if raw_id.contains('/') {
-                return Err(Error::NotFound("no such path".into()));
-            }
-            let id = VideoId::parse(raw_id).ok_or_else(|| {
-                Error::BadRequest("video id must be 11 characters of A-Z a-z 0-9 _ -".into())
-            })?;
-            Ok(Route::Stream { id, head })
+    if let Some(file) = path.strip_prefix("/playlists/") {
+        let (encoded, format) = if let Some(n) = file.strip_suffix(".xspf") {
+            (n, PlaylistFormat::Xspf)
+        } else if let Some(n) = file.strip_suffix(".m3u") {
+            (n, PlaylistFormat::M3u)
+        } else {
+            return Err(not_found());
+        };
+        let name = percent_decode(encoded).ok_or_else(|| {
+            Error::BadRequest("playlist name is not valid URL-encoded UTF-8".into())
+        })?;
+        crate::store::check_playlist_name(&name).map_err(|e| Error::BadRequest(e.to_string()))?;
+        return Ok(Route::Playlist { name, format });
+    }
+    let rest = path.strip_prefix("/proxy/").ok_or_else(not_found)?;
+    let (raw_id, file) = match rest.split_once('/') {
+        Some((id, file)) => (id, file),
+        None => (rest, ""),
+    };
+    let id = VideoId::parse(raw_id).ok_or_else(|| {
+        Error::BadRequest("video id must be 11 characters of A-Z a-z 0-9 _ -".into())
+    })?;
+    match file {
+        "" => Ok(Route::Stream {
+            id,
+            head,
+            icy: !query_has(target, "icy", "0"),
+        }),
+        "cover.jpg" => Ok(Route::Cover { id, head }),
+        // cover.png and anything else: nothing there, and MPD moves on.
+        _ => Err(Error::NotFound("no such file".into())),
+    }
+}
+
+/// Decodes `%XX` escapes; `None` for a bad escape or invalid UTF-8.
+pub fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
         }
-        None => Err(Error::NotFound("no such path".into())),
     }
+    String::from_utf8(out).ok()
+}
+
+/// Encodes a playlist name for a URL path segment.
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The path without query or fragment; absolute-form targets
@@ -62,10 +134,9 @@ fn path_of(target: &str) -> &str {
 }
 
 fn is_known_path(path: &str) -> bool {
-    path == "/health"
-        || path
-            .strip_prefix("/proxy/")
-            .is_some_and(|rest| !rest.trim_end_matches('/').contains('/'))
+    matches!(path, "/health" | "/metrics" | "/playlists" | "/playlists/")
+        || path.starts_with("/playlists/")
+        || path.starts_with("/proxy/")
 }
 
 /// Whether the query string holds `key=value` exactly.
@@ -87,6 +158,7 @@ mod tests {
         Ok(Route::Stream {
             id: VideoId::parse(id).expect("test id"),
             head,
+            icy: true,
         })
     }
 
@@ -122,8 +194,15 @@ mod tests {
             ("GET", "/proxy/..%2f..%2fetc", 400),
             ("GET", "/proxy/", 400),
             ("GET", "/proxy", 404),
-            ("GET", "/proxy/dQw4w9WgXcQ/cover.jpg", 404),
-            ("GET", "/proxy/../etc/passwd", 404),
+            ("GET", "/proxy/dQw4w9WgXcQ/cover.png", 404),
+            ("GET", "/proxy/dQw4w9WgXcQ/x/cover.jpg", 404),
+            ("GET", "/proxy/../etc/passwd", 400),
+            ("GET", "/playlists/x.txt", 404),
+            ("GET", "/playlists/%ZZ.m3u", 400),
+            ("GET", "/playlists/.hidden.m3u", 400),
+            ("GET", "/playlists/a%2Fb.m3u", 400),
+            ("POST", "/playlists", 405),
+            ("POST", "/proxy/dQw4w9WgXcQ/cover.jpg", 405),
             ("GET", "//proxy/dQw4w9WgXcQ", 404),
             ("GET", "/", 404),
             ("DELETE", "/proxy/dQw4w9WgXcQ", 405),
@@ -134,6 +213,41 @@ mod tests {
             let got = route(method, target).map_or_else(|e| e.status(), |_| 0);
             assert_eq!(got, want, "{method} {target}");
         }
+    }
+
+    #[test]
+    fn other_routes() {
+        let id = VideoId::parse("dQw4w9WgXcQ").expect("id");
+        assert_eq!(route("GET", "/metrics").ok(), Some(Route::Metrics));
+        assert_eq!(route("GET", "/playlists/").ok(), Some(Route::Playlists));
+        assert_eq!(
+            route("GET", "/proxy/dQw4w9WgXcQ/?icy=0").ok(),
+            Some(Route::Stream {
+                id: id.clone(),
+                head: false,
+                icy: false
+            })
+        );
+        assert_eq!(
+            route("HEAD", "/proxy/dQw4w9WgXcQ/cover.jpg").ok(),
+            Some(Route::Cover { id, head: true })
+        );
+        assert_eq!(
+            route("GET", "/playlists/Road%20Trip%20%F0%9F%9A%97.xspf").ok(),
+            Some(Route::Playlist {
+                name: "Road Trip 🚗".into(),
+                format: PlaylistFormat::Xspf
+            })
+        );
+    }
+
+    #[test]
+    fn percent_round_trip() {
+        for name in ["Road Trip", "a&b<c>\"d'", "🎵 x", "100%"] {
+            assert_eq!(percent_decode(&percent_encode(name)).as_deref(), Some(name));
+        }
+        assert_eq!(percent_decode("%4"), None);
+        assert_eq!(percent_decode("%ff"), None);
     }
 
     #[test]

@@ -25,10 +25,12 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use log::{error, info, warn};
+use log::{error, info};
 use tiny_http::Request;
 
 use crate::config::Config;
+use crate::cover::CoverCache;
+use crate::endpoints;
 use crate::error::{Error, Result};
 use crate::lookup::TrackSource;
 use crate::metrics::Metrics;
@@ -131,6 +133,8 @@ impl Server {
             write_timeout: config.write_timeout,
             stopping: Arc::clone(&stopping),
             metrics: Arc::clone(&metrics),
+            covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
+            addr,
         };
         let mut spawned = 0;
         for (name, pool) in stores {
@@ -214,6 +218,9 @@ struct Shared {
     write_timeout: Duration,
     stopping: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
+    covers: Arc<CoverCache>,
+    /// The bound address, for playlist URLs when a request has no Host.
+    addr: SocketAddr,
 }
 
 struct Queues {
@@ -308,7 +315,7 @@ fn dispatch(request: Request, senders: &Senders) {
     let route = route::route(request.method().as_str(), request.url());
     let queue = match route {
         Ok(Route::Stream { head: false, .. }) => &senders.stream,
-        Ok(Route::Stream { head: true, .. }) => &senders.probe,
+        Ok(Route::Stream { head: true, .. } | Route::Cover { .. }) => &senders.probe,
         _ => &senders.local,
     };
     let refused = match queue.try_send(Job { request, route }) {
@@ -345,7 +352,7 @@ fn handle(job: Job, store: &mut TrackStore, shared: &Shared, buf: &mut [u8]) {
         limit_writes(&job.request, REPLY_WRITE_TIMEOUT);
     }
     let outcome = match job.route {
-        Ok(Route::Stream { id, head }) => {
+        Ok(Route::Stream { id, head, icy }) => {
             let mut ctx = ProxyContext {
                 store,
                 upstream: &shared.upstream,
@@ -358,9 +365,17 @@ fn handle(job: Job, store: &mut TrackStore, shared: &Shared, buf: &mut [u8]) {
                 write_timeout: shared.write_timeout,
                 buf,
             };
-            proxy::serve(job.request, &id, head, &mut ctx)
+            proxy::serve(job.request, &id, head, icy, &mut ctx)
         }
-        Ok(Route::Health) => health(job.request, store, &shared.metrics),
+        Ok(Route::Health) => endpoints::health(job.request, store, &shared.metrics),
+        Ok(Route::Metrics) => endpoints::metrics(job.request, &shared.metrics),
+        Ok(Route::Playlists) => endpoints::playlists(job.request, store),
+        Ok(Route::Playlist { name, format }) => {
+            endpoints::playlist(job.request, store, &name, format, shared.addr)
+        }
+        Ok(Route::Cover { id, .. }) => {
+            endpoints::cover(job.request, store, &id, &shared.covers, &shared.upstream)
+        }
         Err(e) => {
             let status = e.status();
             let _ = response::respond_error(job.request, &e);
@@ -380,40 +395,6 @@ fn handle(job: Job, store: &mut TrackStore, shared: &Shared, buf: &mut [u8]) {
         started,
         outcome.cut_short.as_deref(),
     );
-}
-
-fn health(request: Request, store: &TrackStore, metrics: &Metrics) -> Outcome {
-    let tracks = match store.count() {
-        Ok(n) => n,
-        Err(e) => {
-            warn!("health: {e}");
-            let status = e.status();
-            let _ = response::respond_error(request, &e);
-            return Outcome {
-                status,
-                bytes: 0,
-                cut_short: None,
-            };
-        }
-    };
-    let body = serde_json::json!({
-        "status": "ok",
-        "service": "icyproxy",
-        "tracks": tracks,
-        "active_streams": metrics.active_streams(),
-    })
-    .to_string();
-    let headers = [
-        ("Content-Type", "application/json".to_owned()),
-        ("Cache-Control", "no-cache".to_owned()),
-    ];
-    let bytes = body.len() as u64;
-    let _ = response::respond_small(request, 200, &body, &headers);
-    Outcome {
-        status: 200,
-        bytes,
-        cut_short: None,
-    }
 }
 
 /// Bounds how long writes to this request's client may block.

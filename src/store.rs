@@ -222,38 +222,23 @@ impl TrackStore {
 
     /// Inserts or replaces all tracks in one transaction: all or nothing.
     pub fn upsert_many(&mut self, tracks: &[NewTrack]) -> Result<()> {
-        let now = unix_now();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO tracks
-                   (video_id, stream_url, artist, title, updated_at, expires_at, duration_secs,
-                    album, thumbnail_url)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''), ?9)
-                 ON CONFLICT(video_id) DO UPDATE SET
-                   stream_url = excluded.stream_url, artist = excluded.artist,
-                   title = excluded.title, updated_at = excluded.updated_at,
-                   expires_at = excluded.expires_at,
-                   duration_secs = coalesce(?7, duration_secs),
-                   album = coalesce(?8, album),
-                   thumbnail_url = coalesce(?9, thumbnail_url)",
-            )?;
-            for t in tracks {
-                stmt.execute(params![
-                    t.video_id.as_str(),
-                    t.stream_url,
-                    t.artist,
-                    t.title,
-                    now,
-                    stream_url::expires_at(&t.stream_url),
-                    t.duration_secs,
-                    t.album,
-                    t.thumbnail_url,
-                ])?;
-            }
-        }
+        upsert_in(&tx, tracks)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Imports tracks and appends them to a playlist, in one transaction.
+    pub fn import_into_playlist(&mut self, tracks: &[NewTrack], playlist: &str) -> Result<()> {
+        check_playlist_name(playlist)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        upsert_in(&tx, tracks)?;
+        let ids: Vec<VideoId> = tracks.iter().map(|t| t.video_id.clone()).collect();
+        append_in(&tx, playlist, &ids)?;
         tx.commit()?;
         Ok(())
     }
@@ -302,17 +287,7 @@ impl TrackStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let first: i64 = tx.query_row(
-            "SELECT coalesce(max(position), -1) + 1 FROM playlist_entries WHERE playlist = ?1",
-            [name],
-            |r| r.get(0),
-        )?;
-        for (position, id) in (first..).zip(ids) {
-            tx.execute(
-                "INSERT INTO playlist_entries (playlist, position, video_id) VALUES (?1, ?2, ?3)",
-                params![name, position, id.as_str()],
-            )?;
-        }
+        append_in(&tx, name, ids)?;
         tx.commit()?;
         Ok(())
     }
@@ -391,6 +366,54 @@ impl TrackStore {
             .query_row([], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
+}
+
+/// Inserts or replaces tracks inside an open transaction.
+fn upsert_in(conn: &Connection, tracks: &[NewTrack]) -> Result<()> {
+    let now = unix_now();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO tracks
+           (video_id, stream_url, artist, title, updated_at, expires_at, duration_secs,
+            album, thumbnail_url)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''), ?9)
+         ON CONFLICT(video_id) DO UPDATE SET
+           stream_url = excluded.stream_url, artist = excluded.artist,
+           title = excluded.title, updated_at = excluded.updated_at,
+           expires_at = excluded.expires_at,
+           duration_secs = coalesce(?7, duration_secs),
+           album = coalesce(?8, album),
+           thumbnail_url = coalesce(?9, thumbnail_url)",
+    )?;
+    for t in tracks {
+        stmt.execute(params![
+            t.video_id.as_str(),
+            t.stream_url,
+            t.artist,
+            t.title,
+            now,
+            stream_url::expires_at(&t.stream_url),
+            t.duration_secs,
+            t.album,
+            t.thumbnail_url,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Appends ids to a playlist inside an open transaction.
+fn append_in(conn: &Connection, name: &str, ids: &[VideoId]) -> Result<()> {
+    let first: i64 = conn.query_row(
+        "SELECT coalesce(max(position), -1) + 1 FROM playlist_entries WHERE playlist = ?1",
+        [name],
+        |r| r.get(0),
+    )?;
+    for (position, id) in (first..).zip(ids) {
+        conn.execute(
+            "INSERT INTO playlist_entries (playlist, position, video_id) VALUES (?1, ?2, ?3)",
+            params![name, position, id.as_str()],
+        )?;
+    }
+    Ok(())
 }
 
 const COLUMNS: &str = "video_id, stream_url, artist, title, updated_at, expires_at, \

@@ -119,6 +119,36 @@ impl Upstream {
     }
 }
 
+impl Upstream {
+    /// A small whole body (cover art): `200` only, at most `limit` bytes.
+    /// Returns the bytes and the `Content-Type`.
+    pub fn fetch_small(&self, url: &str, limit: u64) -> Result<(Vec<u8>, Option<String>)> {
+        crate::stream_url::check(url)?;
+        let mut resp = self.agent.get(url).call().map_err(map_error)?;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            return Err(Error::UpstreamStatus(status));
+        }
+        let kind = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut bytes = Vec::new();
+        resp.body_mut()
+            .as_reader()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::UpstreamUnreachable(e.to_string()))?;
+        if bytes.len() as u64 > limit {
+            return Err(Error::UpstreamUnreachable(format!(
+                "body over {limit} bytes"
+            )));
+        }
+        Ok((bytes, kind))
+    }
+}
+
 /// `bytes=A-B` -> (Some(A), Some(B)); `bytes=A-` -> (Some(A), None);
 /// `bytes=-N` -> (None, Some(N)).
 pub fn parse_range(value: &str) -> Option<(Option<u64>, Option<u64>)> {

@@ -388,3 +388,132 @@ fn serve_fails_clearly_when_it_cannot_start() {
     );
     assert!(Path::new(&db).exists());
 }
+
+#[test]
+fn playlist_commands_and_export() {
+    let e = env("[server]\nport = 9123\n");
+    let tsv = format!("{ID}\thttp://h/a\tRick Astley\tNever\thttps://i.example/a.jpg\n");
+    let o = icyproxy(&e, &["import", "-", "--playlist", "Road Trip"], Some(&tsv));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = icyproxy(
+        &e,
+        &[
+            "add",
+            "aaaaaaaaaaa",
+            "--url",
+            "http://h/b",
+            "--title",
+            "Solo",
+            "--album",
+            "LP",
+            "--duration",
+            "61",
+            "--thumbnail",
+            "https://i.example/b.jpg",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = icyproxy(
+        &e,
+        &["playlist", "add", "Road Trip", "aaaaaaaaaaa", "zzzzzzzzzzz"],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = icyproxy(&e, &["playlist", "list"], None);
+    assert_eq!(stdout(&o), "Road Trip\t3\n");
+    let o = icyproxy(&e, &["playlist", "list", "Road Trip"], None);
+    assert_eq!(
+        stdout(&o),
+        format!("{ID}\tRick Astley\tNever\naaaaaaaaaaa\t\tSolo\nzzzzzzzzzzz\t\t(not stored yet)\n")
+    );
+
+    let out = e.dir.path().join("road.m3u");
+    let o = icyproxy(
+        &e,
+        &[
+            "playlist",
+            "export",
+            "Road Trip",
+            "--format",
+            "m3u",
+            "--output",
+            out.to_str().expect("utf8"),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m3u = std::fs::read_to_string(&out).expect("written");
+    assert!(
+        m3u.contains("#EXTINF:61,Solo\nhttp://127.0.0.1:9123/proxy/aaaaaaaaaaa/?icy=0\n"),
+        "{m3u}"
+    );
+    let o = icyproxy(
+        &e,
+        &[
+            "playlist",
+            "export",
+            "Road Trip",
+            "--format",
+            "xspf",
+            "--base-url",
+            "http://pi.local:8080",
+        ],
+        None,
+    );
+    assert!(
+        stdout(&o).contains("<location>http://pi.local:8080/proxy/dQw4w9WgXcQ/?icy=0</location>")
+    );
+    assert!(stdout(&o).contains("<album>LP</album>"));
+
+    let o = icyproxy(
+        &e,
+        &["playlist", "remove", "Road Trip", "zzzzzzzzzzz"],
+        None,
+    );
+    assert!(o.status.success());
+    let o = icyproxy(
+        &e,
+        &["playlist", "remove", "Road Trip", "zzzzzzzzzzz"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "nothing left to remove");
+    let o = icyproxy(&e, &["playlist", "remove", "Road Trip"], None);
+    assert!(o.status.success());
+    let o = icyproxy(&e, &["playlist", "list", "Road Trip"], None);
+    assert_eq!(o.status.code(), Some(1));
+    for (args, want) in [
+        (vec!["playlist", "add", ".bad", ID], "invalid playlist name"),
+        (vec!["playlist", "add", "ok", "short"], "invalid video id"),
+        (
+            vec!["playlist", "export", "nope", "--format", "m3u"],
+            "no playlist",
+        ),
+        (
+            vec![
+                "add",
+                ID,
+                "--url",
+                "http://h/a",
+                "--title",
+                "T",
+                "--thumbnail",
+                "file:///x",
+            ],
+            "thumbnail",
+        ),
+    ] {
+        let o = icyproxy(&e, &args, None);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+    // A bad line in an import to a playlist adds nothing to either.
+    let o = icyproxy(
+        &e,
+        &["import", "-", "--playlist", "New"],
+        Some("bbbbbbbbbbb\thttp://h/c\tA\tT\nbad\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let o = icyproxy(&e, &["playlist", "list"], None);
+    assert!(!stdout(&o).contains("New"));
+}

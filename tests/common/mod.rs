@@ -180,14 +180,12 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
     if let Some(ms) = opt("delay_ms") {
         thread::sleep(Duration::from_millis(ms));
     }
-    let Some(len) = path
-        .strip_prefix("/audio/")
-        .and_then(|n| n.parse::<usize>().ok())
-    else {
+    let Some((data, content_type)) = origin_body(path) else {
         return out.write_all(
             b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         );
     };
+    let len = data.len();
     let status_for = if method == "HEAD" {
         opt("head").or(opt("status"))
     } else {
@@ -199,7 +197,6 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
             "HTTP/1.1 {status} Nope\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope"
         );
     }
-    let data = audio_bytes(len);
     let ranges_ok = opt("noranges").is_none();
     let mut status = "200 OK";
     let (mut start, mut end) = (0usize, len);
@@ -231,7 +228,7 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
         extra.push_str("Accept-Ranges: bytes\r\n");
     }
     if opts.get("ct") != Some(&"none") {
-        extra.push_str("Content-Type: audio/webm\r\n");
+        extra.push_str(&format!("Content-Type: {content_type}\r\n"));
     }
     let chunked = opt("chunked").is_some();
     if chunked {
@@ -287,6 +284,33 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
         out.write_all(b"0\r\n\r\n")?;
     }
     out.flush()
+}
+
+/// `/audio/{len}`: [`audio_bytes`]; `/file/{name}`: a file from
+/// `tests/fixtures/`.
+fn origin_body(path: &str) -> Option<(Vec<u8>, &'static str)> {
+    if let Some(len) = path.strip_prefix("/audio/") {
+        return Some((audio_bytes(len.parse().ok()?), "audio/webm"));
+    }
+    let name = path.strip_prefix("/file/")?;
+    if name.contains('/') {
+        return None;
+    }
+    let data = std::fs::read(fixture(name)).ok()?;
+    let kind = match name.rsplit('.').next() {
+        Some("webm") => "audio/webm",
+        Some("mp3") => "audio/mpeg",
+        Some("jpg") => "image/jpeg",
+        _ => "application/octet-stream",
+    };
+    Some((data, kind))
+}
+
+/// A file in `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn write_piece(
@@ -424,7 +448,10 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
 /// Sends a request and reads the whole response.
 pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
     let mut s = connect(addr);
-    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut text = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        text.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         text.push_str(&format!("{k}: {v}\r\n"));
     }

@@ -1,0 +1,106 @@
+//! Cover art for MPD's `albumart`: the track's thumbnail, fetched once and
+//! kept in a bounded on-disk cache. A download becomes a cache entry only
+//! when complete (written to a temporary file, then renamed).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use log::{debug, warn};
+
+use crate::error::{Error, Result};
+use crate::upstream::Upstream;
+use crate::video_id::VideoId;
+
+/// Larger images are refused (a thumbnail is tens of KiB).
+const MAX_IMAGE_BYTES: u64 = 8 * 1024 * 1024;
+const FALLBACK_TYPE: &str = "image/jpeg";
+
+/// The cache directory and its size limit.
+pub struct CoverCache {
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
+/// Distinguishes temporary files of concurrent downloads.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl CoverCache {
+    pub fn new(dir: &Path, max_bytes: u64) -> CoverCache {
+        CoverCache {
+            dir: dir.to_owned(),
+            max_bytes,
+        }
+    }
+
+    fn image_path(&self, id: &VideoId) -> PathBuf {
+        self.dir.join(format!("{id}.img"))
+    }
+
+    fn type_path(&self, id: &VideoId) -> PathBuf {
+        self.dir.join(format!("{id}.type"))
+    }
+
+    /// The image and its content type: from the cache, or fetched from
+    /// `url` and cached. Any failure is a `404`: MPD then has no art.
+    pub fn get(&self, id: &VideoId, url: &str, upstream: &Upstream) -> Result<(Vec<u8>, String)> {
+        if let Ok(bytes) = std::fs::read(self.image_path(id)) {
+            let kind = std::fs::read_to_string(self.type_path(id))
+                .unwrap_or_else(|_| FALLBACK_TYPE.to_owned());
+            return Ok((bytes, kind));
+        }
+        let (bytes, kind) = upstream.fetch_small(url, MAX_IMAGE_BYTES).map_err(|e| {
+            debug!("{id}: cover art: {e}");
+            Error::NotFound("no cover art".into())
+        })?;
+        let kind = kind
+            .filter(|k| k.starts_with("image/") && !k.contains(['\r', '\n']))
+            .unwrap_or_else(|| FALLBACK_TYPE.to_owned());
+        if let Err(e) = self.store(id, &bytes, &kind) {
+            warn!("cover cache {}: {e}", self.dir.display());
+        }
+        Ok((bytes, kind))
+    }
+
+    fn store(&self, id: &VideoId, bytes: &[u8], kind: &str) -> std::io::Result<()> {
+        if bytes.len() as u64 > self.max_bytes {
+            return Ok(()); // would evict everything else; serve it uncached
+        }
+        std::fs::create_dir_all(&self.dir)?;
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .dir
+            .join(format!(".{id}.{}.{n}.tmp", std::process::id()));
+        // The type first, the image last: an image present means complete.
+        std::fs::write(&tmp, kind)?;
+        std::fs::rename(&tmp, self.type_path(id))?;
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, self.image_path(id))?;
+        self.evict()
+    }
+
+    /// Removes the oldest images until the cache fits `max_bytes`.
+    fn evict(&self) -> std::io::Result<()> {
+        let mut images: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "img") {
+                let meta = entry.metadata()?;
+                let when = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                images.push((when, meta.len(), path));
+            }
+        }
+        let mut total: u64 = images.iter().map(|(_, len, _)| len).sum();
+        images.sort();
+        for (_, len, path) in images {
+            if total <= self.max_bytes {
+                break;
+            }
+            std::fs::remove_file(&path)?;
+            let _ = std::fs::remove_file(path.with_extension("type"));
+            total = total.saturating_sub(len);
+        }
+        Ok(())
+    }
+}

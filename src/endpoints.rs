@@ -1,0 +1,151 @@
+//! The small endpoints beside the stream: `/health`, `/metrics`,
+//! `/playlists`, playlist files and cover art. Each answers from the store,
+//! the counters or the cover cache with one in-memory body.
+
+use std::net::SocketAddr;
+
+use log::warn;
+use tiny_http::Request;
+
+use crate::cover::CoverCache;
+use crate::error::Error;
+use crate::metrics::Metrics;
+use crate::playlist;
+use crate::proxy::Outcome;
+use crate::response;
+use crate::route::{PlaylistFormat, percent_encode};
+use crate::store::TrackStore;
+use crate::upstream::Upstream;
+use crate::video_id::VideoId;
+
+fn fail(request: Request, error: &Error) -> Outcome {
+    let _ = response::respond_error(request, error);
+    Outcome::new(error.status(), 0, None)
+}
+
+fn ok(request: Request, content_type: &str, body: Vec<u8>) -> Outcome {
+    let len = body.len() as u64;
+    let response = tiny_http::Response::from_data(body)
+        .with_chunked_threshold(usize::MAX)
+        .with_status_code(200);
+    let mut response = response;
+    for (name, value) in [
+        ("Content-Type", content_type),
+        ("Cache-Control", "no-cache"),
+    ] {
+        if let Ok(h) = tiny_http::Header::from_bytes(name, value) {
+            response.add_header(h);
+        }
+    }
+    let _ = request.respond(response);
+    Outcome::new(200, len, None)
+}
+
+/// `/health`: JSON status, track count and live streams.
+pub fn health(request: Request, store: &TrackStore, metrics: &Metrics) -> Outcome {
+    let tracks = match store.count() {
+        Ok(n) => n,
+        Err(e) => {
+            warn!("health: {e}");
+            return fail(request, &e);
+        }
+    };
+    let body = serde_json::json!({
+        "status": "ok",
+        "service": "icyproxy",
+        "tracks": tracks,
+        "active_streams": metrics.active_streams(),
+    })
+    .to_string();
+    ok(request, "application/json", body.into_bytes())
+}
+
+/// `/metrics`: Prometheus text.
+pub fn metrics(request: Request, metrics: &Metrics) -> Outcome {
+    let body = metrics.render().into_bytes();
+    ok(request, "text/plain; version=0.0.4; charset=utf-8", body)
+}
+
+/// `/playlists`: one line per playlist, `name<TAB>entries<TAB>xspf URL`.
+pub fn playlists(request: Request, store: &TrackStore) -> Outcome {
+    let names = match store.playlists() {
+        Ok(n) => n,
+        Err(e) => return fail(request, &e),
+    };
+    let mut body = String::new();
+    for (name, count) in names {
+        body.push_str(&format!(
+            "{name}\t{count}\t/playlists/{}.xspf\n",
+            percent_encode(&name)
+        ));
+    }
+    ok(request, "text/plain; charset=utf-8", body.into_bytes())
+}
+
+/// `/playlists/{name}.xspf` and `.m3u`, with URLs on the host the client
+/// used to reach us.
+pub fn playlist(
+    request: Request,
+    store: &TrackStore,
+    name: &str,
+    format: PlaylistFormat,
+    bound: SocketAddr,
+) -> Outcome {
+    let entries = match store.playlist(name) {
+        Ok(Some(entries)) => entries,
+        Ok(None) => return fail(request, &Error::NotFound(format!("no playlist {name:?}"))),
+        Err(e) => return fail(request, &e),
+    };
+    let base = base_url(&request, bound);
+    let (text, kind) = match format {
+        PlaylistFormat::Xspf => (
+            playlist::xspf(name, &entries, &base),
+            "application/xspf+xml",
+        ),
+        PlaylistFormat::M3u => (playlist::m3u(name, &entries, &base), "audio/x-mpegurl"),
+    };
+    ok(request, kind, text.into_bytes())
+}
+
+/// `http://` plus the request's `Host` when it is a plain host[:port],
+/// else the bound address.
+fn base_url(request: &Request, bound: SocketAddr) -> String {
+    let host = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Host"))
+        .map(|h| h.value.as_str().trim())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+    match host {
+        Some(h) => format!("http://{h}"),
+        None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),
+        None => format!("http://{bound}"),
+    }
+}
+
+/// `/proxy/{id}/cover.jpg`: the track's thumbnail, through the cache.
+pub fn cover(
+    request: Request,
+    store: &TrackStore,
+    id: &VideoId,
+    covers: &CoverCache,
+    upstream: &Upstream,
+) -> Outcome {
+    let url = match store.get(id) {
+        Ok(Some(track)) => track.thumbnail_url,
+        Ok(None) => None,
+        Err(e) => return fail(request, &e),
+    };
+    let Some(url) = url else {
+        return fail(request, &Error::NotFound("no cover art".into()));
+    };
+    match covers.get(id, &url, upstream) {
+        Ok((bytes, kind)) => ok(request, &kind, bytes),
+        Err(e) => fail(request, &e),
+    }
+}

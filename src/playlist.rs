@@ -1,0 +1,189 @@
+//! XSPF and extended M3U playlist text (pure writers).
+//!
+//! Both point MPD at `/proxy/{id}/?icy=0`: the tags come from the playlist
+//! (XSPF: Artist, Title, Album; M3U: Name from `#EXTINF`), so the stream
+//! must not add a `StreamTitle` (MPD would show the text twice and treat
+//! the stream as unseekable). The trailing slash makes MPD look for
+//! `cover.jpg` in `/proxy/{id}/`.
+
+use crate::store::PlaylistEntry;
+
+/// What a playlist entry shows.
+struct Shown<'a> {
+    id: &'a str,
+    artist: &'a str,
+    title: &'a str,
+    album: &'a str,
+    duration_secs: Option<i64>,
+}
+
+impl<'a> Shown<'a> {
+    fn of(entry: &'a PlaylistEntry) -> Shown<'a> {
+        match &entry.track {
+            Some(t) => Shown {
+                id: &entry.video_id,
+                artist: &t.artist,
+                title: &t.title,
+                album: &t.album,
+                duration_secs: t.duration_secs,
+            },
+            // Not stored yet (the resolver finds it on play): the id stands in.
+            None => Shown {
+                id: &entry.video_id,
+                artist: "",
+                title: &entry.video_id,
+                album: "",
+                duration_secs: None,
+            },
+        }
+    }
+}
+
+/// The URL MPD plays for a track.
+pub fn track_url(base_url: &str, video_id: &str) -> String {
+    format!("{}/proxy/{video_id}/?icy=0", base_url.trim_end_matches('/'))
+}
+
+/// An XSPF playlist: separate creator (artist), title and album.
+pub fn xspf(name: &str, entries: &[PlaylistEntry], base_url: &str) -> String {
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <playlist version=\"1\" xmlns=\"http://xspf.org/ns/0/\">\n",
+    );
+    out.push_str(&format!(
+        "  <title>{}</title>\n  <trackList>\n",
+        xml_text(name)
+    ));
+    for entry in entries {
+        let t = Shown::of(entry);
+        out.push_str("    <track>\n");
+        out.push_str(&format!(
+            "      <location>{}</location>\n",
+            xml_text(&track_url(base_url, t.id))
+        ));
+        if !t.artist.is_empty() {
+            out.push_str(&format!(
+                "      <creator>{}</creator>\n",
+                xml_text(t.artist)
+            ));
+        }
+        out.push_str(&format!("      <title>{}</title>\n", xml_text(t.title)));
+        if !t.album.is_empty() {
+            out.push_str(&format!("      <album>{}</album>\n", xml_text(t.album)));
+        }
+        if let Some(secs) = t.duration_secs.filter(|s| *s > 0) {
+            out.push_str(&format!("      <duration>{}</duration>\n", secs * 1000));
+        }
+        out.push_str("    </track>\n");
+    }
+    out.push_str("  </trackList>\n</playlist>\n");
+    out
+}
+
+/// An extended M3U playlist: `#EXTINF:secs,Artist - Title` per entry.
+pub fn m3u(name: &str, entries: &[PlaylistEntry], base_url: &str) -> String {
+    let mut out = format!("#EXTM3U\n#PLAYLIST:{}\n", one_line(name));
+    for entry in entries {
+        let t = Shown::of(entry);
+        let shown = crate::icy::display_title(t.artist, t.title);
+        let secs = t.duration_secs.filter(|s| *s > 0).unwrap_or(-1);
+        out.push_str(&format!(
+            "#EXTINF:{secs},{}\n{}\n",
+            one_line(&shown),
+            track_url(base_url, t.id)
+        ));
+    }
+    out
+}
+
+/// Escapes XML text and drops characters XML 1.0 cannot carry.
+fn xml_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(' '),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One M3U line: no line breaks or other control characters.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Track;
+
+    fn entry(id: &str, artist: &str, title: &str, album: &str, secs: Option<i64>) -> PlaylistEntry {
+        PlaylistEntry {
+            video_id: id.into(),
+            track: Some(Track {
+                video_id: id.into(),
+                stream_url: "http://h/x".into(),
+                artist: artist.into(),
+                title: title.into(),
+                updated_at: 0,
+                expires_at: None,
+                duration_secs: secs,
+                album: album.into(),
+                thumbnail_url: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn xspf_escapes_and_carries_tags() {
+        let entries = [
+            entry(
+                "aaaaaaaaaaa",
+                "A & B",
+                "<T> \"q\" 'x'",
+                "Alb\u{1}um",
+                Some(212),
+            ),
+            PlaylistEntry {
+                video_id: "bbbbbbbbbbb".into(),
+                track: None,
+            },
+        ];
+        let text = xspf("Mix & <Match>", &entries, "http://h:1/");
+        assert!(text.contains("<title>Mix &amp; &lt;Match&gt;</title>"));
+        assert!(text.contains("<location>http://h:1/proxy/aaaaaaaaaaa/?icy=0</location>"));
+        assert!(text.contains("<creator>A &amp; B</creator>"));
+        assert!(text.contains("<title>&lt;T&gt; &quot;q&quot; &apos;x&apos;</title>"));
+        assert!(text.contains("<album>Album</album>"));
+        assert!(text.contains("<duration>212000</duration>"));
+        assert!(text.contains("<title>bbbbbbbbbbb</title>"));
+        assert_eq!(text.matches("<track>").count(), 2);
+    }
+
+    #[test]
+    fn m3u_lines_cannot_be_broken() {
+        let entries = [entry("aaaaaaaaaaa", "A\r\n#EXTINF:1,evil", "T", "", None)];
+        let text = m3u("Name\nX", &entries, "http://h:1");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "#EXTM3U",
+                "#PLAYLIST:Name X",
+                "#EXTINF:-1,A  #EXTINF:1,evil - T",
+                "http://h:1/proxy/aaaaaaaaaaa/?icy=0"
+            ]
+        );
+    }
+}
