@@ -170,11 +170,11 @@ fn http10_keep_alive_without_length_still_ends() {
 fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
     let origin = Origin::start();
     let proxy = Proxy::start_with("[server]\nworkers = 1\nwrite_timeout_secs = 1\n");
-    proxy.add(ID, &origin.url("/audio/100000000"), "A", "T");
+    proxy.add(ID, &origin.url("/audio/40000000"), "A", "T");
     let mut s = connect(proxy.addr);
     write!(s, "GET /proxy/{ID} HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
     assert!(wait_until(
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         || health(proxy.addr)["active_streams"] == 1
     ));
     // Never read: socket buffers fill, writes block, the timeout fires.

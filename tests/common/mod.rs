@@ -19,12 +19,13 @@ use icyproxy::{Config, NewTrack, Server, TrackStore};
 /// the wrong offset can never line up by accident.
 pub fn audio_bytes(len: usize) -> Vec<u8> {
     let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (x >> 24) as u8
-        })
-        .collect()
+    let mut out = Vec::with_capacity(len + 4);
+    while out.len() < len {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }
 
 /// What the origin saw.

@@ -1,0 +1,502 @@
+//! The real thing: a real MPD (with a null audio output) plays through
+//! icyproxy, and we ask it, over its own protocol and with `mpc`, what it
+//! shows. In CI (`CI=true`) a missing `mpd` fails the test; locally it
+//! prints loudly that it did not run.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use icyproxy::{NewTrack, TrackStore, VideoId};
+
+const WEBM: &str = "webmTone001";
+const MP3: &str = "mp3Tone0001";
+const BARE: &str = "noCoverArt1";
+const EXPIRED: &str = "expiredUrl1";
+/// Both tones last 8 seconds.
+const TONE_SECS: f64 = 8.0;
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `false` (after saying so loudly) when MPD is missing outside CI.
+fn mpd_available() -> bool {
+    if have("mpd") && have("mpc") {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("mpd and mpc are required in CI (.ci/run installs them)");
+    }
+    eprintln!(
+        "\n!!!!!!!! MPD TEST DID NOT RUN: mpd/mpc not installed (apt-get install mpd mpc) !!!!!!!!\n"
+    );
+    false
+}
+
+/// A private MPD: its own config, port, database, state and log in a
+/// temp dir; killed on drop.
+struct Mpd {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Mpd {
+    fn start() -> Mpd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for sub in ["music", "playlists"] {
+            std::fs::create_dir(d.join(sub)).expect("mkdir");
+        }
+        let port = dead_port();
+        let log = d.join("mpd.log");
+        let conf = format!(
+            "music_directory \"{m}\"\nplaylist_directory \"{p}\"\ndb_file \"{db}\"\n\
+             state_file \"{st}\"\nlog_file \"{log}\"\npid_file \"{pid}\"\n\
+             bind_to_address \"127.0.0.1\"\nport \"{port}\"\nlog_level \"verbose\"\n\
+             zeroconf_enabled \"no\"\nauto_update \"no\"\n\
+             audio_output {{\n  type \"null\"\n  name \"null\"\n  mixer_type \"none\"\n}}\n",
+            m = d.join("music").display(),
+            p = d.join("playlists").display(),
+            db = d.join("database").display(),
+            st = d.join("state").display(),
+            log = log.display(),
+            pid = d.join("pid").display(),
+        );
+        let conf_path = d.join("mpd.conf");
+        std::fs::write(&conf_path, conf).expect("mpd.conf");
+        let child = Command::new("mpd")
+            .arg("--no-daemon")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mpd");
+        let mpd = Mpd {
+            child,
+            port,
+            log,
+            _dir: dir,
+        };
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        assert!(
+            wait_until(Duration::from_secs(10), || TcpStream::connect(addr).is_ok()),
+            "mpd did not start; log:\n{}",
+            mpd.log_text()
+        );
+        mpd
+    }
+
+    fn connect(&self) -> MpdClient {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect mpd");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let mut r = BufReader::new(s);
+        let mut greeting = String::new();
+        r.read_line(&mut greeting).expect("greeting");
+        assert!(greeting.starts_with("OK MPD"), "{greeting}");
+        MpdClient { r }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `mpc current` with its default format.
+    fn mpc_current(&self) -> String {
+        let o = Command::new("mpc")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "current"])
+            .output()
+            .expect("run mpc");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}
+
+impl Drop for Mpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct MpdClient {
+    r: BufReader<TcpStream>,
+}
+
+impl MpdClient {
+    /// Runs a command; `Ok(key/value pairs)` or `Err(ACK line)`.
+    fn cmd(&mut self, line: &str) -> Result<Vec<(String, String)>, String> {
+        self.r
+            .get_mut()
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("send");
+        let mut pairs = Vec::new();
+        loop {
+            let mut l = String::new();
+            self.r.read_line(&mut l).expect("mpd answer");
+            let l = l.trim_end_matches('\n');
+            if l == "OK" {
+                return Ok(pairs);
+            }
+            if l.starts_with("ACK") {
+                return Err(l.to_owned());
+            }
+            let (k, v) = l.split_once(": ").expect("key: value");
+            pairs.push((k.to_owned(), v.to_owned()));
+        }
+    }
+
+    fn ok(&mut self, line: &str) -> Vec<(String, String)> {
+        self.cmd(line).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn status(&mut self) -> Vec<(String, String)> {
+        self.ok("status")
+    }
+
+    /// The whole image through `albumart`, paging by offset.
+    fn albumart(&mut self, uri: &str) -> Result<Vec<u8>, String> {
+        let mut image = Vec::new();
+        loop {
+            let line = format!("albumart \"{uri}\" {}\n", image.len());
+            self.r.get_mut().write_all(line.as_bytes()).expect("send");
+            let mut size = None;
+            let binary = loop {
+                let mut l = String::new();
+                self.r.read_line(&mut l).expect("answer");
+                let l = l.trim_end_matches('\n');
+                if l.starts_with("ACK") {
+                    return Err(l.to_owned());
+                }
+                if let Some(v) = l.strip_prefix("size: ") {
+                    size = v.parse::<usize>().ok();
+                } else if let Some(v) = l.strip_prefix("binary: ") {
+                    break v.parse::<usize>().ok();
+                }
+            };
+            let n = binary.expect("binary length");
+            let mut chunk = vec![0; n + 1];
+            self.r.read_exact(&mut chunk).expect("binary data");
+            image.extend_from_slice(&chunk[..n]);
+            let mut ok = String::new();
+            self.r.read_line(&mut ok).expect("OK");
+            assert_eq!(ok, "OK\n");
+            if n == 0 || image.len() >= size.expect("size") {
+                return Ok(image);
+            }
+        }
+    }
+}
+
+fn get_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Polls `status` until `state` is `want`.
+fn wait_state(c: &mut MpdClient, want: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if get_value(&c.status(), "state") == Some(want) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Polls `currentsong` until it has `key`.
+fn wait_song_key(c: &mut MpdClient, key: &str, limit: Duration) -> Vec<(String, String)> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let song = c.ok("currentsong");
+        if get_value(&song, key).is_some() || Instant::now() >= deadline {
+            return song;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Log lines that show trouble: exceptions (but the missing state file of
+/// a fresh MPD), errors, invalid or corrupt data, lost sync.
+fn decoder_errors(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            let fresh_state = l.contains("state_file") || l.contains("/state'");
+            [
+                "exception",
+                "error",
+                "invalid",
+                "corrupt",
+                "lost sync",
+                "failed",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+                && !fresh_state
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+struct World {
+    origin: Origin,
+    proxy: Proxy,
+    mpd: Mpd,
+    calls: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let origin = Origin::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let calls = dir.path().join("calls.log");
+    let script = fixture("fake-resolver");
+    let proxy = Proxy::start_with(&format!(
+        "[icy]\nmetaint = 4000\n[resolver]\ncommand = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n",
+        script.display().to_string(),
+        calls.display().to_string(),
+        origin.url("/file/tone.mp3"),
+    ));
+    let mut store = TrackStore::open(&proxy.db_path).expect("store");
+    let cover = origin.url("/file/cover.jpg");
+    let tracks = [
+        (
+            WEBM,
+            "/file/tone.webm",
+            "Opus Artist",
+            "Opus Tone",
+            Some(cover.as_str()),
+        ),
+        (
+            MP3,
+            "/file/tone.mp3",
+            "Mp3 Artist",
+            "Mp3 Tone",
+            Some(cover.as_str()),
+        ),
+        (BARE, "/file/tone.mp3", "Bare Artist", "Bare Tone", None),
+        (
+            EXPIRED,
+            "/file/tone.mp3?deny=1",
+            "Old Artist",
+            "Old Tone",
+            None,
+        ),
+    ];
+    for (id, path, artist, title, thumb) in tracks {
+        let mut t = NewTrack::new(id, &origin.url(path), artist, title)
+            .expect("track")
+            .with_album("Tones");
+        t.duration_secs = Some(TONE_SECS as i64);
+        if let Some(thumb) = thumb {
+            t = t.with_thumbnail(thumb).expect("thumb");
+        }
+        store.upsert(&t).expect("upsert");
+    }
+    let ids: Vec<VideoId> = [WEBM, MP3]
+        .iter()
+        .map(|i| VideoId::parse(i).expect("id"))
+        .collect();
+    store.playlist_add("Tones", &ids).expect("playlist");
+    World {
+        origin,
+        proxy,
+        mpd: Mpd::start(),
+        calls,
+        _dir: dir,
+    }
+}
+
+impl World {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.proxy.addr)
+    }
+}
+
+#[test]
+fn mpd_shows_artist_title_once_plays_seeks_and_shows_cover_art() {
+    if !mpd_available() {
+        return;
+    }
+    let w = world();
+    let mut c = w.mpd.connect();
+
+    // 1. Bare URLs: ICY blocks give Title, no Name; played to the end.
+    for (id, shown) in [
+        (WEBM, "Opus Artist - Opus Tone"),
+        (MP3, "Mp3 Artist - Mp3 Tone"),
+    ] {
+        c.ok("clear");
+        c.ok(&format!("add \"{}\"", w.url(&format!("/proxy/{id}/"))));
+        c.ok("play 0");
+        assert!(
+            wait_state(&mut c, "play", Duration::from_secs(5)),
+            "{id} did not start"
+        );
+        let song = wait_song_key(&mut c, "Title", Duration::from_secs(5));
+        eprintln!("bare {id} currentsong: {song:?}");
+        assert_eq!(get_value(&song, "Title"), Some(shown), "{id}: {song:?}");
+        assert_eq!(
+            get_value(&song, "Name"),
+            None,
+            "{id}: Name doubles the title"
+        );
+        assert_eq!(
+            w.mpd.mpc_current(),
+            format!("{shown}\n"),
+            "{id}: mpc current"
+        );
+        // Played through to the end, in real time.
+        assert!(
+            wait_state(&mut c, "stop", Duration::from_secs(TONE_SECS as u64 + 6)),
+            "{id} did not play to the end"
+        );
+    }
+    let errors = decoder_errors(&w.mpd.log_text());
+    assert!(
+        errors.is_empty(),
+        "decoder errors (blocks cut wrong?): {errors:#?}"
+    );
+
+    // 2. XSPF by URL: separate tags; seek to 80 %.
+    c.ok("clear");
+    c.ok(&format!("load \"{}\"", w.url("/playlists/Tones.xspf")));
+    let info = c.ok("playlistinfo");
+    let artists: Vec<&str> = info
+        .iter()
+        .filter(|(k, _)| k == "Artist")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let titles: Vec<&str> = info
+        .iter()
+        .filter(|(k, _)| k == "Title")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(artists, ["Opus Artist", "Mp3 Artist"], "{info:?}");
+    assert_eq!(titles, ["Opus Tone", "Mp3 Tone"], "{info:?}");
+    seek_each(&mut c, &w, "xspf");
+
+    // 3. M3U by URL: Name from #EXTINF, the text once; seek to 80 %.
+    c.ok("clear");
+    c.ok(&format!("load \"{}\"", w.url("/playlists/Tones.m3u")));
+    let info = c.ok("playlistinfo");
+    eprintln!("m3u playlistinfo: {info:?}");
+    assert_eq!(
+        info.iter().filter(|(k, _)| k == "file").count(),
+        2,
+        "{info:?}"
+    );
+    c.ok("play 0");
+    assert!(wait_state(&mut c, "play", Duration::from_secs(5)));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        w.mpd.mpc_current(),
+        "Opus Artist - Opus Tone\n",
+        "m3u: mpc current"
+    );
+    seek_each(&mut c, &w, "m3u");
+    c.ok("stop");
+
+    // 4. Cover art through MPD's albumart.
+    let cover = std::fs::read(fixture("cover.jpg")).expect("fixture");
+    let art = c
+        .albumart(&w.url(&format!("/proxy/{WEBM}/")))
+        .expect("albumart");
+    assert!(
+        art == cover,
+        "albumart bytes differ ({} vs {})",
+        art.len(),
+        cover.len()
+    );
+    let art = c
+        .albumart(&w.url(&format!("/proxy/{MP3}/?icy=0")))
+        .expect("albumart");
+    assert!(art == cover);
+    let started = Instant::now();
+    let missing = c.albumart(&w.url(&format!("/proxy/{BARE}/")));
+    assert!(
+        missing
+            .as_ref()
+            .is_err_and(|e| e.contains("No file exists")),
+        "{missing:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "no-art answer took {:?}",
+        started.elapsed()
+    );
+
+    // 5. An expired stream URL (the origin answers 403): the resolver gets a
+    //    fresh one and MPD plays it.
+    c.ok("clear");
+    c.ok(&format!("add \"{}\"", w.url(&format!("/proxy/{EXPIRED}/"))));
+    c.ok("play 0");
+    assert!(
+        wait_state(&mut c, "play", Duration::from_secs(5)),
+        "expired track did not play"
+    );
+    let song = wait_song_key(&mut c, "Title", Duration::from_secs(5));
+    assert_eq!(get_value(&song, "Title"), Some("Old Artist - Old Tone"));
+    std::thread::sleep(Duration::from_secs(1));
+    let status = c.status();
+    assert!(
+        get_value(&status, "elapsed")
+            .and_then(|e| e.parse::<f64>().ok())
+            .is_some_and(|e| e > 0.5),
+        "{status:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&w.calls)
+            .expect("resolver ran")
+            .lines()
+            .count(),
+        1
+    );
+    c.ok("stop");
+    assert!(
+        !w.origin.log.requests_for("tone.mp3?deny=1").is_empty(),
+        "the old URL was tried"
+    );
+}
+
+/// Plays each queue entry and seeks to 80 % of it: MPD must accept the
+/// seek and carry on from there.
+fn seek_each(c: &mut MpdClient, w: &World, what: &str) {
+    for pos in 0..2 {
+        c.ok(&format!("play {pos}"));
+        assert!(
+            wait_state(c, "play", Duration::from_secs(5)),
+            "{what} {pos}: no play"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let target = TONE_SECS * 0.8;
+        if let Err(e) = c.cmd(&format!("seekcur {target}")) {
+            panic!("{what} {pos}: seek refused: {e}\n{}", w.mpd.log_text());
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let status = c.status();
+        let elapsed: f64 = get_value(&status, "elapsed")
+            .and_then(|e| e.parse().ok())
+            .unwrap_or(0.0);
+        assert!(
+            elapsed >= target - 0.5,
+            "{what} {pos}: elapsed {elapsed} after seek: {status:?}"
+        );
+    }
+}
