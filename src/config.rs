@@ -196,7 +196,10 @@ impl Config {
     /// Reads and validates one config file.
     pub fn from_file(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!("cannot read config file {}: {e}", path.display()))
+            Error::Config(format!(
+                "cannot read config file {}: {e} (check the path given to --config)",
+                path.display()
+            ))
         })?;
         Config::from_toml(&text, Some(path))
     }
@@ -212,9 +215,9 @@ impl Config {
                 format!(" line {line} (`{snippet}`)")
             });
             Error::Config(format!(
-                "{name}{}: {}",
+                "{name}{}: {} (the shipped proxy.toml lists every key, with a comment)",
                 place.unwrap_or_default(),
-                e.message()
+                e.message().trim()
             ))
         })?;
         let base = source

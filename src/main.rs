@@ -155,7 +155,8 @@ fn main() -> ExitCode {
     init_logging(match (cli.verbose, serving) {
         (true, _) => LevelFilter::Debug,
         (false, true) => LevelFilter::Info,
-        (false, false) => LevelFilter::Warn,
+        // Commands print their own error; log lines would repeat it.
+        (false, false) => LevelFilter::Off,
     });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

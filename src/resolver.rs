@@ -74,7 +74,10 @@ impl Resolver {
             .spawn()
             .map_err(|e| {
                 let why = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("resolver command not found: {program}")
+                    format!(
+                        "resolver command not found: {program} (install it, or set \
+                         [resolver] command = [] to turn resolving off)"
+                    )
                 } else {
                     format!("cannot run resolver {program}: {e}")
                 };

@@ -38,6 +38,9 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The fix for a database that cannot be opened.
+const WHERE_TO: &str = "choose a writable place with [store] path or --db";
+
 /// How long a statement waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -155,10 +158,14 @@ impl TrackStore {
     pub fn open(path: &Path) -> Result<TrackStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
-                Error::Store(format!("cannot create directory {}: {e}", dir.display()))
+                Error::Store(format!(
+                    "cannot create directory {}: {e} ({WHERE_TO})",
+                    dir.display()
+                ))
             })?;
         }
-        let fail = |e: rusqlite::Error| Error::Store(format!("{}: {e}", path.display()));
+        let fail =
+            |e: rusqlite::Error| Error::Store(format!("{}: {e} ({WHERE_TO})", path.display()));
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL")

@@ -517,3 +517,54 @@ fn playlist_commands_and_export() {
     let o = icyproxy(&e, &["playlist", "list"], None);
     assert!(!stdout(&o).contains("New"));
 }
+
+/// Every mistake a newcomer can make: one line on stderr that names the
+/// fix, and exit status 1.
+#[test]
+fn newcomer_errors_are_one_line_that_names_the_fix() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "",
+            vec!["serve", "--port", &port],
+            "choose another with --port",
+        ),
+        (
+            "DIRECTORY",
+            vec!["list"],
+            "check the path given to --config",
+        ),
+        (
+            "[server]\nwrkers = 3\n",
+            vec!["list"],
+            "proxy.toml lists every key",
+        ),
+        (
+            "",
+            vec!["serve", "--port", "0", "--db", "/proc/icyproxy/t.db"],
+            "choose a writable place",
+        ),
+        (
+            "[resolver]\ncommand = [\"yt-dlp-missing-here\", \"{video_id}\"]\n",
+            vec!["resolve", ID],
+            "resolver command not found: yt-dlp-missing-here (install it, or set [resolver] command = []",
+        ),
+    ];
+    for (config, args, fix) in cases {
+        let e = if config == "DIRECTORY" {
+            // A config path that cannot be read as a file.
+            let e = env("");
+            std::fs::remove_file(&e.config).expect("rm");
+            std::fs::create_dir(&e.config).expect("mkdir");
+            e
+        } else {
+            env(config)
+        };
+        let o = icyproxy(&e, &args, None);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(fix), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+}
