@@ -42,6 +42,9 @@ fn main() {
     eprintln!("origin: {origin_kind} on {origin_addr}");
 
     let icy = Icyproxy::start(dir.path(), origin_addr);
+    // Idle RSS as the spec asks: right after start, before any stream.
+    let idle_rss = icy.rss_kib();
+    let idle_threads = icy.threads();
     let mut rows: Vec<Row> = Vec::new();
     let mut peers: Vec<(String, Option<Peer>)> = vec![
         ("direct (origin)".into(), Some(Peer::direct(origin_addr))),
@@ -102,8 +105,7 @@ fn main() {
     let icy_ttfb = ttfb(icy.addr, &format!("/proxy/{SMALL_ID}/"), TTFB_REQUESTS);
 
     // Memory and concurrency.
-    let idle_rss = icy.rss_kib();
-    let idle_threads = icy.threads();
+    let after_load_rss = icy.rss_kib();
     let (peak_rss, peak_threads, health_rps) = slow_streams(&icy);
 
     let binary_bytes = std::fs::metadata(env!("CARGO_BIN_EXE_icyproxy")).map_or(0, |m| m.len());
@@ -114,6 +116,7 @@ fn main() {
         ttfb_icyproxy: icy_ttfb,
         idle_rss_kib: idle_rss,
         idle_threads,
+        after_load_rss_kib: after_load_rss,
         streams_rss_kib: peak_rss,
         streams_threads: peak_threads,
         health_rps_during_streams: health_rps,
@@ -681,6 +684,7 @@ struct Report {
     ttfb_icyproxy: Latency,
     idle_rss_kib: u64,
     idle_threads: u64,
+    after_load_rss_kib: u64,
     streams_rss_kib: u64,
     streams_threads: u64,
     health_rps_during_streams: f64,
@@ -714,9 +718,11 @@ impl Report {
             i.p50_ms - d.p50_ms
         );
         println!(
-            "memory: idle RSS {:.1} MB ({} threads); {SLOW_STREAMS} slow streams: peak RSS {:.1} MB ({} threads)",
+            "memory: idle RSS after start {:.1} MB ({} threads, {} stream workers); after the throughput rounds {:.1} MB; {SLOW_STREAMS} slow streams: peak RSS {:.1} MB ({} threads)",
             self.idle_rss_kib as f64 / 1024.0,
             self.idle_threads,
+            SLOW_STREAMS + 4,
+            self.after_load_rss_kib as f64 / 1024.0,
             self.streams_rss_kib as f64 / 1024.0,
             self.streams_threads
         );
@@ -748,6 +754,7 @@ impl Report {
             },
             "memory_kib": {
                 "idle_rss": self.idle_rss_kib, "idle_threads": self.idle_threads,
+                "after_throughput_rss": self.after_load_rss_kib,
                 "streams": SLOW_STREAMS, "streams_peak_rss": self.streams_rss_kib,
                 "streams_peak_threads": self.streams_threads,
             },

@@ -104,6 +104,9 @@ pub struct IcyInserter {
     metaint: usize,
     until_block: usize,
     first_block: Option<Vec<u8>>,
+    /// Audio and blocks are gathered here and written with one call: a
+    /// 1-byte block on its own would cost a syscall.
+    scratch: Vec<u8>,
 }
 
 impl IcyInserter {
@@ -114,6 +117,7 @@ impl IcyInserter {
             metaint,
             until_block: metaint,
             first_block: Some(title_block(title)),
+            scratch: Vec::new(),
         }
     }
 
@@ -125,28 +129,22 @@ impl IcyInserter {
     /// Writes `audio` to `out`, with a block before every `metaint`-th byte.
     /// Returns the number of bytes written to `out`.
     pub fn write_audio(&mut self, mut audio: &[u8], out: &mut impl Write) -> io::Result<u64> {
-        let mut written = 0u64;
+        self.scratch.clear();
         while !audio.is_empty() {
             if self.until_block == 0 {
                 match self.first_block.take() {
-                    Some(block) => {
-                        out.write_all(&block)?;
-                        written += block.len() as u64;
-                    }
-                    None => {
-                        out.write_all(&[0])?;
-                        written += 1;
-                    }
+                    Some(block) => self.scratch.extend_from_slice(&block),
+                    None => self.scratch.push(0),
                 }
                 self.until_block = self.metaint;
             }
             let n = audio.len().min(self.until_block);
-            out.write_all(&audio[..n])?;
-            written += n as u64;
+            self.scratch.extend_from_slice(&audio[..n]);
             self.until_block -= n;
             audio = &audio[n..];
         }
-        Ok(written)
+        out.write_all(&self.scratch)?;
+        Ok(self.scratch.len() as u64)
     }
 }
 

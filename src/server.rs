@@ -19,6 +19,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
@@ -103,17 +104,15 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::Io(format!("cannot read the bound address: {e}")))?;
 
-        // Open every worker's connection now, so a bad database fails the start.
-        let open = |_| TrackStore::open(&config.db_path);
+        // Open (and migrate) the store once now, so a bad database fails the
+        // start; each worker opens its own connection on its first request,
+        // so idle workers cost no SQLite memory.
+        drop(TrackStore::open(&config.db_path)?);
         let pools = [
             ("stream", config.workers),
             ("probe", PROBE_WORKERS),
             ("local", LOCAL_WORKERS),
         ];
-        let mut stores = Vec::new();
-        for (name, n) in pools {
-            stores.push((name, (0..n).map(open).collect::<Result<Vec<_>>>()?));
-        }
 
         let stopping = Arc::new(AtomicBool::new(false));
         let metrics = Arc::new(Metrics::default());
@@ -135,17 +134,18 @@ impl Server {
             metrics: Arc::clone(&metrics),
             covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
             addr,
+            db_path: Arc::new(config.db_path.clone()),
         };
         let mut spawned = 0;
-        for (name, pool) in stores {
+        for (name, size) in pools {
             let jobs = match name {
                 "stream" => &queues.stream.1,
                 "probe" => &queues.probe.1,
                 _ => &queues.local.1,
             };
-            for (i, store) in pool.into_iter().enumerate() {
+            for i in 0..size {
                 let ready = ready_tx.clone();
-                spawn_worker(format!("{name}-{i}"), store, &shared, jobs, &done_tx, ready)?;
+                spawn_worker(format!("{name}-{i}"), &shared, jobs, &done_tx, ready)?;
                 spawned += 1;
             }
         }
@@ -221,6 +221,7 @@ struct Shared {
     covers: Arc<CoverCache>,
     /// The bound address, for playlist URLs when a request has no Host.
     addr: SocketAddr,
+    db_path: Arc<PathBuf>,
 }
 
 struct Queues {
@@ -239,7 +240,6 @@ struct Senders {
 
 fn spawn_worker(
     name: String,
-    mut store: TrackStore,
     shared: &Shared,
     jobs: &Receiver<Job>,
     done: &Sender<()>,
@@ -252,10 +252,17 @@ fn spawn_worker(
         .name(name.clone())
         .spawn(move || {
             let _done = done;
-            let mut buf = vec![0u8; COPY_BUFFER_BYTES];
+            // Each worker owns its connection, opened on first use.
+            let mut store: Option<TrackStore> = None;
+            // Allocated on the first request too: a thread that never
+            // allocates costs no malloc arena, which keeps idle RSS small.
+            let mut buf: Vec<u8> = Vec::new();
             let _ = ready.send(());
             drop(ready);
             for job in jobs.iter() {
+                if buf.is_empty() {
+                    buf = vec![0u8; COPY_BUFFER_BYTES];
+                }
                 // A bug in one request must not shrink the pool.
                 let run = catch_unwind(AssertUnwindSafe(|| {
                     handle(job, &mut store, &shared, &mut buf)
@@ -344,10 +351,23 @@ fn dispatch(request: Request, senders: &Senders) {
     }
 }
 
-fn handle(job: Job, store: &mut TrackStore, shared: &Shared, buf: &mut [u8]) {
+fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [u8]) {
     let started = Instant::now();
     let client = client_of(&job.request);
     let target = describe(&job.request, &job.route);
+    let store = match store {
+        Some(open) => open,
+        None => match TrackStore::open(&shared.db_path) {
+            Ok(opened) => store.insert(opened),
+            Err(e) => {
+                error!("{e}");
+                let _ = response::respond_error(job.request, &e);
+                shared.metrics.request(e.status(), 0);
+                log_request(&client, &target, e.status(), 0, started, None);
+                return;
+            }
+        },
+    };
     if !matches!(job.route, Ok(Route::Stream { head: false, .. })) {
         limit_writes(&job.request, REPLY_WRITE_TIMEOUT);
     }

@@ -14,6 +14,9 @@ use ureq::{Agent, Body};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
+const INPUT_BUFFER_BYTES: usize = 64 * 1024;
+const OUTPUT_BUFFER_BYTES: usize = 8 * 1024;
+
 /// A shared ureq agent (cheap to clone; connections are pooled).
 #[derive(Clone)]
 pub struct Upstream {
@@ -41,6 +44,11 @@ impl Upstream {
             .timeout_recv_response(Some(config.read_timeout))
             .timeout_per_read(Some(config.read_timeout))
             .user_agent(concat!("icyproxy/", env!("CARGO_PKG_VERSION")))
+            // Requests are a few hundred bytes; the input buffer bounds
+            // each read. ureq's defaults (128 KiB each) cost a stream
+            // 256 KiB of memory.
+            .input_buffer_size(INPUT_BUFFER_BYTES)
+            .output_buffer_size(OUTPUT_BUFFER_BYTES)
             .build()
             .new_agent();
         Upstream { agent }
@@ -275,7 +283,7 @@ pub struct PieceReader<'a> {
     chunk: u64,
     retries: u32,
     failures: u32,
-    open: &'a mut dyn FnMut(u64, u64) -> Result<Piece>,
+    open: &'a mut (dyn FnMut(u64, u64) -> Result<Piece> + Send),
     stopping: &'a AtomicBool,
     /// How many times a piece was reopened after a failure.
     pub resumes: u32,
@@ -289,7 +297,7 @@ impl<'a> PieceReader<'a> {
         end: u64,
         chunk: u64,
         retries: u32,
-        open: &'a mut dyn FnMut(u64, u64) -> Result<Piece>,
+        open: &'a mut (dyn FnMut(u64, u64) -> Result<Piece> + Send),
         stopping: &'a AtomicBool,
     ) -> PieceReader<'a> {
         PieceReader {
