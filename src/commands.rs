@@ -17,9 +17,10 @@ use crate::video_id::VideoId;
 
 /// Runs the server in the foreground until SIGINT or SIGTERM.
 pub fn serve(config: &Config) -> Result<()> {
-    if !config.is_loopback() {
+    if !config.is_loopback() && config.token.is_none() {
         warn!(
-            "listening on {} (not loopback): anyone on the network can use this proxy",
+            "listening on {} (not loopback) without [server] token: anyone on the network \
+             can use this proxy",
             config.host
         );
     }
@@ -243,9 +244,13 @@ pub fn playlist_export(
             "--base-url must start with http:// or https://: {base}"
         )));
     }
+    let links = crate::playlist::Links {
+        base_url: &base,
+        token: config.token.as_deref(),
+    };
     let text = match format {
-        PlaylistFormat::Xspf => crate::playlist::xspf(name, &entries, &base),
-        PlaylistFormat::M3u => crate::playlist::m3u(name, &entries, &base),
+        PlaylistFormat::Xspf => crate::playlist::xspf(name, &entries, links),
+        PlaylistFormat::M3u => crate::playlist::m3u(name, &entries, links),
     };
     match output {
         None => write_all(out, &text),

@@ -22,6 +22,8 @@ pub struct Config {
     pub workers: usize,
     /// How long a write to a client may block before the stream is dropped.
     pub write_timeout: Duration,
+    /// When set, streams, playlists and /metrics need this token.
+    pub token: Option<String>,
     /// The SQLite track store, already resolved against the config's directory.
     pub db_path: PathBuf,
     /// Audio bytes between inline ICY metadata blocks.
@@ -82,6 +84,7 @@ struct ServerSection {
     port: u16,
     workers: usize,
     write_timeout_secs: u64,
+    token: String,
 }
 
 impl Default for ServerSection {
@@ -91,6 +94,7 @@ impl Default for ServerSection {
             port: 8080,
             workers: 16,
             write_timeout_secs: 30,
+            token: String::new(),
         }
     }
 }
@@ -241,6 +245,7 @@ impl Config {
             port: file.server.port,
             workers: file.server.workers,
             write_timeout: Duration::from_secs(file.server.write_timeout_secs),
+            token: Some(file.server.token.clone()).filter(|t| !t.is_empty()),
             db_path,
             metaint: file.icy.metaint,
             connect_timeout: Duration::from_secs(file.upstream.connect_timeout_secs),
@@ -289,6 +294,11 @@ impl Config {
         let bad = |key: &str, why: &str| Err(Error::Config(format!("{name}: {key} {why}")));
         if self.host.trim().is_empty() {
             return bad("[server] host", "must not be empty");
+        }
+        if let Some(token) = &self.token {
+            if let Err(why) = crate::access::check_token(token) {
+                return bad("[server] token", &why);
+            }
         }
         if !(1..=1024).contains(&self.workers) {
             return bad("[server] workers", "must be between 1 and 1024");

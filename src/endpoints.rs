@@ -90,6 +90,7 @@ pub fn playlist(
     name: &str,
     format: PlaylistFormat,
     bound: SocketAddr,
+    token: Option<&str>,
 ) -> Outcome {
     let entries = match store.playlist(name) {
         Ok(Some(entries)) => entries,
@@ -97,12 +98,16 @@ pub fn playlist(
         Err(e) => return fail(request, &e),
     };
     let base = base_url(&request, bound);
+    let links = playlist::Links {
+        base_url: &base,
+        token,
+    };
     let (text, kind) = match format {
         PlaylistFormat::Xspf => (
-            playlist::xspf(name, &entries, &base),
+            playlist::xspf(name, &entries, links),
             "application/xspf+xml",
         ),
-        PlaylistFormat::M3u => (playlist::m3u(name, &entries, &base), "audio/x-mpegurl"),
+        PlaylistFormat::M3u => (playlist::m3u(name, &entries, links), "audio/x-mpegurl"),
     };
     ok(request, kind, text.into_bytes())
 }

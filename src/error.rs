@@ -8,6 +8,8 @@ use std::fmt;
 pub enum Error {
     /// The request is malformed (bad video id, bad header value).
     BadRequest(String),
+    /// The access token is missing or wrong.
+    Unauthorized,
     /// Nothing is served at this path, or the track is unknown.
     NotFound(String),
     /// The path exists but not for this method; carries the `Allow` list.
@@ -43,6 +45,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Error::BadRequest(_) => 400,
+            Error::Unauthorized => 401,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::RangeNotSatisfiable { .. } => 416,
@@ -62,6 +65,7 @@ impl Error {
         match self {
             Error::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
             Error::Busy => vec![("Retry-After", "2".to_owned())],
+            Error::Unauthorized => vec![("WWW-Authenticate", "Bearer".to_owned())],
             Error::RangeNotSatisfiable {
                 content_range: Some(range),
             } => vec![("Content-Range", range.clone())],
@@ -74,6 +78,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::BadRequest(why) => write!(f, "bad request: {why}"),
+            Error::Unauthorized => write!(
+                f,
+                "a valid token is needed (?token=... or Authorization: Bearer ...)"
+            ),
             Error::NotFound(what) => write!(f, "not found: {what}"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
             Error::Busy => write!(f, "all stream workers are busy, retry shortly"),

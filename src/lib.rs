@@ -1,6 +1,7 @@
 //! icyproxy: a small streaming proxy that makes MPD show "Artist - Title"
 //! for YouTube Music tracks. See `ARCHITECTURE.md` for a request's path.
 
+pub mod access;
 pub mod commands;
 pub mod config;
 pub mod cover;

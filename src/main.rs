@@ -242,6 +242,7 @@ fn run(cli: Cli) -> Result<(), Error> {
 fn init_logging(level: LevelFilter) {
     let config = ConfigBuilder::new()
         .add_filter_allow_str("icyproxy")
+        .add_filter_allow_str("tiny_http")
         .set_thread_level(LevelFilter::Off)
         .set_target_level(LevelFilter::Off)
         .build();

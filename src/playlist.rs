@@ -39,13 +39,25 @@ impl<'a> Shown<'a> {
     }
 }
 
+/// Where playlist entries point: the server's base URL, and the access
+/// token when one is configured.
+#[derive(Debug, Clone, Copy)]
+pub struct Links<'a> {
+    pub base_url: &'a str,
+    pub token: Option<&'a str>,
+}
+
 /// The URL MPD plays for a track.
-pub fn track_url(base_url: &str, video_id: &str) -> String {
-    format!("{}/proxy/{video_id}/?icy=0", base_url.trim_end_matches('/'))
+pub fn track_url(links: Links<'_>, video_id: &str) -> String {
+    let base = links.base_url.trim_end_matches('/');
+    match links.token {
+        Some(token) => format!("{base}/proxy/{video_id}/?icy=0&token={token}"),
+        None => format!("{base}/proxy/{video_id}/?icy=0"),
+    }
 }
 
 /// An XSPF playlist: separate creator (artist), title and album.
-pub fn xspf(name: &str, entries: &[PlaylistEntry], base_url: &str) -> String {
+pub fn xspf(name: &str, entries: &[PlaylistEntry], links: Links<'_>) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <playlist version=\"1\" xmlns=\"http://xspf.org/ns/0/\">\n",
@@ -59,7 +71,7 @@ pub fn xspf(name: &str, entries: &[PlaylistEntry], base_url: &str) -> String {
         out.push_str("    <track>\n");
         out.push_str(&format!(
             "      <location>{}</location>\n",
-            xml_text(&track_url(base_url, t.id))
+            xml_text(&track_url(links, t.id))
         ));
         if !t.artist.is_empty() {
             out.push_str(&format!(
@@ -81,7 +93,7 @@ pub fn xspf(name: &str, entries: &[PlaylistEntry], base_url: &str) -> String {
 }
 
 /// An extended M3U playlist: `#EXTINF:secs,Artist - Title` per entry.
-pub fn m3u(name: &str, entries: &[PlaylistEntry], base_url: &str) -> String {
+pub fn m3u(name: &str, entries: &[PlaylistEntry], links: Links<'_>) -> String {
     let mut out = format!("#EXTM3U\n#PLAYLIST:{}\n", one_line(name));
     for entry in entries {
         let t = Shown::of(entry);
@@ -90,7 +102,7 @@ pub fn m3u(name: &str, entries: &[PlaylistEntry], base_url: &str) -> String {
         out.push_str(&format!(
             "#EXTINF:{secs},{}\n{}\n",
             one_line(&shown),
-            track_url(base_url, t.id)
+            track_url(links, t.id)
         ));
     }
     out
@@ -160,7 +172,11 @@ mod tests {
                 track: None,
             },
         ];
-        let text = xspf("Mix & <Match>", &entries, "http://h:1/");
+        let links = Links {
+            base_url: "http://h:1/",
+            token: None,
+        };
+        let text = xspf("Mix & <Match>", &entries, links);
         assert!(text.contains("<title>Mix &amp; &lt;Match&gt;</title>"));
         assert!(text.contains("<location>http://h:1/proxy/aaaaaaaaaaa/?icy=0</location>"));
         assert!(text.contains("<creator>A &amp; B</creator>"));
@@ -174,7 +190,11 @@ mod tests {
     #[test]
     fn m3u_lines_cannot_be_broken() {
         let entries = [entry("aaaaaaaaaaa", "A\r\n#EXTINF:1,evil", "T", "", None)];
-        let text = m3u("Name\nX", &entries, "http://h:1");
+        let links = Links {
+            base_url: "http://h:1",
+            token: Some("tok"),
+        };
+        let text = m3u("Name\nX", &entries, links);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines,
@@ -182,7 +202,7 @@ mod tests {
                 "#EXTM3U",
                 "#PLAYLIST:Name X",
                 "#EXTINF:-1,A  #EXTINF:1,evil - T",
-                "http://h:1/proxy/aaaaaaaaaaa/?icy=0"
+                "http://h:1/proxy/aaaaaaaaaaa/?icy=0&token=tok"
             ]
         );
     }

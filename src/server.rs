@@ -26,9 +26,10 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use log::{error, info};
+use log::{error, info, warn};
 use tiny_http::Request;
 
+use crate::access::Access;
 use crate::config::Config;
 use crate::cover::CoverCache;
 use crate::endpoints;
@@ -106,8 +107,24 @@ impl Server {
 
         // Open (and migrate) the store once now, so a bad database fails the
         // start; each worker opens its own connection on its first request,
-        // so idle workers cost no SQLite memory.
-        drop(TrackStore::open(&config.db_path)?);
+        // so idle workers cost no SQLite memory. A database this process
+        // cannot write is served read-only.
+        let read_only = match TrackStore::open(&config.db_path) {
+            Ok(store) => {
+                drop(store);
+                false
+            }
+            Err(e) if config.db_path.is_file() => match TrackStore::open_read_only(&config.db_path)
+            {
+                Ok(store) => {
+                    drop(store);
+                    warn!("{e}; serving it read-only: tracks resolved now will not be stored");
+                    true
+                }
+                Err(_) => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         let pools = [
             ("stream", config.workers),
             ("probe", PROBE_WORKERS),
@@ -135,6 +152,8 @@ impl Server {
             covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
             addr,
             db_path: Arc::new(config.db_path.clone()),
+            token: config.token.as_deref().map(Arc::from),
+            read_only,
         };
         let mut spawned = 0;
         for (name, size) in pools {
@@ -161,6 +180,7 @@ impl Server {
 
         let loop_stop = Arc::clone(&stopping);
         let senders = Senders {
+            access: Access::new(config.token.as_deref()),
             stream: queues.stream.0,
             probe: queues.probe.0,
             local: queues.local.0,
@@ -222,6 +242,10 @@ struct Shared {
     /// The bound address, for playlist URLs when a request has no Host.
     addr: SocketAddr,
     db_path: Arc<PathBuf>,
+    /// Put into playlist URLs so MPD can play them.
+    token: Option<Arc<str>>,
+    /// The database is served read-only (this process cannot write it).
+    read_only: bool,
 }
 
 struct Queues {
@@ -232,6 +256,7 @@ struct Queues {
 
 /// The accept loop's ends of the pools' channels.
 struct Senders {
+    access: Access,
     stream: Sender<Job>,
     probe: Sender<Job>,
     local: Sender<Job>,
@@ -319,7 +344,15 @@ fn backoff(restarts: u32) -> Duration {
 /// Hands a request to the right pool without blocking and without
 /// writing: refusals are answered by the local pool.
 fn dispatch(request: Request, senders: &Senders) {
-    let route = route::route(request.method().as_str(), request.url());
+    let authorization = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_str());
+    let route = route::route(request.method().as_str(), request.url()).and_then(|r| {
+        senders.access.check(&r, request.url(), authorization)?;
+        Ok(r)
+    });
     let queue = match route {
         Ok(Route::Stream { head: false, .. }) => &senders.stream,
         Ok(Route::Stream { head: true, .. } | Route::Cover { .. }) => &senders.probe,
@@ -357,7 +390,7 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
     let target = describe(&job.request, &job.route);
     let store = match store {
         Some(open) => open,
-        None => match TrackStore::open(&shared.db_path) {
+        None => match open_store(shared) {
             Ok(opened) => store.insert(opened),
             Err(e) => {
                 error!("{e}");
@@ -390,9 +423,14 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
         Ok(Route::Health) => endpoints::health(job.request, store, &shared.metrics),
         Ok(Route::Metrics) => endpoints::metrics(job.request, &shared.metrics),
         Ok(Route::Playlists) => endpoints::playlists(job.request, store),
-        Ok(Route::Playlist { name, format }) => {
-            endpoints::playlist(job.request, store, &name, format, shared.addr)
-        }
+        Ok(Route::Playlist { name, format }) => endpoints::playlist(
+            job.request,
+            store,
+            &name,
+            format,
+            shared.addr,
+            shared.token.as_deref(),
+        ),
         Ok(Route::Cover { id, .. }) => {
             endpoints::cover(job.request, store, &id, &shared.covers, &shared.upstream)
         }
@@ -415,6 +453,14 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
         started,
         outcome.cut_short.as_deref(),
     );
+}
+
+fn open_store(shared: &Shared) -> Result<TrackStore> {
+    if shared.read_only {
+        TrackStore::open_read_only(&shared.db_path)
+    } else {
+        TrackStore::open(&shared.db_path)
+    }
 }
 
 /// Bounds how long writes to this request's client may block.

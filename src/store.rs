@@ -172,12 +172,47 @@ impl TrackStore {
             .map_err(fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(fail)?;
+        // Point lookups need few pages; a small cache keeps each worker's
+        // connection cheap on a Pi (SQLite's default is 2 MB).
+        conn.pragma_update(None, "cache_size", -256).map_err(fail)?;
         let mut store = TrackStore {
             conn,
             path: path.to_owned(),
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Opens an existing store without writing anything: for serving from a
+    /// database this process may not write. First as a normal reader; if
+    /// even that needs a write (WAL's shared-memory file in a read-only
+    /// directory), as an immutable file.
+    pub fn open_read_only(path: &Path) -> Result<TrackStore> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let fail = |e: rusqlite::Error| Error::Store(format!("{}: {e}", path.display()));
+        let try_open = |query: &str| -> Result<TrackStore> {
+            let uri = format!("file:{}?{query}", uri_path(path));
+            let conn = Connection::open_with_flags(&uri, flags).map_err(fail)?;
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+            let store = TrackStore {
+                conn,
+                path: path.to_owned(),
+            };
+            let version = store.schema_version()?;
+            store.check_version(version)?;
+            if version < SCHEMA_VERSION {
+                return Err(Error::Store(format!(
+                    "{} needs a schema upgrade but is read-only ({WHERE_TO})",
+                    path.display()
+                )));
+            }
+            store.count()?;
+            Ok(store)
+        };
+        try_open("mode=ro").or_else(|_| try_open("mode=ro&immutable=1"))
     }
 
     pub fn path(&self) -> &Path {
@@ -427,6 +462,21 @@ const COLUMNS: &str = "video_id, stream_url, artist, title, updated_at, expires_
      duration_secs, album, thumbnail_url";
 const T_COLUMNS: &str = "t.video_id, t.stream_url, t.artist, t.title, t.updated_at, \
      t.expires_at, t.duration_secs, t.album, t.thumbnail_url";
+
+/// A path as the path part of an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// Reads text leniently: another program may have written invalid UTF-8,
 /// which must not make a row unreadable.

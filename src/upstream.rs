@@ -390,9 +390,12 @@ pub fn forwardable_range(value: &str) -> Option<&str> {
     let spec = value.strip_prefix("bytes=")?;
     let (start, end) = spec.split_once('-')?;
     let digits = |s: &str| s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit());
-    let ok = digits(start.trim())
-        && digits(end.trim())
-        && !(start.trim().is_empty() && end.trim().is_empty());
+    let (start, end) = (start.trim(), end.trim());
+    let ordered = match (start.parse::<u64>(), end.parse::<u64>()) {
+        (Ok(a), Ok(b)) => a <= b,
+        _ => true,
+    };
+    let ok = digits(start) && digits(end) && !(start.is_empty() && end.is_empty()) && ordered;
     ok.then_some(value)
 }
 

@@ -57,13 +57,19 @@ const MAX_LINE_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 100;
 const LINE_TOO_LONG: &str = "line too long";
 
+/// icyproxy patch: an over-long line is `status` (414 or 431); a line
+/// that is not ASCII is a `400` (it used to close the connection silently).
 fn too_large(e: IoError, status: u16) -> ReadError {
     if e.kind() == ErrorKind::InvalidData && e.to_string() == LINE_TOO_LONG {
         ReadError::TooLarge(status)
+    } else if e.kind() == ErrorKind::InvalidInput && e.to_string() == NOT_ASCII {
+        ReadError::TooLarge(400)
     } else {
         ReadError::ReadIoError(e)
     }
 }
+
+const NOT_ASCII: &str = "Header is not in ASCII";
 
 impl ClientConnection {
     /// Creates a new `ClientConnection` that takes ownership of the `TcpStream`.
@@ -115,7 +121,7 @@ impl ClientConnection {
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
                 return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, NOT_ASCII));
             }
 
             prev_byte_was_cr = byte == b'\r';
@@ -281,15 +287,15 @@ impl Iterator for ClientConnection {
 
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
+                // icyproxy patch: answer through the request's own writer.
+                // A second writer waited for the first, which the request
+                // only released after that wait: the connection hung.
                 let response = Response::from_string(
                     "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
                 )
                 .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
-                continue;
+                rq.respond(response).ok();
+                return None;
             }
 
             // updating the status of the connection

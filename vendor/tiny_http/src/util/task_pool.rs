@@ -80,7 +80,9 @@ impl TaskPool {
     fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
         let sharing = self.sharing.clone();
 
-        thread::spawn(move || {
+        // icyproxy patch: a thread that cannot start (thread or memory
+        // limit) costs this connection, not the accept thread.
+        let started = thread::Builder::new().spawn(move || {
             let sharing = sharing;
             let _active_guard = Registration::new(&sharing.active_tasks);
 
@@ -124,6 +126,9 @@ impl TaskPool {
                 task();
             }
         });
+        if let Err(e) = started {
+            log::error!("cannot start a connection thread, dropping the connection: {}", e);
+        }
     }
 }
 
