@@ -404,7 +404,11 @@ fn nginx_proxy(dir: &Path, name: &str, extra: &str, origin: SocketAddr) -> Optio
         "upstream o {{ server {origin}; keepalive 8; }}\n server {{ listen 127.0.0.1:{port};\n \
          location / {{ proxy_pass http://o; proxy_http_version 1.1; proxy_set_header Connection \"\"; {extra} }} }}"
     );
-    let proc_ = run_nginx(&nginx, dir, &tag, &body)?;
+    listening_peer(run_nginx(&nginx, dir, &tag, &body)?, port)
+}
+
+/// A peer process once it listens on `port`.
+fn listening_peer(proc_: Proc, port: u16) -> Option<Peer> {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     wait_listening(addr).then_some(())?;
     Some(Peer {
@@ -434,16 +438,7 @@ fn haproxy(dir: &Path, origin: SocketAddr) -> Option<Peer> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    let proc_ = Proc { child };
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    wait_listening(addr).then_some(())?;
-    Some(Peer {
-        addr,
-        big_path: "/big.bin".into(),
-        icy: false,
-        pid: Some(proc_.child.id()),
-        _proc: Some(proc_),
-    })
+    listening_peer(Proc { child }, port)
 }
 
 // ---------------------------------------------------------------- icyproxy

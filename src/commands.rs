@@ -32,11 +32,11 @@ pub fn serve(config: &Config) -> Result<()> {
 }
 
 fn parse_id(text: &str) -> Result<VideoId> {
-    VideoId::parse(text).ok_or_else(|| {
-        Error::InvalidInput(format!(
-            "invalid video id {text:?}: expected 11 characters of A-Z a-z 0-9 _ -"
-        ))
-    })
+    VideoId::parse_or_explain(text)
+}
+
+fn parse_ids(texts: &[String]) -> Result<Vec<VideoId>> {
+    texts.iter().map(|t| parse_id(t)).collect()
 }
 
 /// What `add` stores beyond the required fields.
@@ -167,10 +167,7 @@ pub fn playlist_add(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
-    let ids = ids
-        .iter()
-        .map(|i| parse_id(i))
-        .collect::<Result<Vec<_>>>()?;
+    let ids = parse_ids(ids)?;
     TrackStore::open(&config.db_path)?.playlist_add(name, &ids)?;
     say(out, &format!("added {} to {name}", ids.len()))
 }
@@ -211,10 +208,7 @@ pub fn playlist_remove(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
-    let ids = ids
-        .iter()
-        .map(|i| parse_id(i))
-        .collect::<Result<Vec<_>>>()?;
+    let ids = parse_ids(ids)?;
     let removed = TrackStore::open(&config.db_path)?.playlist_remove(name, &ids)?;
     if removed == 0 {
         return Err(Error::NotFound(format!(

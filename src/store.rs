@@ -80,11 +80,7 @@ pub struct NewTrack {
 impl NewTrack {
     /// Checks every field; the error says which one is wrong.
     pub fn new(video_id: &str, stream_url: &str, artist: &str, title: &str) -> Result<NewTrack> {
-        let id = VideoId::parse(video_id).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "invalid video id {video_id:?}: expected 11 characters of A-Z a-z 0-9 _ -"
-            ))
-        })?;
+        let id = VideoId::parse_or_explain(video_id)?;
         stream_url::check(stream_url)?;
         if title.trim().is_empty() {
             return Err(Error::InvalidInput("title must not be empty".into()));

@@ -23,6 +23,15 @@ impl VideoId {
         ok.then(|| VideoId(text.to_owned()))
     }
 
+    /// Like [`VideoId::parse`], with an error that says what an id is.
+    pub fn parse_or_explain(text: &str) -> crate::error::Result<VideoId> {
+        VideoId::parse(text).ok_or_else(|| {
+            crate::error::Error::InvalidInput(format!(
+                "invalid video id {text:?}: expected 11 characters of A-Z a-z 0-9 _ -"
+            ))
+        })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
