@@ -280,15 +280,25 @@ fn metrics_count_what_happened() {
     assert_eq!(get(proxy.addr, &format!("/proxy/{A}"), &[]).status, 200);
     assert_eq!(get(proxy.addr, "/proxy/short", &[]).status, 400);
     assert_eq!(get(proxy.addr, &format!("/proxy/{B}"), &[]).status, 404);
-    let reply = get(proxy.addr, "/metrics", &[]);
-    assert_eq!(reply.status, 200);
-    assert!(
-        reply
-            .header("content-type")
-            .is_some_and(|t| t.starts_with("text/plain"))
-    );
-    let m = parse_metrics(&reply.body_text());
-    assert_eq!(m["icyproxy_requests_total{status=\"200\"}"], 1.0);
+    // A request is counted just after its answer is sent: poll briefly.
+    let fetches = std::cell::Cell::new(0.0);
+    let fetch = || {
+        fetches.set(fetches.get() + 1.0);
+        let reply = get(proxy.addr, "/metrics", &[]);
+        assert_eq!(reply.status, 200);
+        assert!(
+            reply
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("text/plain"))
+        );
+        parse_metrics(&reply.body_text())
+    };
+    assert!(wait_until(Duration::from_secs(2), || {
+        fetch().get("icyproxy_requests_total{status=\"404\"}") == Some(&1.0)
+    }));
+    let m = fetch();
+    // The stream, and every /metrics answered before this one.
+    assert_eq!(m["icyproxy_requests_total{status=\"200\"}"], fetches.get());
     assert_eq!(m["icyproxy_requests_total{status=\"400\"}"], 1.0);
     assert_eq!(m["icyproxy_requests_total{status=\"404\"}"], 1.0);
     assert_eq!(m["icyproxy_active_streams"], 0.0);
