@@ -22,6 +22,13 @@ pub struct CoverCache {
     max_bytes: u64,
 }
 
+/// FNV-1a: a stable, dependency-free hash for cache file names.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Distinguishes temporary files of concurrent downloads.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -33,19 +40,21 @@ impl CoverCache {
         }
     }
 
-    fn image_path(&self, id: &VideoId) -> PathBuf {
-        self.dir.join(format!("{id}.img"))
+    /// Entries are named by id and by the thumbnail URL, so a track given
+    /// a new thumbnail gets the new image at once.
+    fn image_path(&self, id: &VideoId, url: &str) -> PathBuf {
+        self.dir.join(format!("{id}-{:016x}.img", fnv1a(url)))
     }
 
-    fn type_path(&self, id: &VideoId) -> PathBuf {
-        self.dir.join(format!("{id}.type"))
+    fn type_path(&self, id: &VideoId, url: &str) -> PathBuf {
+        self.image_path(id, url).with_extension("type")
     }
 
     /// The image and its content type: from the cache, or fetched from
     /// `url` and cached. Any failure is a `404`: MPD then has no art.
     pub fn get(&self, id: &VideoId, url: &str, upstream: &Upstream) -> Result<(Vec<u8>, String)> {
-        if let Ok(bytes) = std::fs::read(self.image_path(id)) {
-            let kind = std::fs::read_to_string(self.type_path(id))
+        if let Ok(bytes) = std::fs::read(self.image_path(id, url)) {
+            let kind = std::fs::read_to_string(self.type_path(id, url))
                 .unwrap_or_else(|_| FALLBACK_TYPE.to_owned());
             return Ok((bytes, kind));
         }
@@ -56,13 +65,13 @@ impl CoverCache {
         let kind = kind
             .filter(|k| k.starts_with("image/") && !k.contains(['\r', '\n']))
             .unwrap_or_else(|| FALLBACK_TYPE.to_owned());
-        if let Err(e) = self.store(id, &bytes, &kind) {
+        if let Err(e) = self.store(id, url, &bytes, &kind) {
             warn!("cover cache {}: {e}", self.dir.display());
         }
         Ok((bytes, kind))
     }
 
-    fn store(&self, id: &VideoId, bytes: &[u8], kind: &str) -> std::io::Result<()> {
+    fn store(&self, id: &VideoId, url: &str, bytes: &[u8], kind: &str) -> std::io::Result<()> {
         if bytes.len() as u64 > self.max_bytes {
             return Ok(()); // would evict everything else; serve it uncached
         }
@@ -72,10 +81,14 @@ impl CoverCache {
             .dir
             .join(format!(".{id}.{}.{n}.tmp", std::process::id()));
         // The type first, the image last: an image present means complete.
-        std::fs::write(&tmp, kind)?;
-        std::fs::rename(&tmp, self.type_path(id))?;
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, self.image_path(id))?;
+        let written = std::fs::write(&tmp, kind)
+            .and_then(|()| std::fs::rename(&tmp, self.type_path(id, url)))
+            .and_then(|()| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, self.image_path(id, url)));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written?;
         self.evict()
     }
 

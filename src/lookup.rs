@@ -49,18 +49,21 @@ impl TrackSource {
 
     /// The track to play: the stored one, resolved and stored if unknown,
     /// with its URL refreshed first if it is about to expire. A failed
-    /// refresh falls back to the stored URL (upstream will tell).
-    pub fn playable(&self, id: &VideoId, store: &mut TrackStore) -> Result<Track> {
+    /// refresh falls back to the stored URL (upstream will tell). The flag
+    /// says whether the resolver already ran (or failed) for this request,
+    /// so a `403` that follows does not run it a second time.
+    pub fn playable(&self, id: &VideoId, store: &mut TrackStore) -> Result<(Track, bool)> {
         let Some(track) = store.get(id)? else {
             if self.resolver.is_none() {
                 return Err(Error::NotFound(format!("unknown video id {id}")));
             }
-            return self.single_flight(id, || {
+            let track = self.single_flight(id, || {
                 if let Some(track) = store.get(id)? {
                     return Ok(track); // resolved by a flight that just ended
                 }
                 self.resolve_new(id, store)
-            });
+            })?;
+            return Ok((track, true));
         };
         let stale = self.resolver.is_some()
             && stream_url::needs_refresh(
@@ -71,13 +74,13 @@ impl TrackSource {
                 self.max_age_secs,
             );
         if !stale {
-            return Ok(track);
+            return Ok((track, false));
         }
         match self.refresh(id, store, &track) {
-            Ok(fresh) => Ok(fresh),
+            Ok(fresh) => Ok((fresh, true)),
             Err(e) => {
                 warn!("{id}: URL refresh failed, trying the stored one: {e}");
-                Ok(track)
+                Ok((track, true))
             }
         }
     }
@@ -144,7 +147,21 @@ impl TrackSource {
         if let Some(thumb) = resolved.thumbnail_url.as_deref() {
             track = track.clone().with_thumbnail(thumb).unwrap_or(track);
         }
-        store.upsert(&track)?;
+        if let Err(e) = store.upsert(&track) {
+            // A read-only store: play it all the same, unstored.
+            warn!("{id}: resolved track not stored: {e}");
+            return Ok(Track {
+                video_id: id.to_string(),
+                expires_at: stream_url::expires_at(&track.stream_url),
+                stream_url: track.stream_url,
+                artist: track.artist,
+                title: track.title,
+                updated_at: unix_now(),
+                duration_secs: track.duration_secs,
+                album: track.album.unwrap_or_default(),
+                thumbnail_url: track.thumbnail_url,
+            });
+        }
         info!("{id}: resolved and stored");
         store
             .get(id)?

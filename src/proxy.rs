@@ -186,19 +186,30 @@ pub fn serve(
             start,
             first_end,
             end,
+            total,
         }) => {
-            let mut open =
-                |from: u64, to: u64| match upstream.open_piece(&track.stream_url, from, to) {
+            let mut open = |from: u64, to: u64| {
+                let piece = match upstream.open_piece(&track.stream_url, from, to) {
                     Err(Error::UpstreamStatus(403 | 404 | 410)) if tracks.can_resolve() => {
                         track = tracks.refresh(id, store, &track)?;
                         upstream.open_piece(&track.stream_url, from, to)
                     }
                     other => other,
-                };
+                }?;
+                // A refreshed URL may name another file (another format):
+                // joining it at this offset would corrupt the stream.
+                if piece.total != Some(total) {
+                    return Err(Error::BadStreamUrl(
+                        "upstream changed the file mid-stream".into(),
+                    ));
+                }
+                Ok(piece)
+            };
             let first = Piece {
                 body,
                 start,
                 end: first_end,
+                total: Some(total),
             };
             let mut reader =
                 PieceReader::new(first, end, chunk_bytes, retries, &mut open, stopping);
@@ -234,6 +245,8 @@ struct PieceSpan {
     start: u64,
     first_end: u64,
     end: u64,
+    /// The upstream body's total length: every later piece must agree.
+    total: u64,
 }
 
 /// Turns upstream's answer to our first (ranged) request into what the
@@ -285,6 +298,7 @@ fn shape(
         start,
         first_end: last.saturating_add(1),
         end,
+        total,
     };
     Ok((first, Some(span)))
 }
@@ -305,7 +319,7 @@ fn open_upstream(
     retries: u32,
     metrics: &Metrics,
 ) -> Result<(Track, UpstreamResponse)> {
-    let mut track = tracks.playable(id, store)?;
+    let (mut track, mut refreshed) = tracks.playable(id, store)?;
     let first_range = match ask.span() {
         _ if head_only => ask.range.clone(),
         None if ask.range.is_some() => ask.range.clone(), // suffix range: as asked
@@ -316,7 +330,6 @@ fn open_upstream(
             Some(format!("bytes={start}-{last}"))
         }
     };
-    let mut refreshed = false;
     let mut attempt = 0;
     loop {
         stream_url::check(&track.stream_url).map_err(|e| {
@@ -332,6 +345,12 @@ fn open_upstream(
             upstream.get(&track.stream_url, first_range.as_deref())
         };
         match answer {
+            Ok(first) if !head_only && first_total_unknown(&first) => {
+                // Pieces need a known total; serve what the client asked
+                // for in one plain request instead.
+                let whole = upstream.get(&track.stream_url, ask.range.as_deref())?;
+                return Ok((track, whole));
+            }
             Ok(first) => return Ok((track, first)),
             Err(Error::UpstreamStatus(403 | 404 | 410)) if !refreshed && tracks.can_resolve() => {
                 refreshed = true;
@@ -346,6 +365,16 @@ fn open_upstream(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A `206` whose `Content-Range` gives no total (`bytes 0-99/*`).
+fn first_total_unknown(first: &UpstreamResponse) -> bool {
+    first.status == 206
+        && first
+            .content_range
+            .as_deref()
+            .and_then(upstream::parse_content_range)
+            .is_none_or(|(_, _, total)| total.is_none())
 }
 
 /// The same head for `GET` and `HEAD`: `icy-name` without inline blocks,

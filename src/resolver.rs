@@ -3,6 +3,7 @@
 //! killed at its time limit.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -68,6 +69,8 @@ impl Resolver {
         let started = Instant::now();
         let mut child = Command::new(&argv[0])
             .args(&argv[1..])
+            // Its own process group, so a timeout ends whatever it started too.
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -92,6 +95,7 @@ impl Resolver {
             match child.try_wait() {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if started.elapsed() >= self.timeout => {
+                    kill_group(child.id());
                     let _ = child.kill();
                     let _ = child.wait();
                     break None;
@@ -144,6 +148,16 @@ impl Resolver {
             Error::Resolver(why)
         })
     }
+}
+
+/// Kills the resolver's process group (a wrapper script's children too).
+/// Done with the `kill` command: no unsafe code for a signal.
+fn kill_group(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// Reads a pipe to its end on a thread; the result arrives on the channel.

@@ -375,7 +375,10 @@ impl TrackStore {
             };
             Ok(PlaylistEntry { video_id, track })
         })?;
-        let entries = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut entries = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        // Another program may have written anything: an entry that is not
+        // a video id never reaches a playlist file.
+        entries.retain(|e| VideoId::parse(&e.video_id).is_some());
         Ok((!entries.is_empty()).then_some(entries))
     }
 

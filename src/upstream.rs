@@ -21,6 +21,8 @@ const OUTPUT_BUFFER_BYTES: usize = 8 * 1024;
 #[derive(Clone)]
 pub struct Upstream {
     agent: Agent,
+    /// The whole time a small fetch (cover art) may take.
+    small_deadline: Duration,
 }
 
 /// What upstream answered, with the body still unread.
@@ -51,7 +53,10 @@ impl Upstream {
             .output_buffer_size(OUTPUT_BUFFER_BYTES)
             .build()
             .new_agent();
-        Upstream { agent }
+        Upstream {
+            agent,
+            small_deadline: config.connect_timeout + config.read_timeout,
+        }
     }
 
     /// `GET url`, with `range` (a single `bytes=` range) forwarded.
@@ -106,7 +111,14 @@ impl Upstream {
         let mut one = self.get(url, Some(&one_byte))?;
         one.body = None;
         if one.status != 206 {
-            return Ok(one); // upstream ignores ranges: a GET gets the whole body too
+            // Upstream ignores ranges: answer as a GET would.
+            if start != Some(0) {
+                return Err(Error::UpstreamUnreachable(
+                    "upstream ignores Range, cannot serve a part".into(),
+                ));
+            }
+            one.accepts_ranges = false;
+            return Ok(one);
         }
         let total = one
             .content_range
@@ -132,7 +144,16 @@ impl Upstream {
     /// Returns the bytes and the `Content-Type`.
     pub fn fetch_small(&self, url: &str, limit: u64) -> Result<(Vec<u8>, Option<String>)> {
         crate::stream_url::check(url)?;
-        let mut resp = self.agent.get(url).call().map_err(map_error)?;
+        // A whole deadline, not only one per read: a host that drips bytes
+        // must not hold a worker for hours.
+        let mut resp = self
+            .agent
+            .get(url)
+            .config()
+            .timeout_global(Some(self.small_deadline))
+            .build()
+            .call()
+            .map_err(map_error)?;
         let status = resp.status().as_u16();
         if status != 200 {
             return Err(Error::UpstreamStatus(status));
@@ -225,6 +246,8 @@ pub struct Piece {
     pub body: Box<dyn Read + Send>,
     pub start: u64,
     pub end: u64,
+    /// The whole body's length, from `Content-Range`.
+    pub total: Option<u64>,
 }
 
 impl Upstream {
@@ -235,10 +258,11 @@ impl Upstream {
         let resp = self.get(url, Some(&range))?;
         let span = resp.content_range.as_deref().and_then(parse_content_range);
         match (resp.status, span, resp.body) {
-            (206, Some((s, e, _)), Some(body)) if s == start && e >= s => Ok(Piece {
+            (206, Some((s, e, total)), Some(body)) if s == start && e >= s => Ok(Piece {
                 body,
                 start,
                 end: e + 1,
+                total,
             }),
             (status, _, _) => Err(Error::UpstreamUnreachable(format!(
                 "upstream answered {status} without the range asked for ({range})"
@@ -395,7 +419,12 @@ pub fn forwardable_range(value: &str) -> Option<&str> {
         (Ok(a), Ok(b)) => a <= b,
         _ => true,
     };
-    let ok = digits(start) && digits(end) && !(start.is_empty() && end.is_empty()) && ordered;
+    let zero_suffix = start.is_empty() && end.parse::<u64>() == Ok(0);
+    let ok = digits(start)
+        && digits(end)
+        && !(start.is_empty() && end.is_empty())
+        && ordered
+        && !zero_suffix;
     ok.then_some(value)
 }
 
@@ -471,6 +500,7 @@ mod tests {
                 body: Box::new(io::Cursor::new(body)),
                 start,
                 end,
+                total: Some(10_000),
             })
         };
         let stop = AtomicBool::new(false);
@@ -478,6 +508,7 @@ mod tests {
             body: Box::new(io::Cursor::new(data[100..1100].to_vec())),
             start: 100,
             end: 1100,
+            total: Some(10_000),
         };
         let mut reader = PieceReader::new(first, 9_000, 1000, 3, &mut open, &stop);
         let mut out = Vec::new();
@@ -500,6 +531,7 @@ mod tests {
             body: Box::new(io::Cursor::new(vec![1u8; 10])),
             start: 0,
             end: 10,
+            total: Some(100),
         };
         let mut reader = PieceReader::new(first, 100, 10, 1, &mut open, &stop);
         let mut out = Vec::new();

@@ -807,12 +807,27 @@ fn a_database_that_is_not_writable_is_served_read_only() {
 #[test]
 fn sigkill_during_imports_loses_no_committed_row() {
     let _alone = alone();
+    const BATCH: usize = 5000;
+    let origin = Origin::start();
     let served = Served::start("[resolver]\ncommand = []\n", &[]);
+    served.add(ID, &origin.url("/audio/50000000"), "A", "T");
+    // A stream in flight while the server dies.
+    let addr = served.addr;
+    let listener = std::thread::spawn(move || {
+        let mut s = connect(addr);
+        let _ = write!(s, "GET /proxy/{ID}/ HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut buf = [0u8; 4096];
+        while s.read(&mut buf).is_ok_and(|n| n > 0) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
     let cfg = served.dir.path().join("proxy.toml");
+    let wal = served.dir.path().join("tracks.db-wal");
+    let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
     let mut committed = 0;
-    for batch in 0..20 {
-        let lines: String = (0..200)
-            .map(|i| format!("k{batch:04}{i:05}\thttp://h/{i}\tA\tT{i}\n"))
+    for batch in 0..12 {
+        let lines: String = (0..BATCH)
+            .map(|i| format!("k{batch:04}{i:06}\thttp://h/{i}\tA\tT{i}\n"))
             .collect();
         let mut child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
             .arg("--config")
@@ -820,39 +835,57 @@ fn sigkill_during_imports_loses_no_committed_row() {
             .args(["import", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("import");
-        child
+        let before = wal_len();
+        // An import killed early may close its stdin before all is written.
+        let _ = child
             .stdin
             .take()
             .expect("stdin")
-            .write_all(lines.as_bytes())
-            .expect("write");
-        if batch % 3 == 2 {
-            // Kill an import at a random moment: all of it or none of it.
-            std::thread::sleep(Duration::from_millis(batch as u64 % 7));
+            .write_all(lines.as_bytes());
+        if batch % 3 == 1 {
+            // Kill it inside its transaction: once the journal grows.
+            let _ = wait_until(Duration::from_secs(2), || wal_len() > before);
             let _ = child.kill();
         }
-        let ok = child.wait().expect("wait").success();
-        if ok {
-            committed += 200;
+        if batch == 6 {
+            // The server dies mid-import, mid-stream.
+            Command::new("kill")
+                .args(["-KILL", &served.child.id().to_string()])
+                .status()
+                .expect("kill");
+        }
+        let killed = batch % 3 == 1;
+        let out = child.wait_with_output().expect("wait");
+        if out.status.success() {
+            committed += BATCH;
+        } else {
+            assert!(
+                killed,
+                "batch {batch} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
-    // And the server itself, mid-work.
-    let pid = served.child.id().to_string();
-    Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .expect("kill");
+    let _ = listener.join();
     let conn = rusqlite::Connection::open(served.db()).expect("open");
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("check");
     assert_eq!(check, "ok");
-    let n: i64 = conn
-        .query_row("SELECT count(*) FROM tracks", [], |r| r.get(0))
-        .expect("count");
-    assert!(n % 200 == 0, "a partial import: {n} rows");
-    assert!(n >= committed, "{n} rows, {committed} committed");
+    let n: usize = conn
+        .query_row(
+            "SELECT count(*) FROM tracks WHERE video_id LIKE 'k%'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .expect("count") as usize;
+    assert_eq!(n % BATCH, 0, "a partial import: {n} rows");
+    assert_eq!(n, committed, "{n} rows, {committed} committed");
+    assert!(
+        (6 * BATCH..12 * BATCH).contains(&committed),
+        "kills did not land: {committed}"
+    );
 }

@@ -273,7 +273,9 @@ fn dropped_connections_are_resumed_byte_exact() {
         "/audio/1",
         &format!("[upstream]\nchunk_bytes = {chunk}\n"),
     );
-    for (i, at) in [1usize, 100_000, chunk, 700_001, len - 1]
+    // (A drop exactly at a piece boundary looks like the next piece: no
+    // resume to prove there.)
+    for (i, at) in [1usize, 100_000, chunk + 1, 700_001, len - 1]
         .into_iter()
         .enumerate()
     {
@@ -355,6 +357,14 @@ fn a_stalled_connection_is_resumed_after_the_read_timeout() {
 fn refused_and_5xx_before_the_first_byte_are_retried() {
     let len = 50_000;
     let s = setup("json", "/audio/1", "");
+    // Refused: nothing listens; three retries with backoff, then 502.
+    s.proxy
+        .add(ID, &format!("http://127.0.0.1:{}/x", dead_port()), "A", "T");
+    let started = Instant::now();
+    assert_eq!(get(s.proxy.addr, &format!("/proxy/{ID}"), &[]).status, 502);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1750), "no retries: {took:?}");
+
     let path = format!("/audio/{len}?case=flaky&fail5xx=2");
     s.proxy.add(ID, &s.origin.url(&path), "A", "T");
     let reply = get(s.proxy.addr, &format!("/proxy/{ID}"), &[]);

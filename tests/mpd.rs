@@ -18,6 +18,11 @@ const WEBM: &str = "webmTone001";
 const MP3: &str = "mp3Tone0001";
 const BARE: &str = "noCoverArt1";
 const EXPIRED: &str = "expiredUrl1";
+/// The playlist entries: the same tones from an origin that pauses 6 s
+/// after 16 KB, so MPD cannot have the whole file when it seeks.
+const SEEK_WEBM: &str = "webmSeek001";
+const SEEK_MP3: &str = "mp3Seek0001";
+const SLOW: &str = "slow=1&stall_after=16000&stall_ms=6000";
 /// Both tones last 8 seconds.
 const TONE_SECS: f64 = 8.0;
 
@@ -275,6 +280,8 @@ fn world() -> World {
     ));
     let mut store = TrackStore::open(&proxy.db_path).expect("store");
     let cover = origin.url("/file/cover.jpg");
+    let slow_webm = format!("/file/tone.webm?{SLOW}");
+    let slow_mp3 = format!("/file/tone.mp3?{SLOW}");
     let tracks = [
         (
             WEBM,
@@ -291,6 +298,8 @@ fn world() -> World {
             Some(cover.as_str()),
         ),
         (BARE, "/file/tone.mp3", "Bare Artist", "Bare Tone", None),
+        (SEEK_WEBM, &slow_webm, "Opus Artist", "Opus Tone", None),
+        (SEEK_MP3, &slow_mp3, "Mp3 Artist", "Mp3 Tone", None),
         (
             EXPIRED,
             "/file/tone.mp3?deny=1",
@@ -309,7 +318,7 @@ fn world() -> World {
         }
         store.upsert(&t).expect("upsert");
     }
-    let ids: Vec<VideoId> = [WEBM, MP3]
+    let ids: Vec<VideoId> = [SEEK_WEBM, SEEK_MP3]
         .iter()
         .map(|i| VideoId::parse(i).expect("id"))
         .collect();
@@ -475,8 +484,10 @@ fn mpd_shows_artist_title_once_plays_seeks_and_shows_cover_art() {
     );
 }
 
-/// Plays each queue entry and seeks to 80 % of it: MPD must accept the
-/// seek and carry on from there.
+/// Plays each queue entry and seeks to 80 % of it, before MPD can hold the
+/// whole file (the origin pauses after 16 KB): MPD must accept the seek
+/// and carry on from there. Observed with MPD 0.23.12: it reopens the
+/// stream from byte 0 for the seek rather than asking for a range.
 fn seek_each(c: &mut MpdClient, w: &World, what: &str) {
     for pos in 0..2 {
         c.ok(&format!("play {pos}"));
