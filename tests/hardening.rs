@@ -742,13 +742,23 @@ fn a_database_that_is_not_writable_is_served_read_only() {
     let db = dir.path().join("tracks.db");
     let db_s = db.to_str().expect("utf8").to_owned();
     let cfg = dir.path().join("proxy.toml");
+    // The resolver's call log lives where anyone may write.
+    let calls_dir = tempfile::tempdir().expect("tempdir");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(calls_dir.path(), std::fs::Permissions::from_mode(0o777))
+        .expect("chmod");
+    let calls = calls_dir.path().join("calls.log");
+    let url = origin.url("/audio/5000");
     std::fs::write(
         &cfg,
-        format!("[store]\npath = {db_s:?}\n[resolver]\ncommand = []\n"),
+        format!(
+            "[store]\npath = {db_s:?}\n[resolver]\ncommand = [{:?}, {:?}, \"json\", {url:?}, \"{{video_id}}\"]\n",
+            fixture("fake-resolver").display().to_string(),
+            calls.display().to_string(),
+        ),
     )
     .expect("config");
     let cfg_s = cfg.to_str().expect("utf8").to_owned();
-    let url = origin.url("/audio/5000");
     let o = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
         .args([
             "--config", &cfg_s, "add", ID, "--url", &url, "--artist", "A", "--title", "T",
@@ -757,7 +767,6 @@ fn a_database_that_is_not_writable_is_served_read_only() {
         .expect("add");
     assert!(o.status.success());
     // Read-only for everyone but root; the directory too (no -wal/-shm).
-    use std::os::unix::fs::PermissionsExt;
     for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
         let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o444));
     }
@@ -770,7 +779,14 @@ fn a_database_that_is_not_writable_is_served_read_only() {
         .expect("serve");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let up = wait_until(Duration::from_secs(5), || TcpStream::connect(addr).is_ok());
-    let output = up.then(|| get(addr, &format!("/proxy/{ID}"), &[]));
+    let output = up.then(|| {
+        // A stored track, and an unknown one the resolver finds: played
+        // from memory, since it cannot be stored.
+        let resolved = get(addr, "/proxy/newTrack_01/", &[]);
+        assert_eq!(resolved.status, 200, "{}", resolved.body_text());
+        assert!(resolved.body == audio_bytes(5000));
+        get(addr, &format!("/proxy/{ID}"), &[])
+    });
     let _ = server.kill();
     let _ = server.wait();
     let mut log = String::new();
@@ -780,7 +796,8 @@ fn a_database_that_is_not_writable_is_served_read_only() {
     let reply = output.unwrap_or_else(|| panic!("the server did not start read-only: {log}"));
     assert_eq!(reply.status, 200);
     assert!(reply.body == audio_bytes(5000));
-    assert_eq!(log.matches("WARN").count(), 1, "{log}");
+    assert_eq!(log.matches("serving it read-only").count(), 1, "{log}");
+    assert!(log.contains("resolved track not stored"), "{log}");
     assert!(log.contains("serving it read-only"), "{log}");
     // A CLI write fails with a clear message.
     let o = as_other_user(&[
