@@ -3,6 +3,7 @@
 //! blocks when the client asked for them.
 
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -119,6 +120,10 @@ pub fn serve(
         buf,
     } = ctx;
     let (metaint, chunk_bytes, retries) = (*metaint, *chunk_bytes, *retries);
+    // A stream gets its own upstream pool, so that its connection can be
+    // cut when its client leaves while upstream is silent.
+    let own_upstream = (!head_only).then(|| upstream.for_stream());
+    let upstream: &Upstream = own_upstream.as_ref().unwrap_or(upstream);
     let opened = open_upstream(
         id,
         head_only,
@@ -179,6 +184,11 @@ pub fn serve(
         return Outcome::new(status, 0, None);
     };
     let _active = metrics.stream_started(connection.clone());
+    let watch = connection
+        .clone()
+        .and_then(|conn| ClientWatch::start(conn, upstream.clone()));
+    let never = AtomicBool::new(false);
+    let client_gone: &AtomicBool = watch.as_ref().map_or(&never, |w| &w.gone);
     let mut out = BodyWriter::new(writer, head.framing);
     let (bytes, end) = match span {
         // Ranged pieces, resumed on failure, refreshed on 403/410.
@@ -212,7 +222,8 @@ pub fn serve(
                 total: Some(total),
             };
             let mut reader =
-                PieceReader::new(first, end, chunk_bytes, retries, &mut open, stopping);
+                PieceReader::new(first, end, chunk_bytes, retries, &mut open, stopping)
+                    .stop_when(client_gone);
             let copied = copy_body(&mut reader, &mut out, inserter, stopping, buf);
             for _ in 0..reader.resumes {
                 metrics.upstream_retry();
@@ -419,6 +430,51 @@ fn response_head(
         status: upstream.status,
         headers,
         framing: Framing::choose(length, http11),
+    }
+}
+
+/// Watches a stream's client while the worker may be blocked on upstream:
+/// when the client closes, the stream's upstream connections are cut, so
+/// the blocked read returns and the worker is free within moments instead
+/// of after the upstream read timeout.
+struct ClientWatch {
+    done: Arc<AtomicBool>,
+    /// Set when the client has closed.
+    gone: Arc<AtomicBool>,
+    upstream: Upstream,
+}
+
+impl ClientWatch {
+    fn start(conn: tiny_http::ConnectionHandle, upstream: Upstream) -> Option<ClientWatch> {
+        let done = Arc::new(AtomicBool::new(false));
+        let gone = Arc::new(AtomicBool::new(false));
+        let (seen, mark) = (Arc::clone(&done), Arc::clone(&gone));
+        let watched = upstream.clone();
+        std::thread::Builder::new()
+            .name("client-watch".into())
+            .spawn(move || {
+                // Returns when the client closes, or sends its next request.
+                if conn.wait_for_peer_close() && !seen.load(Ordering::SeqCst) {
+                    mark.store(true, Ordering::SeqCst);
+                    watched.cut();
+                }
+            })
+            .map_err(|e| debug!("no client watch: {e}"))
+            .ok()?;
+        Some(ClientWatch {
+            done,
+            gone,
+            upstream,
+        })
+    }
+}
+
+impl Drop for ClientWatch {
+    /// The stream is over: its pool (used by no one else) is closed now,
+    /// not when the watching thread ends.
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        self.upstream.cut();
     }
 }
 

@@ -59,6 +59,22 @@ impl Upstream {
         }
     }
 
+    /// An `Upstream` with its own connection pool, for one stream: its
+    /// connections can then be cut with [`Upstream::cut`] without touching
+    /// other streams.
+    pub fn for_stream(&self) -> Upstream {
+        Upstream {
+            agent: Agent::new_with_config(self.agent.config().clone()),
+            small_deadline: self.small_deadline,
+        }
+    }
+
+    /// Shuts every connection of this pool down, interrupting a read that
+    /// waits on a stalled upstream in another thread.
+    pub fn cut(&self) {
+        self.agent.clone().shutdown();
+    }
+
     /// `GET url`, with `range` (a single `bytes=` range) forwarded.
     pub fn get(&self, url: &str, range: Option<&str>) -> Result<UpstreamResponse> {
         let mut req = self.agent.get(url);
@@ -309,6 +325,8 @@ pub struct PieceReader<'a> {
     failures: u32,
     open: &'a mut (dyn FnMut(u64, u64) -> Result<Piece> + Send),
     stopping: &'a AtomicBool,
+    /// Set when the client has gone: no point in retrying.
+    client_gone: Option<&'a AtomicBool>,
     /// How many times a piece was reopened after a failure.
     pub resumes: u32,
 }
@@ -334,15 +352,23 @@ impl<'a> PieceReader<'a> {
             failures: 0,
             open,
             stopping,
+            client_gone: None,
             resumes: 0,
         }
+    }
+
+    /// Gives up at once, instead of retrying, once `flag` is set.
+    pub fn stop_when(mut self, flag: &'a AtomicBool) -> Self {
+        self.client_gone = Some(flag);
+        self
     }
 
     /// Counts a failure; after `retries` consecutive ones the read fails.
     fn failed(&mut self, why: &str) -> io::Result<()> {
         self.current = None;
         self.failures += 1;
-        if self.failures > self.retries || self.stopping.load(Ordering::Relaxed) {
+        let gone = self.client_gone.is_some_and(|g| g.load(Ordering::Relaxed));
+        if self.failures > self.retries || gone || self.stopping.load(Ordering::Relaxed) {
             return Err(io::Error::other(format!(
                 "gave up at byte {} after {} attempts: {why}",
                 self.next, self.failures

@@ -462,6 +462,45 @@ fn a_client_that_leaves_frees_its_worker_and_the_upstream() {
 }
 
 #[test]
+fn a_client_that_leaves_during_an_upstream_stall_frees_its_worker() {
+    let origin = Origin::start();
+    let proxy = Proxy::start_with("[server]\nworkers = 1\n[upstream]\nread_timeout_secs = 30\n");
+    proxy.add(
+        ID,
+        &origin.url("/audio/1000000?stall_after=50000&stall_ms=20000"),
+        "A",
+        "T",
+    );
+    let mut s = connect(proxy.addr);
+    write!(s, "GET /proxy/{ID} HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+    let mut r = BufReader::new(s);
+    let _ = read_head(&mut r);
+    let mut first = vec![0; 50_000];
+    r.read_exact(&mut first).expect("audio before the stall");
+    assert_eq!(health(proxy.addr)["active_streams"], 1);
+    // Upstream is silent now; the client goes.
+    drop(r);
+    let left = Instant::now();
+    assert!(
+        wait_until(
+            Duration::from_secs(1),
+            || health(proxy.addr)["active_streams"] == 0
+        ),
+        "the worker waited on the stalled upstream after its client left"
+    );
+    eprintln!(
+        "worker free {:?} after the client left mid-stall",
+        left.elapsed()
+    );
+    let reply = get(
+        proxy.addr,
+        &format!("/proxy/{ID}"),
+        &[("Range", "bytes=0-99")],
+    );
+    assert_eq!(reply.status, 206, "the single worker serves again");
+}
+
+#[test]
 fn stop_ends_in_flight_streams_within_two_seconds() {
     let (_origin, proxy) = setup(MB, "?stall_after=10000&stall_ms=30000");
     let mut s = connect(proxy.addr);

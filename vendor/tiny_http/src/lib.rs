@@ -139,6 +139,27 @@ impl ConnectionHandle {
         let _ = self.0.shutdown(std::net::Shutdown::Both);
     }
 
+    /// Blocks until the peer closes the connection (`true`) or sends more
+    /// bytes (`false`: it is alive; the bytes stay unread). Reads nothing:
+    /// the data is only peeked at. Unix sockets answer `false` at once.
+    pub fn wait_for_peer_close(&self) -> bool {
+        match &*self.0 {
+            connection::Connection::Tcp(s) => {
+                let mut one = [0u8; 1];
+                loop {
+                    match s.peek(&mut one) {
+                        Ok(0) => return true,
+                        Ok(_) => return false,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => return true,
+                    }
+                }
+            }
+            #[cfg(unix)]
+            connection::Connection::Unix(_) => false,
+        }
+    }
+
     /// Sets how long a write may block before it fails (a client that
     /// stops reading).
     pub fn set_write_timeout(&self, timeout: Option<std::time::Duration>) -> std::io::Result<()> {

@@ -143,9 +143,12 @@ impl RefinedTcpStream {
 
 impl Drop for RefinedTcpStream {
     fn drop(&mut self) {
-        if self.close_read {
-            self.stream.shutdown(Shutdown::Read).ok();
-        }
+        // icyproxy patch: the read side is not shut down when the reading
+        // half goes. The halves share one socket now (closed when the last
+        // user drops it), and a read shutdown here would look, to a stream
+        // still watching its client (ConnectionHandle::wait_for_peer_close),
+        // like the client leaving.
+        let _ = self.close_read;
 
         if self.close_write {
             self.stream.shutdown(Shutdown::Write).ok();
