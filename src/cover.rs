@@ -2,8 +2,10 @@
 //! kept in a bounded on-disk cache. A download becomes a cache entry only
 //! when complete (written to a temporary file, then renamed).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use log::{debug, warn};
@@ -20,6 +22,9 @@ const FALLBACK_TYPE: &str = "image/jpeg";
 pub struct CoverCache {
     dir: PathBuf,
     max_bytes: u64,
+    /// One download at a time per id: a second request for the same art
+    /// waits and then reads the cache.
+    fetching: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 /// FNV-1a: a stable, dependency-free hash for cache file names.
@@ -37,6 +42,7 @@ impl CoverCache {
         CoverCache {
             dir: dir.to_owned(),
             max_bytes,
+            fetching: Mutex::new(HashMap::new()),
         }
     }
 
@@ -53,11 +59,39 @@ impl CoverCache {
     /// The image and its content type: from the cache, or fetched from
     /// `url` and cached. Any failure is a `404`: MPD then has no art.
     pub fn get(&self, id: &VideoId, url: &str, upstream: &Upstream) -> Result<(Vec<u8>, String)> {
-        if let Ok(bytes) = std::fs::read(self.image_path(id, url)) {
-            let kind = std::fs::read_to_string(self.type_path(id, url))
-                .unwrap_or_else(|_| FALLBACK_TYPE.to_owned());
-            return Ok((bytes, kind));
+        if let Some(hit) = self.cached(id, url) {
+            return Ok(hit);
         }
+        let key = id.to_string();
+        let gate = Arc::clone(
+            self.fetching
+                .lock()
+                .expect("cover fetch map poisoned")
+                .entry(key.clone())
+                .or_default(),
+        );
+        let result = {
+            let _one_at_a_time = gate.lock().unwrap_or_else(|e| e.into_inner());
+            match self.cached(id, url) {
+                Some(hit) => Ok(hit), // fetched while we waited
+                None => self.fetch(id, url, upstream),
+            }
+        };
+        let mut fetching = self.fetching.lock().expect("cover fetch map poisoned");
+        if Arc::strong_count(&gate) <= 2 {
+            fetching.remove(&key);
+        }
+        result
+    }
+
+    fn cached(&self, id: &VideoId, url: &str) -> Option<(Vec<u8>, String)> {
+        let bytes = std::fs::read(self.image_path(id, url)).ok()?;
+        let kind = std::fs::read_to_string(self.type_path(id, url))
+            .unwrap_or_else(|_| FALLBACK_TYPE.to_owned());
+        Some((bytes, kind))
+    }
+
+    fn fetch(&self, id: &VideoId, url: &str, upstream: &Upstream) -> Result<(Vec<u8>, String)> {
         let (bytes, kind) = upstream.fetch_small(url, MAX_IMAGE_BYTES).map_err(|e| {
             debug!("{id}: cover art: {e}");
             Error::NotFound("no cover art".into())

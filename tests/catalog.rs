@@ -223,6 +223,29 @@ fn cover_art_is_fetched_once_cached_and_bounded() {
 }
 
 #[test]
+fn concurrent_cover_requests_fetch_once() {
+    let origin = Origin::start();
+    let proxy = Proxy::start();
+    let slow = origin.url("/file/cover.jpg?delay_ms=300");
+    add_full(&proxy, A, &origin.url("/audio/10"), "A", "T", Some(&slow));
+    let cover = std::fs::read(fixture("cover.jpg")).expect("fixture");
+    let addr = proxy.addr;
+    let clients: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(move || get(addr, &format!("/proxy/{A}/cover.jpg"), &[])))
+        .collect();
+    for c in clients {
+        let reply = c.join().expect("client");
+        assert_eq!(reply.status, 200);
+        assert!(reply.body == cover);
+    }
+    assert_eq!(
+        origin.log.requests_for("delay_ms=300").len(),
+        1,
+        "fetched more than once"
+    );
+}
+
+#[test]
 fn cover_art_does_not_wait_for_a_stream_slot() {
     let origin = Origin::start();
     let proxy = Proxy::start_with("[server]\nworkers = 1\n");
