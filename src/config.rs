@@ -45,8 +45,6 @@ pub struct Config {
     pub cover_dir: PathBuf,
     /// The most bytes of cover art kept.
     pub cover_max_bytes: u64,
-    /// The file the settings came from, if any.
-    pub source: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -258,7 +256,6 @@ impl Config {
             max_age_secs: file.resolver.max_age_secs.min(i64::MAX as u64) as i64,
             cover_dir,
             cover_max_bytes: file.cover.max_bytes,
-            source: source.map(Path::to_path_buf),
         };
         config.default_cover_dir();
         config.validate(&name)?;

@@ -11,8 +11,7 @@ use crate::cover::CoverCache;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::playlist;
-use crate::proxy::Outcome;
-use crate::response;
+use crate::response::{self, Outcome};
 use crate::route::{PlaylistFormat, percent_encode};
 use crate::store::TrackStore;
 use crate::upstream::Upstream;
@@ -25,19 +24,11 @@ fn fail(request: Request, error: &Error) -> Outcome {
 
 fn ok(request: Request, content_type: &str, body: Vec<u8>) -> Outcome {
     let len = body.len() as u64;
-    let response = tiny_http::Response::from_data(body)
-        .with_chunked_threshold(usize::MAX)
-        .with_status_code(200);
-    let mut response = response;
-    for (name, value) in [
-        ("Content-Type", content_type),
-        ("Cache-Control", "no-cache"),
-    ] {
-        if let Ok(h) = tiny_http::Header::from_bytes(name, value) {
-            response.add_header(h);
-        }
-    }
-    let _ = request.respond(response);
+    let headers = [
+        ("Content-Type", content_type.to_owned()),
+        ("Cache-Control", "no-cache".to_owned()),
+    ];
+    let _ = response::respond_small(request, 200, body, &headers);
     Outcome::new(200, len, None)
 }
 

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::icy::{self, IcyInserter};
 use crate::lookup::TrackSource;
 use crate::metrics::Metrics;
-use crate::response::{self, BodyWriter, Framing, ResponseHead};
+use crate::response::{self, BodyWriter, Framing, Outcome, ResponseHead};
 use crate::store::{Track, TrackStore};
 use crate::stream_url;
 use crate::upstream::{self, Piece, PieceReader, Upstream, UpstreamResponse};
@@ -37,26 +37,6 @@ pub struct ProxyContext<'a> {
     /// How long a write to the client may block.
     pub write_timeout: Duration,
     pub buf: &'a mut [u8],
-}
-
-/// How a request ended, for the log line.
-#[derive(Debug)]
-pub struct Outcome {
-    pub status: u16,
-    /// Body bytes written to the client.
-    pub bytes: u64,
-    /// Why the body ended early, if it did.
-    pub cut_short: Option<String>,
-}
-
-impl Outcome {
-    pub fn new(status: u16, bytes: u64, cut_short: Option<String>) -> Outcome {
-        Outcome {
-            status,
-            bytes,
-            cut_short,
-        }
-    }
 }
 
 /// What the client asked for, read from its request.

@@ -83,6 +83,26 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+/// How a request ended, for the log line and the counters.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: u16,
+    /// Body bytes written to the client.
+    pub bytes: u64,
+    /// Why the body ended early, if it did.
+    pub cut_short: Option<String>,
+}
+
+impl Outcome {
+    pub fn new(status: u16, bytes: u64, cut_short: Option<String>) -> Outcome {
+        Outcome {
+            status,
+            bytes,
+            cut_short,
+        }
+    }
+}
+
 /// The body writer: plain bytes, or HTTP/1.1 chunks.
 pub struct BodyWriter<W: Write> {
     inner: W,
@@ -131,17 +151,25 @@ impl<W: Write> Write for BodyWriter<W> {
 pub fn respond_error(request: tiny_http::Request, error: &crate::error::Error) -> io::Result<()> {
     let mut headers = error.headers();
     headers.push(("Content-Type", "text/plain; charset=utf-8".into()));
-    respond_small(request, error.status(), &format!("{error}\n"), &headers)
+    respond_small(
+        request,
+        error.status(),
+        format!("{error}\n").into_bytes(),
+        &headers,
+    )
 }
 
-/// Answers with a small in-memory body through tiny_http.
+/// Answers with a small in-memory body through tiny_http, always with a
+/// `Content-Length` (also for `HEAD`).
 pub fn respond_small(
     request: tiny_http::Request,
     status: u16,
-    body: &str,
+    body: Vec<u8>,
     headers: &[(&'static str, String)],
 ) -> io::Result<()> {
-    let mut response = tiny_http::Response::from_string(body).with_status_code(status);
+    let mut response = tiny_http::Response::from_data(body)
+        .with_chunked_threshold(usize::MAX)
+        .with_status_code(status);
     for (name, value) in headers {
         if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
             response.add_header(header);

@@ -211,10 +211,6 @@ impl TrackStore {
         try_open("mode=ro").or_else(|_| try_open("mode=ro&immutable=1"))
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn migrate(&mut self) -> Result<()> {
         let version = self.schema_version()?;
         if version == SCHEMA_VERSION {

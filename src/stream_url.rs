@@ -33,19 +33,6 @@ pub fn check(url: &str) -> Result<()> {
     Ok(())
 }
 
-/// The scheme and host of a URL, for log lines at info level: the path and
-/// query of a googlevideo URL carry credentials.
-pub fn redacted(url: &str) -> String {
-    match url.find("://") {
-        Some(i) => {
-            let after = &url[i + 3..];
-            let host_end = after.find(['/', '?', '#']).unwrap_or(after.len());
-            format!("{}{}/…", &url[..i + 3], &after[..host_end])
-        }
-        None => "(not a URL)".into(),
-    }
-}
-
 /// The `expire=` query parameter (unix seconds) that googlevideo URLs carry.
 pub fn expires_at(url: &str) -> Option<i64> {
     let query = url.split_once('?')?.1;
@@ -132,14 +119,5 @@ mod tests {
         // no expire=: by age.
         assert!(!needs_refresh(None, 1000, 1000 + 18000, 300, 18000));
         assert!(needs_refresh(None, 1000, 1000 + 18001, 300, 18000));
-    }
-
-    #[test]
-    fn redaction_keeps_only_scheme_and_host() {
-        assert_eq!(
-            redacted("https://rr1.googlevideo.com/videoplayback?sig=SECRET"),
-            "https://rr1.googlevideo.com/…"
-        );
-        assert_eq!(redacted("http://h:1"), "http://h:1/…");
     }
 }

@@ -464,24 +464,22 @@ fn a_thousand_idle_connections_cost_threads_and_memory_not_service() {
     let mut served = Served::start("[resolver]\ncommand = []\n", &[]);
     served.add(ID, &origin.url("/audio/40000"), "Artist", "Title");
     let pid = served.child.id();
-    let status = |key: &str| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with(key))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse().ok())
-            })
-            .unwrap_or(0)
-    };
+    let status = |key: &str| proc_status(pid, key);
     let (rss0, threads0) = (status("VmRSS:"), status("Threads:"));
-    let idle: Vec<TcpStream> = (0..1000)
-        .filter_map(|_| TcpStream::connect(served.addr).ok())
-        .collect();
+    // In batches of 100, each accepted before the next: a burst of 1000
+    // would overflow the listen backlog (128), and the connects left in it
+    // are only accepted after SYN-ACK retransmits, seconds later.
+    let mut idle: Vec<TcpStream> = Vec::new();
+    for batch in 1..=10u64 {
+        idle.extend((0..100).filter_map(|_| TcpStream::connect(served.addr).ok()));
+        assert!(
+            wait_until(Duration::from_secs(20), || status("Threads:")
+                >= threads0 + batch * 90),
+            "batch {batch}: threads {}",
+            status("Threads:")
+        );
+    }
     assert_eq!(idle.len(), 1000);
-    assert!(wait_until(Duration::from_secs(10), || status("Threads:")
-        >= threads0 + 900));
     let (rss1, threads1) = (status("VmRSS:"), status("Threads:"));
     eprintln!(
         "1000 idle connections: threads {threads0} -> {threads1}, RSS {:.1} -> {:.1} MB ({:.1} KB per connection)",
@@ -842,6 +840,7 @@ fn sigkill_during_imports_loses_no_committed_row() {
     let wal = served.dir.path().join("tracks.db-wal");
     let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
     let mut committed = 0;
+    let mut killed = 0;
     for batch in 0..12 {
         let lines: String = (0..BATCH)
             .map(|i| format!("k{batch:04}{i:06}\thttp://h/{i}\tA\tT{i}\n"))
@@ -874,13 +873,14 @@ fn sigkill_during_imports_loses_no_committed_row() {
                 .status()
                 .expect("kill");
         }
-        let killed = batch % 3 == 1;
+        let was_killed = batch % 3 == 1;
         let out = child.wait_with_output().expect("wait");
         if out.status.success() {
             committed += BATCH;
         } else {
+            killed += 1;
             assert!(
-                killed,
+                was_killed,
                 "batch {batch} failed: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
@@ -900,7 +900,12 @@ fn sigkill_during_imports_loses_no_committed_row() {
         )
         .expect("count") as usize;
     assert_eq!(n % BATCH, 0, "a partial import: {n} rows");
-    assert_eq!(n, committed, "{n} rows, {committed} committed");
+    // A killed import either committed whole (the kill came after its
+    // COMMIT) or left nothing; every import that exited 0 is there.
+    assert!(
+        n >= committed && n <= committed + killed * BATCH,
+        "{n} rows, {committed} reported committed, {killed} killed"
+    );
     assert!(
         (6 * BATCH..12 * BATCH).contains(&committed),
         "kills did not land: {committed}"

@@ -577,6 +577,20 @@ pub fn health(addr: SocketAddr) -> serde_json::Value {
     serde_json::from_slice(&reply.body).expect("health is JSON")
 }
 
+/// A numeric field of `/proc/PID/status` (`VmRSS:` in KiB, `Threads:`),
+/// 0 when unreadable.
+pub fn proc_status(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// A port with nothing listening on it.
 pub fn dead_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
