@@ -27,7 +27,7 @@ pub fn serve(config: &Config) -> Result<()> {
     let server = Server::start(config)?;
     let stop = server.stop_handle();
     ctrlc::set_handler(move || stop.stop())
-        .map_err(|e| Error::Io(format!("cannot install the signal handler: {e}")))?;
+        .map_err(|e| Error::io("cannot install the signal handler", e))?;
     server.wait()
 }
 
@@ -145,10 +145,10 @@ pub fn import(
     if source == "-" {
         std::io::stdin()
             .read_to_end(&mut input)
-            .map_err(|e| Error::Io(format!("cannot read standard input: {e}")))?;
+            .map_err(|e| Error::io("cannot read standard input", e))?;
     } else {
         input = std::fs::read(Path::new(source))
-            .map_err(|e| Error::Io(format!("cannot read {source}: {e}")))?;
+            .map_err(|e| Error::io(format!("cannot read {source}"), e))?;
     }
     let tracks = import::parse(&input)
         .map_err(|e| Error::InvalidInput(format!("{source}: {e}; nothing was imported")))?;
@@ -254,7 +254,7 @@ pub fn playlist_export(
                 .and_then(|()| std::fs::rename(&tmp, path))
                 .map_err(|e| {
                     let _ = std::fs::remove_file(&tmp);
-                    Error::Io(format!("cannot write {}: {e}", path.display()))
+                    Error::io(format!("cannot write {}", path.display()), e)
                 })?;
             say(
                 out,
@@ -271,5 +271,5 @@ fn say(out: &mut dyn Write, line: &str) -> Result<()> {
 fn write_all(out: &mut dyn Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| Error::Io(format!("cannot write output: {e}")))
+        .map_err(|e| Error::io("cannot write output", e))
 }

@@ -3,6 +3,7 @@
 //! status codes.
 
 use std::fmt;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub enum Error {
@@ -34,10 +35,20 @@ pub enum Error {
     InvalidInput(String),
     /// The configuration file or a flag is wrong; the text names the key.
     Config(String),
-    /// The track store failed.
-    Store(String),
-    /// Any other I/O failure, with what we were doing.
-    Io(String),
+    /// The track store failed: what we were doing (usually the file), the
+    /// SQLite error when there is one, and what the user can do about it.
+    Store {
+        context: String,
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+        fix: Option<&'static str>,
+    },
+    /// Any other I/O failure: what we were doing, and the OS error when
+    /// there is one. (`Arc`, because results are shared between requests.)
+    Io {
+        context: String,
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+        fix: Option<&'static str>,
+    },
 }
 
 impl Error {
@@ -56,7 +67,7 @@ impl Error {
             | Error::Resolver(_) => 502,
             Error::UpstreamTimeout(_) | Error::ResolverTimeout(_) => 504,
             Error::InvalidInput(_) => 400,
-            Error::Config(_) | Error::Store(_) | Error::Io(_) => 500,
+            Error::Config(_) | Error::Store { .. } | Error::Io { .. } => 500,
         }
     }
 
@@ -94,17 +105,111 @@ impl fmt::Display for Error {
             Error::ResolverTimeout(why) => write!(f, "{why}"),
             Error::InvalidInput(why) => write!(f, "{why}"),
             Error::Config(why) => write!(f, "config: {why}"),
-            Error::Store(why) => write!(f, "track store: {why}"),
-            Error::Io(why) => write!(f, "{why}"),
+            Error::Store {
+                context,
+                source,
+                fix,
+            } => {
+                write!(f, "track store: ")?;
+                with_cause(f, context, source.as_deref(), *fix)
+            }
+            Error::Io {
+                context,
+                source,
+                fix,
+            } => with_cause(f, context, source.as_deref(), *fix),
         }
     }
 }
 
-impl std::error::Error for Error {}
+/// `context: cause (fix)`, leaving out what is absent.
+fn with_cause(
+    f: &mut fmt::Formatter<'_>,
+    context: &str,
+    source: Option<&(dyn std::error::Error + Send + Sync)>,
+    fix: Option<&str>,
+) -> fmt::Result {
+    write!(f, "{context}")?;
+    if let Some(source) = source {
+        write!(f, ": {source}")?;
+    }
+    match fix {
+        Some(fix) => write!(f, " ({fix})"),
+        None => Ok(()),
+    }
+}
+
+impl Error {
+    /// A store failure with its cause (SQLite's, or the file system's).
+    pub fn store(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Store {
+            context: context.into(),
+            source: Some(Arc::new(source)),
+            fix: None,
+        }
+    }
+
+    /// A store failure found by our own checks (no SQLite error behind it).
+    pub fn store_msg(context: impl Into<String>) -> Error {
+        Error::Store {
+            context: context.into(),
+            source: None,
+            fix: None,
+        }
+    }
+
+    /// Adds what the user can do to a store or I/O failure.
+    pub fn with_fix(mut self, how: &'static str) -> Error {
+        if let Error::Store { fix, .. } | Error::Io { fix, .. } = &mut self {
+            *fix = Some(how);
+        }
+        self
+    }
+
+    /// An I/O failure with its cause (an OS error, usually).
+    pub fn io(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Io {
+            context: context.into(),
+            source: Some(Arc::new(source)),
+            fix: None,
+        }
+    }
+
+    /// An I/O-side failure with no error value behind it.
+    pub fn io_msg(context: impl Into<String>) -> Error {
+        Error::Io {
+            context: context.into(),
+            source: None,
+            fix: None,
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Store { source, .. } | Error::Io { source, .. } => {
+                source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+            }
+            _ => None,
+        }
+    }
+}
 
 impl From<rusqlite::Error> for Error {
+    /// A query failure; the cause is kept for logs and tests.
     fn from(e: rusqlite::Error) -> Self {
-        Error::Store(e.to_string())
+        Error::Store {
+            context: "query failed".into(),
+            source: Some(Arc::new(e)),
+            fix: None,
+        }
     }
 }
 
@@ -130,5 +235,25 @@ mod tests {
             .status(),
             416
         );
+    }
+
+    #[test]
+    fn store_and_io_errors_keep_their_cause() {
+        use std::error::Error as _;
+        let e = Error::store("/x/t.db", rusqlite::Error::InvalidQuery).with_fix("use --db");
+        assert_eq!(
+            e.to_string(),
+            "track store: /x/t.db: Query is not read-only (use --db)"
+        );
+        let cause = e.source().expect("kept");
+        assert!(cause.downcast_ref::<rusqlite::Error>().is_some());
+        let e = Error::io(
+            "cannot read f",
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
+        let cause = e.source().expect("kept");
+        let io = cause.downcast_ref::<std::io::Error>().expect("io");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+        assert!(Error::io_msg("x").source().is_none());
     }
 }

@@ -90,20 +90,24 @@ impl Server {
     pub fn start(config: &Config) -> Result<Server> {
         let bind = config.bind_address();
         let listener = TcpListener::bind(&bind).map_err(|e| {
-            let hint = match e.kind() {
+            let fix = match e.kind() {
                 std::io::ErrorKind::AddrInUse => {
-                    " (another program uses this port: stop it or choose another with --port)"
+                    Some("another program uses this port: stop it or choose another with --port")
                 }
                 std::io::ErrorKind::PermissionDenied => {
-                    " (ports below 1024 need privileges: choose another with --port)"
+                    Some("ports below 1024 need privileges: choose another with --port")
                 }
-                _ => "",
+                _ => None,
             };
-            Error::Io(format!("cannot listen on {bind}: {e}{hint}"))
+            let error = Error::io(format!("cannot listen on {bind}"), e);
+            match fix {
+                Some(fix) => error.with_fix(fix),
+                None => error,
+            }
         })?;
         let addr = listener
             .local_addr()
-            .map_err(|e| Error::Io(format!("cannot read the bound address: {e}")))?;
+            .map_err(|e| Error::io("cannot read the bound address", e))?;
 
         // Open (and migrate) the store once now, so a bad database fails the
         // start; each worker opens its own connection on its first request,
@@ -175,7 +179,7 @@ impl Server {
         for _ in 0..spawned {
             ready_rx
                 .recv_deadline(deadline)
-                .map_err(|_| Error::Io("worker threads did not start".into()))?;
+                .map_err(|_| Error::io_msg("worker threads did not start"))?;
         }
 
         let loop_stop = Arc::clone(&stopping);
@@ -189,7 +193,7 @@ impl Server {
         let accept_loop = thread::Builder::new()
             .name("accept".into())
             .spawn(move || accept_loop(listener, &loop_stop, &senders))
-            .map_err(|e| Error::Io(format!("cannot start the accept thread: {e}")))?;
+            .map_err(|e| Error::io("cannot start the accept thread", e))?;
 
         info!("listening on http://{addr}");
         Ok(Server {
@@ -217,7 +221,7 @@ impl Server {
         let result = self
             .accept_loop
             .join()
-            .unwrap_or_else(|_| Err(Error::Io("the accept loop panicked".into())));
+            .unwrap_or_else(|_| Err(Error::io_msg("the accept loop panicked")));
         // Live streams end now, whatever their workers wait for.
         self.metrics.close_all_streams();
         let deadline = Instant::now() + STOP_GRACE;
@@ -298,7 +302,7 @@ fn spawn_worker(
             }
         })
         .map(drop)
-        .map_err(|e| Error::Io(format!("cannot start worker thread: {e}")))
+        .map_err(|e| Error::io("cannot start worker thread", e))
 }
 
 /// Accepts until stopped. Returns an error only when it cannot go on.
@@ -315,7 +319,7 @@ fn accept_loop(listener: TcpListener, stopping: &AtomicBool, senders: &Senders) 
             }
         };
         let server = tiny_http::Server::from_listener(socket, None)
-            .map_err(|e| Error::Io(format!("cannot start the HTTP server: {e}")))?;
+            .map_err(|e| Error::io_msg(format!("cannot start the HTTP server: {e}")))?;
         while !stopping.load(Ordering::SeqCst) {
             match server.recv_timeout(POLL_INTERVAL) {
                 Ok(Some(request)) => {

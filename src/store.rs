@@ -154,14 +154,11 @@ impl TrackStore {
     pub fn open(path: &Path) -> Result<TrackStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
-                Error::Store(format!(
-                    "cannot create directory {}: {e} ({WHERE_TO})",
-                    dir.display()
-                ))
+                Error::store(format!("cannot create directory {}", dir.display()), e)
+                    .with_fix(WHERE_TO)
             })?;
         }
-        let fail =
-            |e: rusqlite::Error| Error::Store(format!("{}: {e} ({WHERE_TO})", path.display()));
+        let fail = |e: rusqlite::Error| Error::store(path.display().to_string(), e).with_fix(WHERE_TO);
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -188,7 +185,7 @@ impl TrackStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let fail = |e: rusqlite::Error| Error::Store(format!("{}: {e}", path.display()));
+        let fail = |e: rusqlite::Error| Error::store(path.display().to_string(), e);
         let try_open = |query: &str| -> Result<TrackStore> {
             let uri = format!("file:{}?{query}", uri_path(path));
             let conn = Connection::open_with_flags(&uri, flags).map_err(fail)?;
@@ -200,10 +197,11 @@ impl TrackStore {
             let version = store.schema_version()?;
             store.check_version(version)?;
             if version < SCHEMA_VERSION {
-                return Err(Error::Store(format!(
-                    "{} needs a schema upgrade but is read-only ({WHERE_TO})",
+                return Err(Error::store_msg(format!(
+                    "{} needs a schema upgrade but is read-only",
                     path.display()
-                )));
+                ))
+                .with_fix(WHERE_TO));
             }
             store.count()?;
             Ok(store)
@@ -223,9 +221,8 @@ impl TrackStore {
         // Read again under the write lock: another process may have migrated.
         let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (step, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            tx.execute_batch(sql).map_err(|e| {
-                Error::Store(format!("migration to schema {} failed: {e}", step + 1))
-            })?;
+            tx.execute_batch(sql)
+                .map_err(|e| Error::store(format!("migration to schema {} failed", step + 1), e))?;
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
@@ -235,12 +232,12 @@ impl TrackStore {
     fn schema_version(&self) -> Result<i64> {
         self.conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| Error::Store(format!("{}: {e}", self.path.display())))
+            .map_err(|e| Error::store(self.path.display().to_string(), e))
     }
 
     fn check_version(&self, version: i64) -> Result<()> {
         if version > SCHEMA_VERSION {
-            return Err(Error::Store(format!(
+            return Err(Error::store_msg(format!(
                 "{} has schema version {version}, newer than this icyproxy understands \
                  ({SCHEMA_VERSION}); upgrade icyproxy or use another database",
                 self.path.display()
