@@ -19,10 +19,6 @@ impl Access {
         }
     }
 
-    pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
-    }
-
     /// `Ok` when `route` is open or the request presents the token.
     pub fn check(&self, route: &Route, target: &str, authorization: Option<&str>) -> Result<()> {
         let Some(expected) = &self.token else {
@@ -43,11 +39,8 @@ impl Access {
 /// The token a request carries: the `token` query parameter, else a
 /// `Bearer` authorization.
 pub fn presented_token(target: &str, authorization: Option<&str>) -> Option<String> {
-    let from_query = target
-        .split_once('?')
-        .map(|(_, q)| q.split('#').next().unwrap_or(""))
-        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("token=")))
-        .and_then(crate::route::percent_decode);
+    let from_query =
+        crate::http::query_param(target, "token").and_then(crate::http::percent_decode);
     from_query.or_else(|| {
         let value = authorization?.trim();
         let (scheme, token) = value.split_once(' ')?;

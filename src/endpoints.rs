@@ -9,27 +9,25 @@ use tiny_http::Request;
 
 use crate::cover::CoverCache;
 use crate::error::Error;
+use crate::http::{self, percent_encode};
 use crate::metrics::Metrics;
 use crate::playlist;
 use crate::response::{self, Outcome};
-use crate::route::{PlaylistFormat, percent_encode};
+use crate::route::PlaylistFormat;
 use crate::store::TrackStore;
 use crate::upstream::Upstream;
 use crate::video_id::VideoId;
 
 fn fail(request: Request, error: &Error) -> Outcome {
-    let _ = response::respond_error(request, error);
-    Outcome::new(error.status(), 0, None)
+    response::respond_error(request, error)
 }
 
 fn ok(request: Request, content_type: &str, body: Vec<u8>) -> Outcome {
-    let len = body.len() as u64;
     let headers = [
         ("Content-Type", content_type.to_owned()),
         ("Cache-Control", "no-cache".to_owned()),
     ];
-    let _ = response::respond_small(request, 200, body, &headers);
-    Outcome::new(200, len, None)
+    response::respond_small(request, 200, body, &headers)
 }
 
 /// `/health`: JSON status, track count and live streams.
@@ -106,17 +104,12 @@ pub fn playlist(
 /// `http://` plus the request's `Host` when it is a plain host[:port],
 /// else the bound address.
 fn base_url(request: &Request, bound: SocketAddr) -> String {
-    let host = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Host"))
-        .map(|h| h.value.as_str().trim())
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        });
+    let host = http::header(request, "Host").map(str::trim).filter(|h| {
+        !h.is_empty()
+            && h.len() <= 255
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    });
     match host {
         Some(h) => format!("http://{h}"),
         None if bound.ip().is_unspecified() => format!("http://127.0.0.1:{}", bound.port()),

@@ -23,6 +23,13 @@ pub enum Error {
     UpstreamTimeout(String),
     /// Upstream answered with a status we cannot pass on.
     UpstreamStatus(u16),
+    /// Upstream answered something that cannot be true or is not what we
+    /// asked for (an impossible `Content-Range`, another range, another
+    /// file): asking again would get the same.
+    UpstreamInvalid(String),
+    /// Upstream refused the stored URL (`403`/`404`/`410`) and getting a
+    /// fresh one failed too: both causes, for the user to act on.
+    StaleUrl { status: u16, refresh: Arc<Error> },
     /// Upstream answered `416`: passed through with its `Content-Range`.
     RangeNotSatisfiable { content_range: Option<String> },
     /// The stored stream URL is not something we may fetch.
@@ -63,6 +70,8 @@ impl Error {
             Error::Busy => 503,
             Error::UpstreamUnreachable(_)
             | Error::UpstreamStatus(_)
+            | Error::UpstreamInvalid(_)
+            | Error::StaleUrl { .. }
             | Error::BadStreamUrl(_)
             | Error::Resolver(_) => 502,
             Error::UpstreamTimeout(_) | Error::ResolverTimeout(_) => 504,
@@ -99,6 +108,11 @@ impl fmt::Display for Error {
             Error::UpstreamUnreachable(why) => write!(f, "upstream unreachable: {why}"),
             Error::UpstreamTimeout(why) => write!(f, "upstream timed out: {why}"),
             Error::UpstreamStatus(code) => write!(f, "upstream answered {code}"),
+            Error::UpstreamInvalid(why) => write!(f, "upstream answer unusable: {why}"),
+            Error::StaleUrl { status, refresh } => write!(
+                f,
+                "upstream answered {status} and the URL could not be refreshed: {refresh}"
+            ),
             Error::RangeNotSatisfiable { .. } => write!(f, "range not satisfiable"),
             Error::BadStreamUrl(why) => write!(f, "stored stream URL refused: {why}"),
             Error::Resolver(why) => write!(f, "{why}"),
@@ -140,6 +154,15 @@ fn with_cause(
 }
 
 impl Error {
+    /// Whether asking upstream again may help: refused or reset
+    /// connections and upstream `5xx`. Not timeouts (a second wait would
+    /// stall the client twice as long before its first byte), and never
+    /// an answer that was wrong (it would be wrong again).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::UpstreamUnreachable(_))
+            || matches!(self, Error::UpstreamStatus(code) if (500..600).contains(code))
+    }
+
     /// A store failure with its cause (SQLite's, or the file system's).
     pub fn store(
         context: impl Into<String>,
@@ -194,9 +217,9 @@ impl Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Store { source, .. } | Error::Io { source, .. } => {
-                source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
-            }
+            Error::Store { source, .. } | Error::Io { source, .. } => source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
             _ => None,
         }
     }

@@ -84,15 +84,16 @@ pub fn title_block(title: &str) -> Vec<u8> {
 
 /// The number of body bytes a response carries when `audio_len` audio bytes
 /// are interleaved with blocks: exact, so it can go in `Content-Length`.
-pub fn wire_length(audio_len: u64, metaint: u64, first_block_len: u64) -> u64 {
+/// `None` when that number does not fit in a `u64`.
+pub fn wire_length(audio_len: u64, metaint: u64, first_block_len: u64) -> Option<u64> {
     if audio_len == 0 || metaint == 0 {
-        return audio_len;
+        return Some(audio_len);
     }
     // A block goes before audio byte k*metaint (k >= 1), never after the last byte.
     let blocks = (audio_len - 1) / metaint;
     match blocks {
-        0 => audio_len,
-        n => audio_len + first_block_len + (n - 1),
+        0 => Some(audio_len),
+        n => audio_len.checked_add(first_block_len)?.checked_add(n - 1),
     }
 }
 
@@ -225,6 +226,17 @@ mod tests {
     }
 
     #[test]
+    fn wire_length_near_the_limit_is_none_not_wrong() {
+        assert_eq!(wire_length(u64::MAX, 16000, 1), None);
+        assert_eq!(wire_length(u64::MAX - 100, 1, 1), None);
+        assert_eq!(wire_length(u64::MAX, u64::MAX, 1), Some(u64::MAX));
+        assert_eq!(
+            wire_length(1 << 63, 16000, 17).map(|n| n > 1 << 63),
+            Some(true)
+        );
+    }
+
+    #[test]
     fn inserter_round_trips_and_matches_wire_length() {
         let audio: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
         for metaint in [1, 7, 100, 1000, 9_999, 10_000, 10_001] {
@@ -240,7 +252,7 @@ mod tests {
                     assert_eq!(counted, out.len() as u64);
                     assert_eq!(
                         out.len() as u64,
-                        wire_length(len as u64, metaint as u64, first)
+                        wire_length(len as u64, metaint as u64, first).expect("small lengths fit")
                     );
                     let (back, blocks) = parse(&out, metaint);
                     assert_eq!(back, &audio[..len], "metaint {metaint} len {len}");

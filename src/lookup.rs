@@ -25,6 +25,15 @@ pub struct TrackSource {
     flights: Mutex<HashMap<VideoId, Arc<Flight>>>,
 }
 
+/// Whether the resolver ran for this request before upstream was asked.
+#[derive(Debug)]
+pub enum Refreshed {
+    No,
+    Yes,
+    /// It ran and failed: the stored URL is being tried all the same.
+    Failed(Error),
+}
+
 #[derive(Default)]
 struct Flight {
     result: Mutex<Option<Result<Track>>>,
@@ -49,10 +58,11 @@ impl TrackSource {
 
     /// The track to play: the stored one, resolved and stored if unknown,
     /// with its URL refreshed first if it is about to expire. A failed
-    /// refresh falls back to the stored URL (upstream will tell). The flag
-    /// says whether the resolver already ran (or failed) for this request,
-    /// so a `403` that follows does not run it a second time.
-    pub fn playable(&self, id: &VideoId, store: &mut TrackStore) -> Result<(Track, bool)> {
+    /// refresh falls back to the stored URL (upstream will tell). The
+    /// [`Refreshed`] says whether the resolver already ran for this
+    /// request, so a `403` that follows neither runs it a second time nor
+    /// hides why it failed.
+    pub fn playable(&self, id: &VideoId, store: &mut TrackStore) -> Result<(Track, Refreshed)> {
         let Some(track) = store.get(id)? else {
             if self.resolver.is_none() {
                 return Err(Error::NotFound(format!("unknown video id {id}")));
@@ -63,7 +73,7 @@ impl TrackSource {
                 }
                 self.resolve_new(id, store)
             })?;
-            return Ok((track, true));
+            return Ok((track, Refreshed::Yes));
         };
         let stale = self.resolver.is_some()
             && stream_url::needs_refresh(
@@ -74,13 +84,13 @@ impl TrackSource {
                 self.max_age_secs,
             );
         if !stale {
-            return Ok((track, false));
+            return Ok((track, Refreshed::No));
         }
         match self.refresh(id, store, &track) {
-            Ok(fresh) => Ok((fresh, true)),
+            Ok(fresh) => Ok((fresh, Refreshed::Yes)),
             Err(e) => {
                 warn!("{id}: URL refresh failed, trying the stored one: {e}");
-                Ok((track, true))
+                Ok((track, Refreshed::Failed(e)))
             }
         }
     }

@@ -17,8 +17,8 @@ pub enum Framing {
 }
 
 impl Framing {
-    /// The framing for a body of `length` (if known) to a client speaking
-    /// HTTP/1.`minor`.
+    /// The framing for a body of `length` (if known) to an HTTP/1.1 client
+    /// (`http11`) or an HTTP/1.0 one.
     pub fn choose(length: Option<u64>, http11: bool) -> Framing {
         match (length, http11) {
             (Some(n), _) => Framing::Length(n),
@@ -44,9 +44,7 @@ impl ResponseHead {
         out.extend_from_slice(
             format!("{version} {} {}\r\n", self.status, reason(self.status)).as_bytes(),
         );
-        out.extend_from_slice(
-            concat!("Server: icyproxy/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
-        );
+        out.extend_from_slice(format!("Server: {SERVER}\r\n").as_bytes());
         for (name, value) in &self.headers {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
@@ -83,22 +81,26 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+/// The `Server` header of every response, streamed or small.
+pub const SERVER: &str = concat!("icyproxy/", env!("CARGO_PKG_VERSION"));
+
 /// How a request ended, for the log line and the counters.
 #[derive(Debug)]
 pub struct Outcome {
     pub status: u16,
     /// Body bytes written to the client.
     pub bytes: u64,
-    /// Why the body ended early, if it did.
-    pub cut_short: Option<String>,
+    /// Why the request failed or its body ended early, if it did: the
+    /// cause the access log shows.
+    pub note: Option<String>,
 }
 
 impl Outcome {
-    pub fn new(status: u16, bytes: u64, cut_short: Option<String>) -> Outcome {
+    pub fn new(status: u16, bytes: u64, note: Option<String>) -> Outcome {
         Outcome {
             status,
             bytes,
-            cut_short,
+            note,
         }
     }
 }
@@ -147,35 +149,47 @@ impl<W: Write> Write for BodyWriter<W> {
     }
 }
 
-/// Answers with a short text body: one line saying what went wrong.
-pub fn respond_error(request: tiny_http::Request, error: &crate::error::Error) -> io::Result<()> {
+/// Answers with a short text body, one line saying what went wrong; the
+/// outcome carries the same line for the access log.
+pub fn respond_error(request: tiny_http::Request, error: &crate::error::Error) -> Outcome {
     let mut headers = error.headers();
     headers.push(("Content-Type", "text/plain; charset=utf-8".into()));
-    respond_small(
+    let text = error.to_string();
+    let mut outcome = respond_small(
         request,
         error.status(),
-        format!("{error}\n").into_bytes(),
+        format!("{text}\n").into_bytes(),
         &headers,
-    )
+    );
+    outcome.note = Some(text);
+    outcome
 }
 
 /// Answers with a small in-memory body through tiny_http, always with a
-/// `Content-Length` (also for `HEAD`).
+/// `Content-Length` (also for `HEAD`, which sends no body).
 pub fn respond_small(
     request: tiny_http::Request,
     status: u16,
     body: Vec<u8>,
     headers: &[(&'static str, String)],
-) -> io::Result<()> {
+) -> Outcome {
+    let length = match request.method() {
+        tiny_http::Method::Head => 0,
+        _ => body.len() as u64,
+    };
     let mut response = tiny_http::Response::from_data(body)
         .with_chunked_threshold(usize::MAX)
         .with_status_code(status);
-    for (name, value) in headers {
+    let server = [("Server", SERVER.to_owned())];
+    for (name, value) in headers.iter().chain(&server) {
         if let Ok(header) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
             response.add_header(header);
         }
     }
-    request.respond(response)
+    match request.respond(response) {
+        Ok(()) => Outcome::new(status, length, None),
+        Err(e) => Outcome::new(status, 0, Some(format!("client gone: {e}"))),
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! error out. Pure, so every odd path can be unit-tested.
 
 use crate::error::{Error, Result};
+use crate::http;
 use crate::video_id::VideoId;
 
 /// What a request asks for. All routes take `GET` and `HEAD`.
@@ -62,7 +63,7 @@ pub fn route(method: &str, target: &str) -> Result<Route> {
         } else {
             return Err(not_found());
         };
-        let name = percent_decode(encoded).ok_or_else(|| {
+        let name = http::percent_decode(encoded).ok_or_else(|| {
             Error::BadRequest("playlist name is not valid URL-encoded UTF-8".into())
         })?;
         crate::store::check_playlist_name(&name).map_err(|e| Error::BadRequest(e.to_string()))?;
@@ -80,43 +81,12 @@ pub fn route(method: &str, target: &str) -> Result<Route> {
         "" => Ok(Route::Stream {
             id,
             head,
-            icy: !query_has(target, "icy", "0"),
+            icy: http::query_param(target, "icy") != Some("0"),
         }),
         "cover.jpg" => Ok(Route::Cover { id, head }),
         // cover.png and anything else: nothing there, and MPD moves on.
         _ => Err(Error::NotFound("no such file".into())),
     }
-}
-
-/// Decodes `%XX` escapes; `None` for a bad escape or invalid UTF-8.
-pub fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Encodes a playlist name for a URL path segment.
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The path without query or fragment; absolute-form targets
@@ -137,17 +107,6 @@ fn is_known_path(path: &str) -> bool {
     matches!(path, "/health" | "/metrics" | "/playlists" | "/playlists/")
         || path.starts_with("/playlists/")
         || path.starts_with("/proxy/")
-}
-
-/// Whether the query string holds `key=value` exactly.
-pub fn query_has(target: &str, key: &str, value: &str) -> bool {
-    let Some((_, query)) = target.split_once('?') else {
-        return false;
-    };
-    let query = query.split('#').next().unwrap_or("");
-    query
-        .split('&')
-        .any(|pair| pair.split_once('=') == Some((key, value)))
 }
 
 #[cfg(test)]
@@ -239,22 +198,5 @@ mod tests {
                 format: PlaylistFormat::Xspf
             })
         );
-    }
-
-    #[test]
-    fn percent_round_trip() {
-        for name in ["Road Trip", "a&b<c>\"d'", "🎵 x", "100%"] {
-            assert_eq!(percent_decode(&percent_encode(name)).as_deref(), Some(name));
-        }
-        assert_eq!(percent_decode("%4"), None);
-        assert_eq!(percent_decode("%ff"), None);
-    }
-
-    #[test]
-    fn query_lookup() {
-        assert!(query_has("/p/x/?icy=0", "icy", "0"));
-        assert!(query_has("/p/x?a=1&icy=0#f", "icy", "0"));
-        assert!(!query_has("/p/x?icy=01", "icy", "0"));
-        assert!(!query_has("/p/x", "icy", "0"));
     }
 }

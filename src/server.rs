@@ -1,4 +1,4 @@
-//! The accept loop, the two worker pools and request dispatch.
+//! The accept loop, the three worker pools and request dispatch.
 //!
 //! tiny_http parses requests on its own connection threads; our accept loop
 //! takes each parsed request and hands it on without ever blocking:
@@ -36,7 +36,7 @@ use crate::endpoints;
 use crate::error::{Error, Result};
 use crate::lookup::TrackSource;
 use crate::metrics::Metrics;
-use crate::proxy::{self, ProxyContext};
+use crate::proxy::{self, ProxyContext, StreamSettings};
 use crate::response::{self, Outcome};
 use crate::route::{self, Route};
 use crate::store::TrackStore;
@@ -147,10 +147,12 @@ impl Server {
         let shared = Shared {
             upstream: Upstream::new(config),
             tracks: Arc::new(TrackSource::new(config, Arc::clone(&metrics))),
-            metaint: config.metaint,
-            chunk_bytes: config.chunk_bytes,
-            retries: config.retries,
-            write_timeout: config.write_timeout,
+            settings: StreamSettings {
+                metaint: config.metaint,
+                chunk_bytes: config.chunk_bytes,
+                retries: config.retries,
+                write_timeout: config.write_timeout,
+            },
             stopping: Arc::clone(&stopping),
             metrics: Arc::clone(&metrics),
             covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
@@ -236,10 +238,7 @@ impl Server {
 struct Shared {
     upstream: Upstream,
     tracks: Arc<TrackSource>,
-    metaint: usize,
-    chunk_bytes: u64,
-    retries: u32,
-    write_timeout: Duration,
+    settings: StreamSettings,
     stopping: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
     covers: Arc<CoverCache>,
@@ -348,11 +347,7 @@ fn backoff(restarts: u32) -> Duration {
 /// Hands a request to the right pool without blocking and without
 /// writing: refusals are answered by the local pool.
 fn dispatch(request: Request, senders: &Senders) {
-    let authorization = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .map(|h| h.value.as_str());
+    let authorization = crate::http::header(&request, "Authorization");
     let route = route::route(request.method().as_str(), request.url()).and_then(|r| {
         senders.access.check(&r, request.url(), authorization)?;
         Ok(r)
@@ -377,10 +372,11 @@ fn dispatch(request: Request, senders: &Senders) {
         let metrics = Arc::clone(&senders.metrics);
         let spawned = thread::Builder::new().name("refuse".into()).spawn(move || {
             let client = client_of(&job.request);
+            let target = describe(&job.request);
             let started = Instant::now();
-            let _ = response::respond_error(job.request, &Error::Busy);
-            metrics.request(503, 0);
-            log_request(&client, "(busy)", 503, 0, started, None);
+            let outcome = response::respond_error(job.request, &Error::Busy);
+            metrics.request(outcome.status, outcome.bytes);
+            log_request(&client, &target, &outcome, started);
         });
         if let Err(e) = spawned {
             error!("cannot start a thread to refuse a request: {e}");
@@ -391,16 +387,16 @@ fn dispatch(request: Request, senders: &Senders) {
 fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [u8]) {
     let started = Instant::now();
     let client = client_of(&job.request);
-    let target = describe(&job.request, &job.route);
+    let target = describe(&job.request);
     let store = match store {
         Some(open) => open,
         None => match open_store(shared) {
             Ok(opened) => store.insert(opened),
             Err(e) => {
                 error!("{e}");
-                let _ = response::respond_error(job.request, &e);
-                shared.metrics.request(e.status(), 0);
-                log_request(&client, &target, e.status(), 0, started, None);
+                let outcome = response::respond_error(job.request, &e);
+                shared.metrics.request(outcome.status, outcome.bytes);
+                log_request(&client, &target, &outcome, started);
                 return;
             }
         },
@@ -414,12 +410,9 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
                 store,
                 upstream: &shared.upstream,
                 tracks: &shared.tracks,
-                metaint: shared.metaint,
-                chunk_bytes: shared.chunk_bytes,
-                retries: shared.retries,
+                settings: shared.settings,
                 stopping: &shared.stopping,
                 metrics: &shared.metrics,
-                write_timeout: shared.write_timeout,
                 buf,
             };
             proxy::serve(job.request, &id, head, icy, &mut ctx)
@@ -438,25 +431,10 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
         Ok(Route::Cover { id, .. }) => {
             endpoints::cover(job.request, store, &id, &shared.covers, &shared.upstream)
         }
-        Err(e) => {
-            let status = e.status();
-            let _ = response::respond_error(job.request, &e);
-            Outcome {
-                status,
-                bytes: 0,
-                cut_short: None,
-            }
-        }
+        Err(e) => response::respond_error(job.request, &e),
     };
     shared.metrics.request(outcome.status, outcome.bytes);
-    log_request(
-        &client,
-        &target,
-        outcome.status,
-        outcome.bytes,
-        started,
-        outcome.cut_short.as_deref(),
-    );
+    log_request(&client, &target, &outcome, started);
 }
 
 fn open_store(shared: &Shared) -> Result<TrackStore> {
@@ -480,30 +458,27 @@ fn client_of(request: &Request) -> String {
         .map_or_else(|| "-".to_owned(), ToString::to_string)
 }
 
-/// The request as a log line shows it: method and path, never a query
-/// string (it may carry a token) and never more than 100 characters.
-fn describe(request: &Request, route: &Result<Route>) -> String {
-    let method = request.method().as_str();
-    match route {
-        Ok(Route::Stream { id, .. }) => format!("{method} /proxy/{id}"),
-        _ => {
-            let path = request.url().split('?').next().unwrap_or("");
-            let clean: String = path.chars().filter(|c| !c.is_control()).take(100).collect();
-            format!("{} {clean}", method.chars().take(16).collect::<String>())
-        }
-    }
+/// The request as a log line shows it: method and path as sent (trailing
+/// slash included), never a query string (it may carry a token), never
+/// control characters, at most 100 characters.
+fn describe(request: &Request) -> String {
+    let method: String = request.method().as_str().chars().take(16).collect();
+    let path = request.url().split(['?', '#']).next().unwrap_or("");
+    let clean: String = path.chars().filter(|c| !c.is_control()).take(100).collect();
+    format!("{method} {clean}")
 }
 
-fn log_request(
-    client: &str,
-    target: &str,
-    status: u16,
-    bytes: u64,
-    started: Instant,
-    cut_short: Option<&str>,
-) {
+/// One line per request at info: who, what, status, bytes, time, and why
+/// it failed or ended early. Error texts never carry a stream URL's path
+/// or query (they name its host only).
+fn log_request(client: &str, target: &str, outcome: &Outcome, started: Instant) {
     let ms = started.elapsed().as_millis();
-    match cut_short {
+    let Outcome {
+        status,
+        bytes,
+        note,
+    } = outcome;
+    match note {
         None => info!("{client} \"{target}\" {status} {bytes}B {ms}ms"),
         Some(why) => info!("{client} \"{target}\" {status} {bytes}B {ms}ms ({why})"),
     }

@@ -158,7 +158,8 @@ impl TrackStore {
                     .with_fix(WHERE_TO)
             })?;
         }
-        let fail = |e: rusqlite::Error| Error::store(path.display().to_string(), e).with_fix(WHERE_TO);
+        let fail =
+            |e: rusqlite::Error| Error::store(path.display().to_string(), e).with_fix(WHERE_TO);
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL")

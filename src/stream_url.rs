@@ -15,14 +15,14 @@ pub fn check(url: &str) -> Result<()> {
     } else {
         return Err(Error::InvalidInput(format!(
             "stream URL must start with http:// or https://: {}",
-            shorten(url)
+            redacted(url)
         )));
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() || host.starts_with(':') || host.contains('@') {
         return Err(Error::InvalidInput(format!(
             "stream URL has no usable host: {}",
-            shorten(url)
+            redacted(url)
         )));
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -33,14 +33,36 @@ pub fn check(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// The host (and port) of a URL, without user info: what log lines and
+/// error texts may show of a stream URL, whose path and query carry
+/// credentials.
+pub fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+}
+
+/// A URL as errors show it: scheme and host, the rest elided.
+pub fn redacted(url: &str) -> String {
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    let scheme: String = scheme
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(10)
+        .collect();
+    let host: String = host(url)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(60)
+        .collect();
+    format!("{scheme}://{host}/…")
+}
+
 /// The `expire=` query parameter (unix seconds) that googlevideo URLs carry.
 pub fn expires_at(url: &str) -> Option<i64> {
-    let query = url.split_once('?')?.1;
-    let query = query.split('#').next().unwrap_or("");
-    query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("expire="))
-        .and_then(|v| v.parse().ok())
+    crate::http::query_param(url, "expire")?.parse().ok()
 }
 
 /// Whether a stream URL should be replaced before use: fewer than
@@ -57,14 +79,6 @@ pub fn needs_refresh(
         Some(expiry) => expiry.saturating_sub(now) < margin,
         None => now.saturating_sub(updated_at) > max_age,
     }
-}
-
-fn shorten(url: &str) -> String {
-    let mut s: String = url.chars().filter(|c| !c.is_control()).take(60).collect();
-    if url.chars().count() > 60 {
-        s.push('…');
-    }
-    s
 }
 
 #[cfg(test)]
@@ -98,6 +112,26 @@ mod tests {
         ] {
             assert!(check(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn errors_and_logs_show_the_host_only() {
+        assert_eq!(
+            host("https://user:pw@r1.example.com:8443/v?sig=x"),
+            "r1.example.com:8443"
+        );
+        assert_eq!(host("http://h/a@b"), "h");
+        let e = check("http://user:secret@host/x?sig=y")
+            .expect_err("refused")
+            .to_string();
+        assert!(!e.contains("secret") && !e.contains("sig"), "{e}");
+        let e = check("ftp://user:secret@host/x?sig=y")
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            !e.contains("secret") && !e.contains("sig") && e.contains("ftp://host"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -5,9 +5,8 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -23,97 +22,6 @@ fn alone() -> std::sync::MutexGuard<'static, ()> {
 }
 
 const TOKEN: &str = "hardening-token-0123456789";
-
-/// The real binary, serving; killed on drop. Its stderr is collected.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-    log: mpsc::Receiver<String>,
-    lines: Vec<String>,
-    dir: tempfile::TempDir,
-}
-
-impl Served {
-    fn start(config: &str, prefix: &[&str]) -> Served {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = dir.path().join("proxy.toml");
-        std::fs::write(&cfg, format!("[store]\npath = \"tracks.db\"\n{config}")).expect("config");
-        let bin = env!("CARGO_BIN_EXE_icyproxy");
-        let mut cmd = match prefix.split_first() {
-            Some((first, rest)) => {
-                let mut c = Command::new(first);
-                c.args(rest).arg(bin);
-                c
-            }
-            None => Command::new(bin),
-        };
-        let mut child = cmd
-            .arg("--config")
-            .arg(&cfg)
-            .args(["serve", "--port", "0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start icyproxy");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut served = Served {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            log: rx,
-            lines: Vec::new(),
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let line = served
-                .log
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("no 'listening on' line: {:?}", served.lines));
-            served.lines.push(line.clone());
-            if let Some(url) = line.split("listening on http://").nth(1) {
-                served.addr = url.trim().parse().expect("address");
-                return served;
-            }
-        }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("tracks.db")
-    }
-
-    fn add(&self, id: &str, url: &str, artist: &str, title: &str) {
-        let o = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
-            .arg("--config")
-            .arg(self.dir.path().join("proxy.toml"))
-            .args([
-                "add", id, "--url", url, "--artist", artist, "--title", title,
-            ])
-            .output()
-            .expect("add");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-
-    /// Everything logged so far.
-    fn log_lines(&mut self) -> &[String] {
-        std::thread::sleep(Duration::from_millis(100));
-        self.lines.extend(self.log.try_iter());
-        &self.lines
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// What came back on a raw connection.
 #[derive(Debug, PartialEq)]

@@ -194,6 +194,106 @@ fn ranges_are_forwarded_and_answered_with_206() {
     }
 }
 
+/// An upstream that ignores `Range` but gives its length: every range is
+/// served, exactly, by reading and dropping the bytes before it.
+#[test]
+fn ranges_over_an_upstream_that_ignores_range_are_served_exactly() {
+    let len = 3 * MB + 17;
+    let (origin, proxy) = setup(len, "?noranges=1");
+    let data = audio_bytes(len);
+    let path = format!("/proxy/{ID}/");
+    let cases = [
+        ("bytes=1000-1999", 1000, 2000),
+        ("bytes=2500000-", 2_500_000, len),
+        ("bytes=-500", len - 500, len),
+        ("bytes=0-", 0, len),
+    ];
+    for (range, start, end) in cases {
+        for method in ["GET", "HEAD"] {
+            let reply = request(proxy.addr, method, &path, &[("Range", range)]);
+            assert_eq!(reply.status, 206, "{method} {range}");
+            assert_eq!(
+                reply.header("content-range"),
+                Some(format!("bytes {start}-{}/{len}", end - 1).as_str()),
+                "{method} {range}"
+            );
+            assert_eq!(
+                reply.header("content-length"),
+                Some((end - start).to_string().as_str())
+            );
+            assert_eq!(reply.header("accept-ranges"), Some("bytes"));
+            if method == "GET" {
+                assert!(reply.body == data[start..end], "{range}: wrong bytes");
+            }
+        }
+    }
+    // With blocks: counted from this response's first body byte.
+    let reply = get(
+        proxy.addr,
+        &path,
+        &[("Range", "bytes=1000000-"), ("Icy-MetaData", "1")],
+    );
+    assert_eq!(reply.status, 206);
+    let (audio, _) = split_icy(&reply.body, 16000);
+    assert!(
+        audio == data[1_000_000..],
+        "ranged audio with blocks differs"
+    );
+    let beyond = get(proxy.addr, &path, &[("Range", "bytes=99999999-")]);
+    assert_eq!(beyond.status, 416);
+    assert_eq!(
+        beyond.header("content-range"),
+        Some(format!("bytes */{len}").as_str())
+    );
+    // Whole-body requests still stream once, without Range retries.
+    let before = origin.requests();
+    let whole = get(proxy.addr, &path, &[]);
+    assert_eq!(whole.status, 200);
+    assert!(whole.body == data);
+    assert_eq!(origin.requests(), before + 1);
+}
+
+/// An upstream that neither honours `Range` nor gives a length: the whole
+/// body, `200`, as RFC 9110 allows, and no `Accept-Ranges` promised.
+#[test]
+fn a_range_over_an_upstream_without_length_or_ranges_gets_the_whole_body() {
+    let len = MB + 3;
+    let (_origin, proxy) = setup(len, "?noranges=1&chunked=1");
+    let reply = get(
+        proxy.addr,
+        &format!("/proxy/{ID}/"),
+        &[("Range", "bytes=500-")],
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("accept-ranges"), None);
+    assert_eq!(reply.header("content-range"), None);
+    assert!(reply.body == audio_bytes(len));
+}
+
+/// Upstream answers that cannot be true are refused before a byte is
+/// sent, whichever piece they arrive on.
+#[test]
+fn impossible_upstream_ranges_answer_502() {
+    let len = 200_000;
+    for query in [
+        "?shift=7",
+        "?fake_total=100",
+        "?fake_total=18446744073709551615",
+    ] {
+        let (_origin, proxy) = setup(len, query);
+        for range in [None, Some("bytes=1000-")] {
+            let headers: Vec<(&str, &str)> = range.iter().map(|r| ("Range", *r)).collect();
+            let reply = get(proxy.addr, &format!("/proxy/{ID}/"), &headers);
+            assert_eq!(reply.status, 502, "{query} {range:?}");
+            assert!(
+                reply.body_text().starts_with("upstream answer unusable"),
+                "{query}: {}",
+                reply.body_text()
+            );
+        }
+    }
+}
+
 #[test]
 fn range_with_blocks_counts_blocks_from_the_first_body_byte() {
     let len = MB;

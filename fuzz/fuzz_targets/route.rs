@@ -3,7 +3,8 @@
 #![no_main]
 
 use icyproxy::route::{self, Route};
-use icyproxy::{VideoId, access, upstream};
+use icyproxy::http::{self, ByteRange, ContentRange};
+use icyproxy::{VideoId, access};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,14 +22,26 @@ fuzz_target!(|data: &[u8]| {
             Route::Health | Route::Metrics | Route::Playlists => {}
         }
     }
-    if let Some(decoded) = route::percent_decode(&text) {
-        assert_eq!(route::percent_decode(&route::percent_encode(&decoded)).as_deref(), Some(decoded.as_str()));
+    if let Some(decoded) = http::percent_decode(&text) {
+        assert_eq!(http::percent_decode(&http::percent_encode(&decoded)).as_deref(), Some(decoded.as_str()));
     }
-    if let Some(range) = upstream::forwardable_range(&text) {
-        assert!(range.starts_with("bytes=") && !range.contains(','));
-        assert!(upstream::parse_range(range).is_some());
+    if let Some(range) = ByteRange::parse(&text) {
+        // What we forward parses back to the same range.
+        assert_eq!(ByteRange::parse(&range.to_string()), Some(range));
+        for total in [0, 1, 1000, u64::MAX - 1, u64::MAX] {
+            if let Some((start, end)) = range.within(total) {
+                assert!(start < end && end <= total);
+            }
+        }
     }
-    let _ = upstream::parse_content_range(&text);
+    if let Some(got) = ContentRange::parse(&text) {
+        let (start, end) = got.span();
+        assert!(start < end);
+        if let Some(total) = got.total {
+            assert!(end <= total);
+        }
+        assert_eq!(ContentRange::parse(&got.to_string()), Some(got));
+    }
     let _ = access::presented_token(&text, Some(&text));
     let _ = icyproxy::stream_url::check(&text);
     let _ = icyproxy::stream_url::expires_at(&text);

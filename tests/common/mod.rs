@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -77,7 +79,9 @@ impl OriginLog {
 /// `chunked=1` (no length), `noranges=1`, `status=N`, `head=N` (status for
 /// HEAD), `delay_ms=N` (before the head), `stall_after=N&stall_ms=M`
 /// (pause mid-body), `ct=none` (no Content-Type), `drop_after=N` (close
-/// the connection after N body bytes). Faults that happen once per URL:
+/// the connection after N body bytes), `shift=N` (a `Content-Range` N bytes
+/// off the range sent), `fake_total=N` (a `Content-Range` total of N).
+/// Faults that happen once per URL:
 /// `drop_at=X` (close at absolute byte X), `stall_at=X&stall_ms=M`,
 /// `fail5xx=N` (the first N requests get 503). `expire=T` answers 403 once
 /// the unix time T has passed, `deny=1` always answers 403, and
@@ -222,7 +226,15 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
             );
         }
         status = "206 Partial Content";
-        extra = format!("Content-Range: bytes {s}-{}/{len}\r\n", e - 1);
+        // Lies, for the checks on upstream's answer: a shifted range, or
+        // a total that does not reach the range's end.
+        let shift = opt("shift").unwrap_or(0) as usize;
+        let total = opt("fake_total").map_or(len, |t| t as usize);
+        extra = format!(
+            "Content-Range: bytes {}-{}/{total}\r\n",
+            s + shift,
+            e - 1 + shift
+        );
         (start, end) = (s, e);
     }
     if ranges_ok {
@@ -595,4 +607,116 @@ pub fn proc_status(pid: u32, key: &str) -> u64 {
 pub fn dead_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
+}
+
+/// The real binary, serving; killed on drop. Its stderr is collected.
+pub struct Served {
+    pub child: Child,
+    pub addr: SocketAddr,
+    log: mpsc::Receiver<String>,
+    lines: Vec<String>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Served {
+    pub fn start(config: &str, prefix: &[&str]) -> Served {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = dir.path().join("proxy.toml");
+        std::fs::write(&cfg, format!("[store]\npath = \"tracks.db\"\n{config}")).expect("config");
+        let bin = env!("CARGO_BIN_EXE_icyproxy");
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = cmd
+            .arg("--config")
+            .arg(&cfg)
+            .args(["serve", "--port", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start icyproxy");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut served = Served {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log: rx,
+            lines: Vec::new(),
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let line = served
+                .log
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("no 'listening on' line: {:?}", served.lines));
+            served.lines.push(line.clone());
+            if let Some(url) = line.split("listening on http://").nth(1) {
+                served.addr = url.trim().parse().expect("address");
+                return served;
+            }
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("tracks.db")
+    }
+
+    pub fn add(&self, id: &str, url: &str, artist: &str, title: &str) {
+        let o = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+            .arg("--config")
+            .arg(self.dir.path().join("proxy.toml"))
+            .args([
+                "add", id, "--url", url, "--artist", artist, "--title", title,
+            ])
+            .output()
+            .expect("add");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// Waits for a log line that `matches` (up to `limit`), keeping every
+    /// line read on the way.
+    pub fn wait_for_line(
+        &mut self,
+        limit: Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        if let Some(line) = self.lines.iter().find(|l| matches(l)) {
+            return Some(line.clone());
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self.log.recv_timeout(left).ok()?;
+            self.lines.push(line.clone());
+            if matches(&line) {
+                return Some(line);
+            }
+        }
+    }
+
+    /// Everything logged so far.
+    pub fn log_lines(&mut self) -> &[String] {
+        std::thread::sleep(Duration::from_millis(100));
+        self.lines.extend(self.log.try_iter());
+        &self.lines
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
