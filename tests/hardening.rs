@@ -365,6 +365,37 @@ fn a_file_descriptor_flood_is_survived() {
     );
 }
 
+/// A fresh server, 100 idle keep-alive connections, then one request on
+/// each: every one is answered, none waits for another client to leave
+/// (tiny_http's task pool used to queue connections behind busy threads).
+#[test]
+fn a_hundred_idle_connections_are_all_answered_at_once() {
+    let _alone = alone();
+    for round in 1..=10 {
+        let served = Served::start("[resolver]\ncommand = []\n", &[]);
+        let mut conns: Vec<TcpStream> = (0..100).map(|_| connect(served.addr)).collect();
+        let started = Instant::now();
+        for conn in &mut conns {
+            conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("send");
+        }
+        let deadline = started + Duration::from_secs(2);
+        for (i, conn) in conns.iter_mut().enumerate() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            conn.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .expect("timeout");
+            let mut reader = BufReader::new(conn);
+            let reply = read_reply(&mut reader, false);
+            assert_eq!(reply.status, 200, "round {round}: connection {i}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "round {round}: 100 answers took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
 #[test]
 fn a_thousand_idle_connections_cost_threads_and_memory_not_service() {
     let _alone = alone();

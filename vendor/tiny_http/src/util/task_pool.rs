@@ -69,7 +69,14 @@ impl TaskPool {
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
         let mut queue = self.sharing.todo.lock().unwrap();
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
+        // icyproxy patch: a thread woken for an earlier task still counts
+        // as waiting until it runs, so "someone is waiting" let a burst of
+        // connections queue behind one idle thread, and a connection
+        // queued behind keep-alive clients waited until one of them left.
+        // Queue only when an idle thread is left over for this task too.
+        // (Both counts change only under the `todo` lock.)
+        if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
+            drop(queue);
             self.add_thread(Some(code));
         } else {
             queue.push_back(code);
@@ -138,5 +145,48 @@ impl Drop for TaskPool {
             .active_tasks
             .store(999_999_999, Ordering::Release);
         self.sharing.condvar.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    /// 100 tasks that each hold their thread until released (as keep-alive
+    /// connections do), started in a burst: every one must start at once,
+    /// none may wait in the queue for another to end.
+    #[test]
+    fn a_burst_of_long_tasks_never_waits_in_the_queue() {
+        for round in 0..10 {
+            let pool = TaskPool::new();
+            let (started_tx, started_rx) = mpsc::channel();
+            let release = Arc::new((Mutex::new(false), Condvar::new()));
+            for i in 0..100 {
+                let started = started_tx.clone();
+                let release = Arc::clone(&release);
+                pool.spawn(Box::new(move || {
+                    let _ = started.send(i);
+                    let (lock, cv) = &*release;
+                    let mut go = lock.lock().unwrap();
+                    while !*go {
+                        go = cv.wait(go).unwrap();
+                    }
+                }));
+            }
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let mut seen = 0;
+            while seen < 100 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match started_rx.recv_timeout(left) {
+                    Ok(_) => seen += 1,
+                    Err(_) => panic!("round {}: only {} of 100 tasks started", round, seen),
+                }
+            }
+            let (lock, cv) = &*release;
+            *lock.lock().unwrap() = true;
+            cv.notify_all();
+        }
     }
 }
