@@ -14,7 +14,11 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Longest number of digits a range bound may have (u64 has 20; 19 always fits).
+/// The largest length or offset we accept or send: HTTP clients (curl,
+/// MPD) keep them as signed 64-bit numbers, so anything larger is absurd.
+pub const MAX_LENGTH: u64 = i64::MAX as u64;
+
+/// Longest number of digits a length may have (`MAX_LENGTH` has 19).
 const MAX_DIGITS: usize = 19;
 
 /// A single byte range as a client asks for it (`Range: bytes=...`), the
@@ -86,13 +90,23 @@ impl fmt::Display for ByteRange {
     }
 }
 
-/// `""` -> `Some(None)`; digits -> `Some(Some(n))`; anything else -> `None`.
+/// `""` -> `Some(None)`; digits up to [`MAX_LENGTH`] -> `Some(Some(n))`;
+/// anything else -> `None`.
 fn bound(text: &str) -> Option<Option<u64>> {
     if text.is_empty() {
         return Some(None);
     }
+    length(text).map(Some)
+}
+
+/// A decimal length or offset up to [`MAX_LENGTH`] (`Content-Length`, a
+/// range bound); `None` for anything else.
+pub fn length(text: &str) -> Option<u64> {
     let digits = text.len() <= MAX_DIGITS && text.bytes().all(|b| b.is_ascii_digit());
-    digits.then(|| text.parse().ok()).flatten().map(Some)
+    digits
+        .then(|| text.parse().ok())
+        .flatten()
+        .filter(|&n| n <= MAX_LENGTH)
 }
 
 /// A `Content-Range: bytes first-last/total` of a `206`. Parsing refuses
@@ -222,6 +236,7 @@ mod tests {
             "bytes=9-5",
             "bytes=99999999999999999999-",
             "bytes=+1-2",
+            "bytes=9223372036854775808-",
         ] {
             assert_eq!(ByteRange::parse(bad), None, "{bad}");
         }
@@ -263,6 +278,7 @@ mod tests {
             "bytes 0-99999999999999999999/*",
             "bytes 0-18446744073709551615/*",
             "bytes 1-2/x",
+            "bytes 0-1/9223372036854775808",
         ] {
             assert_eq!(ContentRange::parse(bad), None, "{bad}");
         }

@@ -510,15 +510,7 @@ fn response_head(
         Some((ins, metaint)) => {
             headers.push(("icy-metaint", metaint.to_string()));
             match shaped.length {
-                Some(n) => Some(
-                    icy::wire_length(n, metaint as u64, ins.first_block_len() as u64).ok_or_else(
-                        || {
-                            Error::UpstreamInvalid(format!(
-                                "a length of {n} bytes cannot be served"
-                            ))
-                        },
-                    )?,
-                ),
+                Some(n) => Some(with_blocks(n, metaint, ins)?),
                 None => None,
             }
         }
@@ -535,6 +527,17 @@ fn response_head(
         headers,
         framing: Framing::choose(length, http11),
     })
+}
+
+/// The body length of `n` audio bytes with blocks, if a client can count it.
+fn with_blocks(n: u64, metaint: usize, inserter: &IcyInserter) -> Result<u64> {
+    icy::wire_length(n, metaint as u64, inserter.first_block_len() as u64)
+        .filter(|&wire| wire <= http::MAX_LENGTH)
+        .ok_or_else(|| {
+            Error::UpstreamInvalid(format!(
+                "{n} bytes with ICY blocks are more than a client can count"
+            ))
+        })
 }
 
 /// Where audio goes: the client's body, through the ICY inserter when the

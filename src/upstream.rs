@@ -110,7 +110,7 @@ impl Upstream {
     pub fn probe(&self, url: &str) -> Result<UpstreamResponse> {
         let head = self.agent.head(url).call().map_err(|e| map_error(url, e))?;
         let status = head.status().as_u16();
-        let has_length = content_length(head.headers()).is_some();
+        let has_length = content_length(url, head.headers())?.is_some();
         if status == 200 && has_length || !matches!(status, 200 | 403 | 405 | 501) {
             return UpstreamResponse::from_http(url, head, false);
         }
@@ -218,7 +218,7 @@ impl UpstreamResponse {
         let accepts_ranges = status == 206
             || header(headers, "accept-ranges")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("bytes"));
-        let content_length = content_length(headers);
+        let content_length = content_length(url, headers)?;
         let content_type = header(headers, "content-type").filter(|v| !v.trim().is_empty());
         if let (Some(range), Some(len)) = (&content_range, content_length) {
             let (first, end) = range.span();
@@ -249,11 +249,23 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+/// The body's length: `None` when upstream does not say (or sends
+/// chunks), an error when what it says is not a length we can serve.
+fn content_length(url: &str, headers: &HeaderMap) -> Result<Option<u64>> {
     if headers.contains_key("transfer-encoding") {
-        return None;
+        return Ok(None);
     }
-    header(headers, "content-length")?.trim().parse().ok()
+    let Some(text) = header(headers, "content-length") else {
+        return Ok(None);
+    };
+    match crate::http::length(text.trim()) {
+        Some(n) => Ok(Some(n)),
+        None => Err(Error::UpstreamInvalid(format!(
+            "{}: Content-Length {:?} is not a length",
+            stream_url::host(url),
+            text.chars().take(40).collect::<String>()
+        ))),
+    }
 }
 
 /// Our error for a failed request to `url`, naming its host only (the

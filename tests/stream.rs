@@ -294,6 +294,30 @@ fn impossible_upstream_ranges_answer_502() {
     }
 }
 
+/// Lengths no client can count (over 2^63 - 1, with or without ICY
+/// blocks) are refused with a 502 before a byte is sent, never wrapped.
+#[test]
+fn absurd_upstream_lengths_answer_502() {
+    let cases = [
+        ("?noranges=1&fake_length=9223372036854775808", false),
+        ("?noranges=1&fake_length=18446744073709551615", false),
+        ("?noranges=1&fake_length=9223372036854775000", true),
+    ];
+    for (query, icy) in cases {
+        let (_origin, proxy) = setup(1000, query);
+        let headers: &[(&str, &str)] = if icy { &[("Icy-MetaData", "1")] } else { &[] };
+        for method in ["GET", "HEAD"] {
+            let reply = request(proxy.addr, method, &format!("/proxy/{ID}/"), headers);
+            assert_eq!(reply.status, 502, "{method} {query}");
+        }
+    }
+    // Just below the limit without blocks, the length is passed on as is.
+    let (_origin, proxy) = setup(1000, "?noranges=1&fake_length=9223372036854775000");
+    let reply = request(proxy.addr, "HEAD", &format!("/proxy/{ID}/"), &[]);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-length"), Some("9223372036854775000"));
+}
+
 #[test]
 fn range_with_blocks_counts_blocks_from_the_first_body_byte() {
     let len = MB;

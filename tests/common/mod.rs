@@ -80,7 +80,8 @@ impl OriginLog {
 /// HEAD), `delay_ms=N` (before the head), `stall_after=N&stall_ms=M`
 /// (pause mid-body), `ct=none` (no Content-Type), `drop_after=N` (close
 /// the connection after N body bytes), `shift=N` (a `Content-Range` N bytes
-/// off the range sent), `fake_total=N` (a `Content-Range` total of N).
+/// off the range sent), `fake_total=N` (a `Content-Range` total of N),
+/// `fake_length=N` (a `Content-Length` of N, whatever the body).
 /// Faults that happen once per URL:
 /// `drop_at=X` (close at absolute byte X), `stall_at=X&stall_ms=M`,
 /// `fail5xx=N` (the first N requests get 503). `expire=T` answers 403 once
@@ -247,7 +248,8 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
     if chunked {
         extra.push_str("Transfer-Encoding: chunked\r\n");
     } else {
-        extra.push_str(&format!("Content-Length: {}\r\n", end - start));
+        let length = opt("fake_length").unwrap_or((end - start) as u64);
+        extra.push_str(&format!("Content-Length: {length}\r\n"));
     }
     write!(out, "HTTP/1.1 {status}\r\n{extra}Connection: close\r\n\r\n")?;
     out.flush()?;
