@@ -34,6 +34,8 @@ pub struct Config {
     pub chunk_bytes: u64,
     /// Attempts after a failed upstream request or a dropped connection.
     pub retries: u32,
+    /// Extra root certificates (PEM) trusted beside the built-in ones.
+    pub ca_file: Option<PathBuf>,
     /// The resolver argv; `{video_id}` is replaced. Empty: no resolving.
     pub resolver_command: Vec<String>,
     pub resolver_timeout: Duration,
@@ -130,6 +132,8 @@ struct UpstreamSection {
     read_timeout_secs: u64,
     chunk_bytes: u64,
     retries: u32,
+    /// Empty: the built-in roots only.
+    ca_file: PathBuf,
 }
 
 impl Default for UpstreamSection {
@@ -139,6 +143,7 @@ impl Default for UpstreamSection {
             read_timeout_secs: 15,
             chunk_bytes: 10 * 1024 * 1024,
             retries: 3,
+            ca_file: PathBuf::new(),
         }
     }
 }
@@ -238,6 +243,11 @@ impl Config {
         } else {
             base.join(&file.cover.cache_dir)
         };
+        let ca_file = match &file.upstream.ca_file {
+            p if p.as_os_str().is_empty() => None,
+            p if p.is_absolute() => Some(p.clone()),
+            p => Some(base.join(p)),
+        };
         let mut config = Config {
             host: file.server.host,
             port: file.server.port,
@@ -250,6 +260,7 @@ impl Config {
             read_timeout: Duration::from_secs(file.upstream.read_timeout_secs),
             chunk_bytes: file.upstream.chunk_bytes,
             retries: file.upstream.retries,
+            ca_file,
             resolver_command: file.resolver.command,
             resolver_timeout: Duration::from_secs(file.resolver.timeout_secs),
             refresh_margin_secs: file.resolver.refresh_margin_secs.min(i64::MAX as u64) as i64,
@@ -420,6 +431,7 @@ mod tests {
             read_timeout_secs = 7
             chunk_bytes = 65536
             retries = 0
+            ca_file = "ca.pem"
             [resolver]
             command = ["yt-dlp", "-j", "{video_id}"]
             timeout_secs = 9
@@ -439,6 +451,7 @@ mod tests {
         assert_eq!(c.read_timeout, Duration::from_secs(7));
         assert_eq!(c.resolver_command, ["yt-dlp", "-j", "{video_id}"]);
         assert_eq!((c.chunk_bytes, c.retries), (65536, 0));
+        assert_eq!(c.ca_file, Some(PathBuf::from("/etc/icy/ca.pem")));
         assert_eq!(c.resolver_timeout, Duration::from_secs(9));
         assert_eq!((c.refresh_margin_secs, c.max_age_secs), (60, 600));
         assert_eq!(c.cover_dir, PathBuf::from("/etc/icy/art"));

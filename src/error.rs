@@ -19,6 +19,9 @@ pub enum Error {
     Busy,
     /// Upstream could not be reached (refused, DNS, TLS, reset before headers).
     UpstreamUnreachable(String),
+    /// Upstream's TLS certificate was refused (unknown CA, expired, another
+    /// host): asking again would be refused again.
+    UpstreamCertificate(String),
     /// Upstream did not connect or answer within the configured time.
     UpstreamTimeout(String),
     /// Upstream answered with a status we cannot pass on.
@@ -71,6 +74,7 @@ impl Error {
             Error::UpstreamUnreachable(_)
             | Error::UpstreamStatus(_)
             | Error::UpstreamInvalid(_)
+            | Error::UpstreamCertificate(_)
             | Error::StaleUrl { .. }
             | Error::BadStreamUrl(_)
             | Error::Resolver(_) => 502,
@@ -107,6 +111,7 @@ impl fmt::Display for Error {
             Error::Busy => write!(f, "all stream workers are busy, retry shortly"),
             Error::UpstreamUnreachable(why) => write!(f, "upstream unreachable: {why}"),
             Error::UpstreamTimeout(why) => write!(f, "upstream timed out: {why}"),
+            Error::UpstreamCertificate(why) => write!(f, "upstream TLS refused: {why}"),
             Error::UpstreamStatus(code) => write!(f, "upstream answered {code}"),
             Error::UpstreamInvalid(why) => write!(f, "upstream answer unusable: {why}"),
             Error::StaleUrl { status, refresh } => write!(

@@ -145,7 +145,7 @@ impl Server {
             local: bounded::<Job>(LOCAL_QUEUE),
         };
         let shared = Shared {
-            upstream: Upstream::new(config),
+            upstream: Upstream::new(config)?,
             tracks: Arc::new(TrackSource::new(config, Arc::clone(&metrics))),
             settings: StreamSettings {
                 metaint: config.metaint,

@@ -3,9 +3,16 @@
 //! anything is sent on.
 
 use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::http::{HeaderMap, Response};
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{
+    ConnectProxyConnector, ConnectionDetails, Connector, RustlsConnector, TcpConnector, Transport,
+};
 use ureq::{Agent, Body};
 
 use crate::config::Config;
@@ -20,6 +27,10 @@ const OUTPUT_BUFFER_BYTES: usize = 8 * 1024;
 #[derive(Clone)]
 pub struct Upstream {
     agent: Agent,
+    /// Every agent's TLS step: it builds the TLS client configuration (root
+    /// store included) on first use and keeps it, so the process has one,
+    /// not one per stream.
+    tls: Arc<RustlsConnector>,
     /// The whole time a small fetch (cover art) may take.
     small_deadline: Duration,
 }
@@ -58,8 +69,19 @@ pub struct Piece {
 }
 
 impl Upstream {
-    pub fn new(config: &Config) -> Upstream {
-        let agent = Agent::config_builder()
+    /// The agent for `config`. Fails only on a bad `[upstream] ca_file`.
+    pub fn new(config: &Config) -> Result<Upstream> {
+        let mut tls = TlsConfig::builder();
+        if let Some(path) = &config.ca_file {
+            let mut roots: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|der| Certificate::from_der(der.as_ref()))
+                .collect();
+            roots.extend(load_ca_file(path)?);
+            tls = tls.root_certs(RootCerts::Specific(Arc::new(roots)));
+        }
+        let agent_config = Agent::config_builder()
+            .tls_config(tls.build())
             .http_status_as_error(false)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_recv_response(Some(config.read_timeout))
@@ -70,20 +92,22 @@ impl Upstream {
             // 256 KiB of memory.
             .input_buffer_size(INPUT_BUFFER_BYTES)
             .output_buffer_size(OUTPUT_BUFFER_BYTES)
-            .build()
-            .new_agent();
-        Upstream {
-            agent,
+            .build();
+        let tls = Arc::new(RustlsConnector::default());
+        Ok(Upstream {
+            agent: agent_with(agent_config, &tls),
+            tls,
             small_deadline: config.connect_timeout + config.read_timeout,
-        }
+        })
     }
 
     /// An `Upstream` with its own connection pool, for one stream: its
     /// connections can then be cut with [`Upstream::cut`] without touching
-    /// other streams.
+    /// other streams. The TLS configuration stays shared.
     pub fn for_stream(&self) -> Upstream {
         Upstream {
-            agent: Agent::new_with_config(self.agent.config().clone()),
+            agent: agent_with(self.agent.config().clone(), &self.tls),
+            tls: Arc::clone(&self.tls),
             small_deadline: self.small_deadline,
         }
     }
@@ -242,6 +266,51 @@ impl UpstreamResponse {
     }
 }
 
+/// ureq's default chain (HTTP CONNECT proxies, TCP, rustls), with the TLS
+/// step shared between agents.
+fn agent_with(config: ureq::config::Config, tls: &Arc<RustlsConnector>) -> Agent {
+    let chain =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(SharedTls(Arc::clone(tls)));
+    Agent::with_parts(config, chain, DefaultResolver::default())
+}
+
+/// One [`RustlsConnector`] behind every agent: it keeps the TLS client
+/// configuration it built first (all our agents have the same one).
+#[derive(Debug)]
+struct SharedTls(Arc<RustlsConnector>);
+
+impl<In: Transport> Connector<In> for SharedTls {
+    type Out = <RustlsConnector as Connector<In>>::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> std::result::Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained)
+    }
+}
+
+/// The certificates of a PEM file, for `[upstream] ca_file`.
+fn load_ca_file(path: &Path) -> Result<Vec<Certificate<'static>>> {
+    let bad = |why: String| Error::Config(format!("[upstream] ca_file {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(_) => {}
+            Err(e) => return Err(bad(format!("not a PEM file: {e}"))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(bad("holds no PEM certificate".into()));
+    }
+    Ok(certs)
+}
+
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -272,6 +341,9 @@ fn content_length(url: &str, headers: &HeaderMap) -> Result<Option<u64>> {
 /// rest of a stream URL carries credentials).
 fn map_error(url: &str, e: ureq::Error) -> Error {
     let host = stream_url::host(url);
+    if let Some(why) = refused_certificate(&e) {
+        return Error::UpstreamCertificate(format!("{host}: certificate refused: {why}"));
+    }
     match e {
         ureq::Error::Timeout(t) => Error::UpstreamTimeout(format!("{host}: {t}")),
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
@@ -283,6 +355,32 @@ fn map_error(url: &str, e: ureq::Error) -> Error {
         ureq::Error::Io(io) => unreachable_at(url, &io),
         other => Error::UpstreamUnreachable(format!("{host}: {other}")),
     }
+}
+
+/// Why the TLS handshake refused the server's certificate, if that is what
+/// failed (rustls reports it inside an I/O error during the handshake).
+fn refused_certificate(e: &ureq::Error) -> Option<String> {
+    let rustls_error = match e {
+        ureq::Error::Rustls(inner) => Some(inner),
+        ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+        _ => None,
+    };
+    use rustls::CertificateError as Why;
+    let rustls::Error::InvalidCertificate(why) = rustls_error? else {
+        return None;
+    };
+    Some(match why {
+        Why::NotValidForName | Why::NotValidForNameContext { .. } => {
+            "it was issued for another host".to_owned()
+        }
+        Why::Expired | Why::ExpiredContext { .. } => "it has expired".to_owned(),
+        Why::NotValidYet | Why::NotValidYetContext { .. } => "it is not valid yet".to_owned(),
+        Why::UnknownIssuer => "it is signed by an authority not trusted here \
+             (a private CA goes in [upstream] ca_file)"
+            .to_owned(),
+        Why::Revoked => "it has been revoked".to_owned(),
+        other => format!("{other:?}"),
+    })
 }
 
 fn unreachable_at(url: &str, e: &std::io::Error) -> Error {

@@ -722,3 +722,142 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// A certificate authority made at test time, and the leaves it signs.
+pub struct TestCa {
+    key: rcgen::KeyPair,
+    params: rcgen::CertificateParams,
+    /// The CA certificate, PEM: what `[upstream] ca_file` points at.
+    pub pem: String,
+}
+
+/// Which server certificate a [`TlsFront`] shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaf {
+    /// For 127.0.0.1 and localhost, valid now.
+    Good,
+    /// Valid now, for another host only.
+    WrongHost,
+    /// For 127.0.0.1, but it ran out in 2021.
+    Expired,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let key = rcgen::KeyPair::generate().expect("CA key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        let pem = params.self_signed(&key).expect("CA cert").pem();
+        TestCa { key, params, pem }
+    }
+
+    /// Writes the CA certificate into `dir` and returns the path.
+    pub fn write_pem(&self, dir: &std::path::Path) -> PathBuf {
+        let path = dir.join("test-ca.pem");
+        std::fs::write(&path, &self.pem).expect("write CA");
+        path
+    }
+
+    fn leaf(
+        &self,
+        kind: Leaf,
+    ) -> (
+        Vec<rustls::pki_types::CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    ) {
+        let names: Vec<String> = match kind {
+            Leaf::WrongHost => vec!["other.example".into()],
+            Leaf::Good | Leaf::Expired => vec!["127.0.0.1".into(), "localhost".into()],
+        };
+        let mut params = rcgen::CertificateParams::new(names).expect("leaf params");
+        if kind == Leaf::Expired {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let key = rcgen::KeyPair::generate().expect("leaf key");
+        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
+        let cert = params.signed_by(&key, &issuer).expect("leaf cert");
+        let der = rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der());
+        (vec![cert.der().clone()], der.into())
+    }
+}
+
+/// HTTPS in front of an [`Origin`]: each connection's one request goes to
+/// the origin over plain TCP and its answer comes back over TLS, so every
+/// origin option (ranges, drops, stalls, 403s) works over HTTPS too.
+pub struct TlsFront {
+    pub addr: SocketAddr,
+    /// TLS handshakes completed.
+    pub handshakes: Arc<AtomicUsize>,
+}
+
+impl TlsFront {
+    pub fn start(origin: &Origin, ca: &TestCa, leaf: Leaf) -> TlsFront {
+        let (chain, key) = ca.leaf(leaf);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .expect("server config");
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind TLS front");
+        let addr = listener.local_addr().expect("addr");
+        let upstream = origin.addr;
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&handshakes);
+        thread::spawn(move || {
+            for tcp in listener.incoming().flatten() {
+                let config = Arc::clone(&config);
+                let counted = Arc::clone(&counted);
+                thread::spawn(move || {
+                    let _ = relay_tls(tcp, config, upstream, &counted);
+                });
+            }
+        });
+        TlsFront { addr, handshakes }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{}", self.addr, path)
+    }
+}
+
+fn relay_tls(
+    tcp: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    origin: SocketAddr,
+    handshakes: &AtomicUsize,
+) -> std::io::Result<()> {
+    use std::io::Read;
+    let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if tls.read(&mut byte)? == 0 || head.len() > 65536 {
+            return Ok(());
+        }
+        if head.is_empty() {
+            handshakes.fetch_add(1, Ordering::SeqCst);
+        }
+        head.push(byte[0]);
+    }
+    let mut up = TcpStream::connect(origin)?;
+    up.write_all(&head)?;
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = up.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        tls.write_all(&buf[..n])?;
+        tls.flush()?;
+    }
+    tls.conn.send_close_notify();
+    tls.flush()
+}
