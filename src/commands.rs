@@ -4,9 +4,9 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use log::warn;
+use log::{info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
 use crate::import;
 use crate::lookup::TrackSource;
@@ -16,7 +16,24 @@ use crate::store::{NewTrack, Track, TrackStore};
 use crate::video_id::VideoId;
 
 /// Runs the server in the foreground until SIGINT or SIGTERM.
+///
+/// The first log line says which config, database, resolver and cover
+/// directory are in use, so a CLI run that used another can be spotted.
+/// The warning about a public address comes only once the server listens:
+/// a server that failed to start exposes nothing.
 pub fn serve(config: &Config) -> Result<()> {
+    let resolver = if config.resolver_command.is_empty() {
+        "off".to_owned()
+    } else {
+        config.resolver_command.join(" ")
+    };
+    info!(
+        "config: {}; database: {}; resolver: {resolver}; covers: {}",
+        config.source,
+        absolute(&config.db_path).display(),
+        absolute(&config.cover_dir).display()
+    );
+    let server = Server::start(config)?;
     if !config.is_loopback() && config.token.is_none() {
         warn!(
             "listening on {} (not loopback) without [server] token: anyone on the network \
@@ -24,11 +41,47 @@ pub fn serve(config: &Config) -> Result<()> {
             config.host
         );
     }
-    let server = Server::start(config)?;
     let stop = server.stop_handle();
     ctrlc::set_handler(move || stop.stop())
         .map_err(|e| Error::io("cannot install the signal handler", e))?;
     server.wait()
+}
+
+/// What a command needs of the track database.
+#[derive(Clone, Copy)]
+enum Need {
+    /// It writes: a missing database is created.
+    Write,
+    /// It reads or removes: a missing database is an error, not created.
+    Existing,
+}
+
+/// Opens the track store for a command (not for `serve`).
+///
+/// A new, empty database almost always means this command found another
+/// config (or none) than the server did, so creating one is said out loud,
+/// with the absolute path and the config; a command that only reads or
+/// removes refuses a missing database instead of leaving an empty file.
+fn open_store(config: &Config, need: Need) -> Result<TrackStore> {
+    if !config.db_path.exists() {
+        let path = absolute(&config.db_path);
+        match need {
+            Need::Write => eprintln!(
+                "icyproxy: creating a new, empty track database at {} (config: {})",
+                path.display(),
+                config.source
+            ),
+            Need::Existing => {
+                return Err(Error::store_msg(format!(
+                    "no track database at {} (config: {})",
+                    path.display(),
+                    config.source
+                ))
+                .with_fix("give --db PATH or --config FILE, or add a track to create it"));
+            }
+        }
+    }
+    TrackStore::open(&config.db_path)
 }
 
 fn parse_id(text: &str) -> Result<VideoId> {
@@ -65,14 +118,14 @@ pub fn add(
         track = track.with_thumbnail(thumb)?;
     }
     track.duration_secs = extras.duration_secs;
-    TrackStore::open(&config.db_path)?.upsert(&track)?;
+    open_store(config, Need::Write)?.upsert(&track)?;
     say(out, &format!("stored {}", track.video_id))
 }
 
 /// `get`: prints one track as `key<TAB>value` lines.
 pub fn get(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
-    let store = TrackStore::open(&config.db_path)?;
+    let store = open_store(config, Need::Existing)?;
     let track = store
         .get(&id)?
         .ok_or_else(|| Error::NotFound(format!("no track with video id {id}")))?;
@@ -82,9 +135,29 @@ pub fn get(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
 /// `resolve`: runs the resolver for one id and stores what it says.
 pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
-    let mut store = TrackStore::open(&config.db_path)?;
     let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-    let track = TrackSource::new(config, metrics).resolve_now(&id, &mut store)?;
+    let source = TrackSource::new(config, metrics);
+    if config.db_path.exists() {
+        let track = source.resolve_now(&id, &mut open_store(config, Need::Write)?)?;
+        return write_all(out, &track_lines(&track));
+    }
+    // No database yet: resolve into a scratch store in memory first, so a
+    // resolver that fails (not installed, say) leaves no empty file behind.
+    let mut scratch = TrackStore::open(Path::new(":memory:"))?;
+    let resolved = source.resolve_now(&id, &mut scratch)?;
+    let mut store = open_store(config, Need::Write)?;
+    store.upsert(&NewTrack {
+        album: Some(resolved.album.clone()),
+        thumbnail_url: resolved.thumbnail_url.clone(),
+        duration_secs: resolved.duration_secs,
+        ..NewTrack::new(
+            &id.to_string(),
+            &resolved.stream_url,
+            &resolved.artist,
+            &resolved.title,
+        )?
+    })?;
+    let track = store.get(&id)?.unwrap_or(resolved);
     write_all(out, &track_lines(&track))
 }
 
@@ -105,7 +178,7 @@ fn track_lines(track: &Track) -> String {
 
 /// `list`: one `video_id<TAB>artist<TAB>title<TAB>updated_at` line per track.
 pub fn list(config: &Config, out: &mut dyn Write) -> Result<()> {
-    let store = TrackStore::open(&config.db_path)?;
+    let store = open_store(config, Need::Existing)?;
     let mut text = String::new();
     for t in store.list()? {
         let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
@@ -123,7 +196,7 @@ pub fn list(config: &Config, out: &mut dyn Write) -> Result<()> {
 /// `remove`: deletes a track; an unknown id is an error.
 pub fn remove(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
-    if !TrackStore::open(&config.db_path)?.remove(&id)? {
+    if !open_store(config, Need::Existing)?.remove(&id)? {
         return Err(Error::NotFound(format!("no track with video id {id}")));
     }
     say(out, &format!("removed {id}"))
@@ -152,7 +225,7 @@ pub fn import(
     }
     let tracks = import::parse(&input)
         .map_err(|e| Error::InvalidInput(format!("{source}: {e}; nothing was imported")))?;
-    let mut store = TrackStore::open(&config.db_path)?;
+    let mut store = open_store(config, Need::Write)?;
     match playlist {
         Some(name) => store.import_into_playlist(&tracks, name)?,
         None => store.upsert_many(&tracks)?,
@@ -167,15 +240,16 @@ pub fn playlist_add(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
+    crate::store::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
-    TrackStore::open(&config.db_path)?.playlist_add(name, &ids)?;
+    open_store(config, Need::Write)?.playlist_add(name, &ids)?;
     say(out, &format!("added {} to {name}", ids.len()))
 }
 
 /// `playlist list [NAME]`: names with entry counts, or one playlist's
 /// entries as `video_id<TAB>artist<TAB>title`.
 pub fn playlist_list(config: &Config, name: Option<&str>, out: &mut dyn Write) -> Result<()> {
-    let store = TrackStore::open(&config.db_path)?;
+    let store = open_store(config, Need::Existing)?;
     let mut text = String::new();
     match name {
         None => {
@@ -209,7 +283,7 @@ pub fn playlist_remove(
     out: &mut dyn Write,
 ) -> Result<()> {
     let ids = parse_ids(ids)?;
-    let removed = TrackStore::open(&config.db_path)?.playlist_remove(name, &ids)?;
+    let removed = open_store(config, Need::Existing)?.playlist_remove(name, &ids)?;
     if removed == 0 {
         return Err(Error::NotFound(format!(
             "nothing to remove from playlist {name:?}"
@@ -228,7 +302,7 @@ pub fn playlist_export(
     base_url: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let store = TrackStore::open(&config.db_path)?;
+    let store = open_store(config, Need::Existing)?;
     let entries = store
         .playlist(name)?
         .ok_or_else(|| Error::NotFound(format!("no playlist {name:?}")))?;

@@ -18,13 +18,28 @@ use simplelog::{ConfigBuilder, LevelFilter, WriteLogger};
     name = "icyproxy",
     version,
     after_help = "Run without a subcommand to serve.\n\
+\n\
+Without --config, the config file is the first that exists of:\n  \
+./proxy.toml\n  \
+$XDG_CONFIG_HOME/icyproxy/proxy.toml (unset: ~/.config/icyproxy/proxy.toml)\n  \
+/etc/icyproxy/proxy.toml\n\
+and with none, the built-in defaults. A relative [store] path is taken from\n\
+the config file's directory (with no file, from the working directory).\n\
+--config and --db work with every command, so the CLI and the server can\n\
+be pointed at the same database.\n\
+\n\
 Examples:\n  icyproxy --config proxy.toml serve --port 8080\n  \
+icyproxy --db /var/lib/icyproxy/tracks.db list\n  \
 icyproxy add dQw4w9WgXcQ --url 'https://...' --artist 'Rick Astley' --title 'Never Gonna Give You Up'"
 )]
 struct Cli {
-    /// Config file [default: ./proxy.toml if present, else built-in defaults]
+    /// Config file [default: the first found of ./proxy.toml,
+    /// ~/.config/icyproxy/proxy.toml, /etc/icyproxy/proxy.toml; see below]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Track database, for any command (overrides [store] path)
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
     /// Log details (debug level), including upstream URLs
     #[arg(short, long, global = true)]
     verbose: bool,
@@ -144,9 +159,6 @@ struct ServeArgs {
     /// Port to listen on; 0 picks a free one (overrides [server] port)
     #[arg(long)]
     port: Option<u16>,
-    /// Track database (overrides [store] path)
-    #[arg(long, value_name = "PATH")]
-    db: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -168,15 +180,19 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let config = Config::load(cli.config.as_deref())?;
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let (host, port) = match &command {
+        Command::Serve(args) => (args.host.clone(), args.port),
+        _ => (None, None),
+    };
+    let config = Config::load(cli.config.as_deref())?.with_overrides(Overrides {
+        host,
+        port,
+        db_path: cli.db,
+    })?;
     let mut out = std::io::stdout().lock();
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => {
-            let config = config.with_overrides(Overrides {
-                host: args.host,
-                port: args.port,
-                db_path: args.db,
-            })?;
+    match command {
+        Command::Serve(_) => {
             drop(out);
             commands::serve(&config)
         }

@@ -30,12 +30,24 @@ fn env(extra: &str) -> Env {
     Env { dir, config }
 }
 
+/// The binary, run in the test's directory with a home of its own there
+/// and no `XDG_CONFIG_HOME`, so no config of the machine's user is found.
+fn bin(env: &Env) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_icyproxy"));
+    c.current_dir(env.dir.path())
+        .env("HOME", env.dir.path().join("home"))
+        .env_remove("XDG_CONFIG_HOME");
+    c
+}
+
+/// Runs `icyproxy --config ENV_CONFIG ARGS`.
 fn icyproxy(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
-        .arg("--config")
-        .arg(&env.config)
-        .args(args)
-        .current_dir(env.dir.path())
+    run(bin(env).arg("--config").arg(&env.config).args(args), stdin)
+}
+
+/// Runs a prepared command, feeding it `stdin`, and collects its output.
+fn run(command: &mut Command, stdin: Option<&str>) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -231,6 +243,8 @@ struct Serving {
     child: Child,
     addr: SocketAddr,
     log: mpsc::Receiver<String>,
+    /// The lines logged up to and including "listening on".
+    start_log: Vec<String>,
 }
 
 impl Drop for Serving {
@@ -241,11 +255,10 @@ impl Drop for Serving {
 }
 
 fn serve(env: &Env, args: &[&str]) -> Serving {
-    let child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+    let child = bin(env)
         .arg("--config")
         .arg(&env.config)
         .args(args)
-        .current_dir(env.dir.path())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start serve");
@@ -254,6 +267,7 @@ fn serve(env: &Env, args: &[&str]) -> Serving {
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         log: rx,
+        start_log: Vec::new(),
     };
     let stderr = serving.child.stderr.take().expect("stderr");
     std::thread::spawn(move || {
@@ -269,6 +283,7 @@ fn serve(env: &Env, args: &[&str]) -> Serving {
             .log
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("a 'listening on' line");
+        serving.start_log.push(line.clone());
         if let Some(url) = line.split("listening on http://").nth(1) {
             serving.addr = url.trim().parse().expect("address in the log line");
             return serving;
@@ -334,11 +349,7 @@ fn serve_without_subcommand_uses_proxy_toml_in_the_working_directory() {
     let e = env("");
     let port = dead_port();
     std::fs::write(&e.config, format!("[server]\nport = {port}\n")).expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
-        .current_dir(e.dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start");
+    let mut child = bin(&e).stderr(Stdio::piped()).spawn().expect("start");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     assert!(wait_until(Duration::from_secs(5), || {
         std::net::TcpStream::connect(addr).is_ok()
@@ -519,7 +530,8 @@ fn playlist_commands_and_export() {
 }
 
 /// Every mistake a newcomer can make: one line on stderr that names the
-/// fix, and exit status 1.
+/// fix, and exit status 1. (`serve` logs which config and database it uses
+/// before it starts; that line is context, not a second error.)
 #[test]
 fn newcomer_errors_are_one_line_that_names_the_fix() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -565,6 +577,216 @@ fn newcomer_errors_are_one_line_that_names_the_fix() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.contains(fix), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        let errors = err.lines().filter(|l| !l.contains(" [INFO] config: "));
+        assert_eq!(errors.count(), 1, "{args:?}: {err}");
     }
+}
+
+/// Writes a config file at `path` (and its directory) naming database `db`.
+fn write_config(path: &Path, db: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, format!("[store]\npath = {db:?}\n")).expect("config");
+}
+
+/// What a read of a missing database says: the path and the config.
+fn missing_db(db: &Path, config: &str) -> String {
+    format!("no track database at {} (config: {config})", db.display())
+}
+
+#[test]
+fn the_config_is_searched_in_order() {
+    let e = env("");
+    let dir = e.dir.path();
+    // The child's working directory, as getcwd reports it.
+    let work = dir.canonicalize().expect("canonical");
+    let xdg = dir.join("xdg");
+    let xdg_file = xdg.join("icyproxy/proxy.toml");
+    let home_file = dir.join("home/.config/icyproxy/proxy.toml");
+    write_config(&xdg_file, "xdg.db");
+    write_config(&home_file, "home.db");
+    let list_with_xdg = |value: Option<&Path>| {
+        let mut c = bin(&e);
+        if let Some(v) = value {
+            c.env("XDG_CONFIG_HOME", v);
+        }
+        let o = run(c.arg("list"), None);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let cwd_file = work.join("proxy.toml");
+    let err = list_with_xdg(Some(&xdg));
+    let want = missing_db(
+        &work.join("data/tracks.db"),
+        &cwd_file.display().to_string(),
+    );
+    assert!(err.contains(&want), "./proxy.toml first: {err}");
+
+    std::fs::remove_file(&e.config).expect("rm");
+    let err = list_with_xdg(Some(&xdg));
+    let want = missing_db(
+        &xdg.join("icyproxy/xdg.db"),
+        &xdg_file.display().to_string(),
+    );
+    assert!(err.contains(&want), "then XDG_CONFIG_HOME: {err}");
+
+    let want = missing_db(
+        &dir.join("home/.config/icyproxy/home.db"),
+        &home_file.display().to_string(),
+    );
+    for unset in [None, Some(Path::new(""))] {
+        let err = list_with_xdg(unset);
+        assert!(err.contains(&want), "then ~/.config ({unset:?}): {err}");
+    }
+
+    std::fs::remove_file(&home_file).expect("rm");
+    // /etc/icyproxy/proxy.toml comes next; a test must not write /etc
+    // (config::search_path's unit test checks its place in the order).
+    if !Path::new("/etc/icyproxy/proxy.toml").exists() {
+        let err = list_with_xdg(Some(&xdg.join("empty")));
+        let want = missing_db(&work.join("tracks.db"), "built-in defaults");
+        assert!(err.contains(&want), "then the defaults: {err}");
+    }
+    for db in ["data/tracks.db", "xdg/icyproxy/xdg.db", "tracks.db"] {
+        assert!(!dir.join(db).exists(), "list created {db}");
+    }
+}
+
+#[test]
+fn db_is_a_global_option_for_the_cli_and_the_server() {
+    let e = env("[resolver]\ncommand = []\n");
+    let db = e.dir.path().join("x.db");
+    let dbs = db.to_str().expect("utf8");
+    let o = icyproxy(
+        &e,
+        &[
+            "--db",
+            dbs,
+            "add",
+            ID,
+            "--url",
+            "http://h/a",
+            "--title",
+            "T",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("database at {dbs} ")),
+        "{}",
+        stderr(&o)
+    );
+    let o = icyproxy(
+        &e,
+        &[
+            "add",
+            "aaaaaaaaaaa",
+            "--url",
+            "http://h/b",
+            "--title",
+            "U",
+            "--db",
+            dbs,
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "the database exists now");
+    let o = icyproxy(&e, &["playlist", "add", "P", ID, "--db", dbs], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&icyproxy(&e, &["list", "--db", dbs], None))
+            .lines()
+            .count(),
+        2
+    );
+    assert_eq!(
+        stdout(&icyproxy(&e, &["--db", dbs, "playlist", "list"], None)),
+        "P\t1\n"
+    );
+    assert!(
+        !e.dir.path().join("data").exists(),
+        "the config's database was not used"
+    );
+
+    let s = serve(&e, &["serve", "--port", "0", "--db", dbs]);
+    assert_eq!(health(s.addr)["tracks"], 2);
+    let first = &s.start_log[0];
+    for part in [
+        format!("config: {}", e.config.display()),
+        format!("database: {dbs}"),
+        "resolver: off".to_owned(),
+        format!("covers: {}", e.dir.path().join("covers").display()),
+    ] {
+        assert!(first.contains(&part), "{part:?} not in {first:?}");
+    }
+}
+
+#[test]
+fn a_new_database_is_announced_once() {
+    let e = env("[resolver]\ncommand = [\"yt-dlp-missing-here\", \"{video_id}\"]\n");
+    let db = e.dir.path().join("data/tracks.db");
+    // Refused input, or a resolver that fails, creates nothing, and so
+    // announces nothing.
+    let o = icyproxy(&e, &["import", "-"], Some("bad line\n"));
+    assert_eq!(o.status.code(), Some(1));
+    let o = icyproxy(&e, &["resolve", ID], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("creating"), "{}", stderr(&o));
+    let o = icyproxy(&e, &["playlist", "add", ".bad", ID], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("creating"), "{}", stderr(&o));
+    assert!(!db.exists());
+
+    let add = ["add", ID, "--url", "http://h/a", "--title", "T"];
+    let o = icyproxy(&e, &add, None);
+    assert!(o.status.success());
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "icyproxy: creating a new, empty track database at {} (config: {})\n",
+            db.display(),
+            e.config.display()
+        )
+    );
+    assert!(db.exists());
+    let o = icyproxy(&e, &add, None);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "", "said once only");
+}
+
+#[test]
+fn reads_of_a_missing_database_fail_without_creating_it() {
+    let e = env("");
+    let db = e.dir.path().join("data/tracks.db");
+    let want = missing_db(&db, &e.config.display().to_string());
+    for args in [
+        vec!["get", ID],
+        vec!["list"],
+        vec!["remove", ID],
+        vec!["playlist", "list"],
+        vec!["playlist", "list", "P"],
+        vec!["playlist", "remove", "P"],
+        vec!["playlist", "export", "P", "--format", "m3u"],
+    ] {
+        let o = icyproxy(&e, &args, None);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(&want), "{args:?}: {err}");
+        assert!(err.contains("--db"), "names the fix: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!e.dir.path().join("data").exists(), "{args:?} created it");
+    }
+}
+
+#[test]
+fn a_listen_failure_comes_before_any_warning_about_the_address() {
+    let e = env("[server]\nhost = \"0.0.0.0\"\n");
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let o = icyproxy(&e, &["serve", "--port", &port], None);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("cannot listen on 0.0.0.0:"), "{err}");
+    assert!(!err.contains("without [server] token"), "{err}");
 }
