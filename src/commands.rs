@@ -161,33 +161,55 @@ pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     write_all(out, &track_lines(&track))
 }
 
-/// A track as `key<TAB>value` lines.
+/// A track as `key<TAB>value` lines: every field, in a fixed order, an
+/// empty value for one that is unknown (so scripts can rely on the keys),
+/// and times as RFC 3339 UTC.
 fn track_lines(track: &Track) -> String {
-    let mut text = format!(
-        "video_id\t{}\nartist\t{}\ntitle\t{}\nstream_url\t{}\nupdated_at\t{}\n",
-        track.video_id, track.artist, track.title, track.stream_url, track.updated_at
-    );
-    if let Some(expires) = track.expires_at {
-        text.push_str(&format!("expires_at\t{expires}\n"));
-    }
-    if let Some(duration) = track.duration_secs {
-        text.push_str(&format!("duration_secs\t{duration}\n"));
-    }
-    text
+    let time = |t: Option<i64>| t.map(crate::time::rfc3339).unwrap_or_default();
+    let fields = [
+        ("video_id", track.video_id.clone()),
+        ("artist", clean(&track.artist)),
+        ("title", clean(&track.title)),
+        ("album", clean(&track.album)),
+        (
+            "duration_secs",
+            track
+                .duration_secs
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        ),
+        ("stream_url", clean(&track.stream_url)),
+        (
+            "thumbnail_url",
+            clean(track.thumbnail_url.as_deref().unwrap_or("")),
+        ),
+        ("updated_at", time(Some(track.updated_at))),
+        ("expires_at", time(track.expires_at)),
+    ];
+    fields
+        .iter()
+        .map(|(key, value)| format!("{key}\t{value}\n"))
+        .collect()
 }
 
-/// `list`: one `video_id<TAB>artist<TAB>title<TAB>updated_at` line per track.
+/// A value made safe for one tab-separated field: another program may
+/// have stored anything.
+fn clean(text: &str) -> String {
+    text.replace(['\t', '\n', '\r'], " ")
+}
+
+/// `list`: one `video_id<TAB>artist<TAB>title<TAB>updated_at` line per
+/// track, the time as RFC 3339 UTC.
 pub fn list(config: &Config, out: &mut dyn Write) -> Result<()> {
     let store = open_store(config, Need::Existing)?;
     let mut text = String::new();
     for t in store.list()? {
-        let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
         text.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
             t.video_id,
             clean(&t.artist),
             clean(&t.title),
-            t.updated_at
+            crate::time::rfc3339(t.updated_at)
         ));
     }
     write_all(out, &text)

@@ -80,6 +80,10 @@ enum Command {
     },
     /// Print one stored track as key<TAB>value lines (exit 1 when absent).
     ///
+    /// Every key, always, in this order: video_id, artist, title, album,
+    /// duration_secs, stream_url, thumbnail_url, updated_at, expires_at. An
+    /// unknown value is empty; times are RFC 3339 UTC (2026-11-27T23:53:45Z).
+    ///
     /// Example: icyproxy get dQw4w9WgXcQ
     Get { video_id: String },
     /// Run the resolver (yt-dlp) for a video id and store the stream URL.
@@ -89,7 +93,7 @@ enum Command {
     ///
     /// Example: icyproxy resolve dQw4w9WgXcQ
     Resolve { video_id: String },
-    /// Print all tracks: video_id<TAB>artist<TAB>title<TAB>updated_at.
+    /// Print all tracks: video_id<TAB>artist<TAB>title<TAB>updated_at (RFC 3339 UTC).
     List,
     /// Delete a stored track (exit 1 when absent).
     ///

@@ -101,20 +101,51 @@ fn add_get_list_remove() {
             "add",
             "aaaaaaaaaaa",
             "--url",
-            "http://h/b",
+            "http://h/b?expire=1800000000",
             "--title",
             "Solo",
         ],
         None,
     );
     assert!(o.status.success());
+    let o = icyproxy(&e, &["get", "aaaaaaaaaaa"], None);
+    assert!(
+        stdout(&o).ends_with("\nexpires_at\t2027-01-15T08:00:00Z\n"),
+        "{}",
+        stdout(&o)
+    );
 
     let o = icyproxy(&e, &["get", ID], None);
     assert!(o.status.success());
-    let out = stdout(&o);
-    assert!(out.contains("artist\tRick Astley\n"), "{out}");
-    assert!(out.contains("title\tNever\n"));
-    assert!(out.contains("stream_url\thttps://h.example/a?x=1\n"));
+    let fields = key_values(&stdout(&o));
+    let want = [
+        ("video_id", ID),
+        ("artist", "Rick Astley"),
+        ("title", "Never"),
+        ("album", ""),
+        ("duration_secs", ""),
+        ("stream_url", "https://h.example/a?x=1"),
+        ("thumbnail_url", ""),
+    ];
+    assert_eq!(fields[..7], want.map(|(k, v)| (k.to_owned(), v.to_owned())));
+    assert_eq!(fields[7].0, "updated_at");
+    assert_rfc3339(&fields[7].1);
+    // The same instant as the stored integer, by an independent clock: date(1).
+    let conn = rusqlite::Connection::open(e.dir.path().join("data/tracks.db")).expect("open");
+    let stored: i64 = conn
+        .query_row(
+            "SELECT updated_at FROM tracks WHERE video_id = ?1",
+            [ID],
+            |r| r.get(0),
+        )
+        .expect("row");
+    let date = Command::new("date")
+        .args(["-u", &format!("-d@{stored}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("date");
+    assert_eq!(fields[7].1, String::from_utf8_lossy(&date.stdout).trim());
+    assert_eq!(fields[8], ("expires_at".to_owned(), String::new()));
+    assert_eq!(fields.len(), 9);
 
     let o = icyproxy(&e, &["list"], None);
     let lines: Vec<Vec<String>> = stdout(&o)
@@ -124,7 +155,7 @@ fn add_get_list_remove() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0][..3], ["aaaaaaaaaaa", "", "Solo"]);
     assert_eq!(lines[1][..3], [ID, "Rick Astley", "Never"]);
-    assert!(lines[1][3].parse::<i64>().expect("updated_at") > 1_700_000_000);
+    assert_rfc3339(&lines[1][3]);
 
     let o = icyproxy(&e, &["remove", ID], None);
     assert!(o.status.success());
@@ -138,6 +169,27 @@ fn add_get_list_remove() {
     assert!(stdout(&o).is_empty());
     let o = icyproxy(&e, &["remove", ID], None);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// `key<TAB>value` lines as pairs, in order.
+fn key_values(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(|l| {
+            let (k, v) = l.split_once('\t').expect("key<TAB>value");
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+/// A time as `get` and `list` print it: RFC 3339 UTC, and recent.
+fn assert_rfc3339(text: &str) {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let shape: String = text
+        .chars()
+        .map(|c| if c.is_ascii_digit() { 'D' } else { c })
+        .collect();
+    assert_eq!(shape, "DDDD-DD-DDTDD:DD:DDZ", "{text}");
+    assert!(digits.as_str() >= "20250101000000", "{text}");
 }
 
 #[test]
@@ -425,6 +477,17 @@ fn playlist_commands_and_export() {
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    let fields = key_values(&stdout(&icyproxy(&e, &["get", "aaaaaaaaaaa"], None)));
+    for (key, value) in [
+        ("album", "LP"),
+        ("duration_secs", "61"),
+        ("thumbnail_url", "https://i.example/b.jpg"),
+    ] {
+        assert!(
+            fields.contains(&(key.to_owned(), value.to_owned())),
+            "{fields:?}"
+        );
+    }
     let o = icyproxy(
         &e,
         &["playlist", "add", "Road Trip", "aaaaaaaaaaa", "zzzzzzzzzzz"],
