@@ -245,14 +245,22 @@ pub fn import(
         input = std::fs::read(Path::new(source))
             .map_err(|e| Error::io(format!("cannot read {source}"), e))?;
     }
+    let name = if source == "-" {
+        "standard input"
+    } else {
+        source
+    };
     let tracks = import::parse(&input)
-        .map_err(|e| Error::InvalidInput(format!("{source}: {e}; nothing was imported")))?;
+        .map_err(|e| Error::InvalidInput(format!("{name}: {e}; nothing was imported")))?;
     let mut store = open_store(config, Need::Write)?;
     match playlist {
         Some(name) => store.import_into_playlist(&tracks, name)?,
         None => store.upsert_many(&tracks)?,
     }
-    say(out, &format!("imported {} tracks", tracks.len()))
+    say(
+        out,
+        &format!("imported {}", count(tracks.len(), "track", "tracks")),
+    )
 }
 
 /// `playlist add`: appends ids to a playlist (created on first use).
@@ -358,6 +366,11 @@ pub fn playlist_export(
             )
         }
     }
+}
+
+/// `1 track`, `2 tracks`: counts users read.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn say(out: &mut dyn Write, line: &str) -> Result<()> {

@@ -101,10 +101,22 @@ enum Command {
     Remove { video_id: String },
     /// Import tracks from a file or stdin ("-"), all or nothing.
     ///
-    /// Lines are video_id<TAB>stream_url<TAB>artist<TAB>title, or JSON
-    /// objects with those keys. A bad line is named and nothing is written.
+    /// One track per line; blank lines and lines starting with # are
+    /// skipped. A bad line is named and nothing is written.
+    ///
+    /// Tab-separated: video_id<TAB>stream_url<TAB>artist<TAB>title[<TAB>thumbnail]
+    ///
+    /// JSON, one object per line: video_id, stream_url and title are
+    /// required; artist, album, thumbnail (an http(s) URL) and duration
+    /// (seconds) are optional; null counts as absent. Any other key is an
+    /// error. yt-dlp's names work too: id (video_id), url (stream_url), track
+    /// (preferred over title), artists (a list, joined with ", " as yt-dlp
+    /// does for its artist). A line with yt-dlp's "extractor" key is yt-dlp's
+    /// own output: its other keys are ignored.
     ///
     /// Example: icyproxy import tracks.tsv --playlist "Road Trip"
+    ///
+    /// Example: yt-dlp -j -f bestaudio 'https://music.youtube.com/watch?v=dQw4w9WgXcQ' | icyproxy import -
     Import {
         /// The file to read, or - for standard input
         file: String,

@@ -250,6 +250,54 @@ fn import_is_all_or_nothing() {
 }
 
 #[test]
+fn ytdlp_json_output_imports_as_it_is() {
+    let e = env("");
+    let line = std::fs::read_to_string(fixture("ytdlp-bestaudio.json")).expect("fixture");
+    let o = icyproxy(&e, &["import", "-"], Some(&line));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "imported 1 track\n");
+    let fields = key_values(&stdout(&icyproxy(&e, &["get", ID], None)));
+    for (key, value) in [
+        ("artist", "Rick Astley"),
+        ("title", "Never Gonna Give You Up"),
+        ("album", "Whenever You Need Somebody"),
+        ("duration_secs", "212"),
+        (
+            "thumbnail_url",
+            "https://i.ytimg.com/vi_webp/dQw4w9WgXcQ/maxresdefault.webp",
+        ),
+        ("expires_at", "2027-01-15T08:00:00Z"),
+    ] {
+        assert!(
+            fields.contains(&(key.to_owned(), value.to_owned())),
+            "{key}: {fields:?}"
+        );
+    }
+    let url = &fields[5];
+    assert!(
+        url.1.contains("itag=251"),
+        "the audio format's URL: {url:?}"
+    );
+
+    // Without yt-dlp's mark, the same keys are someone's typos: refused.
+    let plain = line.replacen("\"extractor\": \"youtube\", ", "", 1);
+    assert_ne!(plain, line);
+    let o = icyproxy(&e, &["import", "-"], Some(&format!("\n{plain}")));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("icyproxy: standard input: line 2: unknown keys \""),
+        "{err}"
+    );
+    assert!(
+        err.contains(" more (known: video_id,"),
+        "a few are named: {err}"
+    );
+    assert!(err.trim_end().ends_with("nothing was imported"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
 fn config_errors_name_the_key() {
     for (text, want) in [
         ("[server]\nwrkers = 3\n", "wrkers"),
