@@ -273,7 +273,10 @@ pub fn playlist_add(
     crate::store::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
     open_store(config, Need::Write)?.playlist_add(name, &ids)?;
-    say(out, &format!("added {} to {name}", ids.len()))
+    say(
+        out,
+        &format!("added {} to {name}", count(ids.len(), "entry", "entries")),
+    )
 }
 
 /// `playlist list [NAME]`: names with entry counts, or one playlist's
@@ -319,19 +322,76 @@ pub fn playlist_remove(
             "nothing to remove from playlist {name:?}"
         )));
     }
-    say(out, &format!("removed {removed} entries from {name}"))
+    let entries = count(removed, "entry", "entries");
+    if ids.is_empty() {
+        say(out, &format!("removed playlist {name} ({entries})"))
+    } else {
+        say(out, &format!("removed {entries} from {name}"))
+    }
+}
+
+/// The format `playlist export` writes: `format` (from `--format`), or
+/// else the output file's extension. Both given must agree, so that a
+/// file's name never lies about its content.
+pub fn export_format(
+    format: Option<PlaylistFormat>,
+    output: Option<&Path>,
+) -> Result<PlaylistFormat> {
+    let by_name = output.and_then(format_of_file);
+    match (format, by_name, output) {
+        (Some(given), Some(named), Some(path)) if given != named => {
+            Err(Error::InvalidInput(format!(
+                "--format {} contradicts the file name {}, which says {}: leave out \
+                 --format, or change the name",
+                format_name(given),
+                path.display(),
+                format_name(named)
+            )))
+        }
+        (Some(given), _, _) => Ok(given),
+        (None, Some(named), _) => Ok(named),
+        (None, None, Some(path)) => Err(Error::InvalidInput(format!(
+            "cannot tell the playlist format from the file name {}: give --format xspf \
+             or --format m3u, or end the name in .m3u, .m3u8 or .xspf",
+            path.display()
+        ))),
+        (None, None, None) => Err(Error::InvalidInput(
+            "give --format xspf or --format m3u (or --output FILE ending in .m3u, .m3u8 \
+             or .xspf)"
+                .into(),
+        )),
+    }
+}
+
+/// The format a playlist file's extension names, if any (case aside).
+fn format_of_file(path: &Path) -> Option<PlaylistFormat> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "m3u" | "m3u8" => Some(PlaylistFormat::M3u),
+        "xspf" => Some(PlaylistFormat::Xspf),
+        _ => None,
+    }
+}
+
+fn format_name(format: PlaylistFormat) -> &'static str {
+    match format {
+        PlaylistFormat::Xspf => "xspf",
+        PlaylistFormat::M3u => "m3u",
+    }
 }
 
 /// `playlist export`: the same XSPF or M3U text the server serves, to a
-/// file (written whole, then renamed into place) or stdout.
+/// file (written whole, then renamed into place) or stdout. The format is
+/// `format`, or else `output`'s extension ([`export_format`]).
 pub fn playlist_export(
     config: &Config,
     name: &str,
-    format: PlaylistFormat,
+    format: Option<PlaylistFormat>,
     output: Option<&Path>,
     base_url: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let format = export_format(format, output)?;
     let store = open_store(config, Need::Existing)?;
     let entries = store
         .playlist(name)?
@@ -362,7 +422,11 @@ pub fn playlist_export(
                 })?;
             say(
                 out,
-                &format!("wrote {} entries to {}", entries.len(), path.display()),
+                &format!(
+                    "wrote {} to {}",
+                    count(entries.len(), "entry", "entries"),
+                    path.display()
+                ),
             )
         }
     }
@@ -381,4 +445,37 @@ fn write_all(out: &mut dyn Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::io("cannot write output", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PlaylistFormat::{M3u, Xspf};
+
+    #[test]
+    fn the_export_format_comes_from_the_flag_or_the_file_name() {
+        let path = |p: &'static str| Some(Path::new(p));
+        assert_eq!(export_format(Some(Xspf), None).ok(), Some(Xspf));
+        assert_eq!(export_format(None, path("a/road.m3u")).ok(), Some(M3u));
+        assert_eq!(export_format(None, path("road.M3U8")).ok(), Some(M3u));
+        assert_eq!(export_format(None, path("road.xspf")).ok(), Some(Xspf));
+        assert_eq!(export_format(Some(M3u), path("road.m3u8")).ok(), Some(M3u));
+        assert_eq!(export_format(Some(M3u), path("road.txt")).ok(), Some(M3u));
+        let err = |f, p| export_format(f, p).expect_err("refused").to_string();
+        assert_eq!(
+            err(Some(Xspf), path("road.m3u")),
+            "--format xspf contradicts the file name road.m3u, which says m3u: leave out \
+             --format, or change the name"
+        );
+        assert!(err(None, path("road.txt")).starts_with("cannot tell the playlist format"));
+        assert!(err(None, path("road")).contains("end the name in .m3u, .m3u8 or .xspf"));
+        assert!(err(None, None).starts_with("give --format xspf or --format m3u"));
+    }
+
+    #[test]
+    fn counts_read_well() {
+        assert_eq!(count(1, "track", "tracks"), "1 track");
+        assert_eq!(count(0, "track", "tracks"), "0 tracks");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use icyproxy::config::{Config, Overrides};
 use icyproxy::route::PlaylistFormat;
 use icyproxy::{Error, commands};
@@ -34,7 +34,7 @@ icyproxy add dQw4w9WgXcQ --url 'https://...' --artist 'Rick Astley' --title 'Nev
 )]
 struct Cli {
     /// Config file [default: the first found of ./proxy.toml,
-    /// ~/.config/icyproxy/proxy.toml, /etc/icyproxy/proxy.toml; see below]
+    /// ~/.config/icyproxy/proxy.toml, /etc/icyproxy/proxy.toml; see icyproxy --help]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Track database, for any command (overrides [store] path)
@@ -152,12 +152,15 @@ enum PlaylistCommand {
     },
     /// Write a playlist as XSPF or extended M3U (for MPD's playlist_directory).
     ///
-    /// Example: icyproxy playlist export "Road Trip" --format m3u --output ~/.mpd/playlists/road.m3u
+    /// The format is --format, or else the --output file's extension; a
+    /// --format that contradicts the extension is an error.
+    ///
+    /// Example: icyproxy playlist export "Road Trip" --output ~/.mpd/playlists/road.m3u
     Export {
         name: String,
-        /// xspf or m3u
-        #[arg(long, value_parser = ["xspf", "m3u"])]
-        format: String,
+        /// The format [default: from the --output name: .m3u or .m3u8 is m3u, .xspf is xspf]
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
         /// Write here instead of standard output
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -165,6 +168,23 @@ enum PlaylistCommand {
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
     },
+}
+
+/// `--format` values; the CLI's name for [`PlaylistFormat`], which the
+/// server's routes own.
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Xspf,
+    M3u,
+}
+
+impl From<ExportFormat> for PlaylistFormat {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Xspf => PlaylistFormat::Xspf,
+            ExportFormat::M3u => PlaylistFormat::M3u,
+        }
+    }
 }
 
 #[derive(Args, Default)]
@@ -250,21 +270,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                 format,
                 output,
                 base_url,
-            } => {
-                let format = if format == "xspf" {
-                    PlaylistFormat::Xspf
-                } else {
-                    PlaylistFormat::M3u
-                };
-                commands::playlist_export(
-                    &config,
-                    &name,
-                    format,
-                    output.as_deref(),
-                    base_url.as_deref(),
-                    &mut out,
-                )
-            }
+            } => commands::playlist_export(
+                &config,
+                &name,
+                format.map(PlaylistFormat::from),
+                output.as_deref(),
+                base_url.as_deref(),
+                &mut out,
+            ),
         },
     }
 }

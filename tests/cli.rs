@@ -321,6 +321,19 @@ fn config_errors_name_the_key() {
 }
 
 #[test]
+fn a_mistyped_command_gets_a_suggestion() {
+    let e = env("");
+    let o = icyproxy(&e, &["lsit"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("unrecognized subcommand 'lsit'"), "{err}");
+    assert!(err.contains("similar subcommand exists: 'list'"), "{err}");
+    let o = icyproxy(&e, &["playlist", "exprt"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("'export'"), "{}", stderr(&o));
+}
+
+#[test]
 fn help_explains_every_subcommand() {
     let e = env("");
     let o = icyproxy(&e, &["--help"], None);
@@ -542,6 +555,7 @@ fn playlist_commands_and_export() {
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "added 2 entries to Road Trip\n");
     let o = icyproxy(&e, &["playlist", "list"], None);
     assert_eq!(stdout(&o), "Road Trip\t3\n");
     let o = icyproxy(&e, &["playlist", "list", "Road Trip"], None);
@@ -550,21 +564,16 @@ fn playlist_commands_and_export() {
         format!("{ID}\tRick Astley\tNever\naaaaaaaaaaa\t\tSolo\nzzzzzzzzzzz\t\t(not stored yet)\n")
     );
 
+    // The format comes from the file name when --format is left out.
     let out = e.dir.path().join("road.m3u");
+    let outs = out.to_str().expect("utf8");
     let o = icyproxy(
         &e,
-        &[
-            "playlist",
-            "export",
-            "Road Trip",
-            "--format",
-            "m3u",
-            "--output",
-            out.to_str().expect("utf8"),
-        ],
+        &["playlist", "export", "Road Trip", "--output", outs],
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("wrote 3 entries to {outs}\n"));
     let m3u = std::fs::read_to_string(&out).expect("written");
     assert!(
         m3u.contains("#EXTINF:61,Solo\nhttp://127.0.0.1:9123/proxy/aaaaaaaaaaa/?icy=0\n"),
@@ -587,6 +596,79 @@ fn playlist_commands_and_export() {
         stdout(&o).contains("<location>http://pi.local:8080/proxy/dQw4w9WgXcQ/?icy=0</location>")
     );
     assert!(stdout(&o).contains("<album>LP</album>"));
+    let xspf = e.dir.path().join("road.XSPF");
+    let xspfs = xspf.to_str().expect("utf8");
+    let o = icyproxy(
+        &e,
+        &["playlist", "export", "Road Trip", "--output", xspfs],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&xspf)
+            .expect("written")
+            .contains("<playlist")
+    );
+    let m3u8 = e.dir.path().join("road.m3u8");
+    let m3u8s = m3u8.to_str().expect("utf8");
+    let o = icyproxy(
+        &e,
+        &[
+            "playlist",
+            "export",
+            "Road Trip",
+            "--format",
+            "m3u",
+            "--output",
+            m3u8s,
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&m3u8)
+            .expect("written")
+            .starts_with("#EXTM3U")
+    );
+    let conflict = e.dir.path().join("other.m3u");
+    let unknown = e.dir.path().join("road.txt");
+    for (args, want) in [
+        (
+            vec![
+                "--format",
+                "xspf",
+                "--output",
+                conflict.to_str().expect("utf8"),
+            ],
+            "--format xspf contradicts the file name",
+        ),
+        (
+            vec!["--output", unknown.to_str().expect("utf8")],
+            "cannot tell the playlist format from the file name",
+        ),
+        (vec![], "give --format xspf or --format m3u"),
+    ] {
+        let o = icyproxy(
+            &e,
+            &[&["playlist", "export", "Road Trip"], &args[..]].concat(),
+            None,
+        );
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+    }
+    assert!(!conflict.exists() && !unknown.exists());
+    let o = icyproxy(
+        &e,
+        &["playlist", "export", "Road Trip", "--format", "pdf"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "clap refuses an unknown format");
+    assert!(
+        stderr(&o).contains("[possible values: xspf, m3u]"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = icyproxy(
         &e,
@@ -594,6 +676,7 @@ fn playlist_commands_and_export() {
         None,
     );
     assert!(o.status.success());
+    assert_eq!(stdout(&o), "removed 1 entry from Road Trip\n");
     let o = icyproxy(
         &e,
         &["playlist", "remove", "Road Trip", "zzzzzzzzzzz"],
@@ -602,6 +685,7 @@ fn playlist_commands_and_export() {
     assert_eq!(o.status.code(), Some(1), "nothing left to remove");
     let o = icyproxy(&e, &["playlist", "remove", "Road Trip"], None);
     assert!(o.status.success());
+    assert_eq!(stdout(&o), "removed playlist Road Trip (2 entries)\n");
     let o = icyproxy(&e, &["playlist", "list", "Road Trip"], None);
     assert_eq!(o.status.code(), Some(1));
     for (args, want) in [
