@@ -4,9 +4,9 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use log::warn;
+use log::{info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
 use crate::import;
 use crate::lookup::TrackSource;
@@ -16,7 +16,24 @@ use crate::store::{NewTrack, Track, TrackStore};
 use crate::video_id::VideoId;
 
 /// Runs the server in the foreground until SIGINT or SIGTERM.
+///
+/// The first log line says which config, database, resolver and cover
+/// directory are in use, so a CLI run that used another can be spotted.
+/// The warning about a public address comes only once the server listens:
+/// a server that failed to start exposes nothing.
 pub fn serve(config: &Config) -> Result<()> {
+    let resolver = if config.resolver_command.is_empty() {
+        "off".to_owned()
+    } else {
+        config.resolver_command.join(" ")
+    };
+    info!(
+        "config: {}; database: {}; resolver: {resolver}; covers: {}",
+        config.source,
+        absolute(&config.db_path).display(),
+        absolute(&config.cover_dir).display()
+    );
+    let server = Server::start(config)?;
     if !config.is_loopback() && config.token.is_none() {
         warn!(
             "listening on {} (not loopback) without [server] token: anyone on the network \
@@ -24,11 +41,47 @@ pub fn serve(config: &Config) -> Result<()> {
             config.host
         );
     }
-    let server = Server::start(config)?;
     let stop = server.stop_handle();
     ctrlc::set_handler(move || stop.stop())
         .map_err(|e| Error::io("cannot install the signal handler", e))?;
     server.wait()
+}
+
+/// What a command needs of the track database.
+#[derive(Clone, Copy)]
+enum Need {
+    /// It writes: a missing database is created.
+    Write,
+    /// It reads or removes: a missing database is an error, not created.
+    Existing,
+}
+
+/// Opens the track store for a command (not for `serve`).
+///
+/// A new, empty database almost always means this command found another
+/// config (or none) than the server did, so creating one is said out loud,
+/// with the absolute path and the config; a command that only reads or
+/// removes refuses a missing database instead of leaving an empty file.
+fn open_store(config: &Config, need: Need) -> Result<TrackStore> {
+    if !config.db_path.exists() {
+        let path = absolute(&config.db_path);
+        match need {
+            Need::Write => eprintln!(
+                "icyproxy: creating a new, empty track database at {} (config: {})",
+                path.display(),
+                config.source
+            ),
+            Need::Existing => {
+                return Err(Error::store_msg(format!(
+                    "no track database at {} (config: {})",
+                    path.display(),
+                    config.source
+                ))
+                .with_fix("give --db PATH or --config FILE, or add a track to create it"));
+            }
+        }
+    }
+    TrackStore::open(&config.db_path)
 }
 
 fn parse_id(text: &str) -> Result<VideoId> {
@@ -65,14 +118,14 @@ pub fn add(
         track = track.with_thumbnail(thumb)?;
     }
     track.duration_secs = extras.duration_secs;
-    TrackStore::open(&config.db_path)?.upsert(&track)?;
+    open_store(config, Need::Write)?.upsert(&track)?;
     say(out, &format!("stored {}", track.video_id))
 }
 
 /// `get`: prints one track as `key<TAB>value` lines.
 pub fn get(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
-    let store = TrackStore::open(&config.db_path)?;
+    let store = open_store(config, Need::Existing)?;
     let track = store
         .get(&id)?
         .ok_or_else(|| Error::NotFound(format!("no track with video id {id}")))?;
@@ -82,39 +135,81 @@ pub fn get(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
 /// `resolve`: runs the resolver for one id and stores what it says.
 pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
-    let mut store = TrackStore::open(&config.db_path)?;
     let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-    let track = TrackSource::new(config, metrics).resolve_now(&id, &mut store)?;
+    let source = TrackSource::new(config, metrics);
+    if config.db_path.exists() {
+        let track = source.resolve_now(&id, &mut open_store(config, Need::Write)?)?;
+        return write_all(out, &track_lines(&track));
+    }
+    // No database yet: resolve into a scratch store in memory first, so a
+    // resolver that fails (not installed, say) leaves no empty file behind.
+    let mut scratch = TrackStore::open(Path::new(":memory:"))?;
+    let resolved = source.resolve_now(&id, &mut scratch)?;
+    let mut store = open_store(config, Need::Write)?;
+    store.upsert(&NewTrack {
+        album: Some(resolved.album.clone()),
+        thumbnail_url: resolved.thumbnail_url.clone(),
+        duration_secs: resolved.duration_secs,
+        ..NewTrack::new(
+            &id.to_string(),
+            &resolved.stream_url,
+            &resolved.artist,
+            &resolved.title,
+        )?
+    })?;
+    let track = store.get(&id)?.unwrap_or(resolved);
     write_all(out, &track_lines(&track))
 }
 
-/// A track as `key<TAB>value` lines.
+/// A track as `key<TAB>value` lines: every field, in a fixed order, an
+/// empty value for one that is unknown (so scripts can rely on the keys),
+/// and times as RFC 3339 UTC.
 fn track_lines(track: &Track) -> String {
-    let mut text = format!(
-        "video_id\t{}\nartist\t{}\ntitle\t{}\nstream_url\t{}\nupdated_at\t{}\n",
-        track.video_id, track.artist, track.title, track.stream_url, track.updated_at
-    );
-    if let Some(expires) = track.expires_at {
-        text.push_str(&format!("expires_at\t{expires}\n"));
-    }
-    if let Some(duration) = track.duration_secs {
-        text.push_str(&format!("duration_secs\t{duration}\n"));
-    }
-    text
+    let time = |t: Option<i64>| t.map(crate::time::rfc3339).unwrap_or_default();
+    let fields = [
+        ("video_id", track.video_id.clone()),
+        ("artist", clean(&track.artist)),
+        ("title", clean(&track.title)),
+        ("album", clean(&track.album)),
+        (
+            "duration_secs",
+            track
+                .duration_secs
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+        ),
+        ("stream_url", clean(&track.stream_url)),
+        (
+            "thumbnail_url",
+            clean(track.thumbnail_url.as_deref().unwrap_or("")),
+        ),
+        ("updated_at", time(Some(track.updated_at))),
+        ("expires_at", time(track.expires_at)),
+    ];
+    fields
+        .iter()
+        .map(|(key, value)| format!("{key}\t{value}\n"))
+        .collect()
 }
 
-/// `list`: one `video_id<TAB>artist<TAB>title<TAB>updated_at` line per track.
+/// A value made safe for one tab-separated field: another program may
+/// have stored anything.
+fn clean(text: &str) -> String {
+    text.replace(['\t', '\n', '\r'], " ")
+}
+
+/// `list`: one `video_id<TAB>artist<TAB>title<TAB>updated_at` line per
+/// track, the time as RFC 3339 UTC.
 pub fn list(config: &Config, out: &mut dyn Write) -> Result<()> {
-    let store = TrackStore::open(&config.db_path)?;
+    let store = open_store(config, Need::Existing)?;
     let mut text = String::new();
     for t in store.list()? {
-        let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
         text.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
             t.video_id,
             clean(&t.artist),
             clean(&t.title),
-            t.updated_at
+            crate::time::rfc3339(t.updated_at)
         ));
     }
     write_all(out, &text)
@@ -123,7 +218,7 @@ pub fn list(config: &Config, out: &mut dyn Write) -> Result<()> {
 /// `remove`: deletes a track; an unknown id is an error.
 pub fn remove(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
-    if !TrackStore::open(&config.db_path)?.remove(&id)? {
+    if !open_store(config, Need::Existing)?.remove(&id)? {
         return Err(Error::NotFound(format!("no track with video id {id}")));
     }
     say(out, &format!("removed {id}"))
@@ -150,14 +245,22 @@ pub fn import(
         input = std::fs::read(Path::new(source))
             .map_err(|e| Error::io(format!("cannot read {source}"), e))?;
     }
+    let name = if source == "-" {
+        "standard input"
+    } else {
+        source
+    };
     let tracks = import::parse(&input)
-        .map_err(|e| Error::InvalidInput(format!("{source}: {e}; nothing was imported")))?;
-    let mut store = TrackStore::open(&config.db_path)?;
+        .map_err(|e| Error::InvalidInput(format!("{name}: {e}; nothing was imported")))?;
+    let mut store = open_store(config, Need::Write)?;
     match playlist {
         Some(name) => store.import_into_playlist(&tracks, name)?,
         None => store.upsert_many(&tracks)?,
     }
-    say(out, &format!("imported {} tracks", tracks.len()))
+    say(
+        out,
+        &format!("imported {}", count(tracks.len(), "track", "tracks")),
+    )
 }
 
 /// `playlist add`: appends ids to a playlist (created on first use).
@@ -167,15 +270,19 @@ pub fn playlist_add(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
+    crate::store::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
-    TrackStore::open(&config.db_path)?.playlist_add(name, &ids)?;
-    say(out, &format!("added {} to {name}", ids.len()))
+    open_store(config, Need::Write)?.playlist_add(name, &ids)?;
+    say(
+        out,
+        &format!("added {} to {name}", count(ids.len(), "entry", "entries")),
+    )
 }
 
 /// `playlist list [NAME]`: names with entry counts, or one playlist's
 /// entries as `video_id<TAB>artist<TAB>title`.
 pub fn playlist_list(config: &Config, name: Option<&str>, out: &mut dyn Write) -> Result<()> {
-    let store = TrackStore::open(&config.db_path)?;
+    let store = open_store(config, Need::Existing)?;
     let mut text = String::new();
     match name {
         None => {
@@ -209,26 +316,83 @@ pub fn playlist_remove(
     out: &mut dyn Write,
 ) -> Result<()> {
     let ids = parse_ids(ids)?;
-    let removed = TrackStore::open(&config.db_path)?.playlist_remove(name, &ids)?;
+    let removed = open_store(config, Need::Existing)?.playlist_remove(name, &ids)?;
     if removed == 0 {
         return Err(Error::NotFound(format!(
             "nothing to remove from playlist {name:?}"
         )));
     }
-    say(out, &format!("removed {removed} entries from {name}"))
+    let entries = count(removed, "entry", "entries");
+    if ids.is_empty() {
+        say(out, &format!("removed playlist {name} ({entries})"))
+    } else {
+        say(out, &format!("removed {entries} from {name}"))
+    }
+}
+
+/// The format `playlist export` writes: `format` (from `--format`), or
+/// else the output file's extension. Both given must agree, so that a
+/// file's name never lies about its content.
+pub fn export_format(
+    format: Option<PlaylistFormat>,
+    output: Option<&Path>,
+) -> Result<PlaylistFormat> {
+    let by_name = output.and_then(format_of_file);
+    match (format, by_name, output) {
+        (Some(given), Some(named), Some(path)) if given != named => {
+            Err(Error::InvalidInput(format!(
+                "--format {} contradicts the file name {}, which says {}: leave out \
+                 --format, or change the name",
+                format_name(given),
+                path.display(),
+                format_name(named)
+            )))
+        }
+        (Some(given), _, _) => Ok(given),
+        (None, Some(named), _) => Ok(named),
+        (None, None, Some(path)) => Err(Error::InvalidInput(format!(
+            "cannot tell the playlist format from the file name {}: give --format xspf \
+             or --format m3u, or end the name in .m3u, .m3u8 or .xspf",
+            path.display()
+        ))),
+        (None, None, None) => Err(Error::InvalidInput(
+            "give --format xspf or --format m3u (or --output FILE ending in .m3u, .m3u8 \
+             or .xspf)"
+                .into(),
+        )),
+    }
+}
+
+/// The format a playlist file's extension names, if any (case aside).
+fn format_of_file(path: &Path) -> Option<PlaylistFormat> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "m3u" | "m3u8" => Some(PlaylistFormat::M3u),
+        "xspf" => Some(PlaylistFormat::Xspf),
+        _ => None,
+    }
+}
+
+fn format_name(format: PlaylistFormat) -> &'static str {
+    match format {
+        PlaylistFormat::Xspf => "xspf",
+        PlaylistFormat::M3u => "m3u",
+    }
 }
 
 /// `playlist export`: the same XSPF or M3U text the server serves, to a
-/// file (written whole, then renamed into place) or stdout.
+/// file (written whole, then renamed into place) or stdout. The format is
+/// `format`, or else `output`'s extension ([`export_format`]).
 pub fn playlist_export(
     config: &Config,
     name: &str,
-    format: PlaylistFormat,
+    format: Option<PlaylistFormat>,
     output: Option<&Path>,
     base_url: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let store = TrackStore::open(&config.db_path)?;
+    let format = export_format(format, output)?;
+    let store = open_store(config, Need::Existing)?;
     let entries = store
         .playlist(name)?
         .ok_or_else(|| Error::NotFound(format!("no playlist {name:?}")))?;
@@ -258,10 +422,19 @@ pub fn playlist_export(
                 })?;
             say(
                 out,
-                &format!("wrote {} entries to {}", entries.len(), path.display()),
+                &format!(
+                    "wrote {} to {}",
+                    count(entries.len(), "entry", "entries"),
+                    path.display()
+                ),
             )
         }
     }
+}
+
+/// `1 track`, `2 tracks`: counts users read.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn say(out: &mut dyn Write, line: &str) -> Result<()> {
@@ -272,4 +445,37 @@ fn write_all(out: &mut dyn Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::io("cannot write output", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PlaylistFormat::{M3u, Xspf};
+
+    #[test]
+    fn the_export_format_comes_from_the_flag_or_the_file_name() {
+        let path = |p: &'static str| Some(Path::new(p));
+        assert_eq!(export_format(Some(Xspf), None).ok(), Some(Xspf));
+        assert_eq!(export_format(None, path("a/road.m3u")).ok(), Some(M3u));
+        assert_eq!(export_format(None, path("road.M3U8")).ok(), Some(M3u));
+        assert_eq!(export_format(None, path("road.xspf")).ok(), Some(Xspf));
+        assert_eq!(export_format(Some(M3u), path("road.m3u8")).ok(), Some(M3u));
+        assert_eq!(export_format(Some(M3u), path("road.txt")).ok(), Some(M3u));
+        let err = |f, p| export_format(f, p).expect_err("refused").to_string();
+        assert_eq!(
+            err(Some(Xspf), path("road.m3u")),
+            "--format xspf contradicts the file name road.m3u, which says m3u: leave out \
+             --format, or change the name"
+        );
+        assert!(err(None, path("road.txt")).starts_with("cannot tell the playlist format"));
+        assert!(err(None, path("road")).contains("end the name in .m3u, .m3u8 or .xspf"));
+        assert!(err(None, None).starts_with("give --format xspf or --format m3u"));
+    }
+
+    #[test]
+    fn counts_read_well() {
+        assert_eq!(count(1, "track", "tracks"), "1 track");
+        assert_eq!(count(0, "track", "tracks"), "0 tracks");
+        assert_eq!(count(2, "entry", "entries"), "2 entries");
+    }
 }

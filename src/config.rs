@@ -2,6 +2,8 @@
 //! [`Config`]. Every key has a default; unknown keys and bad values are
 //! errors that name the key.
 
+use std::ffi::OsStr;
+use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,12 +12,66 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// The file looked for in the working directory when `--config` is not given.
+/// The file name looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "proxy.toml";
+
+/// The system-wide config file, the last place searched.
+pub const SYSTEM_CONFIG_FILE: &str = "/etc/icyproxy/proxy.toml";
+
+/// Where the settings came from. Kept so that the CLI and the server can
+/// name it: two runs that found different files would otherwise use two
+/// databases without a word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A config file, as an absolute path.
+    File(PathBuf),
+    /// No file was given or found.
+    Defaults,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::Defaults => write!(f, "built-in defaults"),
+        }
+    }
+}
+
+/// The places searched, in order, when `--config` is not given:
+/// `./proxy.toml`, then `$XDG_CONFIG_HOME/icyproxy/proxy.toml` (or
+/// `$HOME/.config/icyproxy/proxy.toml` when `XDG_CONFIG_HOME` is unset,
+/// empty or relative, as the XDG spec asks), then
+/// `/etc/icyproxy/proxy.toml`. Pure, so the order can be tested without
+/// touching the environment.
+pub fn search_path(xdg_config_home: Option<&OsStr>, home: Option<&OsStr>) -> Vec<PathBuf> {
+    let mut places = vec![PathBuf::from(DEFAULT_CONFIG_FILE)];
+    fn usable(v: Option<&OsStr>) -> Option<&Path> {
+        v.map(Path::new).filter(|p| p.is_absolute())
+    }
+    let user_dir = match (usable(xdg_config_home), usable(home)) {
+        (Some(xdg), _) => Some(xdg.to_path_buf()),
+        (None, Some(home)) => Some(home.join(".config")),
+        (None, None) => None,
+    };
+    if let Some(dir) = user_dir {
+        places.push(dir.join("icyproxy").join(DEFAULT_CONFIG_FILE));
+    }
+    places.push(PathBuf::from(SYSTEM_CONFIG_FILE));
+    places
+}
+
+/// `path` made absolute against the working directory (for messages that
+/// must say exactly which file is meant); unchanged if that fails.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
 
 /// The validated settings the program runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The file these settings were read from, or the built-in defaults.
+    pub source: Source,
     pub host: String,
     pub port: u16,
     /// Stream workers: the most concurrent streams.
@@ -189,26 +245,26 @@ pub struct Overrides {
 }
 
 impl Config {
-    /// Loads `path`, or `./proxy.toml` when present, or the built-in defaults.
+    /// Loads `path` (from `--config`), or else the first file of
+    /// [`search_path`] that exists, or else the built-in defaults.
     pub fn load(path: Option<&Path>) -> Result<Config> {
-        match path {
-            Some(path) => Config::from_file(path),
-            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
-                Config::from_file(Path::new(DEFAULT_CONFIG_FILE))
-            }
+        if let Some(path) = path {
+            return Config::from_file(path);
+        }
+        let xdg = std::env::var_os("XDG_CONFIG_HOME");
+        let home = std::env::var_os("HOME");
+        match search_path(xdg.as_deref(), home.as_deref())
+            .into_iter()
+            .find(|p| p.is_file())
+        {
+            Some(found) => read_file(&found, "fix its permissions, or give --config FILE"),
             None => Config::from_toml("", None),
         }
     }
 
-    /// Reads and validates one config file.
+    /// Reads and validates one config file (the one given to `--config`).
     pub fn from_file(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Config(format!(
-                "cannot read config file {}: {e} (check the path given to --config)",
-                path.display()
-            ))
-        })?;
-        Config::from_toml(&text, Some(path))
+        read_file(path, "check the path given to --config")
     }
 
     /// Parses and validates config text; `source` names the file in errors
@@ -249,6 +305,7 @@ impl Config {
             p => Some(base.join(p)),
         };
         let mut config = Config {
+            source: source.map_or(Source::Defaults, |p| Source::File(p.to_path_buf())),
             host: file.server.host,
             port: file.server.port,
             workers: file.server.workers,
@@ -378,6 +435,19 @@ impl Config {
     }
 }
 
+/// Reads a config file found or given at `path`; `fix` says what to do when
+/// it cannot be read. The file is named by its absolute path from here on.
+fn read_file(path: &Path, fix: &str) -> Result<Config> {
+    let path = absolute(path);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::Config(format!(
+            "cannot read config file {}: {e} ({fix})",
+            path.display()
+        ))
+    })?;
+    Config::from_toml(&text, Some(&path))
+}
+
 /// The default cover cache: `covers` in the database's directory.
 fn covers_beside(db_path: &Path) -> PathBuf {
     db_path
@@ -412,6 +482,49 @@ mod tests {
         assert_eq!((c.refresh_margin_secs, c.max_age_secs), (300, 18000));
         assert_eq!(c.cover_dir, PathBuf::from("covers"));
         assert_eq!(c.cover_max_bytes, 64 * 1024 * 1024);
+        assert_eq!(c.source, Source::Defaults);
+        assert_eq!(c.source.to_string(), "built-in defaults");
+    }
+
+    #[test]
+    fn search_order() {
+        let os = |s: &'static str| Some(OsStr::new(s));
+        let paths = |xdg, home| -> Vec<String> {
+            search_path(xdg, home)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect()
+        };
+        assert_eq!(
+            paths(os("/x/cfg"), os("/home/u")),
+            [
+                "proxy.toml",
+                "/x/cfg/icyproxy/proxy.toml",
+                "/etc/icyproxy/proxy.toml"
+            ]
+        );
+        // Unset, empty or relative XDG_CONFIG_HOME: the XDG default.
+        for xdg in [None, os(""), os("rel/cfg")] {
+            assert_eq!(
+                paths(xdg, os("/home/u"))[1],
+                "/home/u/.config/icyproxy/proxy.toml"
+            );
+        }
+        assert_eq!(
+            paths(None, None),
+            ["proxy.toml", "/etc/icyproxy/proxy.toml"]
+        );
+    }
+
+    #[test]
+    fn a_file_is_named_by_its_absolute_path() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        let file = dir.join("p.toml");
+        std::fs::write(&file, "[store]\npath = \"t.db\"\n").expect("write");
+        let c = Config::load(Some(&file)).expect("valid");
+        assert_eq!(c.source, Source::File(file.clone()));
+        assert_eq!(c.db_path, dir.join("t.db"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use icyproxy::config::{Config, Overrides};
 use icyproxy::route::PlaylistFormat;
 use icyproxy::{Error, commands};
@@ -18,13 +18,28 @@ use simplelog::{ConfigBuilder, LevelFilter, WriteLogger};
     name = "icyproxy",
     version,
     after_help = "Run without a subcommand to serve.\n\
+\n\
+Without --config, the config file is the first that exists of:\n  \
+./proxy.toml\n  \
+$XDG_CONFIG_HOME/icyproxy/proxy.toml (unset: ~/.config/icyproxy/proxy.toml)\n  \
+/etc/icyproxy/proxy.toml\n\
+and with none, the built-in defaults. A relative [store] path is taken from\n\
+the config file's directory (with no file, from the working directory).\n\
+--config and --db work with every command, so the CLI and the server can\n\
+be pointed at the same database.\n\
+\n\
 Examples:\n  icyproxy --config proxy.toml serve --port 8080\n  \
+icyproxy --db /var/lib/icyproxy/tracks.db list\n  \
 icyproxy add dQw4w9WgXcQ --url 'https://...' --artist 'Rick Astley' --title 'Never Gonna Give You Up'"
 )]
 struct Cli {
-    /// Config file [default: ./proxy.toml if present, else built-in defaults]
+    /// Config file [default: the first found of ./proxy.toml,
+    /// ~/.config/icyproxy/proxy.toml, /etc/icyproxy/proxy.toml; see icyproxy --help]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Track database, for any command (overrides [store] path)
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
     /// Log details (debug level), including upstream URLs
     #[arg(short, long, global = true)]
     verbose: bool,
@@ -65,6 +80,10 @@ enum Command {
     },
     /// Print one stored track as key<TAB>value lines (exit 1 when absent).
     ///
+    /// Every key, always, in this order: video_id, artist, title, album,
+    /// duration_secs, stream_url, thumbnail_url, updated_at, expires_at. An
+    /// unknown value is empty; times are RFC 3339 UTC (2026-11-27T23:53:45Z).
+    ///
     /// Example: icyproxy get dQw4w9WgXcQ
     Get { video_id: String },
     /// Run the resolver (yt-dlp) for a video id and store the stream URL.
@@ -74,7 +93,7 @@ enum Command {
     ///
     /// Example: icyproxy resolve dQw4w9WgXcQ
     Resolve { video_id: String },
-    /// Print all tracks: video_id<TAB>artist<TAB>title<TAB>updated_at.
+    /// Print all tracks: video_id<TAB>artist<TAB>title<TAB>updated_at (RFC 3339 UTC).
     List,
     /// Delete a stored track (exit 1 when absent).
     ///
@@ -82,10 +101,22 @@ enum Command {
     Remove { video_id: String },
     /// Import tracks from a file or stdin ("-"), all or nothing.
     ///
-    /// Lines are video_id<TAB>stream_url<TAB>artist<TAB>title, or JSON
-    /// objects with those keys. A bad line is named and nothing is written.
+    /// One track per line; blank lines and lines starting with # are
+    /// skipped. A bad line is named and nothing is written.
+    ///
+    /// Tab-separated: video_id<TAB>stream_url<TAB>artist<TAB>title[<TAB>thumbnail]
+    ///
+    /// JSON, one object per line: video_id, stream_url and title are
+    /// required; artist, album, thumbnail (an http(s) URL) and duration
+    /// (seconds) are optional; null counts as absent. Any other key is an
+    /// error. yt-dlp's names work too: id (video_id), url (stream_url), track
+    /// (preferred over title), artists (a list, joined with ", " as yt-dlp
+    /// does for its artist). A line with yt-dlp's "extractor" key is yt-dlp's
+    /// own output: its other keys are ignored.
     ///
     /// Example: icyproxy import tracks.tsv --playlist "Road Trip"
+    ///
+    /// Example: yt-dlp -j -f bestaudio 'https://music.youtube.com/watch?v=dQw4w9WgXcQ' | icyproxy import -
     Import {
         /// The file to read, or - for standard input
         file: String,
@@ -121,12 +152,15 @@ enum PlaylistCommand {
     },
     /// Write a playlist as XSPF or extended M3U (for MPD's playlist_directory).
     ///
-    /// Example: icyproxy playlist export "Road Trip" --format m3u --output ~/.mpd/playlists/road.m3u
+    /// The format is --format, or else the --output file's extension; a
+    /// --format that contradicts the extension is an error.
+    ///
+    /// Example: icyproxy playlist export "Road Trip" --output ~/.mpd/playlists/road.m3u
     Export {
         name: String,
-        /// xspf or m3u
-        #[arg(long, value_parser = ["xspf", "m3u"])]
-        format: String,
+        /// The format [default: from the --output name: .m3u or .m3u8 is m3u, .xspf is xspf]
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
         /// Write here instead of standard output
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -134,6 +168,23 @@ enum PlaylistCommand {
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
     },
+}
+
+/// `--format` values; the CLI's name for [`PlaylistFormat`], which the
+/// server's routes own.
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Xspf,
+    M3u,
+}
+
+impl From<ExportFormat> for PlaylistFormat {
+    fn from(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Xspf => PlaylistFormat::Xspf,
+            ExportFormat::M3u => PlaylistFormat::M3u,
+        }
+    }
 }
 
 #[derive(Args, Default)]
@@ -144,9 +195,6 @@ struct ServeArgs {
     /// Port to listen on; 0 picks a free one (overrides [server] port)
     #[arg(long)]
     port: Option<u16>,
-    /// Track database (overrides [store] path)
-    #[arg(long, value_name = "PATH")]
-    db: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -168,15 +216,19 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    let config = Config::load(cli.config.as_deref())?;
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let (host, port) = match &command {
+        Command::Serve(args) => (args.host.clone(), args.port),
+        _ => (None, None),
+    };
+    let config = Config::load(cli.config.as_deref())?.with_overrides(Overrides {
+        host,
+        port,
+        db_path: cli.db,
+    })?;
     let mut out = std::io::stdout().lock();
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => {
-            let config = config.with_overrides(Overrides {
-                host: args.host,
-                port: args.port,
-                db_path: args.db,
-            })?;
+    match command {
+        Command::Serve(_) => {
             drop(out);
             commands::serve(&config)
         }
@@ -218,21 +270,14 @@ fn run(cli: Cli) -> Result<(), Error> {
                 format,
                 output,
                 base_url,
-            } => {
-                let format = if format == "xspf" {
-                    PlaylistFormat::Xspf
-                } else {
-                    PlaylistFormat::M3u
-                };
-                commands::playlist_export(
-                    &config,
-                    &name,
-                    format,
-                    output.as_deref(),
-                    base_url.as_deref(),
-                    &mut out,
-                )
-            }
+            } => commands::playlist_export(
+                &config,
+                &name,
+                format.map(PlaylistFormat::from),
+                output.as_deref(),
+                base_url.as_deref(),
+                &mut out,
+            ),
         },
     }
 }

@@ -30,12 +30,24 @@ fn env(extra: &str) -> Env {
     Env { dir, config }
 }
 
+/// The binary, run in the test's directory with a home of its own there
+/// and no `XDG_CONFIG_HOME`, so no config of the machine's user is found.
+fn bin(env: &Env) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_icyproxy"));
+    c.current_dir(env.dir.path())
+        .env("HOME", env.dir.path().join("home"))
+        .env_remove("XDG_CONFIG_HOME");
+    c
+}
+
+/// Runs `icyproxy --config ENV_CONFIG ARGS`.
 fn icyproxy(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
-        .arg("--config")
-        .arg(&env.config)
-        .args(args)
-        .current_dir(env.dir.path())
+    run(bin(env).arg("--config").arg(&env.config).args(args), stdin)
+}
+
+/// Runs a prepared command, feeding it `stdin`, and collects its output.
+fn run(command: &mut Command, stdin: Option<&str>) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -89,20 +101,51 @@ fn add_get_list_remove() {
             "add",
             "aaaaaaaaaaa",
             "--url",
-            "http://h/b",
+            "http://h/b?expire=1800000000",
             "--title",
             "Solo",
         ],
         None,
     );
     assert!(o.status.success());
+    let o = icyproxy(&e, &["get", "aaaaaaaaaaa"], None);
+    assert!(
+        stdout(&o).ends_with("\nexpires_at\t2027-01-15T08:00:00Z\n"),
+        "{}",
+        stdout(&o)
+    );
 
     let o = icyproxy(&e, &["get", ID], None);
     assert!(o.status.success());
-    let out = stdout(&o);
-    assert!(out.contains("artist\tRick Astley\n"), "{out}");
-    assert!(out.contains("title\tNever\n"));
-    assert!(out.contains("stream_url\thttps://h.example/a?x=1\n"));
+    let fields = key_values(&stdout(&o));
+    let want = [
+        ("video_id", ID),
+        ("artist", "Rick Astley"),
+        ("title", "Never"),
+        ("album", ""),
+        ("duration_secs", ""),
+        ("stream_url", "https://h.example/a?x=1"),
+        ("thumbnail_url", ""),
+    ];
+    assert_eq!(fields[..7], want.map(|(k, v)| (k.to_owned(), v.to_owned())));
+    assert_eq!(fields[7].0, "updated_at");
+    assert_rfc3339(&fields[7].1);
+    // The same instant as the stored integer, by an independent clock: date(1).
+    let conn = rusqlite::Connection::open(e.dir.path().join("data/tracks.db")).expect("open");
+    let stored: i64 = conn
+        .query_row(
+            "SELECT updated_at FROM tracks WHERE video_id = ?1",
+            [ID],
+            |r| r.get(0),
+        )
+        .expect("row");
+    let date = Command::new("date")
+        .args(["-u", &format!("-d@{stored}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("date");
+    assert_eq!(fields[7].1, String::from_utf8_lossy(&date.stdout).trim());
+    assert_eq!(fields[8], ("expires_at".to_owned(), String::new()));
+    assert_eq!(fields.len(), 9);
 
     let o = icyproxy(&e, &["list"], None);
     let lines: Vec<Vec<String>> = stdout(&o)
@@ -112,7 +155,7 @@ fn add_get_list_remove() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0][..3], ["aaaaaaaaaaa", "", "Solo"]);
     assert_eq!(lines[1][..3], [ID, "Rick Astley", "Never"]);
-    assert!(lines[1][3].parse::<i64>().expect("updated_at") > 1_700_000_000);
+    assert_rfc3339(&lines[1][3]);
 
     let o = icyproxy(&e, &["remove", ID], None);
     assert!(o.status.success());
@@ -126,6 +169,27 @@ fn add_get_list_remove() {
     assert!(stdout(&o).is_empty());
     let o = icyproxy(&e, &["remove", ID], None);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// `key<TAB>value` lines as pairs, in order.
+fn key_values(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(|l| {
+            let (k, v) = l.split_once('\t').expect("key<TAB>value");
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+/// A time as `get` and `list` print it: RFC 3339 UTC, and recent.
+fn assert_rfc3339(text: &str) {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let shape: String = text
+        .chars()
+        .map(|c| if c.is_ascii_digit() { 'D' } else { c })
+        .collect();
+    assert_eq!(shape, "DDDD-DD-DDTDD:DD:DDZ", "{text}");
+    assert!(digits.as_str() >= "20250101000000", "{text}");
 }
 
 #[test]
@@ -186,6 +250,54 @@ fn import_is_all_or_nothing() {
 }
 
 #[test]
+fn ytdlp_json_output_imports_as_it_is() {
+    let e = env("");
+    let line = std::fs::read_to_string(fixture("ytdlp-bestaudio.json")).expect("fixture");
+    let o = icyproxy(&e, &["import", "-"], Some(&line));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "imported 1 track\n");
+    let fields = key_values(&stdout(&icyproxy(&e, &["get", ID], None)));
+    for (key, value) in [
+        ("artist", "Rick Astley"),
+        ("title", "Never Gonna Give You Up"),
+        ("album", "Whenever You Need Somebody"),
+        ("duration_secs", "212"),
+        (
+            "thumbnail_url",
+            "https://i.ytimg.com/vi_webp/dQw4w9WgXcQ/maxresdefault.webp",
+        ),
+        ("expires_at", "2027-01-15T08:00:00Z"),
+    ] {
+        assert!(
+            fields.contains(&(key.to_owned(), value.to_owned())),
+            "{key}: {fields:?}"
+        );
+    }
+    let url = &fields[5];
+    assert!(
+        url.1.contains("itag=251"),
+        "the audio format's URL: {url:?}"
+    );
+
+    // Without yt-dlp's mark, the same keys are someone's typos: refused.
+    let plain = line.replacen("\"extractor\": \"youtube\", ", "", 1);
+    assert_ne!(plain, line);
+    let o = icyproxy(&e, &["import", "-"], Some(&format!("\n{plain}")));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("icyproxy: standard input: line 2: unknown keys \""),
+        "{err}"
+    );
+    assert!(
+        err.contains(" more (known: video_id,"),
+        "a few are named: {err}"
+    );
+    assert!(err.trim_end().ends_with("nothing was imported"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
 fn config_errors_name_the_key() {
     for (text, want) in [
         ("[server]\nwrkers = 3\n", "wrkers"),
@@ -206,6 +318,19 @@ fn config_errors_name_the_key() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cannot read config file /nonexistent/proxy.toml"));
     drop(e);
+}
+
+#[test]
+fn a_mistyped_command_gets_a_suggestion() {
+    let e = env("");
+    let o = icyproxy(&e, &["lsit"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("unrecognized subcommand 'lsit'"), "{err}");
+    assert!(err.contains("similar subcommand exists: 'list'"), "{err}");
+    let o = icyproxy(&e, &["playlist", "exprt"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("'export'"), "{}", stderr(&o));
 }
 
 #[test]
@@ -231,6 +356,8 @@ struct Serving {
     child: Child,
     addr: SocketAddr,
     log: mpsc::Receiver<String>,
+    /// The lines logged up to and including "listening on".
+    start_log: Vec<String>,
 }
 
 impl Drop for Serving {
@@ -241,11 +368,10 @@ impl Drop for Serving {
 }
 
 fn serve(env: &Env, args: &[&str]) -> Serving {
-    let child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+    let child = bin(env)
         .arg("--config")
         .arg(&env.config)
         .args(args)
-        .current_dir(env.dir.path())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start serve");
@@ -254,6 +380,7 @@ fn serve(env: &Env, args: &[&str]) -> Serving {
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         log: rx,
+        start_log: Vec::new(),
     };
     let stderr = serving.child.stderr.take().expect("stderr");
     std::thread::spawn(move || {
@@ -269,6 +396,7 @@ fn serve(env: &Env, args: &[&str]) -> Serving {
             .log
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("a 'listening on' line");
+        serving.start_log.push(line.clone());
         if let Some(url) = line.split("listening on http://").nth(1) {
             serving.addr = url.trim().parse().expect("address in the log line");
             return serving;
@@ -334,11 +462,7 @@ fn serve_without_subcommand_uses_proxy_toml_in_the_working_directory() {
     let e = env("");
     let port = dead_port();
     std::fs::write(&e.config, format!("[server]\nport = {port}\n")).expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
-        .current_dir(e.dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start");
+    let mut child = bin(&e).stderr(Stdio::piped()).spawn().expect("start");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     assert!(wait_until(Duration::from_secs(5), || {
         std::net::TcpStream::connect(addr).is_ok()
@@ -414,12 +538,24 @@ fn playlist_commands_and_export() {
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    let fields = key_values(&stdout(&icyproxy(&e, &["get", "aaaaaaaaaaa"], None)));
+    for (key, value) in [
+        ("album", "LP"),
+        ("duration_secs", "61"),
+        ("thumbnail_url", "https://i.example/b.jpg"),
+    ] {
+        assert!(
+            fields.contains(&(key.to_owned(), value.to_owned())),
+            "{fields:?}"
+        );
+    }
     let o = icyproxy(
         &e,
         &["playlist", "add", "Road Trip", "aaaaaaaaaaa", "zzzzzzzzzzz"],
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "added 2 entries to Road Trip\n");
     let o = icyproxy(&e, &["playlist", "list"], None);
     assert_eq!(stdout(&o), "Road Trip\t3\n");
     let o = icyproxy(&e, &["playlist", "list", "Road Trip"], None);
@@ -428,21 +564,16 @@ fn playlist_commands_and_export() {
         format!("{ID}\tRick Astley\tNever\naaaaaaaaaaa\t\tSolo\nzzzzzzzzzzz\t\t(not stored yet)\n")
     );
 
+    // The format comes from the file name when --format is left out.
     let out = e.dir.path().join("road.m3u");
+    let outs = out.to_str().expect("utf8");
     let o = icyproxy(
         &e,
-        &[
-            "playlist",
-            "export",
-            "Road Trip",
-            "--format",
-            "m3u",
-            "--output",
-            out.to_str().expect("utf8"),
-        ],
+        &["playlist", "export", "Road Trip", "--output", outs],
         None,
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("wrote 3 entries to {outs}\n"));
     let m3u = std::fs::read_to_string(&out).expect("written");
     assert!(
         m3u.contains("#EXTINF:61,Solo\nhttp://127.0.0.1:9123/proxy/aaaaaaaaaaa/?icy=0\n"),
@@ -465,6 +596,79 @@ fn playlist_commands_and_export() {
         stdout(&o).contains("<location>http://pi.local:8080/proxy/dQw4w9WgXcQ/?icy=0</location>")
     );
     assert!(stdout(&o).contains("<album>LP</album>"));
+    let xspf = e.dir.path().join("road.XSPF");
+    let xspfs = xspf.to_str().expect("utf8");
+    let o = icyproxy(
+        &e,
+        &["playlist", "export", "Road Trip", "--output", xspfs],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&xspf)
+            .expect("written")
+            .contains("<playlist")
+    );
+    let m3u8 = e.dir.path().join("road.m3u8");
+    let m3u8s = m3u8.to_str().expect("utf8");
+    let o = icyproxy(
+        &e,
+        &[
+            "playlist",
+            "export",
+            "Road Trip",
+            "--format",
+            "m3u",
+            "--output",
+            m3u8s,
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&m3u8)
+            .expect("written")
+            .starts_with("#EXTM3U")
+    );
+    let conflict = e.dir.path().join("other.m3u");
+    let unknown = e.dir.path().join("road.txt");
+    for (args, want) in [
+        (
+            vec![
+                "--format",
+                "xspf",
+                "--output",
+                conflict.to_str().expect("utf8"),
+            ],
+            "--format xspf contradicts the file name",
+        ),
+        (
+            vec!["--output", unknown.to_str().expect("utf8")],
+            "cannot tell the playlist format from the file name",
+        ),
+        (vec![], "give --format xspf or --format m3u"),
+    ] {
+        let o = icyproxy(
+            &e,
+            &[&["playlist", "export", "Road Trip"], &args[..]].concat(),
+            None,
+        );
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+    }
+    assert!(!conflict.exists() && !unknown.exists());
+    let o = icyproxy(
+        &e,
+        &["playlist", "export", "Road Trip", "--format", "pdf"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "clap refuses an unknown format");
+    assert!(
+        stderr(&o).contains("[possible values: xspf, m3u]"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = icyproxy(
         &e,
@@ -472,6 +676,7 @@ fn playlist_commands_and_export() {
         None,
     );
     assert!(o.status.success());
+    assert_eq!(stdout(&o), "removed 1 entry from Road Trip\n");
     let o = icyproxy(
         &e,
         &["playlist", "remove", "Road Trip", "zzzzzzzzzzz"],
@@ -480,6 +685,7 @@ fn playlist_commands_and_export() {
     assert_eq!(o.status.code(), Some(1), "nothing left to remove");
     let o = icyproxy(&e, &["playlist", "remove", "Road Trip"], None);
     assert!(o.status.success());
+    assert_eq!(stdout(&o), "removed playlist Road Trip (2 entries)\n");
     let o = icyproxy(&e, &["playlist", "list", "Road Trip"], None);
     assert_eq!(o.status.code(), Some(1));
     for (args, want) in [
@@ -519,7 +725,8 @@ fn playlist_commands_and_export() {
 }
 
 /// Every mistake a newcomer can make: one line on stderr that names the
-/// fix, and exit status 1.
+/// fix, and exit status 1. (`serve` logs which config and database it uses
+/// before it starts; that line is context, not a second error.)
 #[test]
 fn newcomer_errors_are_one_line_that_names_the_fix() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -565,6 +772,216 @@ fn newcomer_errors_are_one_line_that_names_the_fix() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.contains(fix), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        let errors = err.lines().filter(|l| !l.contains(" [INFO] config: "));
+        assert_eq!(errors.count(), 1, "{args:?}: {err}");
     }
+}
+
+/// Writes a config file at `path` (and its directory) naming database `db`.
+fn write_config(path: &Path, db: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, format!("[store]\npath = {db:?}\n")).expect("config");
+}
+
+/// What a read of a missing database says: the path and the config.
+fn missing_db(db: &Path, config: &str) -> String {
+    format!("no track database at {} (config: {config})", db.display())
+}
+
+#[test]
+fn the_config_is_searched_in_order() {
+    let e = env("");
+    let dir = e.dir.path();
+    // The child's working directory, as getcwd reports it.
+    let work = dir.canonicalize().expect("canonical");
+    let xdg = dir.join("xdg");
+    let xdg_file = xdg.join("icyproxy/proxy.toml");
+    let home_file = dir.join("home/.config/icyproxy/proxy.toml");
+    write_config(&xdg_file, "xdg.db");
+    write_config(&home_file, "home.db");
+    let list_with_xdg = |value: Option<&Path>| {
+        let mut c = bin(&e);
+        if let Some(v) = value {
+            c.env("XDG_CONFIG_HOME", v);
+        }
+        let o = run(c.arg("list"), None);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        stderr(&o)
+    };
+    let cwd_file = work.join("proxy.toml");
+    let err = list_with_xdg(Some(&xdg));
+    let want = missing_db(
+        &work.join("data/tracks.db"),
+        &cwd_file.display().to_string(),
+    );
+    assert!(err.contains(&want), "./proxy.toml first: {err}");
+
+    std::fs::remove_file(&e.config).expect("rm");
+    let err = list_with_xdg(Some(&xdg));
+    let want = missing_db(
+        &xdg.join("icyproxy/xdg.db"),
+        &xdg_file.display().to_string(),
+    );
+    assert!(err.contains(&want), "then XDG_CONFIG_HOME: {err}");
+
+    let want = missing_db(
+        &dir.join("home/.config/icyproxy/home.db"),
+        &home_file.display().to_string(),
+    );
+    for unset in [None, Some(Path::new(""))] {
+        let err = list_with_xdg(unset);
+        assert!(err.contains(&want), "then ~/.config ({unset:?}): {err}");
+    }
+
+    std::fs::remove_file(&home_file).expect("rm");
+    // /etc/icyproxy/proxy.toml comes next; a test must not write /etc
+    // (config::search_path's unit test checks its place in the order).
+    if !Path::new("/etc/icyproxy/proxy.toml").exists() {
+        let err = list_with_xdg(Some(&xdg.join("empty")));
+        let want = missing_db(&work.join("tracks.db"), "built-in defaults");
+        assert!(err.contains(&want), "then the defaults: {err}");
+    }
+    for db in ["data/tracks.db", "xdg/icyproxy/xdg.db", "tracks.db"] {
+        assert!(!dir.join(db).exists(), "list created {db}");
+    }
+}
+
+#[test]
+fn db_is_a_global_option_for_the_cli_and_the_server() {
+    let e = env("[resolver]\ncommand = []\n");
+    let db = e.dir.path().join("x.db");
+    let dbs = db.to_str().expect("utf8");
+    let o = icyproxy(
+        &e,
+        &[
+            "--db",
+            dbs,
+            "add",
+            ID,
+            "--url",
+            "http://h/a",
+            "--title",
+            "T",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("database at {dbs} ")),
+        "{}",
+        stderr(&o)
+    );
+    let o = icyproxy(
+        &e,
+        &[
+            "add",
+            "aaaaaaaaaaa",
+            "--url",
+            "http://h/b",
+            "--title",
+            "U",
+            "--db",
+            dbs,
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "the database exists now");
+    let o = icyproxy(&e, &["playlist", "add", "P", ID, "--db", dbs], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&icyproxy(&e, &["list", "--db", dbs], None))
+            .lines()
+            .count(),
+        2
+    );
+    assert_eq!(
+        stdout(&icyproxy(&e, &["--db", dbs, "playlist", "list"], None)),
+        "P\t1\n"
+    );
+    assert!(
+        !e.dir.path().join("data").exists(),
+        "the config's database was not used"
+    );
+
+    let s = serve(&e, &["serve", "--port", "0", "--db", dbs]);
+    assert_eq!(health(s.addr)["tracks"], 2);
+    let first = &s.start_log[0];
+    for part in [
+        format!("config: {}", e.config.display()),
+        format!("database: {dbs}"),
+        "resolver: off".to_owned(),
+        format!("covers: {}", e.dir.path().join("covers").display()),
+    ] {
+        assert!(first.contains(&part), "{part:?} not in {first:?}");
+    }
+}
+
+#[test]
+fn a_new_database_is_announced_once() {
+    let e = env("[resolver]\ncommand = [\"yt-dlp-missing-here\", \"{video_id}\"]\n");
+    let db = e.dir.path().join("data/tracks.db");
+    // Refused input, or a resolver that fails, creates nothing, and so
+    // announces nothing.
+    let o = icyproxy(&e, &["import", "-"], Some("bad line\n"));
+    assert_eq!(o.status.code(), Some(1));
+    let o = icyproxy(&e, &["resolve", ID], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("creating"), "{}", stderr(&o));
+    let o = icyproxy(&e, &["playlist", "add", ".bad", ID], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("creating"), "{}", stderr(&o));
+    assert!(!db.exists());
+
+    let add = ["add", ID, "--url", "http://h/a", "--title", "T"];
+    let o = icyproxy(&e, &add, None);
+    assert!(o.status.success());
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "icyproxy: creating a new, empty track database at {} (config: {})\n",
+            db.display(),
+            e.config.display()
+        )
+    );
+    assert!(db.exists());
+    let o = icyproxy(&e, &add, None);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "", "said once only");
+}
+
+#[test]
+fn reads_of_a_missing_database_fail_without_creating_it() {
+    let e = env("");
+    let db = e.dir.path().join("data/tracks.db");
+    let want = missing_db(&db, &e.config.display().to_string());
+    for args in [
+        vec!["get", ID],
+        vec!["list"],
+        vec!["remove", ID],
+        vec!["playlist", "list"],
+        vec!["playlist", "list", "P"],
+        vec!["playlist", "remove", "P"],
+        vec!["playlist", "export", "P", "--format", "m3u"],
+    ] {
+        let o = icyproxy(&e, &args, None);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(&want), "{args:?}: {err}");
+        assert!(err.contains("--db"), "names the fix: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!e.dir.path().join("data").exists(), "{args:?} created it");
+    }
+}
+
+#[test]
+fn a_listen_failure_comes_before_any_warning_about_the_address() {
+    let e = env("[server]\nhost = \"0.0.0.0\"\n");
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let o = icyproxy(&e, &["serve", "--port", &port], None);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("cannot listen on 0.0.0.0:"), "{err}");
+    assert!(!err.contains("without [server] token"), "{err}");
 }
