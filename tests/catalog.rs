@@ -172,7 +172,7 @@ fn cover_art_is_fetched_once_cached_and_bounded() {
             get(proxy.addr, &format!("/proxy/{A}/{name}"), &[]).status,
             404
         );
-        assert!(started.elapsed() < Duration::from_millis(100));
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
     assert_eq!(origin.requests(), before);
 
@@ -272,7 +272,8 @@ fn cover_art_does_not_wait_for_a_stream_slot() {
         get(proxy.addr, &format!("/proxy/{A}/cover.jpg"), &[]).status,
         200
     );
-    assert!(started.elapsed() < Duration::from_millis(500));
+    // Not after the stream's 3 s stall: art never waits on a stream.
+    assert!(started.elapsed() < Duration::from_millis(1500));
 }
 
 /// Parses Prometheus text into `name{labels}` -> value, checking every

@@ -359,8 +359,10 @@ fn head_matches_get_and_never_downloads_audio() {
         assert_eq!(head.status, 200);
         assert_eq!(origin.settled_body_bytes(), before, "HEAD downloaded audio");
         eprintln!("HEAD (icy {icy}) answered in {times:?}");
+        // How fast is a bench figure; this only catches a HEAD that waits
+        // for something (a download, a timeout) even on a loaded machine.
         let best = times.iter().min().expect("five times");
-        assert!(*best < Duration::from_millis(100), "HEAD took {times:?}");
+        assert!(*best < Duration::from_secs(2), "HEAD took {times:?}");
         let get = get(proxy.addr, &path, extra);
         let strip = |r: &Reply| {
             let mut h: Vec<_> = r
@@ -487,8 +489,10 @@ fn first_audio_bytes_are_not_held_back() {
                 "HTTP/{http}{query} icy={icy}: first 1000 bytes {took:?} after the request, \
                  {lag:?} after upstream sent them"
             );
+            // The figure is the bench's; this catches bytes held back
+            // until the pause ends, even on a loaded machine.
             assert!(
-                lag < Duration::from_millis(50),
+                lag < Duration::from_millis(1000),
                 "first bytes held back {lag:?}"
             );
         }
