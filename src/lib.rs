@@ -21,6 +21,7 @@ pub mod route;
 pub mod server;
 pub mod store;
 pub mod stream_url;
+pub mod subprocess;
 pub mod time;
 pub mod upstream;
 pub mod video_id;

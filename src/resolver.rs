@@ -2,18 +2,14 @@
 //! command (yt-dlp by default) as a subprocess: argv only, never a shell,
 //! killed at its time limit.
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crossbeam_channel::Receiver;
 use log::{debug, warn};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::stream_url;
+use crate::subprocess::{self, Ran};
 use crate::video_id::VideoId;
 
 /// The resolver's output cannot be this big for a single video.
@@ -66,120 +62,47 @@ impl Resolver {
             .map(|a| a.replace("{video_id}", id.as_str()))
             .collect();
         let program = self.program();
-        let started = Instant::now();
-        let mut child = Command::new(&argv[0])
-            .args(&argv[1..])
-            // Its own process group, so a timeout ends whatever it started too.
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                let why = if e.kind() == std::io::ErrorKind::NotFound {
-                    format!(
-                        "resolver command not found: {program} (install it, or set \
-                         [resolver] command = [] to turn resolving off)"
-                    )
-                } else {
-                    format!("cannot run resolver {program}: {e}")
-                };
+        let ran = subprocess::run(&argv, self.timeout, MAX_OUTPUT_BYTES).map_err(|e| {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "resolver command not found: {program} (install it, or set \
+                     [resolver] command = [] to turn resolving off)"
+                )
+            } else {
+                format!("cannot run resolver {program}: {e}")
+            };
+            warn!("{why}");
+            Error::Resolver(why)
+        })?;
+        let finished = match ran {
+            Ran::Finished(finished) => finished,
+            Ran::TimedOut => {
+                let why = format!(
+                    "resolver {program} killed after {}s for {id}",
+                    self.timeout.as_secs()
+                );
                 warn!("{why}");
-                Error::Resolver(why)
-            })?;
-        // Drain both pipes on their own threads so a chatty resolver never
-        // blocks on a full pipe while we wait for it.
-        let stdout = child.stdout.take().map(drain);
-        let stderr = child.stderr.take().map(drain);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if started.elapsed() >= self.timeout => {
-                    kill_group(child.id());
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break None;
-                }
-                Ok(None) => thread::sleep(Duration::from_millis(10)),
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(Error::Resolver(format!("waiting for {program}: {e}")));
-                }
+                return Err(Error::ResolverTimeout(why));
             }
         };
-        // A killed resolver may leave children holding the pipes open:
-        // take what arrived, never wait on them for long.
-        let grace = if status.is_some() {
-            Duration::from_secs(2)
-        } else {
-            Duration::from_millis(100)
-        };
-        let out = stdout.map(|rx| collect(&rx, grace)).unwrap_or_default();
-        let err = stderr.map(|rx| collect(&rx, grace)).unwrap_or_default();
-        let err_text = String::from_utf8_lossy(&err);
-        if !err_text.trim().is_empty() {
-            debug!("{program} stderr for {id}: {}", err_text.trim());
+        if !finished.stderr.trim().is_empty() {
+            debug!("{program} stderr for {id}: {}", finished.stderr.trim());
         }
-        let Some(status) = status else {
+        if !finished.status.success() {
             let why = format!(
-                "resolver {program} killed after {}s for {id}",
-                self.timeout.as_secs()
+                "resolver {program} failed for {id} ({}): {}",
+                finished.status,
+                finished.last_stderr_line()
             );
-            warn!("{why}");
-            return Err(Error::ResolverTimeout(why));
-        };
-        if !status.success() {
-            let reason = err_text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no message")
-                .chars()
-                .take(200)
-                .collect::<String>();
-            let why = format!("resolver {program} failed for {id} ({status}): {reason}");
             warn!("{why}");
             return Err(Error::Resolver(why));
         }
-        parse_output(&String::from_utf8_lossy(&out)).map_err(|why| {
+        parse_output(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
             let why = format!("resolver {program} output for {id}: {why}");
             warn!("{why}");
             Error::Resolver(why)
         })
     }
-}
-
-/// Kills the resolver's process group (a wrapper script's children too).
-/// Done with the `kill` command: no unsafe code for a signal.
-fn kill_group(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Reads a pipe to its end on a thread; the result arrives on the channel.
-fn drain(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let spawned = thread::Builder::new()
-        .name("resolver-pipe".into())
-        .spawn(move || {
-            let mut buf = Vec::new();
-            let _ = (&mut pipe).take(MAX_OUTPUT_BYTES).read_to_end(&mut buf);
-            let _ = tx.send(buf);
-            // Keep reading (and dropping) so the child never blocks on a full pipe.
-            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
-        });
-    if let Err(e) = spawned {
-        warn!("cannot start a thread to read the resolver's output: {e}");
-    }
-    rx
-}
-
-fn collect(rx: &Receiver<Vec<u8>>, grace: Duration) -> Vec<u8> {
-    rx.recv_timeout(grace).unwrap_or_default()
 }
 
 /// The parts of yt-dlp's `-j` JSON that we use.
