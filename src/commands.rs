@@ -145,17 +145,17 @@ pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     // resolver that fails (not installed, say) leaves no empty file behind.
     let mut scratch = TrackStore::open(Path::new(":memory:"))?;
     let resolved = source.resolve_now(&id, &mut scratch)?;
+    let url = resolved
+        .stream_url
+        .clone()
+        .ok_or_else(|| Error::Resolver(format!("the resolver gave {id} no URL")))?;
     let mut store = open_store(config, Need::Write)?;
     store.upsert(&NewTrack {
         album: Some(resolved.album.clone()),
         thumbnail_url: resolved.thumbnail_url.clone(),
         duration_secs: resolved.duration_secs,
-        ..NewTrack::new(
-            &id.to_string(),
-            &resolved.stream_url,
-            &resolved.artist,
-            &resolved.title,
-        )?
+        tags_from: resolved.tags_from,
+        ..NewTrack::new(&id.to_string(), &url, &resolved.artist, &resolved.title)?
     })?;
     let track = store.get(&id)?.unwrap_or(resolved);
     write_all(out, &track_lines(&track))
@@ -178,7 +178,10 @@ fn track_lines(track: &Track) -> String {
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
         ),
-        ("stream_url", clean(&track.stream_url)),
+        (
+            "stream_url",
+            clean(track.stream_url.as_deref().unwrap_or("")),
+        ),
         (
             "thumbnail_url",
             clean(track.thumbnail_url.as_deref().unwrap_or("")),
@@ -279,15 +282,20 @@ pub fn playlist_add(
     )
 }
 
-/// `playlist list [NAME]`: names with entry counts, or one playlist's
-/// entries as `video_id<TAB>artist<TAB>title`.
+/// `playlist list [NAME]`: `name<TAB>entries[<TAB>source URL]` per
+/// playlist, or one playlist's entries as `video_id<TAB>artist<TAB>title`.
 pub fn playlist_list(config: &Config, name: Option<&str>, out: &mut dyn Write) -> Result<()> {
     let store = open_store(config, Need::Existing)?;
     let mut text = String::new();
     match name {
         None => {
-            for (name, count) in store.playlists()? {
-                text.push_str(&format!("{name}\t{count}\n"));
+            for p in store.playlists()? {
+                match p.source.as_deref() {
+                    Some(url) => {
+                        text.push_str(&format!("{}\t{}\t{}\n", p.name, p.entries, clean(url)))
+                    }
+                    None => text.push_str(&format!("{}\t{}\n", p.name, p.entries)),
+                }
             }
         }
         Some(name) => {

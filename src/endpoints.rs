@@ -62,10 +62,12 @@ pub fn playlists(request: Request, store: &TrackStore) -> Outcome {
         Err(e) => return fail(request, &e),
     };
     let mut body = String::new();
-    for (name, count) in names {
+    for p in names {
         body.push_str(&format!(
-            "{name}\t{count}\t/playlists/{}.xspf\n",
-            percent_encode(&name)
+            "{}\t{}\t/playlists/{}.xspf\n",
+            p.name,
+            p.entries,
+            percent_encode(&p.name)
         ));
     }
     ok(request, "text/plain; charset=utf-8", body.into_bytes())

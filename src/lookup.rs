@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::resolver::{Resolved, Resolver};
-use crate::store::{NewTrack, Track, TrackStore, unix_now};
+use crate::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate, unix_now};
 use crate::stream_url;
 use crate::video_id::VideoId;
 
@@ -75,6 +75,15 @@ impl TrackSource {
             })?;
             return Ok((track, Refreshed::Yes));
         };
+        if track.stream_url.is_none() {
+            // Listed by a playlist, never played: no URL to fall back on.
+            if self.resolver.is_none() {
+                return Err(Error::NotFound(format!(
+                    "{id} has no stream URL yet and no resolver is configured"
+                )));
+            }
+            return Ok((self.refresh(id, store, &track)?, Refreshed::Yes));
+        }
         let stale = self.resolver.is_some()
             && stream_url::needs_refresh(
                 track.expires_at,
@@ -109,9 +118,11 @@ impl TrackSource {
         }
     }
 
-    /// Replaces the stream URL of `stale` through the resolver, keeping the
-    /// stored tags. If another request already replaced it, that URL is
-    /// used without running the resolver again.
+    /// Gets `stale` a stream URL through the resolver, keeping its tags
+    /// (unless they came from a playlist listing: YouTube Music's own are
+    /// better). If another request already replaced the URL, that one is
+    /// used without running the resolver again. A store that cannot be
+    /// written plays the fresh URL from memory.
     pub fn refresh(&self, id: &VideoId, store: &mut TrackStore, stale: &Track) -> Result<Track> {
         let resolver = self
             .resolver
@@ -119,19 +130,27 @@ impl TrackSource {
             .ok_or_else(|| Error::Resolver("no resolver configured".into()))?;
         self.single_flight(id, || {
             if let Some(current) = store.get(id)? {
-                if current.stream_url != stale.stream_url {
+                if current.stream_url.is_some() && current.stream_url != stale.stream_url {
                     return Ok(current);
                 }
             }
             let resolved = self.run(resolver, id)?;
-            if !store.update_stream_url(id, &resolved.stream_url)? {
-                return self.resolve_new(id, store);
+            let update = UrlUpdate {
+                stream_url: &resolved.stream_url,
+                duration_secs: resolved.duration_secs,
+                thumbnail_url: resolved.thumbnail_url.as_deref(),
+                track: resolved.track.as_deref(),
+                artist: resolved.music_artist.as_deref(),
+                album: resolved.album.as_deref(),
+            };
+            match store.update_url(id, &update) {
+                Ok(true) => {}
+                Ok(false) => return self.store_new(id, store, resolved),
+                Err(e) => {
+                    warn!("{id}: fresh URL not stored, playing it from memory: {e}");
+                    return Ok(in_memory(stale, &resolved));
+                }
             }
-            store.fill_missing(
-                id,
-                resolved.duration_secs,
-                resolved.thumbnail_url.as_deref(),
-            )?;
             self.metrics.url_refreshed();
             info!("{id}: stream URL refreshed");
             store
@@ -146,12 +165,18 @@ impl TrackSource {
             .as_ref()
             .ok_or_else(|| Error::NotFound(format!("unknown video id {id}")))?;
         let resolved = self.run(resolver, id)?;
+        self.store_new(id, store, resolved)
+    }
+
+    /// Stores a track first met through the resolver, with its tags.
+    fn store_new(&self, id: &VideoId, store: &mut TrackStore, resolved: Resolved) -> Result<Track> {
         let title = if resolved.title.is_empty() {
             id.to_string()
         } else {
             resolved.title
         };
         let mut track = NewTrack::new(id.as_str(), &resolved.stream_url, &resolved.artist, &title)?;
+        track.tags_from = TagSource::Resolver;
         track.duration_secs = resolved.duration_secs;
         track.album = resolved.album.clone().filter(|a| !a.is_empty());
         if let Some(thumb) = resolved.thumbnail_url.as_deref() {
@@ -163,13 +188,14 @@ impl TrackSource {
             return Ok(Track {
                 video_id: id.to_string(),
                 expires_at: stream_url::expires_at(&track.stream_url),
-                stream_url: track.stream_url,
+                stream_url: Some(track.stream_url),
                 artist: track.artist,
                 title: track.title,
                 updated_at: unix_now(),
                 duration_secs: track.duration_secs,
                 album: track.album.unwrap_or_default(),
                 thumbnail_url: track.thumbnail_url,
+                tags_from: TagSource::Resolver,
             });
         }
         info!("{id}: resolved and stored");
@@ -262,4 +288,23 @@ impl Drop for LeaderGuard<'_> {
             .expect("flight map poisoned")
             .remove(self.id);
     }
+}
+
+/// `stale` with the fresh URL, for a store that cannot be written; a
+/// listing's tags give way to YouTube Music's as they would in the store.
+fn in_memory(stale: &Track, resolved: &Resolved) -> Track {
+    let mut track = stale.clone();
+    track.stream_url = Some(resolved.stream_url.clone());
+    track.expires_at = stream_url::expires_at(&resolved.stream_url);
+    track.updated_at = unix_now();
+    track.duration_secs = track.duration_secs.or(resolved.duration_secs);
+    if track.tags_from == TagSource::Flat {
+        if let Some(title) = &resolved.track {
+            track.title = title.clone();
+        }
+        if let Some(artist) = &resolved.music_artist {
+            track.artist = artist.clone();
+        }
+    }
+    track
 }

@@ -145,7 +145,7 @@ mod tests {
             video_id: id.into(),
             track: Some(Track {
                 video_id: id.into(),
-                stream_url: "http://h/x".into(),
+                stream_url: Some("http://h/x".into()),
                 artist: artist.into(),
                 title: title.into(),
                 updated_at: 0,
@@ -153,6 +153,7 @@ mod tests {
                 duration_secs: secs,
                 album: album.into(),
                 thumbnail_url: None,
+                tags_from: crate::store::TagSource::User,
             }),
         }
     }

@@ -289,7 +289,7 @@ impl<'s, 'a> Stream<'s, 'a> {
                 if got_start != start {
                     return Err(Error::UpstreamInvalid(format!(
                         "{}: asked for {}, got {got}",
-                        stream_url::host(&self.track.stream_url),
+                        stream_url::host(self.track.stream_url.as_deref().unwrap_or("")),
                         self.first_range()
                     )));
                 }
@@ -476,11 +476,15 @@ impl<'s, 'a> Stream<'s, 'a> {
 /// The track's URL, if it is one we may fetch. The URL itself may carry
 /// credentials: the reason goes to the debug log only.
 fn checked_url<'t>(id: &VideoId, track: &'t Track) -> Result<&'t str> {
-    stream_url::check(&track.stream_url).map_err(|e| {
+    let url = track
+        .stream_url
+        .as_deref()
+        .ok_or_else(|| Error::BadStreamUrl("none stored yet".into()))?;
+    stream_url::check(url).map_err(|e| {
         debug!("{id}: {e}");
         Error::BadStreamUrl("not a plain http(s) URL".into())
     })?;
-    Ok(&track.stream_url)
+    Ok(url)
 }
 
 /// The same head for `GET` and `HEAD`: `icy-name` without inline blocks,

@@ -27,6 +27,11 @@ pub struct Resolved {
     pub album: Option<String>,
     /// Cover art (yt-dlp's `thumbnail`), when given.
     pub thumbnail_url: Option<String>,
+    /// YouTube Music's own title (`track`), when given.
+    pub track: Option<String>,
+    /// YouTube Music's own artist (`artist`, or `artists` joined), when
+    /// given; not a channel name.
+    pub music_artist: Option<String>,
 }
 
 /// The configured resolver command.
@@ -112,6 +117,7 @@ struct YtDlpJson {
     title: Option<String>,
     track: Option<String>,
     artist: Option<String>,
+    artists: Option<Vec<String>>,
     creator: Option<String>,
     uploader: Option<String>,
     album: Option<String>,
@@ -141,10 +147,26 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
                 .unwrap_or("")
                 .to_owned()
         };
+        let nonempty = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let joined = json.artists.as_ref().map(|a| {
+            a.iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let music_artist = nonempty(&json.artist).or_else(|| nonempty(&joined));
         Resolved {
             stream_url: json.url.ok_or("JSON has no \"url\"")?.trim().to_owned(),
-            artist: pick([&json.artist, &json.creator, &json.uploader]),
+            artist: pick([&music_artist, &json.creator, &json.uploader]),
             title: pick([&json.track, &json.title, &None]),
+            track: nonempty(&json.track),
+            music_artist,
             duration_secs: json
                 .duration
                 .filter(|d| d.is_finite() && *d >= 0.0)
@@ -165,6 +187,8 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
             duration_secs: None,
             album: None,
             thumbnail_url: None,
+            track: None,
+            music_artist: None,
         }
     };
     stream_url::check(&resolved.stream_url).map_err(|e| e.to_string())?;
@@ -184,6 +208,21 @@ mod tests {
         assert_eq!(r.stream_url, "https://r.googlevideo.com/v?expire=9");
         assert_eq!((r.artist.as_str(), r.title.as_str()), ("Band", "Song"));
         assert_eq!(r.duration_secs, Some(212));
+    }
+
+    #[test]
+    fn youtube_music_tags_are_told_apart_from_channel_names() {
+        let r = parse_output(
+            r#"{"title":"Song (Official Video)","track":"Song","artists":["A","B"],"uploader":"A - Topic","url":"http://h/a"}"#,
+        )
+        .expect("valid");
+        assert_eq!(r.track.as_deref(), Some("Song"));
+        assert_eq!(r.music_artist.as_deref(), Some("A, B"));
+        assert_eq!(r.artist, "A, B");
+        let r = parse_output(r#"{"title":"Vlog","uploader":"Someone","url":"http://h/a"}"#)
+            .expect("valid");
+        assert_eq!((r.track, r.music_artist), (None, None));
+        assert_eq!(r.artist, "Someone");
     }
 
     #[test]

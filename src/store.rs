@@ -33,6 +33,14 @@ const MIGRATIONS: &[&str] = &[
         video_id TEXT NOT NULL,
         PRIMARY KEY (playlist, position)
      );",
+    // 3: where a track's tags came from ('' stream_url: not resolved yet),
+    // and the source URL of an imported playlist.
+    "ALTER TABLE tracks ADD COLUMN tags_from TEXT NOT NULL DEFAULT 'user';
+     CREATE TABLE playlist_sources (
+        playlist  TEXT PRIMARY KEY NOT NULL,
+        url       TEXT NOT NULL,
+        synced_at INTEGER NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.
@@ -44,11 +52,43 @@ const WHERE_TO: &str = "choose a writable place with [store] path or --db";
 /// How long a statement waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where a track's tags came from, which decides who may replace them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagSource {
+    /// `add` or an import file: never replaced by anything else.
+    User,
+    /// A flat playlist entry (title, channel): replaced by YouTube Music's
+    /// own tags when the track is resolved.
+    Flat,
+    /// The resolver, for an id first met when played.
+    Resolver,
+}
+
+impl TagSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            TagSource::User => "user",
+            TagSource::Flat => "flat",
+            TagSource::Resolver => "resolver",
+        }
+    }
+
+    fn from_column(text: &str) -> TagSource {
+        match text {
+            "flat" => TagSource::Flat,
+            "resolver" => TagSource::Resolver,
+            _ => TagSource::User,
+        }
+    }
+}
+
 /// A stored track.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Track {
     pub video_id: String,
-    pub stream_url: String,
+    /// `None` until the track is first resolved (a playlist import stores
+    /// tags only).
+    pub stream_url: Option<String>,
     pub artist: String,
     pub title: String,
     /// Unix seconds of the last write.
@@ -60,6 +100,7 @@ pub struct Track {
     pub album: String,
     /// Cover art for MPD's `albumart`, when known.
     pub thumbnail_url: Option<String>,
+    pub tags_from: TagSource,
 }
 
 /// What a caller supplies to insert or replace a track.
@@ -75,6 +116,55 @@ pub struct NewTrack {
     pub album: Option<String>,
     /// `None` keeps what is stored.
     pub thumbnail_url: Option<String>,
+    pub tags_from: TagSource,
+}
+
+/// A track as a playlist lists it: tags, no stream URL yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedTrack {
+    pub video_id: VideoId,
+    pub title: String,
+    pub artist: String,
+    pub duration_secs: Option<i64>,
+    pub thumbnail_url: Option<String>,
+}
+
+/// What a resolver run found for a stored track.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UrlUpdate<'a> {
+    pub stream_url: &'a str,
+    /// Kept when one is stored already.
+    pub duration_secs: Option<i64>,
+    /// Kept when one is stored already.
+    pub thumbnail_url: Option<&'a str>,
+    /// YouTube Music's own tags, when the resolver gave them: they replace
+    /// tags from a flat playlist entry, never a user's.
+    pub track: Option<&'a str>,
+    pub artist: Option<&'a str>,
+    pub album: Option<&'a str>,
+}
+
+/// How an imported playlist changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlaylistChange {
+    pub entries: usize,
+    /// Tracks the store did not have before.
+    pub new_tracks: usize,
+    /// Entries that were not in the playlist before (counted with repeats).
+    pub added: usize,
+    /// Entries that are no longer in it.
+    pub removed: usize,
+    /// Whether the entries both kept are in another order now.
+    pub reordered: bool,
+}
+
+/// A playlist's name, its number of entries, and where it was imported
+/// from (if it was).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaylistInfo {
+    pub name: String,
+    pub entries: u64,
+    pub source: Option<String>,
 }
 
 impl NewTrack {
@@ -93,6 +183,7 @@ impl NewTrack {
             duration_secs: None,
             album: None,
             thumbnail_url: None,
+            tags_from: TagSource::User,
         })
     }
 
@@ -283,33 +374,88 @@ impl TrackStore {
         Ok(stmt.query_row([id.as_str()], track_from_row).optional()?)
     }
 
-    /// Replaces the stream URL of a stored track, keeping its tags; `false`
-    /// when absent. The expiry is read from the URL's `expire=`.
-    pub fn update_stream_url(&mut self, id: &VideoId, url: &str) -> Result<bool> {
-        stream_url::check(url)?;
+    /// Stores a fresh stream URL for a stored track; `false` when absent.
+    /// The expiry is read from the URL's `expire=`. Duration and cover are
+    /// filled in where unknown; YouTube Music's tags replace those of a flat
+    /// playlist entry, and a user's tags are never touched.
+    pub fn update_url(&mut self, id: &VideoId, update: &UrlUpdate<'_>) -> Result<bool> {
+        stream_url::check(update.stream_url)?;
+        let thumbnail = update
+            .thumbnail_url
+            .filter(|u| stream_url::check(u).is_ok());
+        let tag = |t: Option<&str>| {
+            t.map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
         let n = self.conn.execute(
-            "UPDATE tracks SET stream_url = ?2, updated_at = ?3, expires_at = ?4
+            "UPDATE tracks SET stream_url = ?2, updated_at = ?3, expires_at = ?4,
+               duration_secs = coalesce(duration_secs, ?5),
+               thumbnail_url = coalesce(thumbnail_url, ?6),
+               title  = CASE WHEN tags_from = 'flat' THEN coalesce(?7, title) ELSE title END,
+               artist = CASE WHEN tags_from = 'flat' THEN coalesce(?8, artist) ELSE artist END,
+               album  = CASE WHEN tags_from = 'flat' THEN coalesce(?9, album) ELSE album END,
+               tags_from = CASE WHEN tags_from = 'flat' AND coalesce(?7, ?8) IS NOT NULL
+                                THEN 'resolver' ELSE tags_from END
              WHERE video_id = ?1",
-            params![id.as_str(), url, unix_now(), stream_url::expires_at(url)],
+            params![
+                id.as_str(),
+                update.stream_url,
+                unix_now(),
+                stream_url::expires_at(update.stream_url),
+                update.duration_secs,
+                thumbnail,
+                tag(update.track),
+                tag(update.artist),
+                tag(update.album),
+            ],
         )?;
         Ok(n > 0)
     }
 
-    /// Sets the duration and thumbnail where they are not known yet.
-    pub fn fill_missing(
+    /// Makes `name` exactly `tracks`, in order, in one transaction: the
+    /// playlist is created or replaced, `source` (when given) remembered,
+    /// and each track stored with its listed tags unless the store has
+    /// better ones (a user's, or the resolver's). Tracks are never
+    /// removed: the store is a cache.
+    pub fn replace_playlist(
         &mut self,
-        id: &VideoId,
-        duration_secs: Option<i64>,
-        thumbnail_url: Option<&str>,
-    ) -> Result<()> {
-        let thumbnail = thumbnail_url.filter(|u| stream_url::check(u).is_ok());
-        self.conn.execute(
-            "UPDATE tracks SET duration_secs = coalesce(duration_secs, ?2),
-                               thumbnail_url = coalesce(thumbnail_url, ?3)
-             WHERE video_id = ?1",
-            params![id.as_str(), duration_secs, thumbnail],
-        )?;
-        Ok(())
+        name: &str,
+        source: Option<&str>,
+        tracks: &[ListedTrack],
+    ) -> Result<PlaylistChange> {
+        check_playlist_name(name)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before = entry_ids(&tx, name)?;
+        let new_tracks = list_in(&tx, tracks)?;
+        tx.execute("DELETE FROM playlist_entries WHERE playlist = ?1", [name])?;
+        let ids: Vec<VideoId> = tracks.iter().map(|t| t.video_id.clone()).collect();
+        append_in(&tx, name, &ids)?;
+        if let Some(url) = source {
+            tx.execute(
+                "INSERT INTO playlist_sources (playlist, url, synced_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(playlist) DO UPDATE SET url = excluded.url,
+                                                    synced_at = excluded.synced_at",
+                params![name, url, unix_now()],
+            )?;
+        }
+        tx.commit()?;
+        let after: Vec<String> = ids.iter().map(|i| i.as_str().to_owned()).collect();
+        Ok(PlaylistChange {
+            new_tracks,
+            ..PlaylistChange::between(&before, &after)
+        })
+    }
+
+    /// Imported playlists and their source URLs, by name.
+    pub fn playlist_sources(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT playlist, url FROM playlist_sources ORDER BY playlist")?;
+        let rows = stmt.query_map([], |r| Ok((text(r, 0)?, text(r, 1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// Appends ids to a playlist (created on first use). Ids need not be
@@ -333,6 +479,7 @@ impl TrackStore {
         let mut removed = 0;
         if ids.is_empty() {
             removed = tx.execute("DELETE FROM playlist_entries WHERE playlist = ?1", [name])?;
+            tx.execute("DELETE FROM playlist_sources WHERE playlist = ?1", [name])?;
         }
         for id in ids {
             removed += tx.execute(
@@ -344,12 +491,20 @@ impl TrackStore {
         Ok(removed)
     }
 
-    /// Playlist names with their entry counts, by name.
-    pub fn playlists(&self) -> Result<Vec<(String, u64)>> {
+    /// Playlists with their entry counts and sources, by name.
+    pub fn playlists(&self) -> Result<Vec<PlaylistInfo>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT playlist, count(*) FROM playlist_entries GROUP BY playlist ORDER BY playlist",
+            "SELECT e.playlist, count(*), s.url FROM playlist_entries e
+             LEFT JOIN playlist_sources s ON s.playlist = e.playlist
+             GROUP BY e.playlist ORDER BY e.playlist",
         )?;
-        let rows = stmt.query_map([], |r| Ok((text(r, 0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PlaylistInfo {
+                name: text(r, 0)?,
+                entries: r.get::<_, i64>(1)?.max(0) as u64,
+                source: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
@@ -409,15 +564,16 @@ fn upsert_in(conn: &Connection, tracks: &[NewTrack]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO tracks
            (video_id, stream_url, artist, title, updated_at, expires_at, duration_secs,
-            album, thumbnail_url)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''), ?9)
+            album, thumbnail_url, tags_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''), ?9, ?10)
          ON CONFLICT(video_id) DO UPDATE SET
            stream_url = excluded.stream_url, artist = excluded.artist,
            title = excluded.title, updated_at = excluded.updated_at,
            expires_at = excluded.expires_at,
            duration_secs = coalesce(?7, duration_secs),
            album = coalesce(?8, album),
-           thumbnail_url = coalesce(?9, thumbnail_url)",
+           thumbnail_url = coalesce(?9, thumbnail_url),
+           tags_from = excluded.tags_from",
     )?;
     for t in tracks {
         stmt.execute(params![
@@ -430,9 +586,91 @@ fn upsert_in(conn: &Connection, tracks: &[NewTrack]) -> Result<()> {
             t.duration_secs,
             t.album,
             t.thumbnail_url,
+            t.tags_from.as_str(),
         ])?;
     }
     Ok(())
+}
+
+/// Stores listed tracks inside an open transaction: new ones with their
+/// listed tags and no URL; known ones keep their URL, and their tags
+/// unless those came from a listing too. Returns how many were new.
+fn list_in(conn: &Connection, tracks: &[ListedTrack]) -> Result<usize> {
+    let mut known = conn.prepare_cached("SELECT 1 FROM tracks WHERE video_id = ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO tracks
+           (video_id, stream_url, artist, title, updated_at, duration_secs, album,
+            thumbnail_url, tags_from)
+         VALUES (?1, '', ?2, ?3, ?4, ?5, '', ?6, 'flat')
+         ON CONFLICT(video_id) DO UPDATE SET
+           artist = CASE WHEN tags_from = 'flat' THEN excluded.artist ELSE artist END,
+           title  = CASE WHEN tags_from = 'flat' THEN excluded.title ELSE title END,
+           duration_secs = coalesce(duration_secs, excluded.duration_secs),
+           thumbnail_url = coalesce(thumbnail_url, excluded.thumbnail_url)",
+    )?;
+    let now = unix_now();
+    let mut new = 0;
+    for t in tracks {
+        if !known.exists([t.video_id.as_str()])? {
+            new += 1;
+        }
+        stmt.execute(params![
+            t.video_id.as_str(),
+            t.artist,
+            t.title,
+            now,
+            t.duration_secs,
+            t.thumbnail_url,
+        ])?;
+    }
+    Ok(new)
+}
+
+/// A playlist's ids in order, inside an open transaction.
+fn entry_ids(conn: &Connection, name: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT video_id FROM playlist_entries WHERE playlist = ?1 ORDER BY position",
+    )?;
+    let rows = stmt.query_map([name], |r| text(r, 0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+impl PlaylistChange {
+    /// What changed from `before` to `after` (ids, with repeats).
+    pub fn between(before: &[String], after: &[String]) -> PlaylistChange {
+        let mut left: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for id in before {
+            *left.entry(id.as_str()).or_default() += 1;
+        }
+        let mut added = 0;
+        let mut kept_after = Vec::new();
+        for id in after {
+            match left.get_mut(id.as_str()) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    kept_after.push(id.as_str());
+                }
+                _ => added += 1,
+            }
+        }
+        let removed = left.values().sum();
+        // Nothing moved when the kept entries are the old list with some
+        // entries taken out: a subsequence of it (matched greedily).
+        let mut kept = kept_after.iter().peekable();
+        for id in before {
+            if kept.peek().is_some_and(|k| **k == id.as_str()) {
+                kept.next();
+            }
+        }
+        let reordered = kept.peek().is_some();
+        PlaylistChange {
+            entries: after.len(),
+            new_tracks: 0,
+            added,
+            removed,
+            reordered,
+        }
+    }
 }
 
 /// Appends ids to a playlist inside an open transaction.
@@ -452,9 +690,9 @@ fn append_in(conn: &Connection, name: &str, ids: &[VideoId]) -> Result<()> {
 }
 
 const COLUMNS: &str = "video_id, stream_url, artist, title, updated_at, expires_at, \
-     duration_secs, album, thumbnail_url";
+     duration_secs, album, thumbnail_url, tags_from";
 const T_COLUMNS: &str = "t.video_id, t.stream_url, t.artist, t.title, t.updated_at, \
-     t.expires_at, t.duration_secs, t.album, t.thumbnail_url";
+     t.expires_at, t.duration_secs, t.album, t.thumbnail_url, t.tags_from";
 
 /// A path as the path part of an SQLite `file:` URI.
 fn uri_path(path: &Path) -> String {
@@ -491,9 +729,10 @@ fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Track> {
         .get_ref(at + 8)?
         .as_bytes_or_null()?
         .map(|bytes| String::from_utf8_lossy(bytes).into_owned());
+    let url = text(row, at + 1)?;
     Ok(Track {
         video_id: text(row, at)?,
-        stream_url: text(row, at + 1)?,
+        stream_url: Some(url).filter(|u| !u.is_empty()),
         artist: text(row, at + 2)?,
         title: text(row, at + 3)?,
         updated_at: row.get(at + 4)?,
@@ -501,6 +740,7 @@ fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Track> {
         duration_secs: row.get(at + 6)?,
         album: text(row, at + 7)?,
         thumbnail_url: thumbnail,
+        tags_from: TagSource::from_column(&text(row, at + 9)?),
     })
 }
 
@@ -533,15 +773,23 @@ mod tests {
         let got = s.get(&id).expect("get").expect("present");
         assert_eq!((got.artist.as_str(), got.title.as_str()), ("Artist", "Two"));
         assert_eq!(s.count().expect("count"), 2);
+        let update = |url| UrlUpdate {
+            stream_url: url,
+            ..UrlUpdate::default()
+        };
         assert!(
-            s.update_stream_url(&id, "https://x.example/b")
+            s.update_url(&id, &update("https://x.example/b"))
                 .expect("upd")
         );
         assert_eq!(
-            s.get(&id).expect("get").expect("present").stream_url,
-            "https://x.example/b"
+            s.get(&id)
+                .expect("get")
+                .expect("present")
+                .stream_url
+                .as_deref(),
+            Some("https://x.example/b")
         );
-        assert!(s.update_stream_url(&id, "file:///etc/passwd").is_err());
+        assert!(s.update_url(&id, &update("file:///etc/passwd")).is_err());
         let ids: Vec<_> = s
             .list()
             .expect("list")
@@ -613,9 +861,18 @@ mod tests {
         assert_eq!(ids, ["bbbbbbbbbbb", "aaaaaaaaaaa", "bbbbbbbbbbb"]);
         assert!(entries[0].track.is_none());
         assert_eq!(entries[1].track.as_ref().expect("stored").album, "Album");
+        let counts: Vec<_> = s
+            .playlists()
+            .expect("names")
+            .into_iter()
+            .map(|p| (p.name, p.entries, p.source))
+            .collect();
         assert_eq!(
-            s.playlists().expect("names"),
-            [("Other".to_owned(), 1), ("Road Trip".to_owned(), 3)]
+            counts,
+            [
+                ("Other".to_owned(), 1, None),
+                ("Road Trip".to_owned(), 3, None)
+            ]
         );
         assert_eq!(
             s.playlist_remove("Road Trip", std::slice::from_ref(&b))
@@ -692,6 +949,133 @@ mod tests {
             ("T", "", None)
         );
         assert_eq!(s.schema_version().expect("v"), SCHEMA_VERSION);
+    }
+
+    fn listed(id: &str, title: &str, artist: &str) -> ListedTrack {
+        ListedTrack {
+            video_id: VideoId::parse(id).expect("id"),
+            title: title.into(),
+            artist: artist.into(),
+            duration_secs: Some(100),
+            thumbnail_url: Some("https://i.example/t.jpg".into()),
+        }
+    }
+
+    #[test]
+    fn imported_playlists_replace_entries_and_keep_better_tags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = TrackStore::open(&dir.path().join("t.db")).expect("open");
+        let (a, b, c) = ("aaaaaaaaaaa", "bbbbbbbbbbb", "ccccccccccc");
+        s.upsert(&track(a, "User Title")).expect("user track");
+        let change = s
+            .replace_playlist(
+                "Road Trip",
+                Some("https://music.example/list"),
+                &[
+                    listed(a, "Flat A", "Chan"),
+                    listed(b, "Flat B", "Chan"),
+                    listed(c, "Flat C", "Chan"),
+                ],
+            )
+            .expect("import");
+        assert_eq!((change.entries, change.new_tracks, change.added), (3, 2, 3));
+        let get = |s: &TrackStore, id: &str| {
+            s.get(&VideoId::parse(id).expect("id"))
+                .expect("q")
+                .expect("row")
+        };
+        // A user's tags win over a listing's; a listed track has no URL.
+        assert_eq!(get(&s, a).title, "User Title");
+        let flat_b = get(&s, b);
+        assert_eq!((flat_b.title.as_str(), flat_b.stream_url), ("Flat B", None));
+        assert_eq!(flat_b.tags_from, TagSource::Flat);
+        // Resolving replaces a listing's tags with YouTube Music's, not a user's.
+        let music = UrlUpdate {
+            stream_url: "https://r.example/b",
+            track: Some("Song B"),
+            artist: Some("Band"),
+            album: Some("LP"),
+            ..UrlUpdate::default()
+        };
+        for id in [a, b] {
+            assert!(
+                s.update_url(&VideoId::parse(id).expect("id"), &music)
+                    .expect("update")
+            );
+        }
+        let b_now = get(&s, b);
+        assert_eq!(
+            (
+                b_now.title.as_str(),
+                b_now.artist.as_str(),
+                b_now.album.as_str()
+            ),
+            ("Song B", "Band", "LP")
+        );
+        assert_eq!(b_now.tags_from, TagSource::Resolver);
+        assert_eq!(get(&s, a).title, "User Title");
+        // A later listing no longer touches resolved tags; entries follow
+        // the source: c removed, d added, b and a swapped.
+        let d = "ddddddddddd";
+        let change = s
+            .replace_playlist(
+                "Road Trip",
+                Some("https://music.example/list"),
+                &[
+                    listed(b, "Flat B2", "Chan"),
+                    listed(a, "x", "y"),
+                    listed(d, "Flat D", "Chan"),
+                ],
+            )
+            .expect("sync");
+        assert_eq!(
+            change,
+            PlaylistChange {
+                entries: 3,
+                new_tracks: 1,
+                added: 1,
+                removed: 1,
+                reordered: true
+            }
+        );
+        assert_eq!(get(&s, b).title, "Song B");
+        let ids: Vec<_> = s
+            .playlist("Road Trip")
+            .expect("q")
+            .expect("exists")
+            .into_iter()
+            .map(|e| e.video_id)
+            .collect();
+        assert_eq!(ids, [b, a, d]);
+        // The removed entry's track stays: the store is a cache.
+        assert!(s.get(&VideoId::parse(c).expect("id")).expect("q").is_some());
+        let listed_source = s.playlists().expect("list");
+        assert_eq!(
+            listed_source[0].source.as_deref(),
+            Some("https://music.example/list")
+        );
+        assert_eq!(
+            s.playlist_sources().expect("sources"),
+            [(
+                "Road Trip".to_owned(),
+                "https://music.example/list".to_owned()
+            )]
+        );
+        assert_eq!(s.playlist_remove("Road Trip", &[]).expect("rm"), 3);
+        assert!(s.playlist_sources().expect("sources").is_empty());
+    }
+
+    #[test]
+    fn playlist_changes_count_repeats_and_moves() {
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let c = PlaylistChange::between(&ids(&["a", "b", "a"]), &ids(&["a", "b", "a"]));
+        assert_eq!((c.added, c.removed, c.reordered), (0, 0, false));
+        let c = PlaylistChange::between(&ids(&["a", "b", "a"]), &ids(&["b", "a"]));
+        assert_eq!((c.added, c.removed, c.reordered), (0, 1, false));
+        let c = PlaylistChange::between(&ids(&["a", "b"]), &ids(&["b", "a", "c"]));
+        assert_eq!((c.added, c.removed, c.reordered), (1, 0, true));
+        let c = PlaylistChange::between(&[], &ids(&["x"]));
+        assert_eq!((c.entries, c.added), (1, 1));
     }
 
     #[test]

@@ -143,7 +143,10 @@ fn expired_and_expiring_urls_are_refreshed_before_streaming() {
             "the old URL was fetched: {old}"
         );
         let track = s.stored(ID).expect("stored");
-        assert!(track.stream_url.contains("gen="), "new URL stored");
+        assert!(
+            track.stream_url.is_some_and(|u| u.contains("gen=")),
+            "new URL stored"
+        );
         assert_eq!(track.title, "Stored Title", "stored tags survive a refresh");
         assert_eq!(
             reply.header("icy-name"),
