@@ -10,6 +10,7 @@ use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
 use crate::import;
 use crate::lookup::TrackSource;
+use crate::playlist_source::{self, MpdFiles, Reader};
 use crate::route::PlaylistFormat;
 use crate::server::Server;
 use crate::store::{NewTrack, Track, TrackStore};
@@ -275,7 +276,8 @@ pub fn playlist_add(
 ) -> Result<()> {
     crate::store::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
-    open_store(config, Need::Write)?.playlist_add(name, &ids)?;
+    let mut store = open_store(config, Need::Write)?;
+    changing_mpd_file(config, &mut store, name, |s| s.playlist_add(name, &ids))?;
     say(
         out,
         &format!("added {} to {name}", count(ids.len(), "entry", "entries")),
@@ -315,6 +317,84 @@ pub fn playlist_list(config: &Config, name: Option<&str>, out: &mut dyn Write) -
     write_all(out, &text)
 }
 
+/// Runs `change` on playlist `name` and brings its file in
+/// `[playlists] mpd_dir` up to date; a file there that icyproxy did not
+/// write stops the change before it is made.
+fn changing_mpd_file<T>(
+    config: &Config,
+    store: &mut TrackStore,
+    name: &str,
+    change: impl FnOnce(&mut TrackStore) -> Result<T>,
+) -> Result<T> {
+    let files = MpdFiles::of(config);
+    if let Some(files) = &files {
+        files.check_ours(name)?;
+    }
+    let done = change(store)?;
+    if let Some(files) = &files {
+        files.write(store, name)?;
+    }
+    Ok(done)
+}
+
+/// `playlist import URL [--name NAME]`: one line, e.g.
+/// `Road Trip: 48 tracks (3 new), 2 unavailable skipped`.
+pub fn playlist_import(
+    config: &Config,
+    url: &str,
+    name: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    // The source is read before the database is opened: a failing command
+    // leaves no new, empty database behind.
+    if let Some(name) = name {
+        crate::store::check_playlist_name(name)?;
+    }
+    let listing = Reader::new(config).read(url)?;
+    let mut store = open_store(config, Need::Write)?;
+    let done = playlist_source::store_listing(config, &mut store, name, url, &listing)?;
+    say(out, &playlist_source::import_summary(&done))
+}
+
+/// `playlist sync [NAME]`: re-reads one imported playlist, or all; one line
+/// per playlist. Those that fail are left as they were and make the exit
+/// status 1; the others still sync.
+pub fn playlist_sync(config: &Config, name: Option<&str>, out: &mut dyn Write) -> Result<()> {
+    let mut store = open_store(config, Need::Existing)?;
+    let sources = store.playlist_sources()?;
+    let chosen: Vec<(String, String)> = match name {
+        None => sources,
+        Some(name) => {
+            let found = sources.into_iter().find(|(n, _)| n == name);
+            vec![found.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "playlist {name:?} was not imported from a URL: nothing to sync"
+                ))
+            })?]
+        }
+    };
+    if chosen.is_empty() {
+        return say(out, "no imported playlists to sync");
+    }
+    let mut failed = 0;
+    for (name, url) in &chosen {
+        match playlist_source::sync(config, &mut store, name, url) {
+            Ok(done) => say(out, &playlist_source::sync_summary(&done))?,
+            Err(e) => {
+                failed += 1;
+                eprintln!("icyproxy: {name}: {e}; left as it was");
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(Error::PlaylistSource(format!(
+            "{n} of {} failed to sync",
+            count(chosen.len(), "playlist", "playlists")
+        ))),
+    }
+}
+
 /// `playlist remove NAME [ID...]`: drops ids from a playlist, or the whole
 /// playlist; removing nothing is an error.
 pub fn playlist_remove(
@@ -324,7 +404,8 @@ pub fn playlist_remove(
     out: &mut dyn Write,
 ) -> Result<()> {
     let ids = parse_ids(ids)?;
-    let removed = open_store(config, Need::Existing)?.playlist_remove(name, &ids)?;
+    let mut store = open_store(config, Need::Existing)?;
+    let removed = changing_mpd_file(config, &mut store, name, |s| s.playlist_remove(name, &ids))?;
     if removed == 0 {
         return Err(Error::NotFound(format!(
             "nothing to remove from playlist {name:?}"

@@ -103,6 +103,16 @@ pub struct Config {
     pub cover_dir: PathBuf,
     /// The most bytes of cover art kept.
     pub cover_max_bytes: u64,
+    /// The playlist reader argv; `{url}` is replaced.
+    pub playlist_command: Vec<String>,
+    pub playlist_timeout: Duration,
+    /// How often imported playlists are re-read while serving; `None`: never.
+    pub sync_every: Option<Duration>,
+    /// MPD's `playlist_directory`, where every playlist is written as
+    /// `NAME.m3u`; `None`: not written.
+    pub mpd_dir: Option<PathBuf>,
+    /// `[playlists] base_url` when set: where MPD reaches this server.
+    pub playlists_base_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -114,6 +124,18 @@ struct FileConfig {
     upstream: UpstreamSection,
     resolver: ResolverSection,
     cover: CoverSection,
+    playlists: PlaylistsSection,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct PlaylistsSection {
+    /// Minutes; 0: never. Fractions are allowed (0.5 is 30 s).
+    sync_minutes: f64,
+    /// Empty: off.
+    mpd_dir: PathBuf,
+    /// Empty: from [server] host and port.
+    base_url: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,7 +233,14 @@ struct ResolverSection {
     timeout_secs: u64,
     refresh_margin_secs: u64,
     max_age_secs: u64,
+    playlist_command: Vec<String>,
+    playlist_timeout_secs: u64,
 }
+
+/// The playlist reader: yt-dlp's one JSON object for a whole playlist,
+/// without resolving each video.
+pub const DEFAULT_PLAYLIST_COMMAND: [&str; 5] =
+    ["yt-dlp", "--flat-playlist", "-J", "--no-warnings", "{url}"];
 
 /// The resolver the shipped `proxy.toml` names: yt-dlp's JSON for the best
 /// audio format of a YouTube Music video.
@@ -232,6 +261,11 @@ impl Default for ResolverSection {
             timeout_secs: 30,
             refresh_margin_secs: 300,
             max_age_secs: 18000,
+            playlist_command: DEFAULT_PLAYLIST_COMMAND
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            playlist_timeout_secs: 300,
         }
     }
 }
@@ -287,23 +321,25 @@ impl Config {
             .and_then(Path::parent)
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let db_path = if file.store.path.is_absolute() {
-            file.store.path.clone()
-        } else {
-            base.join(&file.store.path)
+        // Relative paths are relative to the config file; empty ones are unset.
+        let anchored = |path: &Path| {
+            (!path.as_os_str().is_empty()).then(|| match path.is_absolute() {
+                true => path.to_path_buf(),
+                false => base.join(path),
+            })
         };
-        let cover_dir = if file.cover.cache_dir.as_os_str().is_empty() {
-            PathBuf::new() // filled in below, beside the database
-        } else if file.cover.cache_dir.is_absolute() {
-            file.cover.cache_dir.clone()
-        } else {
-            base.join(&file.cover.cache_dir)
-        };
-        let ca_file = match &file.upstream.ca_file {
-            p if p.as_os_str().is_empty() => None,
-            p if p.is_absolute() => Some(p.clone()),
-            p => Some(base.join(p)),
-        };
+        let db_path = anchored(&file.store.path).unwrap_or_default();
+        // Unset: filled in below, beside the database.
+        let cover_dir = anchored(&file.cover.cache_dir).unwrap_or_default();
+        let ca_file = anchored(&file.upstream.ca_file);
+        let mpd_dir = anchored(&file.playlists.mpd_dir);
+        let minutes = file.playlists.sync_minutes;
+        if !(0.0..=10_080.0).contains(&minutes) {
+            return Err(Error::Config(format!(
+                "{name}: [playlists] sync_minutes must be between 0 and 10080 (a week)"
+            )));
+        }
+        let sync_every = (minutes > 0.0).then(|| Duration::from_secs_f64(minutes * 60.0));
         let mut config = Config {
             source: source.map_or(Source::Defaults, |p| Source::File(p.to_path_buf())),
             host: file.server.host,
@@ -324,6 +360,13 @@ impl Config {
             max_age_secs: file.resolver.max_age_secs.min(i64::MAX as u64) as i64,
             cover_dir,
             cover_max_bytes: file.cover.max_bytes,
+            playlist_command: file.resolver.playlist_command,
+            playlist_timeout: Duration::from_secs(file.resolver.playlist_timeout_secs),
+            sync_every,
+            mpd_dir,
+            playlists_base_url: Some(file.playlists.base_url)
+                .filter(|u| !u.is_empty())
+                .map(|u| u.trim_end_matches('/').to_owned()),
         };
         config.default_cover_dir();
         config.validate(&name)?;
@@ -390,6 +433,24 @@ impl Config {
         {
             return bad("[resolver] command", "must start with a program name");
         }
+        let reader = &self.playlist_command;
+        if reader.first().is_none_or(|p| p.trim().is_empty()) {
+            return bad(
+                "[resolver] playlist_command",
+                "must start with a program name",
+            );
+        }
+        if !reader.iter().any(|a| a.contains("{url}")) {
+            return bad("[resolver] playlist_command", "must contain \"{url}\"");
+        }
+        if let Some(url) = &self.playlists_base_url {
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                return bad(
+                    "[playlists] base_url",
+                    "must start with http:// or https://",
+                );
+            }
+        }
         if !(1..=315_360_000).contains(&self.max_age_secs) {
             return bad("[resolver] max_age_secs", "must be between 1 and 315360000");
         }
@@ -401,6 +462,7 @@ impl Config {
             ("[upstream] connect_timeout_secs", self.connect_timeout),
             ("[upstream] read_timeout_secs", self.read_timeout),
             ("[resolver] timeout_secs", self.resolver_timeout),
+            ("[resolver] playlist_timeout_secs", self.playlist_timeout),
         ] {
             if !(1..=3600).contains(&value.as_secs()) {
                 return bad(key, "must be between 1 and 3600");
@@ -419,6 +481,15 @@ impl Config {
             Ok(_) => format!("http://[{host}]:{}", self.port),
             Err(_) => format!("http://{host}:{}", self.port),
         }
+    }
+
+    /// Where MPD reaches this server, for the playlist files written to
+    /// `[playlists] mpd_dir`: `[playlists] base_url`, or else from
+    /// `[server] host` and `port`.
+    pub fn playlists_base_url(&self) -> String {
+        self.playlists_base_url
+            .clone()
+            .unwrap_or_else(|| self.base_url())
     }
 
     /// `host:port` as text for binding, with IPv6 literals bracketed.
@@ -484,6 +555,9 @@ mod tests {
         assert_eq!(c.cover_max_bytes, 64 * 1024 * 1024);
         assert_eq!(c.source, Source::Defaults);
         assert_eq!(c.source.to_string(), "built-in defaults");
+        assert_eq!(c.playlist_command[..3], ["yt-dlp", "--flat-playlist", "-J"]);
+        assert_eq!((c.sync_every, c.mpd_dir.as_ref()), (None, None));
+        assert_eq!(c.playlists_base_url(), "http://127.0.0.1:8080");
     }
 
     #[test]
@@ -550,9 +624,15 @@ mod tests {
             timeout_secs = 9
             refresh_margin_secs = 60
             max_age_secs = 600
+            playlist_command = ["reader", "{url}"]
+            playlist_timeout_secs = 60
             [cover]
             cache_dir = "art"
             max_bytes = 1000
+            [playlists]
+            sync_minutes = 30
+            mpd_dir = "mpd/playlists"
+            base_url = "http://pi.local:8080/"
             "#,
             Some(Path::new("/etc/icy/proxy.toml")),
         )
@@ -569,6 +649,11 @@ mod tests {
         assert_eq!((c.refresh_margin_secs, c.max_age_secs), (60, 600));
         assert_eq!(c.cover_dir, PathBuf::from("/etc/icy/art"));
         assert_eq!(c.cover_max_bytes, 1000);
+        assert_eq!(c.playlist_command, ["reader", "{url}"]);
+        assert_eq!(c.playlist_timeout, Duration::from_secs(60));
+        assert_eq!(c.sync_every, Some(Duration::from_secs(1800)));
+        assert_eq!(c.mpd_dir, Some(PathBuf::from("/etc/icy/mpd/playlists")));
+        assert_eq!(c.playlists_base_url(), "http://pi.local:8080");
         assert!(!c.is_loopback());
     }
 
@@ -591,6 +676,10 @@ mod tests {
         assert!(err("[resolver]\ncommand = [\"\"]\n").contains("[resolver] command"));
         assert!(err("[upstream]\nchunk_bytes = 10\n").contains("chunk_bytes"));
         assert!(err("[resolver]\ntimeout_secs = 0\n").contains("timeout_secs"));
+        assert!(err("[resolver]\nplaylist_command = [\"x\"]\n").contains("{url}"));
+        assert!(err("[playlists]\nsync_minutes = -1\n").contains("sync_minutes"));
+        assert!(err("[playlists]\nbase_url = \"pi:8080\"\n").contains("base_url"));
+        assert!(err("[playlists]\nmpd_dri = \"x\"\n").contains("mpd_dri"));
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub enum Error {
     BadStreamUrl(String),
     /// The resolver command failed or printed something unusable.
     Resolver(String),
+    /// A playlist's source (the playlist command) failed or printed
+    /// something that is not a playlist.
+    PlaylistSource(String),
     /// The resolver command ran past its time limit and was killed.
     ResolverTimeout(String),
     /// Bad input on the command line or in an import file.
@@ -77,7 +80,8 @@ impl Error {
             | Error::UpstreamCertificate(_)
             | Error::StaleUrl { .. }
             | Error::BadStreamUrl(_)
-            | Error::Resolver(_) => 502,
+            | Error::Resolver(_)
+            | Error::PlaylistSource(_) => 502,
             Error::UpstreamTimeout(_) | Error::ResolverTimeout(_) => 504,
             Error::InvalidInput(_) => 400,
             Error::Config(_) | Error::Store { .. } | Error::Io { .. } => 500,
@@ -121,6 +125,7 @@ impl fmt::Display for Error {
             Error::RangeNotSatisfiable { .. } => write!(f, "range not satisfiable"),
             Error::BadStreamUrl(why) => write!(f, "stored stream URL refused: {why}"),
             Error::Resolver(why) => write!(f, "{why}"),
+            Error::PlaylistSource(why) => write!(f, "{why}"),
             Error::ResolverTimeout(why) => write!(f, "{why}"),
             Error::InvalidInput(why) => write!(f, "{why}"),
             Error::Config(why) => write!(f, "config: {why}"),

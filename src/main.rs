@@ -131,6 +131,32 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PlaylistCommand {
+    /// Import a YouTube Music (or YouTube) playlist by its URL.
+    ///
+    /// Runs [resolver] playlist_command (yt-dlp --flat-playlist -J) and makes
+    /// the playlist NAME (default: the playlist's title) exactly its playable
+    /// entries, in order, in one step; private, deleted, members-only and
+    /// live entries are skipped and counted. Tracks get their tags now and
+    /// their stream URL when first played. The playlist remembers its URL
+    /// for `playlist sync`. Nothing changes when the command fails.
+    ///
+    /// Example: icyproxy playlist import 'https://music.youtube.com/playlist?list=PL...' --name "Road Trip"
+    Import {
+        /// The playlist's http(s) URL
+        #[arg(value_parser = source_url)]
+        url: String,
+        /// The playlist's name here [default: the source's title]
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Re-read imported playlists from their sources (one, or all).
+    ///
+    /// Entries become the source's current list (added, removed,
+    /// reordered); tracks stay stored. A source that fails leaves its
+    /// playlist as it was, the others still sync, and the exit status is 1.
+    ///
+    /// Example: icyproxy playlist sync "Road Trip"
+    Sync { name: Option<String> },
     /// Append video ids to a playlist (created on first use).
     ///
     /// Example: icyproxy playlist add "Road Trip" dQw4w9WgXcQ kJQP7kiw5Fk
@@ -139,7 +165,7 @@ enum PlaylistCommand {
         #[arg(required = true)]
         video_ids: Vec<String>,
     },
-    /// List playlists (name<TAB>entries), or one playlist's entries.
+    /// List playlists (name<TAB>entries[<TAB>source URL]), or one playlist's entries.
     ///
     /// Example: icyproxy playlist list "Road Trip"
     List { name: Option<String> },
@@ -256,6 +282,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             commands::import(&config, &file, playlist.as_deref(), &mut out)
         }
         Command::Playlist(cmd) => match cmd {
+            PlaylistCommand::Import { url, name } => {
+                commands::playlist_import(&config, &url, name.as_deref(), &mut out)
+            }
+            PlaylistCommand::Sync { name } => {
+                commands::playlist_sync(&config, name.as_deref(), &mut out)
+            }
             PlaylistCommand::Add { name, video_ids } => {
                 commands::playlist_add(&config, &name, &video_ids, &mut out)
             }
@@ -280,6 +312,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             ),
         },
     }
+}
+
+/// A playlist source must be a web URL: anything else is a usage error
+/// (exit 2) before any program runs.
+fn source_url(text: &str) -> Result<String, String> {
+    icyproxy::playlist_source::check_source_url(text).map(|()| text.trim().to_owned())
 }
 
 /// Logs go to stderr, only icyproxy's own lines (tiny_http and ureq are

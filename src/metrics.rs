@@ -22,6 +22,8 @@ pub struct Metrics {
     resolver_runs: AtomicU64,
     resolver_failures: AtomicU64,
     url_refreshes: AtomicU64,
+    playlist_syncs: AtomicU64,
+    playlist_sync_failures: AtomicU64,
     next_stream: AtomicU64,
     streams: Mutex<HashMap<u64, ConnectionHandle>>,
 }
@@ -50,6 +52,14 @@ impl Metrics {
 
     pub fn url_refreshed(&self) {
         self.url_refreshes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one background re-read of an imported playlist.
+    pub fn playlist_synced(&self, ok: bool) {
+        self.playlist_syncs.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.playlist_sync_failures.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn active_streams(&self) -> usize {
@@ -138,6 +148,18 @@ impl Metrics {
             "counter",
             "Stream URLs replaced through the resolver.",
             get(&self.url_refreshes),
+        );
+        one(
+            "icyproxy_playlist_syncs_total",
+            "counter",
+            "Imported playlists re-read from their source while serving.",
+            get(&self.playlist_syncs),
+        );
+        one(
+            "icyproxy_playlist_sync_failures_total",
+            "counter",
+            "Re-reads that failed (the playlist was left as it was).",
+            get(&self.playlist_sync_failures),
         );
         out
     }

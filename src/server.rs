@@ -36,6 +36,7 @@ use crate::endpoints;
 use crate::error::{Error, Result};
 use crate::lookup::TrackSource;
 use crate::metrics::Metrics;
+use crate::playlist_source;
 use crate::proxy::{self, ProxyContext, StreamSettings};
 use crate::response::{self, Outcome};
 use crate::route::{self, Route};
@@ -184,6 +185,14 @@ impl Server {
                 .map_err(|_| Error::io_msg("worker threads did not start"))?;
         }
 
+        if let Some(every) = config.sync_every.filter(|_| !read_only) {
+            let (config, stop, counts) =
+                (config.clone(), Arc::clone(&stopping), Arc::clone(&metrics));
+            thread::Builder::new()
+                .name("playlist-sync".into())
+                .spawn(move || playlist_source::sync_forever(&config, every, &stop, &counts))
+                .map_err(|e| Error::io("cannot start the playlist sync thread", e))?;
+        }
         let loop_stop = Arc::clone(&stopping);
         let senders = Senders {
             access: Access::new(config.token.as_deref()),

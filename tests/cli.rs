@@ -5,73 +5,14 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::*;
 
 const ID: &str = "dQw4w9WgXcQ";
-
-struct Env {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-fn env(extra: &str) -> Env {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("proxy.toml");
-    std::fs::write(
-        &config,
-        format!("[store]\npath = \"data/tracks.db\"\n{extra}"),
-    )
-    .expect("config");
-    Env { dir, config }
-}
-
-/// The binary, run in the test's directory with a home of its own there
-/// and no `XDG_CONFIG_HOME`, so no config of the machine's user is found.
-fn bin(env: &Env) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_icyproxy"));
-    c.current_dir(env.dir.path())
-        .env("HOME", env.dir.path().join("home"))
-        .env_remove("XDG_CONFIG_HOME");
-    c
-}
-
-/// Runs `icyproxy --config ENV_CONFIG ARGS`.
-fn icyproxy(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
-    run(bin(env).arg("--config").arg(&env.config).args(args), stdin)
-}
-
-/// Runs a prepared command, feeding it `stdin`, and collects its output.
-fn run(command: &mut Command, stdin: Option<&str>) -> Output {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run icyproxy");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().expect("wait")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn add_get_list_remove() {

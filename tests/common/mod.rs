@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -676,15 +676,20 @@ impl Served {
     }
 
     pub fn add(&self, id: &str, url: &str, artist: &str, title: &str) {
-        let o = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+        let o = self.cli(&[
+            "add", id, "--url", url, "--artist", artist, "--title", title,
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// Runs an `icyproxy` command with this server's config.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_icyproxy"))
             .arg("--config")
             .arg(self.dir.path().join("proxy.toml"))
-            .args([
-                "add", id, "--url", url, "--artist", artist, "--title", title,
-            ])
+            .args(args)
             .output()
-            .expect("add");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            .expect("run icyproxy")
     }
 
     /// Waits for a log line that `matches` (up to `limit`), keeping every
@@ -860,4 +865,65 @@ fn relay_tls(
     }
     tls.conn.send_close_notify();
     tls.flush()
+}
+
+/// A directory of its own for one run of the real binary: a config file
+/// whose database is `data/tracks.db` there, and a home.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+pub fn env(extra: &str) -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("proxy.toml");
+    std::fs::write(
+        &config,
+        format!("[store]\npath = \"data/tracks.db\"\n{extra}"),
+    )
+    .expect("config");
+    Env { dir, config }
+}
+
+/// The binary, run in the test's directory with a home of its own there
+/// and no `XDG_CONFIG_HOME`, so no config of the machine's user is found.
+pub fn bin(env: &Env) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_icyproxy"));
+    c.current_dir(env.dir.path())
+        .env("HOME", env.dir.path().join("home"))
+        .env_remove("XDG_CONFIG_HOME");
+    c
+}
+
+/// Runs `icyproxy --config ENV_CONFIG ARGS`.
+pub fn icyproxy(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
+    run(bin(env).arg("--config").arg(&env.config).args(args), stdin)
+}
+
+/// Runs a prepared command, feeding it `stdin`, and collects its output.
+pub fn run(command: &mut Command, stdin: Option<&str>) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run icyproxy");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("wait")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -1,0 +1,379 @@
+//! Imported playlists: reading one from its source (the playlist command,
+//! `yt-dlp --flat-playlist -J` by default), storing it in one transaction,
+//! re-reading it later (sync), and keeping MPD's copy in its
+//! `playlist_directory` so `mpc lsplaylists` lists it.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use log::{info, warn};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::flat_playlist::{self, FlatPlaylist};
+use crate::metrics::Metrics;
+use crate::playlist::{self, Links};
+use crate::store::{PlaylistChange, TrackStore, check_playlist_name};
+use crate::subprocess::{self, Ran};
+
+/// A playlist's JSON can be large (a 5,000-entry list is megabytes).
+const MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The line that marks a file in `mpd_dir` as ours: only such files are
+/// ever replaced or removed. (MPD skips `#` lines it does not know.)
+const MARKER: &str = "# written by icyproxy: changes here are overwritten";
+
+/// The configured playlist command.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    argv: Vec<String>,
+    timeout: Duration,
+}
+
+/// What an import or a sync did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub name: String,
+    pub change: PlaylistChange,
+    /// Entries skipped as private, deleted, live or not a video.
+    pub unavailable: usize,
+}
+
+/// Only web URLs are sources: anything else is refused before a program runs.
+pub fn check_source_url(url: &str) -> std::result::Result<(), String> {
+    let lower = url.trim().to_ascii_lowercase();
+    let web = lower.starts_with("https://") || lower.starts_with("http://");
+    if web && !url.chars().any(char::is_whitespace) && lower.len() > "https://".len() {
+        Ok(())
+    } else {
+        Err(format!("not an http(s) URL: {url:?}"))
+    }
+}
+
+impl Reader {
+    pub fn new(config: &Config) -> Reader {
+        Reader {
+            argv: config.playlist_command.clone(),
+            timeout: config.playlist_timeout,
+        }
+    }
+
+    /// Runs the command for `url` and reads the playlist it prints.
+    pub fn read(&self, url: &str) -> Result<FlatPlaylist> {
+        check_source_url(url).map_err(Error::InvalidInput)?;
+        let argv: Vec<String> = self.argv.iter().map(|a| a.replace("{url}", url)).collect();
+        let program = argv.first().map_or("", String::as_str);
+        let ran = subprocess::run(&argv, self.timeout, MAX_OUTPUT_BYTES).map_err(|e| {
+            Error::PlaylistSource(match e.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    "playlist command not found: {program} (install yt-dlp, or set \
+                     [resolver] playlist_command)"
+                ),
+                _ => format!("cannot run the playlist command {program}: {e}"),
+            })
+        })?;
+        let finished = match ran {
+            Ran::Finished(finished) => finished,
+            Ran::TimedOut => {
+                return Err(Error::PlaylistSource(format!(
+                    "{program} killed after {}s (raise [resolver] playlist_timeout_secs)",
+                    self.timeout.as_secs()
+                )));
+            }
+        };
+        if !finished.status.success() {
+            return Err(Error::PlaylistSource(format!(
+                "{program} failed ({}): {}",
+                finished.status,
+                finished.last_stderr_line()
+            )));
+        }
+        flat_playlist::parse(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
+            let said = finished.last_stderr_line();
+            let said = if said == "no message" {
+                String::new()
+            } else {
+                format!(" ({said})")
+            };
+            Error::PlaylistSource(format!("{program} output: {why}{said}"))
+        })
+    }
+}
+
+/// `icyproxy playlist sync`: re-reads one imported playlist's source. A
+/// failure leaves the playlist as it was.
+pub fn sync(config: &Config, store: &mut TrackStore, name: &str, url: &str) -> Result<Imported> {
+    let listing = Reader::new(config).read(url)?;
+    store_listing(config, store, Some(name), url, &listing)
+}
+
+/// Makes the playlist `name` (or, without one, the source's title) exactly
+/// the listing's usable entries, created or replaced, and remembers `url`.
+pub fn store_listing(
+    config: &Config,
+    store: &mut TrackStore,
+    name: Option<&str>,
+    url: &str,
+    listing: &FlatPlaylist,
+) -> Result<Imported> {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => name_from_title(&listing.title)?,
+    };
+    let name = name.as_str();
+    let files = MpdFiles::of(config);
+    if let Some(files) = &files {
+        files.check_ours(name)?;
+    }
+    let change = store.replace_playlist(name, Some(url), &listing.tracks)?;
+    if let Some(files) = &files {
+        files.write(store, name)?;
+    }
+    Ok(Imported {
+        name: name.to_owned(),
+        change,
+        unavailable: listing.unavailable,
+    })
+}
+
+/// A playlist name from a source's title: path separators and a leading
+/// dot are replaced, the length is cut to 100 bytes.
+fn name_from_title(title: &str) -> Result<String> {
+    let mut name: String = title
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' => '-',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    name = name.trim().trim_start_matches('.').trim().to_owned();
+    while name.len() > 100 {
+        name.pop();
+    }
+    let name = name.trim().to_owned();
+    check_playlist_name(&name).map_err(|_| {
+        Error::InvalidInput(format!(
+            "the playlist's title {title:?} cannot name a playlist: give --name NAME"
+        ))
+    })?;
+    Ok(name)
+}
+
+/// The one-line summary of an import:
+/// `Road Trip: 48 tracks (3 new), 2 unavailable skipped`.
+pub fn import_summary(done: &Imported) -> String {
+    let c = &done.change;
+    let mut line = format!(
+        "{}: {} ({} new)",
+        done.name,
+        tracks(c.entries),
+        c.new_tracks
+    );
+    if done.unavailable > 0 {
+        line.push_str(&format!(", {} unavailable skipped", done.unavailable));
+    }
+    line
+}
+
+/// What a sync changed: `Road Trip: 48 tracks, 3 added, 1 removed, reordered`.
+pub fn sync_summary(done: &Imported) -> String {
+    let c = &done.change;
+    let mut parts = vec![tracks(c.entries)];
+    if c.added > 0 {
+        parts.push(format!("{} added", c.added));
+    }
+    if c.removed > 0 {
+        parts.push(format!("{} removed", c.removed));
+    }
+    if c.reordered {
+        parts.push("reordered".into());
+    }
+    if parts.len() == 1 {
+        parts.push("unchanged".into());
+    }
+    if done.unavailable > 0 {
+        parts.push(format!("{} unavailable skipped", done.unavailable));
+    }
+    format!("{}: {}", done.name, parts.join(", "))
+}
+
+fn tracks(n: usize) -> String {
+    match n {
+        1 => "1 track".into(),
+        n => format!("{n} tracks"),
+    }
+}
+
+/// The playlist files in MPD's `playlist_directory`.
+pub struct MpdFiles {
+    dir: PathBuf,
+    base_url: String,
+    token: Option<String>,
+}
+
+impl MpdFiles {
+    /// `None` when `[playlists] mpd_dir` is not set.
+    pub fn of(config: &Config) -> Option<MpdFiles> {
+        Some(MpdFiles {
+            dir: config.mpd_dir.clone()?,
+            base_url: config.playlists_base_url(),
+            token: config.token.clone(),
+        })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.m3u"))
+    }
+
+    /// Refuses a name whose file exists and was not written by us.
+    pub fn check_ours(&self, name: &str) -> Result<()> {
+        let path = self.path(name);
+        match is_ours(&path) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::InvalidInput(format!(
+                "{} was not written by icyproxy and is left alone: choose another name \
+                 (--name) or move that file",
+                path.display()
+            ))),
+            Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+        }
+    }
+
+    /// Writes `name` as MPD reads it (`#EXTINF:secs,Artist - Title` and
+    /// `?icy=0` URLs), whole, renamed into place; removes the file when
+    /// the playlist is gone.
+    pub fn write(&self, store: &TrackStore, name: &str) -> Result<()> {
+        self.check_ours(name)?;
+        let path = self.path(name);
+        let Some(entries) = store.playlist(name)? else {
+            return match std::fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io(format!("cannot remove {}", path.display()), e)),
+            };
+        };
+        let links = Links {
+            base_url: &self.base_url,
+            token: self.token.as_deref(),
+        };
+        let text = playlist::m3u(name, &entries, links);
+        let text = match text.strip_prefix("#EXTM3U\n") {
+            Some(rest) => format!("#EXTM3U\n{MARKER}\n{rest}"),
+            None => format!("{MARKER}\n{text}"),
+        };
+        let tmp = self.dir.join(format!(".{name}.m3u.icyproxy-tmp"));
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                Error::io(format!("cannot write {}", path.display()), e)
+                    .with_fix("check [playlists] mpd_dir")
+            })
+    }
+}
+
+/// Whether `path` is absent or carries our marker near its top.
+fn is_ours(path: &Path) -> std::io::Result<bool> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    let mut head = Vec::new();
+    file.take(4096).read_to_end(&mut head)?;
+    Ok(String::from_utf8_lossy(&head)
+        .lines()
+        .take(3)
+        .any(|l| l == MARKER))
+}
+
+/// Re-reads every imported playlist every `every`, one at a time, until
+/// `stopping` is set: the server's background sync. It uses its own store
+/// connection and never holds a stream's worker. A failure is logged once
+/// per failure streak of a playlist, and its recovery once.
+pub fn sync_forever(config: &Config, every: Duration, stopping: &AtomicBool, metrics: &Metrics) {
+    let mut failing: HashSet<String> = HashSet::new();
+    while pause(every, stopping) {
+        let mut store = match TrackStore::open(&config.db_path) {
+            Ok(store) => store,
+            Err(e) => {
+                warn!("playlist sync: {e}");
+                continue;
+            }
+        };
+        let sources = match store.playlist_sources() {
+            Ok(sources) => sources,
+            Err(e) => {
+                warn!("playlist sync: {e}");
+                continue;
+            }
+        };
+        for (name, url) in sources {
+            if stopping.load(Ordering::Relaxed) {
+                return;
+            }
+            let result = sync(config, &mut store, &name, &url);
+            metrics.playlist_synced(result.is_ok());
+            match result {
+                Ok(done) => {
+                    if failing.remove(&name) {
+                        info!("playlist sync works again: {}", sync_summary(&done));
+                    } else if done.change.added + done.change.removed > 0 || done.change.reordered {
+                        info!("playlist synced: {}", sync_summary(&done));
+                    }
+                }
+                Err(e) => {
+                    if failing.insert(name.clone()) {
+                        warn!("playlist {name}: sync failed, left as it was: {e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Waits `every`, looking at `stopping` often; `false` once it is set.
+fn pause(every: Duration, stopping: &AtomicBool) -> bool {
+    let until = Instant::now() + every;
+    while Instant::now() < until {
+        if stopping.load(Ordering::Relaxed) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
+    }
+    !stopping.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_titles() {
+        assert_eq!(name_from_title("AC/DC: Best").expect("ok"), "AC-DC: Best");
+        assert_eq!(name_from_title("  .hidden mix ").expect("ok"), "hidden mix");
+        assert_eq!(name_from_title(&"é".repeat(80)).expect("ok").len(), 100);
+        assert!(name_from_title("").is_err());
+        assert!(name_from_title("...").is_err());
+    }
+
+    #[test]
+    fn only_web_urls_are_sources() {
+        assert!(check_source_url("https://music.youtube.com/playlist?list=PL1").is_ok());
+        assert!(check_source_url("HTTP://host/x").is_ok());
+        for bad in [
+            "",
+            "https://",
+            "file:///etc/passwd",
+            "PLxxxx",
+            "https://a b",
+            "-o/tmp/x",
+        ] {
+            assert!(check_source_url(bad).is_err(), "{bad:?}");
+        }
+    }
+}
