@@ -54,6 +54,8 @@ struct Mpd {
     child: Child,
     port: u16,
     log: PathBuf,
+    /// Its `playlist_directory`.
+    playlists: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -92,6 +94,7 @@ impl Mpd {
             child,
             port,
             log,
+            playlists: d.join("playlists"),
             _dir: dir,
         };
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
@@ -116,6 +119,21 @@ impl Mpd {
 
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Runs `mpc ARGS` against this MPD and returns its output.
+    fn mpc(&self, args: &[&str]) -> String {
+        let o = Command::new("mpc")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("run mpc");
+        assert!(
+            o.status.success(),
+            "mpc {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
     /// `mpc current` with its default format.
@@ -510,4 +528,136 @@ fn seek_each(c: &mut MpdClient, w: &World, what: &str) {
             "{what} {pos}: elapsed {elapsed} after seek: {status:?}"
         );
     }
+}
+
+/// A YouTube Music playlist imported by URL with `[playlists] mpd_dir`
+/// set to MPD's playlist directory: MPD lists it at once, loads each entry
+/// with `Artist - Title` and its duration, and playing an entry that has
+/// no stream URL yet resolves it and plays it.
+#[test]
+fn an_imported_playlist_is_listed_loaded_and_played_by_mpd() {
+    if !mpd_available() {
+        return;
+    }
+    let origin = Origin::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (lists, calls) = (dir.path().join("lists"), dir.path().join("resolved.log"));
+    std::fs::create_dir_all(&lists).expect("lists");
+    let resolver = format!(
+        "[resolver]\ncommand = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n\
+         playlist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n",
+        fixture("fake-resolver").display().to_string(),
+        calls.display().to_string(),
+        origin.url("/file/tone.mp3"),
+        fixture("fake-playlist").display().to_string(),
+        dir.path().join("listed.log").display().to_string(),
+        lists.display().to_string(),
+    );
+    let proxy = Proxy::start_with(&resolver);
+    let mpd = Mpd::start();
+    let listing = serde_json::json!({
+        "_type": "playlist", "title": "Road Trip", "id": "PLroad",
+        "entries": [
+            {"_type": "url", "ie_key": "Youtube", "id": "listedOne01", "title": "First Song",
+             "channel": "Band One - Topic", "duration": 8, "__x_forwarded_for_ip": null},
+            {"_type": "url", "ie_key": "Youtube", "id": "listedTwo02", "title": "Second Song",
+             "channel": "Band Two - Topic", "duration": 8, "__x_forwarded_for_ip": null},
+            {"_type": "url", "ie_key": "Youtube", "id": "privateOne3", "title": "[Private video]",
+             "channel": null, "duration": null, "__x_forwarded_for_ip": null},
+        ]
+    });
+    std::fs::write(lists.join("PLroad.json"), listing.to_string()).expect("listing");
+    // The CLI, as a user runs it, on the server's database.
+    let cli_config = dir.path().join("cli.toml");
+    std::fs::write(
+        &cli_config,
+        format!(
+            "[store]\npath = {:?}\n{resolver}[playlists]\nmpd_dir = {:?}\nbase_url = \"http://{}\"\n",
+            proxy.db_path.display().to_string(),
+            mpd.playlists.display().to_string(),
+            proxy.addr,
+        ),
+    )
+    .expect("cli config");
+    let o = Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+        .arg("--config")
+        .arg(&cli_config)
+        .args([
+            "playlist",
+            "import",
+            "https://music.youtube.com/playlist?list=PLroad",
+        ])
+        .output()
+        .expect("import");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "Road Trip: 2 tracks (2 new), 1 unavailable skipped\n"
+    );
+    // Listed at once, without `mpc update`.
+    assert_eq!(mpd.mpc(&["lsplaylists"]), "Road Trip\n");
+    let mut c = mpd.connect();
+    c.ok("load \"Road Trip\"");
+    let entries = c.ok("playlistinfo");
+    let names: Vec<&str> = entries
+        .iter()
+        .filter(|(k, _)| k == "Name")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Band One - First Song", "Band Two - Second Song"],
+        "{entries:?}"
+    );
+    let times: Vec<&str> = entries
+        .iter()
+        .filter(|(k, _)| k == "Time")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(times, ["8", "8"], "{entries:?}");
+    assert_eq!(
+        mpd.mpc(&["playlist"]),
+        "Band One - First Song\nBand Two - Second Song\n"
+    );
+    // Entry 2 has no stream URL yet: playing it resolves it, then plays.
+    c.ok("play 1");
+    assert!(
+        wait_state(&mut c, "play", Duration::from_secs(20)),
+        "{:?}",
+        c.status()
+    );
+    let song = wait_song_key(&mut c, "Name", Duration::from_secs(10));
+    assert_eq!(
+        get_value(&song, "Name"),
+        Some("Band Two - Second Song"),
+        "{song:?}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            std::fs::read_to_string(&calls).is_ok_and(|r| r.starts_with("listedTwo02 "))
+        }),
+        "the resolver did not run for entry 2: {:?}",
+        std::fs::read_to_string(&calls)
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || get_value(
+            &c.status(),
+            "elapsed"
+        )
+        .and_then(|e| e.parse::<f64>().ok())
+        .is_some_and(|e| e > 1.0)),
+        "not playing: {:?}",
+        c.status()
+    );
+    assert!(
+        origin
+            .log
+            .requests_for("tone.mp3")
+            .iter()
+            .any(|l| l.contains("gen=1")),
+        "the resolved URL was not fetched: {:?}",
+        origin.log.requests_for("tone.mp3")
+    );
+    let errors = decoder_errors(&mpd.log_text());
+    assert!(errors.is_empty(), "{errors:#?}");
 }
