@@ -95,6 +95,8 @@ pub struct Config {
     /// The resolver argv; `{video_id}` is replaced. Empty: no resolving.
     pub resolver_command: Vec<String>,
     pub resolver_timeout: Duration,
+    /// The longest a request waits for a URL's `available_at`.
+    pub max_wait: Duration,
     /// Refresh a URL when fewer seconds than this remain before `expire=`.
     pub refresh_margin_secs: i64,
     /// Refresh a URL without `expire=` once it is this old.
@@ -235,6 +237,7 @@ struct ResolverSection {
     max_age_secs: u64,
     playlist_command: Vec<String>,
     playlist_timeout_secs: u64,
+    max_wait_secs: u64,
 }
 
 /// The playlist reader: yt-dlp's one JSON object for a whole playlist,
@@ -266,6 +269,7 @@ impl Default for ResolverSection {
                 .map(|s| (*s).to_owned())
                 .collect(),
             playlist_timeout_secs: 300,
+            max_wait_secs: 60,
         }
     }
 }
@@ -356,6 +360,7 @@ impl Config {
             ca_file,
             resolver_command: file.resolver.command,
             resolver_timeout: Duration::from_secs(file.resolver.timeout_secs),
+            max_wait: Duration::from_secs(file.resolver.max_wait_secs),
             refresh_margin_secs: file.resolver.refresh_margin_secs.min(i64::MAX as u64) as i64,
             max_age_secs: file.resolver.max_age_secs.min(i64::MAX as u64) as i64,
             cover_dir,
@@ -463,6 +468,7 @@ impl Config {
             ("[upstream] read_timeout_secs", self.read_timeout),
             ("[resolver] timeout_secs", self.resolver_timeout),
             ("[resolver] playlist_timeout_secs", self.playlist_timeout),
+            ("[resolver] max_wait_secs", self.max_wait),
         ] {
             if !(1..=3600).contains(&value.as_secs()) {
                 return bad(key, "must be between 1 and 3600");

@@ -142,6 +142,8 @@ impl TrackSource {
                 track: resolved.track.as_deref(),
                 artist: resolved.music_artist.as_deref(),
                 album: resolved.album.as_deref(),
+                available_at: resolved.available_at,
+                http_headers: &resolved.http_headers,
             };
             match store.update_url(id, &update) {
                 Ok(true) => {}
@@ -177,6 +179,8 @@ impl TrackSource {
         };
         let mut track = NewTrack::new(id.as_str(), &resolved.stream_url, &resolved.artist, &title)?;
         track.tags_from = TagSource::Resolver;
+        track.available_at = resolved.available_at;
+        track.http_headers = resolved.http_headers.clone();
         track.duration_secs = resolved.duration_secs;
         track.album = resolved.album.clone().filter(|a| !a.is_empty());
         if let Some(thumb) = resolved.thumbnail_url.as_deref() {
@@ -196,6 +200,8 @@ impl TrackSource {
                 album: track.album.unwrap_or_default(),
                 thumbnail_url: track.thumbnail_url,
                 tags_from: TagSource::Resolver,
+                available_at: track.available_at,
+                http_headers: track.http_headers,
             });
         }
         info!("{id}: resolved and stored");
@@ -298,6 +304,8 @@ fn in_memory(stale: &Track, resolved: &Resolved) -> Track {
     track.expires_at = stream_url::expires_at(&resolved.stream_url);
     track.updated_at = unix_now();
     track.duration_secs = track.duration_secs.or(resolved.duration_secs);
+    track.available_at = resolved.available_at;
+    track.http_headers = resolved.http_headers.clone();
     if track.tags_from == TagSource::Flat {
         if let Some(title) = &resolved.track {
             track.title = title.clone();

@@ -25,7 +25,7 @@ use crate::lookup::{Refreshed, TrackSource};
 use crate::metrics::Metrics;
 use crate::pieces::{self, PieceReader};
 use crate::response::{self, BodyWriter, Framing, Outcome, ResponseHead};
-use crate::store::{Track, TrackStore};
+use crate::store::{Track, TrackStore, unix_now};
 use crate::stream_url;
 use crate::upstream::{Piece, Upstream, UpstreamResponse};
 use crate::video_id::VideoId;
@@ -44,6 +44,8 @@ pub struct StreamSettings {
     pub retries: u32,
     /// How long a write to the client may block.
     pub write_timeout: Duration,
+    /// The longest a request waits for a URL's `available_at`.
+    pub max_wait: Duration,
 }
 
 /// What a worker lends a stream. The buffer is the worker's own, reused
@@ -166,6 +168,7 @@ impl<'s, 'a> Stream<'s, 'a> {
             track,
             refreshed,
         };
+        stream.wait_until_available()?;
         let first = stream.first_answer()?;
         Ok((stream, first))
     }
@@ -179,6 +182,7 @@ impl<'s, 'a> Stream<'s, 'a> {
             match self.ask_upstream() {
                 Err(Error::UpstreamStatus(status @ (403 | 404 | 410))) => {
                     self.refresh_once(status)?;
+                    self.wait_until_available()?;
                 }
                 Err(e) if e.is_transient() && attempt < retries => {
                     attempt += 1;
@@ -195,15 +199,16 @@ impl<'s, 'a> Stream<'s, 'a> {
     fn ask_upstream(&self) -> Result<UpstreamResponse> {
         let url = checked_url(self.id, &self.track)?;
         debug!("{}: upstream {url}", self.id);
+        let headers = &self.track.http_headers;
         if self.ask.head_only {
-            return self.upstream.probe(url);
+            return self.upstream.probe(url, headers);
         }
-        let first = self.upstream.get(url, Some(&self.first_range()))?;
+        let first = self.upstream.get(url, Some(&self.first_range()), headers)?;
         if first.status == 206 && first.total().is_none() {
             // Pieces need a known total: one plain request as the client
             // asked instead.
             let range = self.ask.range.map(|r| r.to_string());
-            return self.upstream.get(url, range.as_deref());
+            return self.upstream.get(url, range.as_deref(), headers);
         }
         Ok(first)
     }
@@ -235,6 +240,40 @@ impl<'s, 'a> Stream<'s, 'a> {
             }),
             _ => Err(Error::UpstreamStatus(status)),
         }
+    }
+
+    /// No upstream request for a URL before its `available_at` (YouTube
+    /// makes some fresh URLs wait): the request waits (MPD waits without a
+    /// timeout) up to `max_wait`, else answers 504.
+    fn wait_until_available(&self) -> Result<()> {
+        let Some(at) = self.track.available_at else {
+            return Ok(());
+        };
+        let left = at.saturating_sub(unix_now());
+        if left <= 0 {
+            return Ok(());
+        }
+        let max_wait = self.ctx.settings.max_wait;
+        if Duration::from_secs(left as u64) > max_wait {
+            return Err(Error::UpstreamTimeout(format!(
+                "the stream URL is not available for another {left} s (more than \
+                 [resolver] max_wait_secs = {})",
+                max_wait.as_secs()
+            )));
+        }
+        debug!("{}: waiting {left} s for available_at", self.id);
+        let until = std::time::Instant::now() + Duration::from_secs(left as u64);
+        while std::time::Instant::now() < until {
+            if self.ctx.stopping.load(Ordering::Relaxed) {
+                return Err(Error::UpstreamTimeout("server shutting down".into()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whole seconds: the second `available_at` names has begun.
+        while unix_now() < at {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
     }
 
     /// Replaces the track's URL through the resolver.
@@ -454,13 +493,16 @@ impl<'s, 'a> Stream<'s, 'a> {
     /// at this offset would corrupt the stream, so its total must match.
     fn open_piece(&mut self, from: u64, to: u64, total: u64) -> Result<Piece> {
         let url = checked_url(self.id, &self.track)?;
-        let piece = match self.upstream.open_piece(url, from, to) {
+        let headers = &self.track.http_headers;
+        let piece = match self.upstream.open_piece(url, from, to, headers) {
             Err(Error::UpstreamStatus(status @ (403 | 404 | 410)))
                 if self.ctx.tracks.can_resolve() =>
             {
                 self.refresh(status)?;
+                self.wait_until_available()?;
                 let url = checked_url(self.id, &self.track)?;
-                self.upstream.open_piece(url, from, to)
+                self.upstream
+                    .open_piece(url, from, to, &self.track.http_headers)
             }
             other => other,
         }?;

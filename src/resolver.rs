@@ -32,6 +32,54 @@ pub struct Resolved {
     /// YouTube Music's own artist (`artist`, or `artists` joined), when
     /// given; not a channel name.
     pub music_artist: Option<String>,
+    /// The video id the output names (yt-dlp's `id`), for matching a
+    /// batch's lines to the ids asked for.
+    pub id: Option<String>,
+    /// Unix time before which the URL must not be fetched (a pre-roll
+    /// wait YouTube imposes), when given.
+    pub available_at: Option<i64>,
+    /// The request headers yt-dlp's own downloader would send for this
+    /// URL (User-Agent included), the ones we may send on.
+    pub http_headers: Vec<(String, String)>,
+}
+
+/// Request headers from the resolver that are never sent on: those that
+/// describe our own connection or body, and `Accept-Encoding` (a
+/// compressed answer would reach the player compressed).
+const UNSENDABLE: [&str; 9] = [
+    "host",
+    "range",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "accept-encoding",
+    "te",
+    "upgrade",
+    "icy-metadata",
+];
+
+/// The headers of yt-dlp's `http_headers` we send: well-formed names and
+/// values only, none of [`UNSENDABLE`].
+fn sendable_headers(
+    map: Option<serde_json::Map<String, serde_json::Value>>,
+) -> Vec<(String, String)> {
+    let token = |n: &str| {
+        !n.is_empty()
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    map.unwrap_or_default()
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value.as_str()?.trim().to_owned())))
+        .filter(|(name, value)| {
+            token(name)
+                && !UNSENDABLE.contains(&name.to_ascii_lowercase().as_str())
+                && value.len() <= 1024
+                && value
+                    .chars()
+                    .all(|c| c == '\t' || (c >= ' ' && c != '\u{7f}'))
+        })
+        .collect()
 }
 
 /// The configured resolver command.
@@ -113,7 +161,10 @@ impl Resolver {
 /// The parts of yt-dlp's `-j` JSON that we use.
 #[derive(Deserialize)]
 struct YtDlpJson {
+    id: Option<String>,
     url: Option<String>,
+    available_at: Option<f64>,
+    http_headers: Option<serde_json::Map<String, serde_json::Value>>,
     title: Option<String>,
     track: Option<String>,
     artist: Option<String>,
@@ -167,6 +218,12 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
             title: pick([&json.track, &json.title, &None]),
             track: nonempty(&json.track),
             music_artist,
+            id: nonempty(&json.id),
+            available_at: json
+                .available_at
+                .filter(|t| t.is_finite() && *t > 0.0 && *t < 1e12)
+                .map(|t| t.ceil() as i64),
+            http_headers: sendable_headers(json.http_headers),
             duration_secs: json
                 .duration
                 .filter(|d| d.is_finite() && *d >= 0.0)
@@ -189,6 +246,9 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
             thumbnail_url: None,
             track: None,
             music_artist: None,
+            id: None,
+            available_at: None,
+            http_headers: Vec::new(),
         }
     };
     stream_url::check(&resolved.stream_url).map_err(|e| e.to_string())?;
@@ -223,6 +283,24 @@ mod tests {
             .expect("valid");
         assert_eq!((r.track, r.music_artist), (None, None));
         assert_eq!(r.artist, "Someone");
+    }
+
+    #[test]
+    fn available_at_and_sendable_headers_are_kept() {
+        let r = parse_output(
+            r#"{"id":"dQw4w9WgXcQ","url":"https://r.example/v","available_at":1795000000,
+               "http_headers":{"User-Agent":"Mozilla/5.0 (X11)","Accept":"*/*",
+               "Accept-Encoding":"gzip","Host":"evil","Bad Name":"x","X-Split":"a\r\nb",
+               "Sec-Fetch-Mode":"navigate","X-Number":5}}"#
+                .replace('\n', " ")
+                .as_str(),
+        )
+        .expect("valid");
+        assert_eq!(r.id.as_deref(), Some("dQw4w9WgXcQ"));
+        assert_eq!(r.available_at, Some(1_795_000_000));
+        let mut names: Vec<&str> = r.http_headers.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["Accept", "Sec-Fetch-Mode", "User-Agent"]);
     }
 
     #[test]

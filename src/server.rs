@@ -153,6 +153,7 @@ impl Server {
                 chunk_bytes: config.chunk_bytes,
                 retries: config.retries,
                 write_timeout: config.write_timeout,
+                max_wait: config.max_wait,
             },
             stopping: Arc::clone(&stopping),
             metrics: Arc::clone(&metrics),

@@ -41,6 +41,10 @@ const MIGRATIONS: &[&str] = &[
         url       TEXT NOT NULL,
         synced_at INTEGER NOT NULL
      );",
+    // 4: what a resolved URL needs: the time before which it must not be
+    // fetched, and the request headers to fetch it with (a JSON object).
+    "ALTER TABLE tracks ADD COLUMN available_at INTEGER;
+     ALTER TABLE tracks ADD COLUMN http_headers TEXT;",
 ];
 
 /// The schema version this build writes.
@@ -101,6 +105,10 @@ pub struct Track {
     /// Cover art for MPD's `albumart`, when known.
     pub thumbnail_url: Option<String>,
     pub tags_from: TagSource,
+    /// Unix time before which the URL must not be fetched, when given.
+    pub available_at: Option<i64>,
+    /// Headers to send with every request for the URL.
+    pub http_headers: Vec<(String, String)>,
 }
 
 /// What a caller supplies to insert or replace a track.
@@ -117,6 +125,10 @@ pub struct NewTrack {
     /// `None` keeps what is stored.
     pub thumbnail_url: Option<String>,
     pub tags_from: TagSource,
+    /// Unix time before which the URL must not be fetched.
+    pub available_at: Option<i64>,
+    /// Headers to send with every request for the URL.
+    pub http_headers: Vec<(String, String)>,
 }
 
 /// A track as a playlist lists it: tags, no stream URL yet.
@@ -142,6 +154,10 @@ pub struct UrlUpdate<'a> {
     pub track: Option<&'a str>,
     pub artist: Option<&'a str>,
     pub album: Option<&'a str>,
+    /// Unix time before which the new URL must not be fetched.
+    pub available_at: Option<i64>,
+    /// Headers to send with every request for the new URL.
+    pub http_headers: &'a [(String, String)],
 }
 
 /// How an imported playlist changed.
@@ -184,6 +200,8 @@ impl NewTrack {
             album: None,
             thumbnail_url: None,
             tags_from: TagSource::User,
+            available_at: None,
+            http_headers: Vec::new(),
         })
     }
 
@@ -396,7 +414,8 @@ impl TrackStore {
                artist = CASE WHEN tags_from = 'flat' THEN coalesce(?8, artist) ELSE artist END,
                album  = CASE WHEN tags_from = 'flat' THEN coalesce(?9, album) ELSE album END,
                tags_from = CASE WHEN tags_from = 'flat' AND coalesce(?7, ?8) IS NOT NULL
-                                THEN 'resolver' ELSE tags_from END
+                                THEN 'resolver' ELSE tags_from END,
+               available_at = ?10, http_headers = ?11
              WHERE video_id = ?1",
             params![
                 id.as_str(),
@@ -408,6 +427,8 @@ impl TrackStore {
                 tag(update.track),
                 tag(update.artist),
                 tag(update.album),
+                update.available_at,
+                headers_json(update.http_headers),
             ],
         )?;
         Ok(n > 0)
@@ -564,8 +585,8 @@ fn upsert_in(conn: &Connection, tracks: &[NewTrack]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO tracks
            (video_id, stream_url, artist, title, updated_at, expires_at, duration_secs,
-            album, thumbnail_url, tags_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''), ?9, ?10)
+            album, thumbnail_url, tags_from, available_at, http_headers)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, coalesce(?8, ''), ?9, ?10, ?11, ?12)
          ON CONFLICT(video_id) DO UPDATE SET
            stream_url = excluded.stream_url, artist = excluded.artist,
            title = excluded.title, updated_at = excluded.updated_at,
@@ -573,7 +594,8 @@ fn upsert_in(conn: &Connection, tracks: &[NewTrack]) -> Result<()> {
            duration_secs = coalesce(?7, duration_secs),
            album = coalesce(?8, album),
            thumbnail_url = coalesce(?9, thumbnail_url),
-           tags_from = excluded.tags_from",
+           tags_from = excluded.tags_from,
+           available_at = excluded.available_at, http_headers = excluded.http_headers",
     )?;
     for t in tracks {
         stmt.execute(params![
@@ -587,6 +609,8 @@ fn upsert_in(conn: &Connection, tracks: &[NewTrack]) -> Result<()> {
             t.album,
             t.thumbnail_url,
             t.tags_from.as_str(),
+            t.available_at,
+            headers_json(&t.http_headers),
         ])?;
     }
     Ok(())
@@ -690,9 +714,32 @@ fn append_in(conn: &Connection, name: &str, ids: &[VideoId]) -> Result<()> {
 }
 
 const COLUMNS: &str = "video_id, stream_url, artist, title, updated_at, expires_at, \
-     duration_secs, album, thumbnail_url, tags_from";
+     duration_secs, album, thumbnail_url, tags_from, available_at, http_headers";
 const T_COLUMNS: &str = "t.video_id, t.stream_url, t.artist, t.title, t.updated_at, \
-     t.expires_at, t.duration_secs, t.album, t.thumbnail_url, t.tags_from";
+     t.expires_at, t.duration_secs, t.album, t.thumbnail_url, t.tags_from, t.available_at, \
+     t.http_headers";
+
+/// Headers as stored: a JSON object, or NULL for none.
+fn headers_json(headers: &[(String, String)]) -> Option<String> {
+    (!headers.is_empty()).then(|| {
+        let map: serde_json::Map<String, serde_json::Value> = headers
+            .iter()
+            .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    })
+}
+
+/// Headers as read back; anything unreadable (another program wrote it)
+/// counts as none.
+fn headers_from(json: Option<String>) -> Vec<(String, String)> {
+    let Some(Ok(serde_json::Value::Object(map))) = json.map(|j| serde_json::from_str(&j)) else {
+        return Vec::new();
+    };
+    map.into_iter()
+        .filter_map(|(n, v)| Some((n, v.as_str()?.to_owned())))
+        .collect()
+}
 
 /// A path as the path part of an SQLite `file:` URI.
 fn uri_path(path: &Path) -> String {
@@ -741,6 +788,8 @@ fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Track> {
         album: text(row, at + 7)?,
         thumbnail_url: thumbnail,
         tags_from: TagSource::from_column(&text(row, at + 9)?),
+        available_at: row.get(at + 10)?,
+        http_headers: headers_from(row.get::<_, Option<String>>(at + 11).ok().flatten()),
     })
 }
 

@@ -118,9 +118,18 @@ impl Upstream {
         self.agent.clone().shutdown();
     }
 
-    /// `GET url`, with `range` (a `Range` header value) when given.
-    pub fn get(&self, url: &str, range: Option<&str>) -> Result<UpstreamResponse> {
+    /// `GET url` with the resolver's `headers`, and `range` (a `Range`
+    /// header value) when given.
+    pub fn get(
+        &self,
+        url: &str,
+        range: Option<&str>,
+        headers: &[(String, String)],
+    ) -> Result<UpstreamResponse> {
         let mut req = self.agent.get(url);
+        for (name, value) in headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
         if let Some(range) = range {
             req = req.header("Range", range);
         }
@@ -131,14 +140,18 @@ impl Upstream {
     /// The `200` a plain `GET` would get, without its body: `HEAD`, or where
     /// that gives no length (or is refused) a one-byte `GET` whose
     /// `Content-Range` tells the total.
-    pub fn probe(&self, url: &str) -> Result<UpstreamResponse> {
-        let head = self.agent.head(url).call().map_err(|e| map_error(url, e))?;
+    pub fn probe(&self, url: &str, headers: &[(String, String)]) -> Result<UpstreamResponse> {
+        let mut req = self.agent.head(url);
+        for (name, value) in headers {
+            req = req.header(name.as_str(), value.as_str());
+        }
+        let head = req.call().map_err(|e| map_error(url, e))?;
         let status = head.status().as_u16();
         let has_length = content_length(url, head.headers())?.is_some();
         if status == 200 && has_length || !matches!(status, 200 | 403 | 405 | 501) {
             return UpstreamResponse::from_http(url, head, false);
         }
-        let mut one = self.get(url, Some("bytes=0-0"))?;
+        let mut one = self.get(url, Some("bytes=0-0"), headers)?;
         one.body = None;
         if let Some(range) = one.content_range.take() {
             one.status = 200;
@@ -151,9 +164,15 @@ impl Upstream {
     /// `GET url` for `[start, end)`: upstream must answer `206` starting
     /// exactly at `start` and ending within `end` (a `200` would restart
     /// the body from byte 0).
-    pub fn open_piece(&self, url: &str, start: u64, end: u64) -> Result<Piece> {
+    pub fn open_piece(
+        &self,
+        url: &str,
+        start: u64,
+        end: u64,
+        headers: &[(String, String)],
+    ) -> Result<Piece> {
         let asked = ByteRange::span_header(start, end);
-        let resp = self.get(url, Some(&asked))?;
+        let resp = self.get(url, Some(&asked), headers)?;
         let what = |got: &str| {
             Error::UpstreamInvalid(format!(
                 "{}: asked for {asked}, got {got}",

@@ -500,3 +500,35 @@ fn the_resolve_command_stores_and_prints() {
     let listed = run(&["list"]).stdout;
     assert_eq!(String::from_utf8_lossy(&listed).lines().count(), 1);
 }
+
+/// A fresh URL YouTube makes wait (`available_at` 3 s ahead; the origin
+/// refuses it until then): the request waits, no request reaches upstream
+/// early, and every one carries the resolver's headers (User-Agent
+/// included) but never its `Accept-Encoding`.
+#[test]
+fn available_at_is_waited_for_and_the_resolvers_headers_are_sent() {
+    let s = setup("later", "/audio/30000", "");
+    let started = Instant::now();
+    let reply = get(s.proxy.addr, &format!("/proxy/{NEW}/"), &[]);
+    let took = started.elapsed();
+    assert_eq!(reply.status, 200, "{}", reply.body_text());
+    assert!(reply.body == audio_bytes(30_000));
+    assert!(took >= Duration::from_secs(1), "did not wait: {took:?}");
+    let agents = s.origin.log.agents.lock().expect("agents").clone();
+    assert!(!agents.is_empty());
+    for line in &agents {
+        assert_eq!(line, "200 Mozilla/5.0 (icyproxy test) -", "{agents:?}");
+    }
+    // A request more than max_wait_secs ahead of available_at: 504 at once.
+    let s = setup("later", "/audio/30000", "max_wait_secs = 1\n");
+    let started = Instant::now();
+    let reply = get(s.proxy.addr, &format!("/proxy/{NEW}/"), &[]);
+    assert_eq!(reply.status, 504, "{}", reply.body_text());
+    assert!(
+        reply.body_text().contains("max_wait_secs"),
+        "{}",
+        reply.body_text()
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(s.origin.log.agents.lock().expect("agents").is_empty());
+}

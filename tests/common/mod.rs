@@ -43,6 +43,8 @@ pub struct OriginLog {
     pub state: Mutex<HashMap<String, u64>>,
     /// When the first body byte of any response left the origin.
     pub first_body_byte_at: Mutex<Option<Instant>>,
+    /// `status user-agent accept-encoding` per request, in order.
+    pub agents: Mutex<Vec<String>>,
 }
 
 impl OriginLog {
@@ -85,7 +87,7 @@ impl OriginLog {
 /// Faults that happen once per URL:
 /// `drop_at=X` (close at absolute byte X), `stall_at=X&stall_ms=M`,
 /// `fail5xx=N` (the first N requests get 503). `expire=T` answers 403 once
-/// the unix time T has passed, `deny=1` always answers 403, and
+/// the unix time T has passed, `not_before=T` answers 403 until it comes, `deny=1` always answers 403, and
 /// `deny_after_drop=1` answers 403 once `drop_at` has happened.
 pub struct Origin {
     pub addr: SocketAddr,
@@ -168,9 +170,19 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let dropped_key = format!("dropped {target}");
+    let status = |code: u16| {
+        let ua = headers.get("user-agent").map_or("-", String::as_str);
+        let enc = headers.get("accept-encoding").map_or("-", String::as_str);
+        log.agents
+            .lock()
+            .expect("agents lock")
+            .push(format!("{code} {ua} {enc}"));
+    };
     let forbidden = opt("deny").is_some()
         || opt("expire").is_some_and(|t| now > t)
+        || opt("not_before").is_some_and(|t| now < t)
         || (opt("deny_after_drop").is_some() && log.get(&dropped_key) > 0);
+    status(if forbidden { 403 } else { 200 });
     if forbidden {
         return out.write_all(
             b"HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nConnection: close\r\n\r\nforbidden",
