@@ -97,6 +97,8 @@ pub struct Config {
     pub resolver_timeout: Duration,
     /// The longest a request waits for a URL's `available_at`.
     pub max_wait: Duration,
+    /// Ids per resolver run when warming ahead (1: one at a time).
+    pub batch_size: usize,
     /// Refresh a URL when fewer seconds than this remain before `expire=`.
     pub refresh_margin_secs: i64,
     /// Refresh a URL without `expire=` once it is this old.
@@ -238,6 +240,7 @@ struct ResolverSection {
     playlist_command: Vec<String>,
     playlist_timeout_secs: u64,
     max_wait_secs: u64,
+    batch_size: usize,
 }
 
 /// The playlist reader: yt-dlp's one JSON object for a whole playlist,
@@ -270,6 +273,7 @@ impl Default for ResolverSection {
                 .collect(),
             playlist_timeout_secs: 300,
             max_wait_secs: 60,
+            batch_size: 8,
         }
     }
 }
@@ -361,6 +365,7 @@ impl Config {
             resolver_command: file.resolver.command,
             resolver_timeout: Duration::from_secs(file.resolver.timeout_secs),
             max_wait: Duration::from_secs(file.resolver.max_wait_secs),
+            batch_size: file.resolver.batch_size,
             refresh_margin_secs: file.resolver.refresh_margin_secs.min(i64::MAX as u64) as i64,
             max_age_secs: file.resolver.max_age_secs.min(i64::MAX as u64) as i64,
             cover_dir,
@@ -437,6 +442,9 @@ impl Config {
             .is_some_and(|p| p.trim().is_empty())
         {
             return bad("[resolver] command", "must start with a program name");
+        }
+        if !(1..=50).contains(&self.batch_size) {
+            return bad("[resolver] batch_size", "must be between 1 and 50");
         }
         let reader = &self.playlist_command;
         if reader.first().is_none_or(|p| p.trim().is_empty()) {

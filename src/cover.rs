@@ -84,6 +84,12 @@ impl CoverCache {
         result
     }
 
+    /// Whether the image for `id` at `url` is in the cache (no I/O beyond
+    /// a stat: warming asks this of every queued track).
+    pub fn has(&self, id: &VideoId, url: &str) -> bool {
+        self.image_path(id, url).is_file()
+    }
+
     fn cached(&self, id: &VideoId, url: &str) -> Option<(Vec<u8>, String)> {
         let bytes = std::fs::read(self.image_path(id, url)).ok()?;
         let kind = std::fs::read_to_string(self.type_path(id, url))

@@ -27,6 +27,7 @@ pub mod subprocess;
 pub mod time;
 pub mod upstream;
 pub mod video_id;
+pub mod warm;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -22,6 +22,8 @@ pub struct TrackSource {
     metrics: Arc<Metrics>,
     refresh_margin_secs: i64,
     max_age_secs: i64,
+    /// Ids per resolver run when warming.
+    batch_size: usize,
     flights: Mutex<HashMap<VideoId, Arc<Flight>>>,
 }
 
@@ -47,6 +49,7 @@ impl TrackSource {
             metrics,
             refresh_margin_secs: config.refresh_margin_secs,
             max_age_secs: config.max_age_secs,
+            batch_size: config.batch_size,
             flights: Mutex::new(HashMap::new()),
         }
     }
@@ -135,30 +138,87 @@ impl TrackSource {
                 }
             }
             let resolved = self.run(resolver, id)?;
-            let update = UrlUpdate {
-                stream_url: &resolved.stream_url,
-                duration_secs: resolved.duration_secs,
-                thumbnail_url: resolved.thumbnail_url.as_deref(),
-                track: resolved.track.as_deref(),
-                artist: resolved.music_artist.as_deref(),
-                album: resolved.album.as_deref(),
-                available_at: resolved.available_at,
-                http_headers: &resolved.http_headers,
-            };
-            match store.update_url(id, &update) {
-                Ok(true) => {}
-                Ok(false) => return self.store_new(id, store, resolved),
-                Err(e) => {
-                    warn!("{id}: fresh URL not stored, playing it from memory: {e}");
-                    return Ok(in_memory(stale, &resolved));
-                }
-            }
-            self.metrics.url_refreshed();
-            info!("{id}: stream URL refreshed");
-            store
-                .get(id)?
-                .ok_or_else(|| Error::NotFound(format!("{id} was removed while refreshing")))
+            self.store_fresh(id, store, Some(stale), resolved)
         })
+    }
+
+    /// Stores what the resolver found for `id`: a fresh URL for the
+    /// stored track `stale`, or a new track. A store that cannot be
+    /// written plays the fresh URL from memory.
+    fn store_fresh(
+        &self,
+        id: &VideoId,
+        store: &mut TrackStore,
+        stale: Option<&Track>,
+        resolved: Resolved,
+    ) -> Result<Track> {
+        let Some(stale) = stale else {
+            return self.store_new(id, store, resolved);
+        };
+        let update = UrlUpdate {
+            stream_url: &resolved.stream_url,
+            duration_secs: resolved.duration_secs,
+            thumbnail_url: resolved.thumbnail_url.as_deref(),
+            track: resolved.track.as_deref(),
+            artist: resolved.music_artist.as_deref(),
+            album: resolved.album.as_deref(),
+            available_at: resolved.available_at,
+            http_headers: &resolved.http_headers,
+        };
+        match store.update_url(id, &update) {
+            Ok(true) => {}
+            Ok(false) => return self.store_new(id, store, resolved),
+            Err(e) => {
+                warn!("{id}: fresh URL not stored, playing it from memory: {e}");
+                return Ok(in_memory(stale, &resolved));
+            }
+        }
+        self.metrics.url_refreshed();
+        info!("{id}: stream URL refreshed");
+        store
+            .get(id)?
+            .ok_or_else(|| Error::NotFound(format!("{id} was removed while refreshing")))
+    }
+
+    /// Resolves `ids` (stored or not) with as few resolver runs as
+    /// `[resolver] batch_size` allows, for warming: each id is one flight,
+    /// so a request for one of them waits for this run instead of starting
+    /// another, and ids already being resolved are left to that run.
+    /// Returns what became of each id this call resolved.
+    pub fn resolve_batch(
+        &self,
+        ids: &[VideoId],
+        store: &mut TrackStore,
+    ) -> Vec<(VideoId, Result<Track>)> {
+        let Some(resolver) = self.resolver.as_ref() else {
+            return Vec::new();
+        };
+        let mine: Vec<LeaderGuard<'_>> = ids.iter().filter_map(|id| self.lead(id)).collect();
+        let mut done = Vec::new();
+        for chunk in mine.chunks(self.batch_size.max(1)) {
+            let chunk_ids: Vec<VideoId> = chunk.iter().map(|g| g.id.clone()).collect();
+            let started = Instant::now();
+            let results = resolver.resolve_batch(&chunk_ids);
+            self.metrics
+                .resolver_batch(chunk_ids.len(), started.elapsed());
+            for (id, result) in results {
+                self.metrics.resolver_run(result.is_ok());
+                let track = result.and_then(|resolved| {
+                    let stale = store.get(&id)?;
+                    self.store_fresh(&id, store, stale.as_ref(), resolved)
+                });
+                done.push((id, track));
+            }
+        }
+        for guard in mine {
+            let result = done
+                .iter()
+                .find(|(id, _)| *id == guard.id)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_else(|| Err(Error::Resolver("not resolved".into())));
+            guard.finish(result);
+        }
+        done
     }
 
     fn resolve_new(&self, id: &VideoId, store: &mut TrackStore) -> Result<Track> {
@@ -219,33 +279,51 @@ impl TrackSource {
     /// Runs `work` once per id at a time; concurrent callers for the same
     /// id wait for the running one and share its result.
     fn single_flight(&self, id: &VideoId, work: impl FnOnce() -> Result<Track>) -> Result<Track> {
-        let (flight, leader) = {
-            let mut flights = self.flights.lock().expect("flight map poisoned");
-            match flights.get(id) {
-                Some(f) => (Arc::clone(f), false),
-                None => {
-                    let f = Arc::new(Flight::default());
-                    flights.insert(id.clone(), Arc::clone(&f));
-                    (f, true)
-                }
-            }
-        };
-        if leader {
+        match self.lead(id) {
             // The guard publishes a result and clears the entry even if
             // `work` panics, so followers never wait forever.
-            let guard = LeaderGuard {
-                source: self,
-                id,
-                flight: &flight,
-            };
-            let result = work();
-            guard.finish(result.clone());
-            return result;
+            Some(guard) => {
+                let result = work();
+                guard.finish(result.clone());
+                result
+            }
+            None => self.follow(id),
         }
-        let limit = self
+    }
+
+    /// Starts the flight for `id`, unless one is under way.
+    fn lead(&self, id: &VideoId) -> Option<LeaderGuard<'_>> {
+        let mut flights = self.flights.lock().expect("flight map poisoned");
+        if flights.contains_key(id) {
+            return None;
+        }
+        let flight = Arc::new(Flight::default());
+        flights.insert(id.clone(), Arc::clone(&flight));
+        Some(LeaderGuard {
+            source: self,
+            id: id.clone(),
+            flight,
+        })
+    }
+
+    /// Waits for the flight under way for `id` (or, if it just ended, for
+    /// a new one of our own) and shares its result.
+    fn follow(&self, id: &VideoId) -> Result<Track> {
+        let flight = self
+            .flights
+            .lock()
+            .expect("flight map poisoned")
+            .get(id)
+            .cloned();
+        let Some(flight) = flight else {
+            return Err(Error::Resolver(format!("{id}: resolving ended unseen, retry")));
+        };
+        // A batch gets its time limit per id.
+        let per_run = self
             .resolver
             .as_ref()
-            .map_or(Duration::from_secs(60), |r| r.timeout())
+            .map_or(Duration::from_secs(60), |r| r.timeout());
+        let limit = per_run * u32::try_from(self.batch_size.max(1)).unwrap_or(1)
             + Duration::from_secs(10);
         let deadline = Instant::now() + limit;
         let mut slot = flight.result.lock().expect("flight poisoned");
@@ -268,10 +346,11 @@ impl TrackSource {
     }
 }
 
+/// The one running resolution of an id; dropping it ends the flight.
 struct LeaderGuard<'a> {
     source: &'a TrackSource,
-    id: &'a VideoId,
-    flight: &'a Flight,
+    id: VideoId,
+    flight: Arc<Flight>,
 }
 
 impl LeaderGuard<'_> {
@@ -292,7 +371,7 @@ impl Drop for LeaderGuard<'_> {
             .flights
             .lock()
             .expect("flight map poisoned")
-            .remove(self.id);
+            .remove(&self.id);
     }
 }
 

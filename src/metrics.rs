@@ -23,6 +23,10 @@ pub struct Metrics {
     resolver_failures: AtomicU64,
     url_refreshes: AtomicU64,
     playlist_syncs: AtomicU64,
+    resolver_batches: AtomicU64,
+    resolver_batch_ids: AtomicU64,
+    resolver_millis: AtomicU64,
+    warm_resolves: AtomicU64,
     playlist_sync_failures: AtomicU64,
     next_stream: AtomicU64,
     streams: Mutex<HashMap<u64, ConnectionHandle>>,
@@ -52,6 +56,20 @@ impl Metrics {
 
     pub fn url_refreshed(&self) {
         self.url_refreshes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one warming resolver run and the ids it was given.
+    pub fn resolver_batch(&self, ids: usize, took: std::time::Duration) {
+        self.resolver_batches.fetch_add(1, Ordering::Relaxed);
+        self.resolver_batch_ids
+            .fetch_add(ids as u64, Ordering::Relaxed);
+        self.resolver_millis
+            .fetch_add(took.as_millis().min(u128::from(u64::MAX)) as u64, Ordering::Relaxed);
+    }
+
+    /// Counts ids warming made playable (resolved or refreshed ahead of play).
+    pub fn warm_resolved(&self, n: usize) {
+        self.warm_resolves.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Counts one background re-read of an imported playlist.
@@ -148,6 +166,30 @@ impl Metrics {
             "counter",
             "Stream URLs replaced through the resolver.",
             get(&self.url_refreshes),
+        );
+        one(
+            "icyproxy_resolver_batches_total",
+            "counter",
+            "Warming resolver runs (each resolves up to [resolver] batch_size ids).",
+            get(&self.resolver_batches),
+        );
+        one(
+            "icyproxy_resolver_batch_ids_total",
+            "counter",
+            "Ids given to warming resolver runs (divide by batches: the mean batch size).",
+            get(&self.resolver_batch_ids),
+        );
+        one(
+            "icyproxy_resolver_seconds_total",
+            "counter",
+            "Seconds warming resolver runs took, in total (milliseconds resolution).",
+            get(&self.resolver_millis) / 1000,
+        );
+        one(
+            "icyproxy_warm_resolves_total",
+            "counter",
+            "Tracks resolved or refreshed ahead of play by warming.",
+            get(&self.warm_resolves),
         );
         one(
             "icyproxy_playlist_syncs_total",

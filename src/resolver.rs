@@ -2,6 +2,7 @@
 //! command (yt-dlp by default) as a subprocess: argv only, never a shell,
 //! killed at its time limit.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use log::{debug, warn};
@@ -9,7 +10,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::stream_url;
-use crate::subprocess::{self, Ran};
+use crate::subprocess::{self, Finished, Ran};
 use crate::video_id::VideoId;
 
 /// The resolver's output cannot be this big for a single video.
@@ -109,13 +110,75 @@ impl Resolver {
 
     /// Runs the command for `id` and parses what it prints.
     pub fn resolve(&self, id: &VideoId) -> Result<Resolved> {
+        let finished = self.run(std::slice::from_ref(id))?;
+        parse_output(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
+            let why = format!("resolver {} output for {id}: {why}", self.program());
+            warn!("{why}");
+            Error::Resolver(why)
+        })
+    }
+
+    /// Resolves several ids with one run (one Python start-up of yt-dlp
+    /// for many ids): the argv element holding `{video_id}` is repeated
+    /// once per id, and the JSON lines printed are matched to the ids by
+    /// their `id`. An id without a line has failed; the others stand. A
+    /// single id, or output that is not JSON lines, is [`Self::resolve`].
+    pub fn resolve_batch(&self, ids: &[VideoId]) -> Vec<(VideoId, Result<Resolved>)> {
+        if ids.len() <= 1 {
+            return ids.iter().map(|id| (id.clone(), self.resolve(id))).collect();
+        }
+        let finished = match self.run(ids) {
+            Ok(finished) => finished,
+            Err(e) => return ids.iter().map(|id| (id.clone(), Err(e.clone()))).collect(),
+        };
+        let mut found: HashMap<String, Resolved> = HashMap::new();
+        for line in String::from_utf8_lossy(&finished.stdout).lines() {
+            if let Ok(resolved) = parse_output(line) {
+                if let Some(id) = resolved.id.clone() {
+                    found.entry(id).or_insert(resolved);
+                }
+            }
+        }
+        ids.iter()
+            .map(|id| {
+                let result = found.remove(id.as_str()).ok_or_else(|| {
+                    // yt-dlp names the id in its error line.
+                    let said = finished
+                        .stderr
+                        .lines()
+                        .rev()
+                        .find(|l| l.contains(id.as_str()))
+                        .map_or_else(|| finished.last_stderr_line(), |l| l.trim().to_owned());
+                    Error::Resolver(format!(
+                        "resolver {} gave no URL for {id} ({}): {said}",
+                        self.program(),
+                        finished.status
+                    ))
+                });
+                (id.clone(), result)
+            })
+            .collect()
+    }
+
+    /// Runs the command for `ids` (the `{video_id}` element repeated per
+    /// id); an error when it cannot run, is killed, or fails without output.
+    fn run(&self, ids: &[VideoId]) -> Result<Finished> {
         let argv: Vec<String> = self
             .argv
             .iter()
-            .map(|a| a.replace("{video_id}", id.as_str()))
+            .flat_map(|a| match a.contains("{video_id}") {
+                true => ids.iter().map(|id| a.replace("{video_id}", id.as_str())).collect(),
+                false => vec![a.clone()],
+            })
             .collect();
         let program = self.program();
-        let ran = subprocess::run(&argv, self.timeout, MAX_OUTPUT_BYTES).map_err(|e| {
+        let what = match ids {
+            [one] => one.to_string(),
+            many => format!("{} ids", many.len()),
+        };
+        // A batch gets its time limit per id (yt-dlp works through them one by one).
+        let limit = self.timeout * u32::try_from(ids.len()).unwrap_or(u32::MAX).max(1);
+        let ran = subprocess::run(&argv, limit, MAX_OUTPUT_BYTES).map_err(|e| {
             let why = if e.kind() == std::io::ErrorKind::NotFound {
                 format!(
                     "resolver command not found: {program} (install it, or set \
@@ -131,30 +194,28 @@ impl Resolver {
             Ran::Finished(finished) => finished,
             Ran::TimedOut => {
                 let why = format!(
-                    "resolver {program} killed after {}s for {id}",
-                    self.timeout.as_secs()
+                    "resolver {program} killed after {}s for {what}",
+                    limit.as_secs()
                 );
                 warn!("{why}");
                 return Err(Error::ResolverTimeout(why));
             }
         };
         if !finished.stderr.trim().is_empty() {
-            debug!("{program} stderr for {id}: {}", finished.stderr.trim());
+            debug!("{program} stderr for {what}: {}", finished.stderr.trim());
         }
-        if !finished.status.success() {
+        // yt-dlp exits 1 when any id of a batch failed: lines for the
+        // others still count.
+        if !finished.status.success() && (ids.len() == 1 || finished.stdout.is_empty()) {
             let why = format!(
-                "resolver {program} failed for {id} ({}): {}",
+                "resolver {program} failed for {what} ({}): {}",
                 finished.status,
                 finished.last_stderr_line()
             );
             warn!("{why}");
             return Err(Error::Resolver(why));
         }
-        parse_output(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
-            let why = format!("resolver {program} output for {id}: {why}");
-            warn!("{why}");
-            Error::Resolver(why)
-        })
+        Ok(finished)
     }
 }
 

@@ -1,0 +1,259 @@
+//! Warming: keeping the tracks MPD will play next ready before it asks, so
+//! a skip starts at once. Given a window of ids (the current song, the
+//! next one and a few after it in MPD's queue), one background thread
+//! makes each warm: a stream URL that will not need a refresh within
+//! `refresh_margin_secs`, and its cover art in the cover cache. It runs at
+//! most one resolver process at a time, resolves several ids per run, and
+//! never delays a request: a request for an id waiting here resolves it at
+//! once (and warming then finds it warm); one for an id in the running
+//! batch shares that run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use log::{debug, info, warn};
+
+use crate::config::Config;
+use crate::cover::CoverCache;
+use crate::lookup::TrackSource;
+use crate::metrics::Metrics;
+use crate::store::{Track, TrackStore, unix_now};
+use crate::stream_url;
+use crate::upstream::Upstream;
+use crate::video_id::VideoId;
+
+/// A failed id is not tried again sooner than this (YouTube rate-limits
+/// guests: a failing id must not be hammered).
+const RETRY_FIRST: Duration = Duration::from_secs(60);
+const RETRY_MOST: Duration = Duration::from_secs(30 * 60);
+/// How often the thread looks at the stop flag while idle.
+const TICK: Duration = Duration::from_millis(200);
+
+/// The handle the rest of the server holds.
+pub struct Warmer {
+    windows: Sender<Vec<VideoId>>,
+    warm: Arc<AtomicUsize>,
+}
+
+/// What the warming thread needs.
+pub struct WarmParts {
+    pub tracks: Arc<TrackSource>,
+    pub covers: Arc<CoverCache>,
+    pub upstream: Upstream,
+    pub metrics: Arc<Metrics>,
+    pub stopping: Arc<AtomicBool>,
+}
+
+impl Warmer {
+    /// Starts the `warm` thread; it ends when `stopping` is set.
+    pub fn start(config: &Config, parts: WarmParts) -> std::io::Result<(Warmer, JoinHandle<()>)> {
+        let (windows, rx) = unbounded();
+        let warm = Arc::new(AtomicUsize::new(0));
+        let state = WarmThread {
+            db_path: config.db_path.clone(),
+            margin: config.refresh_margin_secs,
+            max_age: config.max_age_secs,
+            batch: config.batch_size,
+            parts,
+            warm: Arc::clone(&warm),
+            window: Vec::new(),
+            failures: HashMap::new(),
+        };
+        let handle = thread::Builder::new()
+            .name("warm".into())
+            .spawn(move || state.run(&rx))?;
+        Ok((Warmer { windows, warm }, handle))
+    }
+
+    /// The ids to keep warm from now on, in order of need.
+    pub fn set_window(&self, ids: Vec<VideoId>) {
+        let _ = self.windows.send(ids);
+    }
+
+    /// How many ids of the window are warm now.
+    pub fn warm_tracks(&self) -> usize {
+        self.warm.load(Ordering::Relaxed)
+    }
+}
+
+struct WarmThread {
+    db_path: std::path::PathBuf,
+    margin: i64,
+    max_age: i64,
+    batch: usize,
+    parts: WarmParts,
+    warm: Arc<AtomicUsize>,
+    window: Vec<VideoId>,
+    /// Failed ids: when to try again, and the pause after that.
+    failures: HashMap<VideoId, (Instant, Duration)>,
+}
+
+impl WarmThread {
+    fn run(mut self, windows: &Receiver<Vec<VideoId>>) {
+        let mut store: Option<TrackStore> = None;
+        let mut next_look = Instant::now();
+        loop {
+            if self.parts.stopping.load(Ordering::Relaxed) {
+                return;
+            }
+            let wait = next_look
+                .saturating_duration_since(Instant::now())
+                .min(TICK);
+            match windows.recv_timeout(wait) {
+                Ok(window) => {
+                    // Only the latest window matters.
+                    self.window = windows.try_iter().last().unwrap_or(window);
+                    next_look = Instant::now();
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            if Instant::now() < next_look {
+                continue;
+            }
+            let store = match &mut store {
+                Some(store) => store,
+                None => match TrackStore::open(&self.db_path) {
+                    Ok(opened) => store.insert(opened),
+                    Err(e) => {
+                        warn!("warming: {e}");
+                        next_look = Instant::now() + RETRY_FIRST;
+                        continue;
+                    }
+                },
+            };
+            next_look = self.warm_once(store);
+        }
+    }
+
+    /// Resolves what the window needs (one batch at a time, in order of
+    /// need), fetches missing cover art, and says when to look again.
+    fn warm_once(&mut self, store: &mut TrackStore) -> Instant {
+        let now = Instant::now();
+        self.failures
+            .retain(|id, (at, _)| *at > now || self.window.contains(id));
+        let due: Vec<VideoId> = self
+            .window
+            .iter()
+            .filter(|id| self.failures.get(*id).is_none_or(|(at, _)| *at <= now))
+            .filter(|id| {
+                store
+                    .get(id)
+                    .ok()
+                    .flatten()
+                    .is_none_or(|t| !self.url_warm(&t))
+            })
+            .take(self.batch.max(1))
+            .cloned()
+            .collect();
+        if !due.is_empty() {
+            self.resolve(&due, store);
+            // More may be due: look again at once.
+            return Instant::now();
+        }
+        self.fetch_covers(store);
+        let tracks: Vec<Track> = self
+            .window
+            .iter()
+            .filter_map(|id| store.get(id).ok().flatten())
+            .collect();
+        let warm = tracks
+            .iter()
+            .filter(|t| self.url_warm(t) && self.cover_warm(t))
+            .count();
+        self.warm.store(warm, Ordering::Relaxed);
+        self.next_refresh(&tracks)
+    }
+
+    fn resolve(&mut self, ids: &[VideoId], store: &mut TrackStore) {
+        debug!("warming {} ids", ids.len());
+        let results = self.parts.tracks.resolve_batch(ids, store);
+        let resolved = results.iter().filter(|(_, r)| r.is_ok()).count();
+        self.parts.metrics.warm_resolved(resolved);
+        for (id, result) in results {
+            match result {
+                // A URL that is short-lived from the start cannot be kept
+                // warm: not again before the pause, or this would loop.
+                Ok(track) if !self.url_warm(&track) => {
+                    self.failures
+                        .insert(id, (Instant::now() + RETRY_FIRST, RETRY_FIRST));
+                }
+                Ok(_) => {
+                    self.failures.remove(&id);
+                }
+                Err(e) => {
+                    let pause = self
+                        .failures
+                        .get(&id)
+                        .map_or(RETRY_FIRST, |(_, p)| (*p * 2).min(RETRY_MOST));
+                    info!(
+                        "{id}: warming failed, next try in {} s: {e}",
+                        pause.as_secs()
+                    );
+                    self.failures.insert(id, (Instant::now() + pause, pause));
+                }
+            }
+        }
+        // Ids another flight was resolving (a request's) are warm now or
+        // will be looked at again.
+    }
+
+    fn fetch_covers(&self, store: &TrackStore) {
+        for id in &self.window {
+            let Ok(Some(track)) = store.get(id) else {
+                continue;
+            };
+            if let Some(url) = track.thumbnail_url.as_deref() {
+                if !self.parts.covers.has(id, url) {
+                    if let Err(e) = self.parts.covers.get(id, url, &self.parts.upstream) {
+                        debug!("{id}: warming cover art: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A URL that will not need a refresh within the margin: what a
+    /// request then finds is played at once.
+    fn url_warm(&self, track: &Track) -> bool {
+        track.stream_url.is_some()
+            && !stream_url::needs_refresh(
+                track.expires_at,
+                track.updated_at,
+                unix_now().saturating_add(self.margin),
+                self.margin,
+                self.max_age,
+            )
+    }
+
+    /// Art that can be served from the cache (or there is none to serve).
+    fn cover_warm(&self, track: &Track) -> bool {
+        let Some(url) = track.thumbnail_url.as_deref() else {
+            return true;
+        };
+        VideoId::parse(&track.video_id).is_some_and(|id| self.parts.covers.has(&id, url))
+    }
+
+    /// When the first warm URL of the window stops being warm.
+    fn next_refresh(&self, tracks: &[Track]) -> Instant {
+        let now = unix_now();
+        let soonest = tracks
+            .iter()
+            .map(|t| {
+                let stale_at = match t.expires_at {
+                    Some(expiry) => expiry.saturating_sub(2 * self.margin),
+                    None => t.updated_at.saturating_add(self.max_age),
+                };
+                stale_at.saturating_sub(now).max(0)
+            })
+            .min()
+            .unwrap_or(3600);
+        let failing = self.failures.values().map(|(at, _)| *at).min();
+        let refresh = Instant::now() + Duration::from_secs(soonest.min(3600) as u64);
+        failing.map_or(refresh, |f| f.min(refresh))
+    }
+}
