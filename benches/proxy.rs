@@ -645,7 +645,7 @@ impl Icyproxy {
         std::fs::write(
             &config,
             format!(
-                "[server]\nport = {port}\nworkers = {}\n[store]\npath = \"{name}.db\"\n[resolver]\ncommand = []\n{upstream}",
+                "[server]\nport = {port}\nworkers = {}\n[store]\npath = \"{name}.db\"\n[resolver]\ncommand = []\n[mpd]\naddress = \"\"\n{upstream}",
                 SLOW_STREAMS + 4
             ),
         )

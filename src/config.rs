@@ -117,6 +117,11 @@ pub struct Config {
     pub mpd_dir: Option<PathBuf>,
     /// `[playlists] base_url` when set: where MPD reaches this server.
     pub playlists_base_url: Option<String>,
+    /// MPD to follow (`host:port`, or a Unix socket path); `None`: off.
+    pub mpd_address: Option<String>,
+    pub mpd_password: Option<String>,
+    /// Queue entries after the current one kept warm.
+    pub warm_ahead: usize,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -129,6 +134,26 @@ struct FileConfig {
     resolver: ResolverSection,
     cover: CoverSection,
     playlists: PlaylistsSection,
+    mpd: MpdSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct MpdSection {
+    /// Empty: off.
+    address: String,
+    password: String,
+    warm_ahead: usize,
+}
+
+impl Default for MpdSection {
+    fn default() -> Self {
+        MpdSection {
+            address: "127.0.0.1:6600".into(),
+            password: String::new(),
+            warm_ahead: 5,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -377,6 +402,9 @@ impl Config {
             playlists_base_url: Some(file.playlists.base_url)
                 .filter(|u| !u.is_empty())
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            mpd_address: Some(file.mpd.address.trim().to_owned()).filter(|a| !a.is_empty()),
+            mpd_password: Some(file.mpd.password).filter(|p| !p.is_empty()),
+            warm_ahead: file.mpd.warm_ahead,
         };
         config.default_cover_dir();
         config.validate(&name)?;
@@ -442,6 +470,15 @@ impl Config {
             .is_some_and(|p| p.trim().is_empty())
         {
             return bad("[resolver] command", "must start with a program name");
+        }
+        if self.warm_ahead > 100 {
+            return bad("[mpd] warm_ahead", "must be at most 100");
+        }
+        if let Some(address) = &self.mpd_address {
+            let socket = address.starts_with('/');
+            if !socket && address.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_err()) {
+                return bad("[mpd] address", "must be HOST:PORT or a socket path starting with /");
+            }
         }
         if !(1..=50).contains(&self.batch_size) {
             return bad("[resolver] batch_size", "must be between 1 and 50");
@@ -571,6 +608,9 @@ mod tests {
         assert_eq!(c.source.to_string(), "built-in defaults");
         assert_eq!(c.playlist_command[..3], ["yt-dlp", "--flat-playlist", "-J"]);
         assert_eq!((c.sync_every, c.mpd_dir.as_ref()), (None, None));
+        assert_eq!(c.mpd_address.as_deref(), Some("127.0.0.1:6600"));
+        assert_eq!((c.mpd_password.as_deref(), c.warm_ahead), (None, 5));
+        assert_eq!(c.batch_size, 8);
         assert_eq!(c.playlists_base_url(), "http://127.0.0.1:8080");
     }
 
@@ -694,6 +734,10 @@ mod tests {
         assert!(err("[playlists]\nsync_minutes = -1\n").contains("sync_minutes"));
         assert!(err("[playlists]\nbase_url = \"pi:8080\"\n").contains("base_url"));
         assert!(err("[playlists]\nmpd_dri = \"x\"\n").contains("mpd_dri"));
+        assert!(err("[mpd]\naddress = \"localhost\"\n").contains("[mpd] address"));
+        assert!(err("[resolver]\nbatch_size = 0\n").contains("batch_size"));
+        let off = Config::from_toml("[mpd]\naddress = \"\"\n", None).expect("valid");
+        assert_eq!(off.mpd_address, None);
     }
 
     #[test]

@@ -402,6 +402,7 @@ impl Proxy {
             // No resolver unless a test asks for one: unknown ids are 404.
             text.push_str("\n[resolver]\ncommand = []\n");
         }
+        text.push_str(&no_mpd_unless_asked(extra_toml));
         std::fs::write(&path, text).expect("write config");
         let config = Config::from_file(&path).expect("valid test config");
         let server = Server::start(&config).expect("server starts");
@@ -636,7 +637,9 @@ impl Served {
     pub fn start(config: &str, prefix: &[&str]) -> Served {
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = dir.path().join("proxy.toml");
-        std::fs::write(&cfg, format!("[store]\npath = \"tracks.db\"\n{config}")).expect("config");
+        let mpd = no_mpd_unless_asked(config);
+        std::fs::write(&cfg, format!("[store]\npath = \"tracks.db\"\n{config}{mpd}"))
+            .expect("config");
         let bin = env!("CARGO_BIN_EXE_icyproxy");
         let mut cmd = match prefix.split_first() {
             Some((first, rest)) => {
@@ -891,7 +894,10 @@ pub fn env(extra: &str) -> Env {
     let config = dir.path().join("proxy.toml");
     std::fs::write(
         &config,
-        format!("[store]\npath = \"data/tracks.db\"\n{extra}"),
+        format!(
+            "[store]\npath = \"data/tracks.db\"\n{extra}{}",
+            no_mpd_unless_asked(extra)
+        ),
     )
     .expect("config");
     Env { dir, config }
@@ -938,4 +944,14 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Test servers follow no MPD unless the test says so: the machine's own
+/// MPD (if one runs on 6600) is not the test's business.
+pub fn no_mpd_unless_asked(config: &str) -> &'static str {
+    if config.contains("[mpd]") {
+        ""
+    } else {
+        "\n[mpd]\naddress = \"\"\n"
+    }
 }
