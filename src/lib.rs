@@ -13,6 +13,7 @@ pub mod icy;
 pub mod import;
 pub mod lookup;
 pub mod metrics;
+pub mod mpd;
 pub mod pieces;
 pub mod playlist;
 pub mod playlist_source;

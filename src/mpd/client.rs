@@ -1,0 +1,282 @@
+//! One connection to MPD, over TCP or a Unix socket: send a command, read
+//! its answer as key/value pairs, wait in `idle`.
+//!
+//! Nothing here can hang: the socket has a short read timeout (a tick), and
+//! between ticks the reader checks `stopping` and a deadline. A wait in
+//! `idle` has no deadline but still ends within a tick of `stopping`,
+//! after sending `noidle`. Lines are bounded in length, and every byte read
+//! is counted for [`super::FollowStatus::bytes_read`].
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::protocol::{self, Ack, Line};
+
+/// How often a blocked read looks at `stopping`.
+const TICK: Duration = Duration::from_millis(200);
+/// How long one TCP connect may take (a stop waits for it).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long MPD may take to answer a command (not `idle`).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a write may block.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest answer line accepted (a tag can be long, not this long).
+const MAX_LINE: u64 = 1 << 20;
+/// MPD's port when the address names none.
+const DEFAULT_PORT: u16 = 6600;
+
+/// Why a connection or a command did not work.
+#[derive(Debug)]
+pub enum Failure {
+    /// `stopping` was set.
+    Stopped,
+    /// No connection could be made.
+    Unreachable(String),
+    /// MPD refused the command; the connection is still usable.
+    Ack(Ack),
+    /// The connection broke, timed out or carried something that is not
+    /// MPD's protocol: it must be dropped.
+    Lost(String),
+}
+
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
+        }
+    }
+}
+
+impl Stream {
+    fn set_timeouts(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => {
+                s.set_read_timeout(Some(TICK))?;
+                s.set_write_timeout(Some(WRITE_TIMEOUT))?;
+                s.set_nodelay(true)
+            }
+            Stream::Unix(s) => {
+                s.set_read_timeout(Some(TICK))?;
+                s.set_write_timeout(Some(WRITE_TIMEOUT))
+            }
+        }
+    }
+}
+
+/// A connection that has read MPD's greeting.
+pub struct Connection {
+    reader: BufReader<Stream>,
+    stopping: Arc<AtomicBool>,
+    bytes_read: Arc<AtomicU64>,
+    line: Vec<u8>,
+}
+
+impl Connection {
+    /// Connects to `address` (`host:port`, `host` for port 6600, or a
+    /// Unix socket path starting with `/`) and reads the greeting.
+    pub fn open(
+        address: &str,
+        stopping: &Arc<AtomicBool>,
+        bytes_read: &Arc<AtomicU64>,
+    ) -> Result<Connection, Failure> {
+        let stream = if address.starts_with('/') {
+            UnixStream::connect(address)
+                .map(Stream::Unix)
+                .map_err(|e| Failure::Unreachable(e.to_string()))?
+        } else {
+            Stream::Tcp(connect_tcp(address, stopping)?)
+        };
+        stream
+            .set_timeouts()
+            .map_err(|e| Failure::Unreachable(e.to_string()))?;
+        let mut connection = Connection {
+            reader: BufReader::new(stream),
+            stopping: Arc::clone(stopping),
+            bytes_read: Arc::clone(bytes_read),
+            line: Vec::new(),
+        };
+        let greeting = connection.read_line(Some(Instant::now() + ANSWER_TIMEOUT))?;
+        protocol::parse_greeting(&greeting).map_err(|e| Failure::Lost(e.0))?;
+        Ok(connection)
+    }
+
+    /// Sends one command line (arguments already quoted) and reads its
+    /// answer: `Ok(pairs)`, or `Err(Failure::Ack)` when MPD refused it.
+    pub fn command(&mut self, line: &str) -> Result<Vec<(String, String)>, Failure> {
+        self.send(line)?;
+        self.answer(Some(Instant::now() + ANSWER_TIMEOUT))
+    }
+
+    /// `idle SUBSYSTEMS`: waits, as long as it takes, until MPD reports a
+    /// change in one of them. Ends within a tick of `stopping` (after
+    /// sending `noidle`, without waiting for its answer).
+    pub fn idle(&mut self, subsystems: &str) -> Result<(), Failure> {
+        self.send(&format!("idle {subsystems}"))?;
+        match self.answer(None) {
+            Ok(_) => Ok(()),
+            Err(Failure::Stopped) => {
+                let _ = self.send("noidle");
+                Err(Failure::Stopped)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    fn send(&mut self, line: &str) -> Result<(), Failure> {
+        let stream = self.reader.get_mut();
+        stream
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stream.flush())
+            .map_err(|e| Failure::Lost(format!("cannot send to MPD: {e}")))
+    }
+
+    /// Reads `key: value` lines up to `OK` (or an `ACK`).
+    fn answer(&mut self, deadline: Option<Instant>) -> Result<Vec<(String, String)>, Failure> {
+        let mut pairs = Vec::new();
+        loop {
+            let line = self.read_line(deadline)?;
+            match protocol::parse_line(&line).map_err(|e| Failure::Lost(e.0))? {
+                Line::Ok => return Ok(pairs),
+                Line::Ack(ack) => return Err(Failure::Ack(ack)),
+                Line::Pair(key, value) => pairs.push((key.to_owned(), value.to_owned())),
+            }
+        }
+    }
+
+    /// One line without its `\n`. A partial line survives read timeouts.
+    fn read_line(&mut self, deadline: Option<Instant>) -> Result<String, Failure> {
+        loop {
+            let room = MAX_LINE.saturating_sub(self.line.len() as u64);
+            let before = self.line.len();
+            let read = (&mut self.reader)
+                .take(room)
+                .read_until(b'\n', &mut self.line);
+            let got = self.line.len() - before;
+            self.bytes_read.fetch_add(got as u64, Ordering::Relaxed);
+            match read {
+                Ok(_) if self.line.ends_with(b"\n") => {
+                    self.line.pop();
+                    let text = String::from_utf8_lossy(&self.line).into_owned();
+                    self.line.clear();
+                    return Ok(text);
+                }
+                Ok(_) if self.line.len() as u64 >= MAX_LINE => {
+                    return Err(Failure::Lost(format!(
+                        "MPD sent a line longer than {MAX_LINE} bytes"
+                    )));
+                }
+                Ok(_) if self.line.is_empty() => {
+                    return Err(Failure::Lost("MPD closed the connection".into()));
+                }
+                Ok(_) => {
+                    return Err(Failure::Lost(
+                        "MPD closed the connection in the middle of an answer".into(),
+                    ));
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if self.stopping.load(Ordering::SeqCst) {
+                        return Err(Failure::Stopped);
+                    }
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(Failure::Lost(format!(
+                            "MPD did not answer within {} s",
+                            ANSWER_TIMEOUT.as_secs()
+                        )));
+                    }
+                }
+                Err(e) => return Err(Failure::Lost(format!("reading from MPD: {e}"))),
+            }
+        }
+    }
+}
+
+/// Resolves `address` (on a named thread, so a slow DNS answer cannot
+/// delay a stop) and connects to the first address that answers.
+fn connect_tcp(address: &str, stopping: &AtomicBool) -> Result<TcpStream, Failure> {
+    let addrs = match address.parse::<SocketAddr>() {
+        Ok(addr) => vec![addr],
+        Err(_) => resolve(address, stopping)?,
+    };
+    let mut last = None;
+    for addr in addrs {
+        if stopping.load(Ordering::SeqCst) {
+            return Err(Failure::Stopped);
+        }
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Failure::Unreachable(match last {
+        Some(e) => e.to_string(),
+        None => format!("{address} has no address"),
+    }))
+}
+
+fn resolve(address: &str, stopping: &AtomicBool) -> Result<Vec<SocketAddr>, Failure> {
+    let target = if address.contains(':') {
+        address.to_owned()
+    } else {
+        format!("{address}:{DEFAULT_PORT}")
+    };
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    thread::Builder::new()
+        .name("mpd-resolve".into())
+        .spawn(move || {
+            let found = target
+                .to_socket_addrs()
+                .map(|addrs| addrs.collect::<Vec<_>>());
+            let _ = tx.send(found);
+        })
+        .map_err(|e| Failure::Unreachable(format!("cannot start a resolver thread: {e}")))?;
+    loop {
+        match rx.recv_timeout(TICK) {
+            Ok(Ok(addrs)) => return Ok(addrs),
+            Ok(Err(e)) => {
+                return Err(Failure::Unreachable(format!(
+                    "cannot resolve {address}: {e}"
+                )));
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                if stopping.load(Ordering::SeqCst) {
+                    return Err(Failure::Stopped);
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                return Err(Failure::Unreachable(format!("cannot resolve {address}")));
+            }
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! Following MPD's queue: a background thread connects to MPD as a client,
+//! reads the songs about to be played and hands their video ids to the
+//! caller, who keeps them warm (resolved, cover cached).
+//!
+//! ```text
+//! follow()  ->  thread "mpd-follow":
+//!   connect, password  ->  status + playlistinfo START:END  ->  on_window(ids)
+//!                      <-  idle player playlist options  <-'
+//!   any failure: one log line per change of state, retry after 1 s, 2 s, ... 30 s
+//! ```
+//!
+//! The window ([`window::plan`]): the current song, MPD's `nextsong`, then
+//! the `warm_ahead` entries after the current position in queue order
+//! (wrapping when `repeat` is on), only entries that stream through this
+//! proxy ([`proxied_id`]), each id once. Reading it costs the same for a
+//! queue of 10 or 10,000 entries: `status` plus at most three small
+//! `playlistinfo` ranges, never the whole queue.
+//!
+//! Files: `protocol.rs` (answer parsing, pure), `window.rs` (the window,
+//! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`), this
+//! file (the thread, reconnecting and what it logs).
+
+mod client;
+mod protocol;
+mod window;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::video_id::VideoId;
+use client::{Connection, Failure};
+use protocol::{ACK_ARG, ACK_PERMISSION};
+
+pub use window::proxied_id;
+
+/// The first wait after a failed attempt; doubled after each failure.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest wait between attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// What `idle` waits for: the current song, the queue, `repeat`.
+const IDLE_SUBSYSTEMS: &str = "player playlist options";
+/// How often a backoff wait looks at `stopping`.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+/// Reads of the window retried when the queue changes under them.
+const WINDOW_ATTEMPTS: usize = 3;
+
+/// Where MPD is and what to follow.
+#[derive(Clone)]
+pub struct FollowSettings {
+    /// `"127.0.0.1:6600"` (`host` alone means port 6600), or a Unix socket
+    /// path starting with `/`. Empty: following is off.
+    pub address: String,
+    /// Sent with `password` after connecting; `None` or empty: none sent.
+    pub password: Option<String>,
+    /// How many queue entries after the current one to include.
+    pub warm_ahead: usize,
+    /// This proxy's port: only queue entries whose URL is http(s) on this
+    /// port with path `/proxy/{id}` or `/proxy/{id}/` (any query) count;
+    /// anything else is ignored.
+    pub proxy_port: u16,
+}
+
+impl fmt::Debug for FollowSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FollowSettings")
+            .field("address", &self.address)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("warm_ahead", &self.warm_ahead)
+            .field("proxy_port", &self.proxy_port)
+            .finish()
+    }
+}
+
+/// The state of the link to MPD, for `/health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Following is turned off (no address).
+    Off,
+    /// Connected, with the password accepted, following the queue.
+    Connected,
+    /// Not connected (not yet, lost, or the password refused): retrying.
+    Disconnected,
+}
+
+impl Link {
+    /// `"off"`, `"connected"` or `"disconnected"`, as `/health` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Link::Off => "off",
+            Link::Connected => "connected",
+            Link::Disconnected => "disconnected",
+        }
+    }
+
+    fn from_u8(value: u8) -> Link {
+        match value {
+            0 => Link::Off,
+            1 => Link::Connected,
+            _ => Link::Disconnected,
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            Link::Off => 0,
+            Link::Connected => 1,
+            Link::Disconnected => 2,
+        }
+    }
+}
+
+impl fmt::Display for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Shared with the follower thread, cheap to read (atomics): for
+/// `/health` and `/metrics`.
+#[derive(Debug)]
+pub struct FollowStatus {
+    link: AtomicU8,
+    reconnects: AtomicU64,
+    bytes_read: Arc<AtomicU64>,
+}
+
+impl FollowStatus {
+    fn new(link: Link) -> FollowStatus {
+        FollowStatus {
+            link: AtomicU8::new(link.to_u8()),
+            reconnects: AtomicU64::new(0),
+            bytes_read: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The link now.
+    pub fn link(&self) -> Link {
+        Link::from_u8(self.link.load(Ordering::SeqCst))
+    }
+
+    /// Connections made again after a connection was lost (the first
+    /// connection does not count).
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.load(Ordering::SeqCst)
+    }
+
+    /// Bytes read from MPD since the start, all connections together: what
+    /// following costs (it does not grow with the queue's length).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::SeqCst)
+    }
+
+    fn set_link(&self, link: Link) {
+        self.link.store(link.to_u8(), Ordering::SeqCst);
+    }
+}
+
+/// Starts the follower thread (`mpd-follow`). Each time the window changes
+/// (and once after the first read), `on_window` gets the ids to keep warm,
+/// in order of need: the current song (with none, the first entry: what
+/// `play` starts), MPD's `nextsong` (in `random` mode too), then the next
+/// `warm_ahead` entries after the current position in queue order
+/// (wrapping when `repeat` is on), proxied ids only, each once. While MPD
+/// is unreachable the last window stands; `on_window` is not called.
+///
+/// The thread retries forever with backoff (1 s doubling up to 30 s) and
+/// logs one line per change of state. It ends within about a second of
+/// `stopping` being set, also while waiting in `idle`. With an empty
+/// address it ends at once and the link is [`Link::Off`].
+///
+/// `Err` only when the thread cannot be started.
+pub fn follow(
+    settings: FollowSettings,
+    stopping: Arc<AtomicBool>,
+    on_window: Box<dyn FnMut(Vec<VideoId>) + Send>,
+) -> Result<(Arc<FollowStatus>, JoinHandle<()>)> {
+    let off = settings.address.is_empty();
+    let status = Arc::new(FollowStatus::new(if off {
+        Link::Off
+    } else {
+        Link::Disconnected
+    }));
+    let follower = Follower {
+        settings,
+        stopping,
+        status: Arc::clone(&status),
+        on_window,
+        state: State::Starting,
+        last: None,
+        backoff: FIRST_BACKOFF,
+        connections: 0,
+    };
+    let handle = thread::Builder::new()
+        .name("mpd-follow".into())
+        .spawn(move || {
+            if !off {
+                follower.run();
+            }
+        })
+        .map_err(|e| Error::io("cannot start the MPD follower thread", e))?;
+    Ok((status, handle))
+}
+
+/// What was last logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Starting,
+    Connected,
+    Down,
+    Refused,
+}
+
+/// How a session ended.
+enum End {
+    Stopped,
+    /// Unreachable, lost, or not speaking MPD: the detail for the log.
+    Down(String),
+    /// The password was refused, or one is needed: the whole log line.
+    Refused(String),
+}
+
+impl From<Failure> for End {
+    fn from(failure: Failure) -> End {
+        match failure {
+            Failure::Stopped => End::Stopped,
+            Failure::Unreachable(detail) | Failure::Lost(detail) => End::Down(detail),
+            Failure::Ack(ack) => End::Down(format!("MPD refused a command: {ack}")),
+        }
+    }
+}
+
+struct Follower {
+    settings: FollowSettings,
+    stopping: Arc<AtomicBool>,
+    status: Arc<FollowStatus>,
+    on_window: Box<dyn FnMut(Vec<VideoId>) + Send>,
+    state: State,
+    last: Option<Vec<VideoId>>,
+    backoff: Duration,
+    /// Connections made so far.
+    connections: u64,
+}
+
+impl Follower {
+    fn run(mut self) {
+        while !self.stopped() {
+            match self.session() {
+                End::Stopped => break,
+                End::Down(detail) => {
+                    let addr = &self.settings.address;
+                    let line = if self.state == State::Connected {
+                        format!(
+                            "MPD connection lost at {addr}: {detail}; reconnecting in the background"
+                        )
+                    } else {
+                        format!(
+                            "MPD not reachable at {addr}: {detail}; retrying in the background \
+                             (is MPD running, and is [mpd] address right?)"
+                        )
+                    };
+                    self.enter(State::Down, &line);
+                }
+                End::Refused(line) => self.enter(State::Refused, &line),
+            }
+            self.wait_backoff();
+        }
+        log::debug!("MPD follower stopped");
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// One connection, from connect to its end.
+    fn session(&mut self) -> End {
+        let addr = self.settings.address.clone();
+        let mut conn = match Connection::open(&addr, &self.stopping, &self.status.bytes_read) {
+            Ok(conn) => conn,
+            Err(failure) => return failure.into(),
+        };
+        if let Some(password) = self.settings.password.as_deref().filter(|p| !p.is_empty()) {
+            let Some(quoted) = protocol::quote(password) else {
+                return End::Refused(format!(
+                    "MPD at {addr}: [mpd] password contains a line break, which MPD's protocol \
+                     cannot carry; fix [mpd] password in proxy.toml"
+                ));
+            };
+            match conn.command(&format!("password {quoted}")) {
+                Ok(_) => {}
+                Err(Failure::Ack(ack)) => {
+                    return End::Refused(format!(
+                        "MPD refused the password at {addr} ({ack}): set [mpd] password in \
+                         proxy.toml to a password from MPD's configuration"
+                    ));
+                }
+                Err(failure) => return failure.into(),
+            }
+        }
+        // The first read doubles as the permission check.
+        let first = match self.read_window(&mut conn) {
+            Ok(window) => window,
+            Err(Failure::Ack(ack)) if ack.code == ACK_PERMISSION => {
+                let what = if self
+                    .settings
+                    .password
+                    .as_deref()
+                    .is_some_and(|p| !p.is_empty())
+                {
+                    "the password in [mpd] password does not allow reading the queue"
+                } else {
+                    "MPD needs a password to read the queue"
+                };
+                return End::Refused(format!(
+                    "MPD refused the password at {addr} ({ack}): {what}; set [mpd] password in \
+                     proxy.toml to a password with the read permission"
+                ));
+            }
+            Err(failure) => return failure.into(),
+        };
+        if self.connections > 0 {
+            self.status.reconnects.fetch_add(1, Ordering::SeqCst);
+        }
+        self.connections += 1;
+        self.enter(State::Connected, &format!("MPD connected at {addr}"));
+        self.backoff = FIRST_BACKOFF;
+        self.publish(first);
+        loop {
+            if let Err(failure) = conn.idle(IDLE_SUBSYSTEMS) {
+                return failure.into();
+            }
+            match self.read_window(&mut conn) {
+                Ok(window) => self.publish(window),
+                Err(failure) => return failure.into(),
+            }
+        }
+    }
+
+    /// `status`, then the planned `playlistinfo` ranges. When the queue
+    /// shrinks between the two (MPD answers "Bad song index"), reads again.
+    fn read_window(&self, conn: &mut Connection) -> std::result::Result<Vec<VideoId>, Failure> {
+        let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
+        'attempt: for _ in 0..WINDOW_ATTEMPTS {
+            let status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+            let plan = window::plan(&status, self.settings.warm_ahead);
+            let mut entries = Vec::new();
+            for range in &plan.ranges {
+                match conn.command(&format!("playlistinfo {}:{}", range.0, range.1)) {
+                    Ok(pairs) => entries.extend(protocol::parse_entries(&pairs).map_err(lost)?),
+                    Err(Failure::Ack(ack)) if ack.code == ACK_ARG => continue 'attempt,
+                    Err(failure) => return Err(failure),
+                }
+            }
+            return Ok(window::window(
+                &plan.order,
+                &entries,
+                self.settings.proxy_port,
+            ));
+        }
+        Err(Failure::Lost(format!(
+            "the queue changed under {WINDOW_ATTEMPTS} reads in a row"
+        )))
+    }
+
+    /// Calls `on_window` when the window differs from the last one.
+    fn publish(&mut self, window: Vec<VideoId>) {
+        if self.last.as_ref() == Some(&window) {
+            return;
+        }
+        log::debug!(
+            "MPD window: {}",
+            window
+                .iter()
+                .map(VideoId::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        self.last = Some(window.clone());
+        (self.on_window)(window);
+    }
+
+    /// Logs `line` and updates the link when the state changes; a repeat
+    /// of the same state (another failed attempt) is silent.
+    fn enter(&mut self, state: State, line: &str) {
+        if state == self.state {
+            return;
+        }
+        match state {
+            State::Connected => log::info!("{line}"),
+            State::Down | State::Refused => log::warn!("{line}"),
+            State::Starting => {}
+        }
+        self.status.set_link(if state == State::Connected {
+            Link::Connected
+        } else {
+            Link::Disconnected
+        });
+        self.state = state;
+    }
+
+    /// Waits the current backoff (ending early on `stopping`), then
+    /// doubles it up to [`MAX_BACKOFF`].
+    fn wait_backoff(&mut self) {
+        let until = Instant::now() + self.backoff;
+        while !self.stopped() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            thread::sleep(left.min(STOP_CHECK));
+        }
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+}
