@@ -16,6 +16,7 @@ use crate::response::{self, Outcome};
 use crate::route::PlaylistFormat;
 use crate::store::TrackStore;
 use crate::upstream::Upstream;
+use crate::warm::Ahead;
 use crate::video_id::VideoId;
 
 fn fail(request: Request, error: &Error) -> Outcome {
@@ -30,8 +31,9 @@ fn ok(request: Request, content_type: &str, body: Vec<u8>) -> Outcome {
     response::respond_small(request, 200, body, &headers)
 }
 
-/// `/health`: JSON status, track count and live streams.
-pub fn health(request: Request, store: &TrackStore, metrics: &Metrics) -> Outcome {
+/// `/health`: JSON status, track count, live streams, MPD's link and how
+/// many of the tracks it will play next are warm.
+pub fn health(request: Request, store: &TrackStore, metrics: &Metrics, ahead: &Ahead) -> Outcome {
     let tracks = match store.count() {
         Ok(n) => n,
         Err(e) => {
@@ -44,14 +46,16 @@ pub fn health(request: Request, store: &TrackStore, metrics: &Metrics) -> Outcom
         "service": "icyproxy",
         "tracks": tracks,
         "active_streams": metrics.active_streams(),
+        "mpd": ahead.mpd_link(),
+        "warm_tracks": ahead.warm_tracks(),
     })
     .to_string();
     ok(request, "application/json", body.into_bytes())
 }
 
 /// `/metrics`: Prometheus text.
-pub fn metrics(request: Request, metrics: &Metrics) -> Outcome {
-    let body = metrics.render().into_bytes();
+pub fn metrics(request: Request, metrics: &Metrics, ahead: &Ahead) -> Outcome {
+    let body = (metrics.render() + &ahead.render()).into_bytes();
     ok(request, "text/plain; version=0.0.4; charset=utf-8", body)
 }
 

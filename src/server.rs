@@ -36,6 +36,8 @@ use crate::endpoints;
 use crate::error::{Error, Result};
 use crate::lookup::TrackSource;
 use crate::metrics::Metrics;
+use crate::mpd::{self, FollowSettings};
+use crate::warm::{Ahead, WarmParts, Warmer};
 use crate::playlist_source;
 use crate::proxy::{self, ProxyContext, StreamSettings};
 use crate::response::{self, Outcome};
@@ -162,6 +164,11 @@ impl Server {
             db_path: Arc::new(config.db_path.clone()),
             token: config.token.as_deref().map(Arc::from),
             read_only,
+            ahead: Arc::new(Ahead::default()),
+        };
+        let shared = Shared {
+            ahead: Arc::new(start_ahead(config, &shared, addr.port())?),
+            ..shared
         };
         let mut spawned = 0;
         for (name, size) in pools {
@@ -259,6 +266,43 @@ struct Shared {
     token: Option<Arc<str>>,
     /// The database is served read-only (this process cannot write it).
     read_only: bool,
+    /// Following MPD's queue and warming what it will play.
+    ahead: Arc<Ahead>,
+}
+
+/// Starts the warming thread and the MPD follower that feeds it, unless
+/// `[mpd] address` is empty. Only MPD's queue is warmed: no queue, no
+/// resolver runs.
+fn start_ahead(config: &Config, shared: &Shared, port: u16) -> Result<Ahead> {
+    let Some(address) = config.mpd_address.clone() else {
+        return Ok(Ahead::default());
+    };
+    let parts = WarmParts {
+        tracks: Arc::clone(&shared.tracks),
+        covers: Arc::clone(&shared.covers),
+        upstream: shared.upstream.clone(),
+        metrics: Arc::clone(&shared.metrics),
+        stopping: Arc::clone(&shared.stopping),
+    };
+    let (warmer, _thread) = Warmer::start(config, parts)
+        .map_err(|e| Error::io("cannot start the warming thread", e))?;
+    let warmer = Arc::new(warmer);
+    let fed = Arc::clone(&warmer);
+    let settings = FollowSettings {
+        address,
+        password: config.mpd_password.clone(),
+        warm_ahead: config.warm_ahead,
+        proxy_port: port,
+    };
+    let (follow, _thread) = mpd::follow(
+        settings,
+        Arc::clone(&shared.stopping),
+        Box::new(move |ids| fed.set_window(ids)),
+    )?;
+    Ok(Ahead {
+        follow: Some(follow),
+        warmer: Some(warmer),
+    })
 }
 
 struct Queues {
@@ -427,8 +471,8 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
             };
             proxy::serve(job.request, &id, head, icy, &mut ctx)
         }
-        Ok(Route::Health) => endpoints::health(job.request, store, &shared.metrics),
-        Ok(Route::Metrics) => endpoints::metrics(job.request, &shared.metrics),
+        Ok(Route::Health) => endpoints::health(job.request, store, &shared.metrics, &shared.ahead),
+        Ok(Route::Metrics) => endpoints::metrics(job.request, &shared.metrics, &shared.ahead),
         Ok(Route::Playlists) => endpoints::playlists(job.request, store),
         Ok(Route::Playlist { name, format }) => endpoints::playlist(
             job.request,

@@ -661,3 +661,102 @@ fn an_imported_playlist_is_listed_loaded_and_played_by_mpd() {
     let errors = decoder_errors(&mpd.log_text());
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+/// Instant skips: with `[mpd]` pointing at a real MPD, the songs it will
+/// play next are resolved ahead (in one resolver run, by a resolver that
+/// takes 2 s per run), so `play 4` reaches upstream without running the
+/// resolver again, long before a resolver run could have ended.
+#[test]
+fn a_skip_into_the_warm_window_starts_without_the_resolver() {
+    if !mpd_available() {
+        return;
+    }
+    let origin = Origin::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let calls = dir.path().join("resolved.log");
+    let mpd = Mpd::start();
+    let proxy = Proxy::start_with(&format!(
+        "[resolver]\ncommand = [{:?}, {:?}, \"slow2\", {:?}, \"{{video_id}}\"]\n\
+         [mpd]\naddress = \"127.0.0.1:{}\"\nwarm_ahead = 5\n",
+        fixture("fake-resolver").display().to_string(),
+        calls.display().to_string(),
+        origin.url("/file/tone.mp3"),
+        mpd.port,
+    ));
+    let ids = [
+        "skipSong001",
+        "skipSong002",
+        "skipSong003",
+        "skipSong004",
+        "skipSong005",
+        "skipSong006",
+    ];
+    let mut c = mpd.connect();
+    for id in ids {
+        c.ok(&format!("add \"http://{}/proxy/{id}/\"", proxy.addr));
+    }
+    assert!(
+        wait_until(Duration::from_secs(20), || health(proxy.addr)["mpd"]
+            == "connected"),
+        "{}",
+        health(proxy.addr)
+    );
+    c.ok("play 0");
+    assert!(
+        wait_until(
+            Duration::from_secs(30),
+            || health(proxy.addr)["warm_tracks"] == 6
+        ),
+        "not warm: {}; resolver runs: {:?}",
+        health(proxy.addr),
+        std::fs::read_to_string(&calls)
+    );
+    let runs = std::fs::read_to_string(&calls).expect("runs");
+    assert!(
+        runs.lines().any(|l| l.split_whitespace().count() > 2),
+        "no batch of several ids: {runs}"
+    );
+    let asked = Instant::now();
+    c.ok("play 4");
+    let target = format!("v={}", ids[4]);
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            origin
+                .log
+                .arrivals
+                .lock()
+                .expect("arrivals")
+                .iter()
+                .any(|(at, t)| *at > asked && t.contains(&target))
+        }),
+        "song 5 never reached upstream"
+    );
+    let reached = origin
+        .log
+        .arrivals
+        .lock()
+        .expect("arrivals")
+        .iter()
+        .find(|(at, t)| *at > asked && t.contains(&target))
+        .map(|(at, _)| *at - asked)
+        .expect("arrival");
+    eprintln!("play 4 → upstream asked after {reached:?}");
+    // A resolver run takes 2 s: upstream asked well before that.
+    assert!(reached < Duration::from_millis(1500), "{reached:?}");
+    assert_eq!(
+        std::fs::read_to_string(&calls).expect("runs"),
+        runs,
+        "the resolver ran again"
+    );
+    assert!(wait_until(Duration::from_secs(20), || {
+        get_value(&c.status(), "song") == Some("4")
+            && get_value(&c.status(), "elapsed")
+                .and_then(|e| e.parse::<f64>().ok())
+                .is_some_and(|e| e > 0.5)
+    }));
+    let metrics = get(proxy.addr, "/metrics", &[]).body_text();
+    assert!(
+        metrics.contains("icyproxy_warm_resolves_total "),
+        "{metrics}"
+    );
+}

@@ -45,6 +45,8 @@ pub struct OriginLog {
     pub first_body_byte_at: Mutex<Option<Instant>>,
     /// `status user-agent accept-encoding` per request, in order.
     pub agents: Mutex<Vec<String>>,
+    /// When each request arrived, with its target.
+    pub arrivals: Mutex<Vec<(Instant, String)>>,
 }
 
 impl OriginLog {
@@ -157,6 +159,10 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
         }
     }
     log.requests.fetch_add(1, Ordering::SeqCst);
+    log.arrivals
+        .lock()
+        .expect("arrivals lock")
+        .push((Instant::now(), target.clone()));
     let range_header = headers.get("range").cloned();
     log.lines.lock().expect("log lock").push(format!(
         "{method} {target} {}",
@@ -402,7 +408,7 @@ impl Proxy {
             // No resolver unless a test asks for one: unknown ids are 404.
             text.push_str("\n[resolver]\ncommand = []\n");
         }
-        text.push_str(&no_mpd_unless_asked(extra_toml));
+        text.push_str(no_mpd_unless_asked(extra_toml));
         std::fs::write(&path, text).expect("write config");
         let config = Config::from_file(&path).expect("valid test config");
         let server = Server::start(&config).expect("server starts");
@@ -638,8 +644,11 @@ impl Served {
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = dir.path().join("proxy.toml");
         let mpd = no_mpd_unless_asked(config);
-        std::fs::write(&cfg, format!("[store]\npath = \"tracks.db\"\n{config}{mpd}"))
-            .expect("config");
+        std::fs::write(
+            &cfg,
+            format!("[store]\npath = \"tracks.db\"\n{config}{mpd}"),
+        )
+        .expect("config");
         let bin = env!("CARGO_BIN_EXE_icyproxy");
         let mut cmd = match prefix.split_first() {
             Some((first, rest)) => {
