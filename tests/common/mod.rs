@@ -3,6 +3,8 @@
 //! written independently of the code under test.
 #![allow(dead_code)]
 
+pub mod mpd;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

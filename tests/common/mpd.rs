@@ -1,0 +1,263 @@
+//! A private MPD for tests and benches: its own config, port, database,
+//! state and log in a temp dir, a null audio output; and a small client of
+//! its protocol.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{dead_port, wait_until};
+
+pub fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `false` (after saying so loudly) when MPD is missing outside CI.
+pub fn mpd_available() -> bool {
+    if have("mpd") && have("mpc") {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("mpd and mpc are required in CI (.ci/run installs them)");
+    }
+    eprintln!(
+        "\n!!!!!!!! MPD TEST DID NOT RUN: mpd/mpc not installed (apt-get install mpd mpc) !!!!!!!!\n"
+    );
+    false
+}
+
+/// A private MPD: its own config, port, database, state and log in a
+/// temp dir; killed on drop.
+pub struct Mpd {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    /// Its `playlist_directory`.
+    pub playlists: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Mpd {
+    pub fn start() -> Mpd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for sub in ["music", "playlists"] {
+            std::fs::create_dir(d.join(sub)).expect("mkdir");
+        }
+        let port = dead_port();
+        let log = d.join("mpd.log");
+        let conf = format!(
+            "music_directory \"{m}\"\nplaylist_directory \"{p}\"\ndb_file \"{db}\"\n\
+             state_file \"{st}\"\nlog_file \"{log}\"\npid_file \"{pid}\"\n\
+             bind_to_address \"127.0.0.1\"\nport \"{port}\"\nlog_level \"verbose\"\n\
+             zeroconf_enabled \"no\"\nauto_update \"no\"\n\
+             audio_output {{\n  type \"null\"\n  name \"null\"\n  mixer_type \"none\"\n}}\n",
+            m = d.join("music").display(),
+            p = d.join("playlists").display(),
+            db = d.join("database").display(),
+            st = d.join("state").display(),
+            log = log.display(),
+            pid = d.join("pid").display(),
+        );
+        let conf_path = d.join("mpd.conf");
+        std::fs::write(&conf_path, conf).expect("mpd.conf");
+        let child = Command::new("mpd")
+            .arg("--no-daemon")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mpd");
+        let mpd = Mpd {
+            child,
+            port,
+            log,
+            playlists: d.join("playlists"),
+            _dir: dir,
+        };
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        assert!(
+            wait_until(Duration::from_secs(10), || TcpStream::connect(addr).is_ok()),
+            "mpd did not start; log:\n{}",
+            mpd.log_text()
+        );
+        mpd
+    }
+
+    pub fn connect(&self) -> MpdClient {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect mpd");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let mut r = BufReader::new(s);
+        let mut greeting = String::new();
+        r.read_line(&mut greeting).expect("greeting");
+        assert!(greeting.starts_with("OK MPD"), "{greeting}");
+        MpdClient { r }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Runs `mpc ARGS` against this MPD and returns its output.
+    pub fn mpc(&self, args: &[&str]) -> String {
+        let o = Command::new("mpc")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("run mpc");
+        assert!(
+            o.status.success(),
+            "mpc {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    /// `mpc current` with its default format.
+    pub fn mpc_current(&self) -> String {
+        let o = Command::new("mpc")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "current"])
+            .output()
+            .expect("run mpc");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}
+
+impl Drop for Mpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct MpdClient {
+    r: BufReader<TcpStream>,
+}
+
+impl MpdClient {
+    /// Runs a command; `Ok(key/value pairs)` or `Err(ACK line)`.
+    pub fn cmd(&mut self, line: &str) -> Result<Vec<(String, String)>, String> {
+        self.r
+            .get_mut()
+            .write_all(format!("{line}\n").as_bytes())
+            .expect("send");
+        let mut pairs = Vec::new();
+        loop {
+            let mut l = String::new();
+            self.r.read_line(&mut l).expect("mpd answer");
+            let l = l.trim_end_matches('\n');
+            if l == "OK" {
+                return Ok(pairs);
+            }
+            if l.starts_with("ACK") {
+                return Err(l.to_owned());
+            }
+            let (k, v) = l.split_once(": ").expect("key: value");
+            pairs.push((k.to_owned(), v.to_owned()));
+        }
+    }
+
+    pub fn ok(&mut self, line: &str) -> Vec<(String, String)> {
+        self.cmd(line).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    pub fn status(&mut self) -> Vec<(String, String)> {
+        self.ok("status")
+    }
+
+    /// The whole image through `albumart`, paging by offset.
+    pub fn albumart(&mut self, uri: &str) -> Result<Vec<u8>, String> {
+        let mut image = Vec::new();
+        loop {
+            let line = format!("albumart \"{uri}\" {}\n", image.len());
+            self.r.get_mut().write_all(line.as_bytes()).expect("send");
+            let mut size = None;
+            let binary = loop {
+                let mut l = String::new();
+                self.r.read_line(&mut l).expect("answer");
+                let l = l.trim_end_matches('\n');
+                if l.starts_with("ACK") {
+                    return Err(l.to_owned());
+                }
+                if let Some(v) = l.strip_prefix("size: ") {
+                    size = v.parse::<usize>().ok();
+                } else if let Some(v) = l.strip_prefix("binary: ") {
+                    break v.parse::<usize>().ok();
+                }
+            };
+            let n = binary.expect("binary length");
+            let mut chunk = vec![0; n + 1];
+            self.r.read_exact(&mut chunk).expect("binary data");
+            image.extend_from_slice(&chunk[..n]);
+            let mut ok = String::new();
+            self.r.read_line(&mut ok).expect("OK");
+            assert_eq!(ok, "OK\n");
+            if n == 0 || image.len() >= size.expect("size") {
+                return Ok(image);
+            }
+        }
+    }
+}
+
+pub fn get_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Polls `status` until `state` is `want`.
+pub fn wait_state(c: &mut MpdClient, want: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if get_value(&c.status(), "state") == Some(want) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Polls `currentsong` until it has `key`.
+pub fn wait_song_key(c: &mut MpdClient, key: &str, limit: Duration) -> Vec<(String, String)> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let song = c.ok("currentsong");
+        if get_value(&song, key).is_some() || Instant::now() >= deadline {
+            return song;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Log lines that show trouble: exceptions (but the missing state file of
+/// a fresh MPD), errors, invalid or corrupt data, lost sync.
+pub fn decoder_errors(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            let fresh_state = l.contains("state_file") || l.contains("/state'");
+            [
+                "exception",
+                "error",
+                "invalid",
+                "corrupt",
+                "lost sync",
+                "failed",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+                && !fresh_state
+        })
+        .map(str::to_owned)
+        .collect()
+}
