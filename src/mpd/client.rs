@@ -122,7 +122,9 @@ impl Connection {
             bytes_read: Arc::clone(bytes_read),
             line: Vec::new(),
         };
-        let greeting = connection.read_line(Some(Instant::now() + ANSWER_TIMEOUT))?;
+        let greeting = connection
+            .read_line(Some(Instant::now() + ANSWER_TIMEOUT))?
+            .ok_or_else(|| Failure::Lost("closed the connection without a greeting".into()))?;
         protocol::parse_greeting(&greeting).map_err(|e| Failure::Lost(e.0))?;
         Ok(connection)
     }
@@ -161,7 +163,13 @@ impl Connection {
     fn answer(&mut self, deadline: Option<Instant>) -> Result<Vec<(String, String)>, Failure> {
         let mut pairs = Vec::new();
         loop {
-            let line = self.read_line(deadline)?;
+            let Some(line) = self.read_line(deadline)? else {
+                return Err(Failure::Lost(if pairs.is_empty() {
+                    "MPD closed the connection".into()
+                } else {
+                    "MPD closed the connection in the middle of an answer".into()
+                }));
+            };
             match protocol::parse_line(&line).map_err(|e| Failure::Lost(e.0))? {
                 Line::Ok => return Ok(pairs),
                 Line::Ack(ack) => return Err(Failure::Ack(ack)),
@@ -170,8 +178,9 @@ impl Connection {
         }
     }
 
-    /// One line without its `\n`. A partial line survives read timeouts.
-    fn read_line(&mut self, deadline: Option<Instant>) -> Result<String, Failure> {
+    /// One line without its `\n`; `None` when the connection ended before
+    /// it began. A partial line survives read timeouts.
+    fn read_line(&mut self, deadline: Option<Instant>) -> Result<Option<String>, Failure> {
         loop {
             let room = MAX_LINE.saturating_sub(self.line.len() as u64);
             let before = self.line.len();
@@ -185,16 +194,14 @@ impl Connection {
                     self.line.pop();
                     let text = String::from_utf8_lossy(&self.line).into_owned();
                     self.line.clear();
-                    return Ok(text);
+                    return Ok(Some(text));
                 }
                 Ok(_) if self.line.len() as u64 >= MAX_LINE => {
                     return Err(Failure::Lost(format!(
                         "MPD sent a line longer than {MAX_LINE} bytes"
                     )));
                 }
-                Ok(_) if self.line.is_empty() => {
-                    return Err(Failure::Lost("MPD closed the connection".into()));
-                }
+                Ok(_) if self.line.is_empty() => return Ok(None),
                 Ok(_) => {
                     return Err(Failure::Lost(
                         "MPD closed the connection in the middle of an answer".into(),

@@ -258,7 +258,7 @@ impl Follower {
                         )
                     } else {
                         format!(
-                            "MPD not reachable at {addr}: {detail}; retrying in the background \
+                            "MPD not available at {addr}: {detail}; retrying in the background \
                              (is MPD running, and is [mpd] address right?)"
                         )
                     };
@@ -269,6 +269,15 @@ impl Follower {
             self.wait_backoff();
         }
         log::debug!("MPD follower stopped");
+    }
+
+    /// The password to send, if any (empty means none).
+    fn password(&self) -> Option<&str> {
+        self.settings.password.as_deref().filter(|p| !p.is_empty())
+    }
+
+    fn has_password(&self) -> bool {
+        self.password().is_some()
     }
 
     fn stopped(&self) -> bool {
@@ -282,7 +291,7 @@ impl Follower {
             Ok(conn) => conn,
             Err(failure) => return failure.into(),
         };
-        if let Some(password) = self.settings.password.as_deref().filter(|p| !p.is_empty()) {
+        if let Some(password) = self.password() {
             let Some(quoted) = protocol::quote(password) else {
                 return End::Refused(format!(
                     "MPD at {addr}: [mpd] password contains a line break, which MPD's protocol \
@@ -304,20 +313,17 @@ impl Follower {
         let first = match self.read_window(&mut conn) {
             Ok(window) => window,
             Err(Failure::Ack(ack)) if ack.code == ACK_PERMISSION => {
-                let what = if self
-                    .settings
-                    .password
-                    .as_deref()
-                    .is_some_and(|p| !p.is_empty())
-                {
-                    "the password in [mpd] password does not allow reading the queue"
+                return End::Refused(if self.has_password() {
+                    format!(
+                        "MPD refused the password at {addr} for reading the queue ({ack}): set \
+                         [mpd] password in proxy.toml to a password with the read permission"
+                    )
                 } else {
-                    "MPD needs a password to read the queue"
-                };
-                return End::Refused(format!(
-                    "MPD refused the password at {addr} ({ack}): {what}; set [mpd] password in \
-                     proxy.toml to a password with the read permission"
-                ));
+                    format!(
+                        "MPD at {addr} needs a password to read the queue ({ack}): set [mpd] \
+                         password in proxy.toml to a password from MPD's configuration"
+                    )
+                });
             }
             Err(failure) => return failure.into(),
         };
