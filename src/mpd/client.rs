@@ -136,6 +136,42 @@ impl Connection {
         self.answer(Some(Instant::now() + ANSWER_TIMEOUT))
     }
 
+    /// Sends `commands` as one `command_list_ok_begin` list, which MPD
+    /// runs without another client's command in between, and reads one
+    /// answer per command. An `ACK` (for any of them) ends the list.
+    pub fn command_list(
+        &mut self,
+        commands: &[String],
+    ) -> Result<Vec<Vec<(String, String)>>, Failure> {
+        let mut text = String::from("command_list_ok_begin\n");
+        for command in commands {
+            text.push_str(command);
+            text.push('\n');
+        }
+        text.push_str("command_list_end");
+        self.send(&text)?;
+        let deadline = Some(Instant::now() + ANSWER_TIMEOUT);
+        let mut answers = Vec::with_capacity(commands.len());
+        let mut pairs = Vec::new();
+        loop {
+            match self.next_line(deadline, !pairs.is_empty() || !answers.is_empty())? {
+                Line::Ok if pairs.is_empty() && answers.len() == commands.len() => {
+                    return Ok(answers);
+                }
+                Line::Ok => {
+                    return Err(Failure::Lost(format!(
+                        "MPD answered {} of {} commands in a list",
+                        answers.len(),
+                        commands.len()
+                    )));
+                }
+                Line::ListOk => answers.push(std::mem::take(&mut pairs)),
+                Line::Ack(ack) => return Err(Failure::Ack(ack)),
+                Line::Pair(key, value) => pairs.push((key, value)),
+            }
+        }
+    }
+
     /// `idle SUBSYSTEMS`: waits, as long as it takes, until MPD reports a
     /// change in one of them. Ends within a tick of `stopping` (after
     /// sending `noidle`, without waiting for its answer).
@@ -163,19 +199,28 @@ impl Connection {
     fn answer(&mut self, deadline: Option<Instant>) -> Result<Vec<(String, String)>, Failure> {
         let mut pairs = Vec::new();
         loop {
-            let Some(line) = self.read_line(deadline)? else {
-                return Err(Failure::Lost(if pairs.is_empty() {
-                    "MPD closed the connection".into()
-                } else {
-                    "MPD closed the connection in the middle of an answer".into()
-                }));
-            };
-            match protocol::parse_line(&line).map_err(|e| Failure::Lost(e.0))? {
+            match self.next_line(deadline, !pairs.is_empty())? {
                 Line::Ok => return Ok(pairs),
                 Line::Ack(ack) => return Err(Failure::Ack(ack)),
-                Line::Pair(key, value) => pairs.push((key.to_owned(), value.to_owned())),
+                Line::Pair(key, value) => pairs.push((key, value)),
+                Line::ListOk => {
+                    return Err(Failure::Lost("MPD sent list_OK outside a list".into()));
+                }
             }
         }
+    }
+
+    /// The next answer line, parsed; `mid_answer` words the error when the
+    /// connection ends.
+    fn next_line(&mut self, deadline: Option<Instant>, mid_answer: bool) -> Result<Line, Failure> {
+        let Some(line) = self.read_line(deadline)? else {
+            return Err(Failure::Lost(if mid_answer {
+                "MPD closed the connection in the middle of an answer".into()
+            } else {
+                "MPD closed the connection".into()
+            }));
+        };
+        protocol::parse_line(&line).map_err(|e| Failure::Lost(e.0))
     }
 
     /// One line without its `\n`; `None` when the connection ended before

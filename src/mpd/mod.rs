@@ -345,34 +345,63 @@ impl Follower {
         }
     }
 
-    /// `status`, then the planned `playlistinfo` ranges. When the queue
-    /// shrinks between the two (MPD answers "Bad song index"), reads again.
-    fn read_window(&self, conn: &mut Connection) -> std::result::Result<Vec<VideoId>, Failure> {
+    /// `status`, then the planned `playlistinfo` ranges and `status` again
+    /// in one command list (MPD runs it without other clients' commands in
+    /// between). When both statuses agree (the queue's version included),
+    /// the entries belong to the status the plan came from. When they do
+    /// not, the queue changed in between: plan again from the newer one.
+    /// `None` when it kept changing: the change is also an `idle` event,
+    /// so the next wait returns at once and reads again.
+    fn read_window(
+        &self,
+        conn: &mut Connection,
+    ) -> std::result::Result<Option<Vec<VideoId>>, Failure> {
         let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
-        'attempt: for _ in 0..WINDOW_ATTEMPTS {
-            let status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+        let mut status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+        for _ in 0..WINDOW_ATTEMPTS {
             let plan = window::plan(&status, self.settings.warm_ahead);
-            let mut entries = Vec::new();
-            for range in &plan.ranges {
-                match conn.command(&format!("playlistinfo {}:{}", range.0, range.1)) {
-                    Ok(pairs) => entries.extend(protocol::parse_entries(&pairs).map_err(lost)?),
-                    Err(Failure::Ack(ack)) if ack.code == ACK_ARG => continue 'attempt,
-                    Err(failure) => return Err(failure),
+            let mut commands: Vec<String> = plan
+                .ranges
+                .iter()
+                .map(|(start, end)| format!("playlistinfo {start}:{end}"))
+                .collect();
+            commands.push("status".into());
+            let answers = match conn.command_list(&commands) {
+                Ok(answers) => answers,
+                // A range past the end: the queue shrank since `status`.
+                Err(Failure::Ack(ack)) if ack.code == ACK_ARG => {
+                    status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+                    continue;
                 }
+                Err(failure) => return Err(failure),
+            };
+            let Some((last, ranges)) = answers.split_last() else {
+                return Err(Failure::Lost("MPD answered an empty command list".into()));
+            };
+            let after = protocol::parse_status(last).map_err(lost)?;
+            if after != status {
+                status = after;
+                continue;
             }
-            return Ok(window::window(
+            let mut entries = Vec::new();
+            for pairs in ranges {
+                entries.extend(protocol::parse_entries(pairs).map_err(lost)?);
+            }
+            return Ok(Some(window::window(
                 &plan.order,
                 &entries,
                 self.settings.proxy_port,
-            ));
+            )));
         }
-        Err(Failure::Lost(format!(
-            "the queue changed under {WINDOW_ATTEMPTS} reads in a row"
-        )))
+        log::debug!("MPD's queue changed under {WINDOW_ATTEMPTS} reads; reading again after idle");
+        Ok(None)
     }
 
     /// Calls `on_window` when the window differs from the last one.
-    fn publish(&mut self, window: Vec<VideoId>) {
+    fn publish(&mut self, window: Option<Vec<VideoId>>) {
+        let Some(window) = window else {
+            return;
+        };
         if self.last.as_ref() == Some(&window) {
             return;
         }
