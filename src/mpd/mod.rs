@@ -4,17 +4,18 @@
 //!
 //! ```text
 //! follow()  ->  thread "mpd-follow":
-//!   connect, password  ->  status + playlistinfo START:END  ->  on_window(ids)
+//!   connect, password  ->  status, [playlistinfo START:END.., status]  ->  on_window(ids)
 //!                      <-  idle player playlist options  <-'
 //!   any failure: one log line per change of state, retry after 1 s, 2 s, ... 30 s
 //! ```
 //!
-//! The window ([`window::plan`]): the current song, MPD's `nextsong`, then
+//! The window (`window.rs`): the current song, MPD's `nextsong`, then
 //! the `warm_ahead` entries after the current position in queue order
 //! (wrapping when `repeat` is on), only entries that stream through this
 //! proxy ([`proxied_id`]), each id once. Reading it costs the same for a
-//! queue of 10 or 10,000 entries: `status` plus at most three small
-//! `playlistinfo` ranges, never the whole queue.
+//! queue of 10 or 10,000 entries: `status`, then one command list of at
+//! most three small `playlistinfo` ranges and `status` again (equal
+//! statuses prove the ranges match the plan), never the whole queue.
 //!
 //! Files: `protocol.rs` (answer parsing, pure), `window.rs` (the window,
 //! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`), this
@@ -166,6 +167,8 @@ impl FollowStatus {
 /// `warm_ahead` entries after the current position in queue order
 /// (wrapping when `repeat` is on), proxied ids only, each once. While MPD
 /// is unreachable the last window stands; `on_window` is not called.
+/// `on_window` runs on the follower thread: hand the ids on (a channel)
+/// rather than resolving there.
 ///
 /// The thread retries forever with backoff (1 s doubling up to 30 s) and
 /// logs one line per change of state. It ends within about a second of
