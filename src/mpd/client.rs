@@ -122,7 +122,9 @@ impl Connection {
             bytes_read: Arc::clone(bytes_read),
             line: Vec::new(),
         };
-        let greeting = connection.read_line(Some(Instant::now() + ANSWER_TIMEOUT))?;
+        let greeting = connection
+            .read_line(Some(Instant::now() + ANSWER_TIMEOUT))?
+            .ok_or_else(|| Failure::Lost("closed the connection without a greeting".into()))?;
         protocol::parse_greeting(&greeting).map_err(|e| Failure::Lost(e.0))?;
         Ok(connection)
     }
@@ -132,6 +134,42 @@ impl Connection {
     pub fn command(&mut self, line: &str) -> Result<Vec<(String, String)>, Failure> {
         self.send(line)?;
         self.answer(Some(Instant::now() + ANSWER_TIMEOUT))
+    }
+
+    /// Sends `commands` as one `command_list_ok_begin` list, which MPD
+    /// runs without another client's command in between, and reads one
+    /// answer per command. An `ACK` (for any of them) ends the list.
+    pub fn command_list(
+        &mut self,
+        commands: &[String],
+    ) -> Result<Vec<Vec<(String, String)>>, Failure> {
+        let mut text = String::from("command_list_ok_begin\n");
+        for command in commands {
+            text.push_str(command);
+            text.push('\n');
+        }
+        text.push_str("command_list_end");
+        self.send(&text)?;
+        let deadline = Some(Instant::now() + ANSWER_TIMEOUT);
+        let mut answers = Vec::with_capacity(commands.len());
+        let mut pairs = Vec::new();
+        loop {
+            match self.next_line(deadline, !pairs.is_empty() || !answers.is_empty())? {
+                Line::Ok if pairs.is_empty() && answers.len() == commands.len() => {
+                    return Ok(answers);
+                }
+                Line::Ok => {
+                    return Err(Failure::Lost(format!(
+                        "MPD answered {} of {} commands in a list",
+                        answers.len(),
+                        commands.len()
+                    )));
+                }
+                Line::ListOk => answers.push(std::mem::take(&mut pairs)),
+                Line::Ack(ack) => return Err(Failure::Ack(ack)),
+                Line::Pair(key, value) => pairs.push((key, value)),
+            }
+        }
     }
 
     /// `idle SUBSYSTEMS`: waits, as long as it takes, until MPD reports a
@@ -161,17 +199,33 @@ impl Connection {
     fn answer(&mut self, deadline: Option<Instant>) -> Result<Vec<(String, String)>, Failure> {
         let mut pairs = Vec::new();
         loop {
-            let line = self.read_line(deadline)?;
-            match protocol::parse_line(&line).map_err(|e| Failure::Lost(e.0))? {
+            match self.next_line(deadline, !pairs.is_empty())? {
                 Line::Ok => return Ok(pairs),
                 Line::Ack(ack) => return Err(Failure::Ack(ack)),
-                Line::Pair(key, value) => pairs.push((key.to_owned(), value.to_owned())),
+                Line::Pair(key, value) => pairs.push((key, value)),
+                Line::ListOk => {
+                    return Err(Failure::Lost("MPD sent list_OK outside a list".into()));
+                }
             }
         }
     }
 
-    /// One line without its `\n`. A partial line survives read timeouts.
-    fn read_line(&mut self, deadline: Option<Instant>) -> Result<String, Failure> {
+    /// The next answer line, parsed; `mid_answer` words the error when the
+    /// connection ends.
+    fn next_line(&mut self, deadline: Option<Instant>, mid_answer: bool) -> Result<Line, Failure> {
+        let Some(line) = self.read_line(deadline)? else {
+            return Err(Failure::Lost(if mid_answer {
+                "MPD closed the connection in the middle of an answer".into()
+            } else {
+                "MPD closed the connection".into()
+            }));
+        };
+        protocol::parse_line(&line).map_err(|e| Failure::Lost(e.0))
+    }
+
+    /// One line without its `\n`; `None` when the connection ended before
+    /// it began. A partial line survives read timeouts.
+    fn read_line(&mut self, deadline: Option<Instant>) -> Result<Option<String>, Failure> {
         loop {
             let room = MAX_LINE.saturating_sub(self.line.len() as u64);
             let before = self.line.len();
@@ -185,16 +239,14 @@ impl Connection {
                     self.line.pop();
                     let text = String::from_utf8_lossy(&self.line).into_owned();
                     self.line.clear();
-                    return Ok(text);
+                    return Ok(Some(text));
                 }
                 Ok(_) if self.line.len() as u64 >= MAX_LINE => {
                     return Err(Failure::Lost(format!(
                         "MPD sent a line longer than {MAX_LINE} bytes"
                     )));
                 }
-                Ok(_) if self.line.is_empty() => {
-                    return Err(Failure::Lost("MPD closed the connection".into()));
-                }
+                Ok(_) if self.line.is_empty() => return Ok(None),
                 Ok(_) => {
                     return Err(Failure::Lost(
                         "MPD closed the connection in the middle of an answer".into(),

@@ -4,17 +4,18 @@
 //!
 //! ```text
 //! follow()  ->  thread "mpd-follow":
-//!   connect, password  ->  status + playlistinfo START:END  ->  on_window(ids)
+//!   connect, password  ->  status, [playlistinfo START:END.., status]  ->  on_window(ids)
 //!                      <-  idle player playlist options  <-'
 //!   any failure: one log line per change of state, retry after 1 s, 2 s, ... 30 s
 //! ```
 //!
-//! The window ([`window::plan`]): the current song, MPD's `nextsong`, then
+//! The window (`window.rs`): the current song, MPD's `nextsong`, then
 //! the `warm_ahead` entries after the current position in queue order
 //! (wrapping when `repeat` is on), only entries that stream through this
 //! proxy ([`proxied_id`]), each id once. Reading it costs the same for a
-//! queue of 10 or 10,000 entries: `status` plus at most three small
-//! `playlistinfo` ranges, never the whole queue.
+//! queue of 10 or 10,000 entries: `status`, then one command list of at
+//! most three small `playlistinfo` ranges and `status` again (equal
+//! statuses prove the ranges match the plan), never the whole queue.
 //!
 //! Files: `protocol.rs` (answer parsing, pure), `window.rs` (the window,
 //! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`), this
@@ -166,6 +167,8 @@ impl FollowStatus {
 /// `warm_ahead` entries after the current position in queue order
 /// (wrapping when `repeat` is on), proxied ids only, each once. While MPD
 /// is unreachable the last window stands; `on_window` is not called.
+/// `on_window` runs on the follower thread: hand the ids on (a channel)
+/// rather than resolving there.
 ///
 /// The thread retries forever with backoff (1 s doubling up to 30 s) and
 /// logs one line per change of state. It ends within about a second of
@@ -258,7 +261,7 @@ impl Follower {
                         )
                     } else {
                         format!(
-                            "MPD not reachable at {addr}: {detail}; retrying in the background \
+                            "MPD not available at {addr}: {detail}; retrying in the background \
                              (is MPD running, and is [mpd] address right?)"
                         )
                     };
@@ -269,6 +272,15 @@ impl Follower {
             self.wait_backoff();
         }
         log::debug!("MPD follower stopped");
+    }
+
+    /// The password to send, if any (empty means none).
+    fn password(&self) -> Option<&str> {
+        self.settings.password.as_deref().filter(|p| !p.is_empty())
+    }
+
+    fn has_password(&self) -> bool {
+        self.password().is_some()
     }
 
     fn stopped(&self) -> bool {
@@ -282,7 +294,7 @@ impl Follower {
             Ok(conn) => conn,
             Err(failure) => return failure.into(),
         };
-        if let Some(password) = self.settings.password.as_deref().filter(|p| !p.is_empty()) {
+        if let Some(password) = self.password() {
             let Some(quoted) = protocol::quote(password) else {
                 return End::Refused(format!(
                     "MPD at {addr}: [mpd] password contains a line break, which MPD's protocol \
@@ -304,20 +316,17 @@ impl Follower {
         let first = match self.read_window(&mut conn) {
             Ok(window) => window,
             Err(Failure::Ack(ack)) if ack.code == ACK_PERMISSION => {
-                let what = if self
-                    .settings
-                    .password
-                    .as_deref()
-                    .is_some_and(|p| !p.is_empty())
-                {
-                    "the password in [mpd] password does not allow reading the queue"
+                return End::Refused(if self.has_password() {
+                    format!(
+                        "MPD refused the password at {addr} for reading the queue ({ack}): set \
+                         [mpd] password in proxy.toml to a password with the read permission"
+                    )
                 } else {
-                    "MPD needs a password to read the queue"
-                };
-                return End::Refused(format!(
-                    "MPD refused the password at {addr} ({ack}): {what}; set [mpd] password in \
-                     proxy.toml to a password with the read permission"
-                ));
+                    format!(
+                        "MPD at {addr} needs a password to read the queue ({ack}): set [mpd] \
+                         password in proxy.toml to a password from MPD's configuration"
+                    )
+                });
             }
             Err(failure) => return failure.into(),
         };
@@ -339,34 +348,63 @@ impl Follower {
         }
     }
 
-    /// `status`, then the planned `playlistinfo` ranges. When the queue
-    /// shrinks between the two (MPD answers "Bad song index"), reads again.
-    fn read_window(&self, conn: &mut Connection) -> std::result::Result<Vec<VideoId>, Failure> {
+    /// `status`, then the planned `playlistinfo` ranges and `status` again
+    /// in one command list (MPD runs it without other clients' commands in
+    /// between). When both statuses agree (the queue's version included),
+    /// the entries belong to the status the plan came from. When they do
+    /// not, the queue changed in between: plan again from the newer one.
+    /// `None` when it kept changing: the change is also an `idle` event,
+    /// so the next wait returns at once and reads again.
+    fn read_window(
+        &self,
+        conn: &mut Connection,
+    ) -> std::result::Result<Option<Vec<VideoId>>, Failure> {
         let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
-        'attempt: for _ in 0..WINDOW_ATTEMPTS {
-            let status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+        let mut status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+        for _ in 0..WINDOW_ATTEMPTS {
             let plan = window::plan(&status, self.settings.warm_ahead);
-            let mut entries = Vec::new();
-            for range in &plan.ranges {
-                match conn.command(&format!("playlistinfo {}:{}", range.0, range.1)) {
-                    Ok(pairs) => entries.extend(protocol::parse_entries(&pairs).map_err(lost)?),
-                    Err(Failure::Ack(ack)) if ack.code == ACK_ARG => continue 'attempt,
-                    Err(failure) => return Err(failure),
+            let mut commands: Vec<String> = plan
+                .ranges
+                .iter()
+                .map(|(start, end)| format!("playlistinfo {start}:{end}"))
+                .collect();
+            commands.push("status".into());
+            let answers = match conn.command_list(&commands) {
+                Ok(answers) => answers,
+                // A range past the end: the queue shrank since `status`.
+                Err(Failure::Ack(ack)) if ack.code == ACK_ARG => {
+                    status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+                    continue;
                 }
+                Err(failure) => return Err(failure),
+            };
+            let Some((last, ranges)) = answers.split_last() else {
+                return Err(Failure::Lost("MPD answered an empty command list".into()));
+            };
+            let after = protocol::parse_status(last).map_err(lost)?;
+            if after != status {
+                status = after;
+                continue;
             }
-            return Ok(window::window(
+            let mut entries = Vec::new();
+            for pairs in ranges {
+                entries.extend(protocol::parse_entries(pairs).map_err(lost)?);
+            }
+            return Ok(Some(window::window(
                 &plan.order,
                 &entries,
                 self.settings.proxy_port,
-            ));
+            )));
         }
-        Err(Failure::Lost(format!(
-            "the queue changed under {WINDOW_ATTEMPTS} reads in a row"
-        )))
+        log::debug!("MPD's queue changed under {WINDOW_ATTEMPTS} reads; reading again after idle");
+        Ok(None)
     }
 
     /// Calls `on_window` when the window differs from the last one.
-    fn publish(&mut self, window: Vec<VideoId>) {
+    fn publish(&mut self, window: Option<Vec<VideoId>>) {
+        let Some(window) = window else {
+            return;
+        };
         if self.last.as_ref() == Some(&window) {
             return;
         }

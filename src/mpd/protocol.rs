@@ -41,25 +41,29 @@ impl fmt::Display for Ack {
 
 /// One line of an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line<'a> {
+pub enum Line {
     /// `OK`: the answer is complete.
     Ok,
+    /// `list_OK`: one command of a `command_list_ok_begin` list is done.
+    ListOk,
     /// `ACK ...`: the command failed; the answer is complete.
     Ack(Ack),
     /// `key: value`.
-    Pair(&'a str, &'a str),
+    Pair(String, String),
 }
 
 /// Reads one answer line (without its `\n`).
-pub fn parse_line(line: &str) -> Result<Line<'_>, ProtocolError> {
-    if line == "OK" {
-        return Ok(Line::Ok);
+pub fn parse_line(line: &str) -> Result<Line, ProtocolError> {
+    match line {
+        "OK" => return Ok(Line::Ok),
+        "list_OK" => return Ok(Line::ListOk),
+        _ => {}
     }
     if let Some(text) = line.strip_prefix("ACK ") {
         return Ok(Line::Ack(parse_ack(text)));
     }
     match line.split_once(": ") {
-        Some((key, value)) if !key.is_empty() => Ok(Line::Pair(key, value)),
+        Some((key, value)) if !key.is_empty() => Ok(Line::Pair(key.into(), value.into())),
         _ => Err(ProtocolError(format!(
             "unexpected line from MPD: {:?}",
             shorten(line)
@@ -121,6 +125,9 @@ pub struct Status {
     pub repeat: bool,
     /// `random: 1` (informational: `nextsong` already accounts for it).
     pub random: bool,
+    /// The queue's version (`playlist`): it changes with every change to
+    /// the queue, so two equal statuses frame a consistent read.
+    pub version: usize,
 }
 
 /// Reads a `status` answer. `playlistlength` is required; other missing
@@ -135,6 +142,7 @@ pub fn parse_status(pairs: &[(String, String)]) -> Result<Status, ProtocolError>
             "playlistlength" => length = Some(number(key, value)?),
             "repeat" => status.repeat = flag(key, value)?,
             "random" => status.random = flag(key, value)?,
+            "playlist" => status.version = number(key, value)?,
             _ => {}
         }
     }
@@ -226,7 +234,7 @@ mod tests {
     fn pairs(text: &str) -> Vec<(String, String)> {
         text.lines()
             .map(|l| match parse_line(l) {
-                Ok(Line::Pair(k, v)) => (k.to_owned(), v.to_owned()),
+                Ok(Line::Pair(k, v)) => (k, v),
                 other => panic!("{l:?}: {other:?}"),
             })
             .collect()
@@ -235,12 +243,19 @@ mod tests {
     #[test]
     fn lines() {
         assert_eq!(parse_line("OK"), Ok(Line::Ok));
-        assert_eq!(parse_line("song: 2"), Ok(Line::Pair("song", "2")));
+        assert_eq!(parse_line("list_OK"), Ok(Line::ListOk));
+        assert_eq!(
+            parse_line("song: 2"),
+            Ok(Line::Pair("song".into(), "2".into()))
+        );
         assert_eq!(
             parse_line("file: http://h:1/a: b"),
-            Ok(Line::Pair("file", "http://h:1/a: b"))
+            Ok(Line::Pair("file".into(), "http://h:1/a: b".into()))
         );
-        assert_eq!(parse_line("Title: "), Ok(Line::Pair("Title", "")));
+        assert_eq!(
+            parse_line("Title: "),
+            Ok(Line::Pair("Title".into(), "".into()))
+        );
         assert_eq!(
             parse_line("ACK [4@0] {status} you don't have permission for \"status\""),
             Ok(Line::Ack(Ack {
@@ -306,7 +321,8 @@ mod tests {
                 next_song: Some(3),
                 length: 5,
                 repeat: true,
-                random: false
+                random: false,
+                version: 6,
             }
         );
         let empty = parse_status(&pairs(
@@ -333,6 +349,7 @@ mod tests {
             "playlistlength: 5\nsong: +1",
             "playlistlength: 99999999999999999999999999",
             "playlistlength: 5\nrepeat: 2",
+            "playlistlength: 5\nplaylist: v2",
         ] {
             assert!(parse_status(&pairs(bad)).is_err(), "{bad:?} accepted");
         }

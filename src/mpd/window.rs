@@ -212,6 +212,7 @@ mod tests {
             length,
             repeat,
             random: false,
+            version: 1,
         }
     }
 
