@@ -91,6 +91,9 @@ impl Server {
     /// Opens the store, binds `host:port` (port 0 picks a free one) and
     /// starts the accept loop and the worker pools.
     pub fn start(config: &Config) -> Result<Server> {
+        // The answers tiny_http writes itself (400, 414, 431, 505) name
+        // the same server as ours.
+        tiny_http::set_server_name(response::SERVER);
         let bind = config.bind_address();
         let listener = TcpListener::bind(&bind).map_err(|e| {
             let fix = match e.kind() {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::time::Duration;
 
 use common::*;
@@ -149,5 +150,20 @@ fn every_response_names_the_same_server() {
             Some(server.as_str()),
             "{method} {path}"
         );
+    }
+    // Answers tiny_http writes itself: an over-long request line (414), an
+    // unsupported HTTP version (505).
+    for raw in [
+        format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(20_000)),
+        "GET /health HTTP/2.0\r\nHost: x\r\n\r\n".to_owned(),
+    ] {
+        let mut s = connect(served.addr);
+        let _ = s.write_all(raw.as_bytes());
+        let (status, headers) = read_head(&mut std::io::BufReader::new(s));
+        let name = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("server"))
+            .map(|(_, v)| v.as_str());
+        assert_eq!(name, Some(server.as_str()), "{status}");
     }
 }

@@ -5,6 +5,18 @@ use std::sync::mpsc::Receiver;
 
 use std::io::Result as IoResult;
 use std::io::{self, Cursor, Read, Write};
+use std::sync::OnceLock;
+
+/// icyproxy patch: the `Server` header of every response that does not set
+/// one, set once by the program (see [`set_server_name`]).
+static SERVER_NAME: OnceLock<&'static str> = OnceLock::new();
+
+/// Names the server in the `Server` header of every response that does not
+/// set one, including the error answers tiny_http writes itself (`400`,
+/// `414`, `431`, `505`, ...). Only the first call counts.
+pub fn set_server_name(name: &'static str) {
+    let _ = SERVER_NAME.set(name);
+}
 
 use std::fs::File;
 
@@ -353,12 +365,14 @@ where
             self.headers.insert(0, build_date_header());
         }
 
-        // add `Server` if not in the headers
+        // add `Server` if not in the headers (icyproxy patch: the name the
+        // program set, so the answers tiny_http writes itself name the
+        // same server as the program's own)
         if !self.headers.iter().any(|h| h.field.equiv("Server")) {
-            self.headers.insert(
-                0,
-                Header::from_bytes(&b"Server"[..], &b"tiny-http (Rust)"[..]).unwrap(),
-            );
+            let name = SERVER_NAME.get().copied().unwrap_or("tiny-http (Rust)");
+            if let Ok(header) = Header::from_bytes(&b"Server"[..], name.as_bytes()) {
+                self.headers.insert(0, header);
+            }
         }
 
         // handling upgrade
