@@ -476,8 +476,15 @@ impl Config {
         }
         if let Some(address) = &self.mpd_address {
             let socket = address.starts_with('/');
-            if !socket && address.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_err()) {
-                return bad("[mpd] address", "must be HOST:PORT or a socket path starting with /");
+            if !socket
+                && address
+                    .rsplit_once(':')
+                    .is_none_or(|(_, p)| p.parse::<u16>().is_err())
+            {
+                return bad(
+                    "[mpd] address",
+                    "must be HOST:PORT or a socket path starting with /",
+                );
             }
         }
         if !(1..=50).contains(&self.batch_size) {

@@ -63,8 +63,10 @@ impl Metrics {
         self.resolver_batches.fetch_add(1, Ordering::Relaxed);
         self.resolver_batch_ids
             .fetch_add(ids as u64, Ordering::Relaxed);
-        self.resolver_millis
-            .fetch_add(took.as_millis().min(u128::from(u64::MAX)) as u64, Ordering::Relaxed);
+        self.resolver_millis.fetch_add(
+            took.as_millis().min(u128::from(u64::MAX)) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// Counts ids warming made playable (resolved or refreshed ahead of play).

@@ -23,6 +23,7 @@
 
 mod client;
 mod protocol;
+pub mod warm;
 mod window;
 
 use std::fmt;

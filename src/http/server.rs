@@ -37,13 +37,13 @@ use crate::error::{Error, Result};
 use crate::lookup::TrackSource;
 use crate::metrics::Metrics;
 use crate::mpd::{self, FollowSettings};
-use crate::warm::{Ahead, WarmParts, Warmer};
 use crate::playlist_source;
 use crate::proxy::{self, ProxyContext, StreamSettings};
 use crate::response::{self, Outcome};
 use crate::route::{self, Route};
 use crate::store::TrackStore;
 use crate::upstream::Upstream;
+use crate::warm::{Ahead, WarmParts, Warmer};
 
 /// Threads answering `HEAD` (which asks upstream).
 const PROBE_WORKERS: usize = 4;

@@ -125,7 +125,10 @@ impl Resolver {
     /// single id, or output that is not JSON lines, is [`Self::resolve`].
     pub fn resolve_batch(&self, ids: &[VideoId]) -> Vec<(VideoId, Result<Resolved>)> {
         if ids.len() <= 1 {
-            return ids.iter().map(|id| (id.clone(), self.resolve(id))).collect();
+            return ids
+                .iter()
+                .map(|id| (id.clone(), self.resolve(id)))
+                .collect();
         }
         let finished = match self.run(ids) {
             Ok(finished) => finished,
@@ -167,7 +170,10 @@ impl Resolver {
             .argv
             .iter()
             .flat_map(|a| match a.contains("{video_id}") {
-                true => ids.iter().map(|id| a.replace("{video_id}", id.as_str())).collect(),
+                true => ids
+                    .iter()
+                    .map(|id| a.replace("{video_id}", id.as_str()))
+                    .collect(),
                 false => vec![a.clone()],
             })
             .collect();

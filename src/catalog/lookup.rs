@@ -316,15 +316,17 @@ impl TrackSource {
             .get(id)
             .cloned();
         let Some(flight) = flight else {
-            return Err(Error::Resolver(format!("{id}: resolving ended unseen, retry")));
+            return Err(Error::Resolver(format!(
+                "{id}: resolving ended unseen, retry"
+            )));
         };
         // A batch gets its time limit per id.
         let per_run = self
             .resolver
             .as_ref()
             .map_or(Duration::from_secs(60), |r| r.timeout());
-        let limit = per_run * u32::try_from(self.batch_size.max(1)).unwrap_or(1)
-            + Duration::from_secs(10);
+        let limit =
+            per_run * u32::try_from(self.batch_size.max(1)).unwrap_or(1) + Duration::from_secs(10);
         let deadline = Instant::now() + limit;
         let mut slot = flight.result.lock().expect("flight poisoned");
         loop {

@@ -270,7 +270,10 @@ pub struct Ahead {
 impl Ahead {
     /// `"connected"`, `"disconnected"` or `"off"`.
     pub fn mpd_link(&self) -> &'static str {
-        self.follow.as_ref().map_or(Link::Off, |f| f.link()).as_str()
+        self.follow
+            .as_ref()
+            .map_or(Link::Off, |f| f.link())
+            .as_str()
     }
 
     /// How many of the tracks MPD will play next are warm.

@@ -16,8 +16,8 @@ use crate::response::{self, Outcome};
 use crate::route::PlaylistFormat;
 use crate::store::TrackStore;
 use crate::upstream::Upstream;
-use crate::warm::Ahead;
 use crate::video_id::VideoId;
+use crate::warm::Ahead;
 
 fn fail(request: Request, error: &Error) -> Outcome {
     response::respond_error(request, error)

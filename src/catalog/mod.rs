@@ -1,0 +1,14 @@
+//! What icyproxy knows about tracks: the SQLite store, finding a playable
+//! URL (`lookup`, `resolver`, `stream_url`), playlists and their sources,
+//! import files and cover art.
+
+pub mod cover;
+pub mod flat_playlist;
+pub mod import;
+pub mod lookup;
+pub mod playlist;
+pub mod playlist_source;
+pub mod resolver;
+pub mod store;
+pub mod stream_url;
+pub mod video_id;
