@@ -280,6 +280,10 @@ fn start_ahead(config: &Config, shared: &Shared, port: u16) -> Result<Ahead> {
     let Some(address) = config.mpd_address.clone() else {
         return Ok(Ahead::default());
     };
+    if shared.read_only {
+        warn!("not following MPD's queue: warming needs a database it can write");
+        return Ok(Ahead::default());
+    }
     let parts = WarmParts {
         tracks: Arc::clone(&shared.tracks),
         covers: Arc::clone(&shared.covers),
