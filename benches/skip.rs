@@ -46,7 +46,7 @@ fn skip_time(follow: bool, round: usize) -> Duration {
     let origin = Origin::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("calls");
-    let mpd = Mpd::start();
+    let mpd = Mpd::started("");
     let mpd_section = if follow {
         format!("[mpd]\naddress = \"127.0.0.1:{}\"\n", mpd.port)
     } else {

@@ -92,7 +92,7 @@ fn world() -> World {
     World {
         origin,
         proxy,
-        mpd: Mpd::start(),
+        mpd: Mpd::started(""),
         calls,
         _dir: dir,
     }
@@ -302,7 +302,7 @@ fn an_imported_playlist_is_listed_loaded_and_played_by_mpd() {
         lists.display().to_string(),
     );
     let proxy = Proxy::start_with(&resolver);
-    let mpd = Mpd::start();
+    let mpd = Mpd::started("");
     let listing = serde_json::json!({
         "_type": "playlist", "title": "Road Trip", "id": "PLroad",
         "entries": [
@@ -422,7 +422,7 @@ fn a_skip_into_the_warm_window_starts_without_the_resolver() {
     let origin = Origin::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("resolved.log");
-    let mpd = Mpd::start();
+    let mpd = Mpd::started("");
     let proxy = Proxy::start_with(&format!(
         "[resolver]\ncommand = [{:?}, {:?}, \"slow2\", {:?}, \"{{video_id}}\"]\n\
          [mpd]\naddress = \"127.0.0.1:{}\"\nwarm_ahead = 5\n",

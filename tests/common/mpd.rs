@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,67 +33,100 @@ pub fn mpd_available() -> bool {
     false
 }
 
-/// A private MPD: its own config, port, database, state and log in a
-/// temp dir; killed on drop.
+/// A private MPD on a fixed port (and a Unix socket), which can be
+/// started, killed and started again; killed on drop.
 pub struct Mpd {
-    child: Child,
+    child: Option<Child>,
     pub port: u16,
-    log: PathBuf,
+    pub socket: PathBuf,
     /// Its `playlist_directory`.
     pub playlists: PathBuf,
+    conf: PathBuf,
+    log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Mpd {
-    pub fn start() -> Mpd {
+    /// Writes the config (plus `extra` lines); does not start MPD.
+    pub fn new(extra: &str) -> Mpd {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         for sub in ["music", "playlists"] {
             std::fs::create_dir(d.join(sub)).expect("mkdir");
         }
         let port = dead_port();
-        let log = d.join("mpd.log");
+        let (log, socket) = (d.join("mpd.log"), d.join("mpd.sock"));
+        // No state_file: a restarted MPD starts empty, whatever was killed.
         let conf = format!(
             "music_directory \"{m}\"\nplaylist_directory \"{p}\"\ndb_file \"{db}\"\n\
-             state_file \"{st}\"\nlog_file \"{log}\"\npid_file \"{pid}\"\n\
-             bind_to_address \"127.0.0.1\"\nport \"{port}\"\nlog_level \"verbose\"\n\
-             zeroconf_enabled \"no\"\nauto_update \"no\"\n\
-             audio_output {{\n  type \"null\"\n  name \"null\"\n  mixer_type \"none\"\n}}\n",
+             log_file \"{log}\"\npid_file \"{pid}\"\n\
+             bind_to_address \"127.0.0.1\"\nbind_to_address \"{sock}\"\nport \"{port}\"\n\
+             log_level \"verbose\"\nzeroconf_enabled \"no\"\nauto_update \"no\"\n\
+             max_playlist_length \"20000\"\n\
+             audio_output {{\n  type \"null\"\n  name \"null\"\n  mixer_type \"none\"\n}}\n{extra}",
             m = d.join("music").display(),
             p = d.join("playlists").display(),
             db = d.join("database").display(),
-            st = d.join("state").display(),
             log = log.display(),
             pid = d.join("pid").display(),
+            sock = socket.display(),
         );
         let conf_path = d.join("mpd.conf");
         std::fs::write(&conf_path, conf).expect("mpd.conf");
+        Mpd {
+            child: None,
+            port,
+            socket,
+            playlists: d.join("playlists"),
+            conf: conf_path,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn started(extra: &str) -> Mpd {
+        let mut mpd = Mpd::new(extra);
+        mpd.start();
+        mpd
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let _ = std::fs::remove_file(&self.socket);
         let child = Command::new("mpd")
             .arg("--no-daemon")
-            .arg(&conf_path)
+            .arg(&self.conf)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start mpd");
-        let mpd = Mpd {
-            child,
-            port,
-            log,
-            playlists: d.join("playlists"),
-            _dir: dir,
-        };
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        self.child = Some(child);
+        let port = self.port;
         assert!(
-            wait_until(Duration::from_secs(10), || TcpStream::connect(addr).is_ok()),
+            wait_until(Duration::from_secs(15), || TcpStream::connect((
+                "127.0.0.1",
+                port
+            ))
+            .is_ok()),
             "mpd did not start; log:\n{}",
-            mpd.log_text()
+            self.log_text()
         );
-        mpd
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     pub fn connect(&self) -> MpdClient {
         let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect mpd");
-        s.set_read_timeout(Some(Duration::from_secs(20)))
+        s.set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
         let mut r = BufReader::new(s);
         let mut greeting = String::new();
@@ -104,6 +137,19 @@ impl Mpd {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The commands MPD processed, as logged at `log_level "verbose"`.
+    pub fn commands(&self, prefix: &str) -> Vec<String> {
+        let needle = format!("process command \"{prefix}");
+        self.log_text()
+            .lines()
+            .filter_map(|l| {
+                l.split_once(&needle)
+                    .map(|(_, rest)| format!("{prefix}{rest}"))
+            })
+            .map(|c| c.trim_end_matches('"').to_owned())
+            .collect()
     }
 
     /// Runs `mpc ARGS` against this MPD and returns its output.
@@ -134,8 +180,7 @@ impl Mpd {
 
 impl Drop for Mpd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -144,11 +189,12 @@ pub struct MpdClient {
 }
 
 impl MpdClient {
-    /// Runs a command; `Ok(key/value pairs)` or `Err(ACK line)`.
-    pub fn cmd(&mut self, line: &str) -> Result<Vec<(String, String)>, String> {
+    /// Runs a command (or a `command_list_begin` ... `command_list_end`
+    /// block); `Ok(key/value pairs)` or `Err(ACK line)`.
+    pub fn cmd(&mut self, text: &str) -> Result<Vec<(String, String)>, String> {
         self.r
             .get_mut()
-            .write_all(format!("{line}\n").as_bytes())
+            .write_all(format!("{text}\n").as_bytes())
             .expect("send");
         let mut pairs = Vec::new();
         loop {
@@ -166,8 +212,27 @@ impl MpdClient {
         }
     }
 
-    pub fn ok(&mut self, line: &str) -> Vec<(String, String)> {
-        self.cmd(line).unwrap_or_else(|e| panic!("{line}: {e}"))
+    pub fn ok(&mut self, text: &str) -> Vec<(String, String)> {
+        self.cmd(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    /// Adds `urls` in one command list.
+    pub fn add_all(&mut self, urls: &[String]) {
+        let mut list = String::from("command_list_begin\n");
+        for url in urls {
+            list.push_str(&format!("add \"{url}\"\n"));
+        }
+        list.push_str("command_list_end");
+        self.ok(&list);
+    }
+
+    /// `play POS` then `pause`: POS is the current song, and stays so.
+    pub fn play_paused(&mut self, pos: usize) {
+        self.ok(&format!("play {pos}"));
+        self.ok("pause 1");
+        let status = self.ok("status");
+        let song = status.iter().find(|(k, _)| k == "song").map(|(_, v)| v);
+        assert_eq!(song, Some(&pos.to_string()), "{status:?}");
     }
 
     pub fn status(&mut self) -> Vec<(String, String)> {
