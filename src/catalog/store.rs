@@ -267,6 +267,9 @@ impl TrackStore {
                     .with_fix(WHERE_TO)
             })?;
         }
+        share_with_group(path).map_err(|e| {
+            Error::store(format!("cannot create {}", path.display()), e).with_fix(WHERE_TO)
+        })?;
         let fail =
             |e: rusqlite::Error| Error::store(path.display().to_string(), e).with_fix(WHERE_TO);
         let conn = Connection::open(path).map_err(fail)?;
@@ -741,6 +744,34 @@ fn headers_from(json: Option<String>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A new database in a directory its group may write (the packaged
+/// `/var/lib/icyproxy`, shared by the service and the `icyproxy` group's
+/// CLI users) is created group-writable, whatever the umask; SQLite gives
+/// its WAL and shared-memory files the database's mode. Elsewhere SQLite
+/// creates it as usual.
+fn share_with_group(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => dir,
+        None => Path::new("."),
+    };
+    let group_writable = std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o020 != 0);
+    if !group_writable || path.exists() {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o660)
+        .open(path)
+    {
+        Ok(_) => std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)),
+        // Created meanwhile by another process: its mode stands.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// A path as the path part of an SQLite `file:` URI.
 fn uri_path(path: &Path) -> String {
     let text = path.to_string_lossy();
@@ -1125,6 +1156,30 @@ mod tests {
         assert_eq!((c.added, c.removed, c.reordered), (1, 0, true));
         let c = PlaylistChange::between(&[], &ids(&["x"]));
         assert_eq!((c.entries, c.added), (1, 1));
+    }
+
+    #[test]
+    fn a_database_in_a_group_directory_is_group_writable_with_its_wal() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shared = dir.path().join("shared");
+        let private = dir.path().join("private");
+        for (d, mode) in [(&shared, 0o2770), (&private, 0o700)] {
+            std::fs::create_dir(d).expect("dir");
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        }
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        let mut s = TrackStore::open(&shared.join("t.db")).expect("open");
+        s.upsert(&track("aaaaaaaaaaa", "A")).expect("write");
+        assert_eq!(mode(&shared.join("t.db")), 0o660);
+        assert_eq!(mode(&shared.join("t.db-wal")), 0o660);
+        let s2 = TrackStore::open(&private.join("t.db")).expect("open");
+        drop(s2);
+        assert_eq!(
+            mode(&private.join("t.db")) & 0o020,
+            0,
+            "not shared outside a group dir"
+        );
     }
 
     #[test]
