@@ -18,7 +18,12 @@ pub enum Error {
     /// Every stream worker is busy.
     Busy,
     /// Upstream could not be reached (refused, DNS, TLS, reset before headers).
-    UpstreamUnreachable(String),
+    UpstreamUnreachable {
+        /// The host (never the rest of a stream URL: it carries credentials).
+        host: String,
+        /// What failed: ureq's error, or the OS error under it.
+        cause: Arc<dyn std::error::Error + Send + Sync>,
+    },
     /// Upstream's TLS certificate was refused (unknown CA, expired, another
     /// host): asking again would be refused again.
     UpstreamCertificate(String),
@@ -74,7 +79,7 @@ impl Error {
             Error::MethodNotAllowed { .. } => 405,
             Error::RangeNotSatisfiable { .. } => 416,
             Error::Busy => 503,
-            Error::UpstreamUnreachable(_)
+            Error::UpstreamUnreachable { .. }
             | Error::UpstreamStatus(_)
             | Error::UpstreamInvalid(_)
             | Error::UpstreamCertificate(_)
@@ -113,7 +118,9 @@ impl fmt::Display for Error {
             Error::NotFound(what) => write!(f, "not found: {what}"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
             Error::Busy => write!(f, "all stream workers are busy, retry shortly"),
-            Error::UpstreamUnreachable(why) => write!(f, "upstream unreachable: {why}"),
+            Error::UpstreamUnreachable { host, cause } => {
+                write!(f, "upstream unreachable: {host}: {cause}")
+            }
             Error::UpstreamTimeout(why) => write!(f, "upstream timed out: {why}"),
             Error::UpstreamCertificate(why) => write!(f, "upstream TLS refused: {why}"),
             Error::UpstreamStatus(code) => write!(f, "upstream answered {code}"),
@@ -169,8 +176,21 @@ impl Error {
     /// stall the client twice as long before its first byte), and never
     /// an answer that was wrong (it would be wrong again).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::UpstreamUnreachable(_))
+        matches!(self, Error::UpstreamUnreachable { .. })
             || matches!(self, Error::UpstreamStatus(code) if (500..600).contains(code))
+    }
+
+    /// Upstream at `host` could not be reached; `cause` says why and is
+    /// kept (`source()`), so logs and tests can tell a refused connection
+    /// from a reset or a TLS failure.
+    pub fn unreachable(
+        host: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::UpstreamUnreachable {
+            host: host.into(),
+            cause: Arc::new(cause),
+        }
     }
 
     /// A store failure with its cause (SQLite's, or the file system's).
@@ -230,6 +250,9 @@ impl std::error::Error for Error {
             Error::Store { source, .. } | Error::Io { source, .. } => source
                 .as_deref()
                 .map(|e| e as &(dyn std::error::Error + 'static)),
+            Error::UpstreamUnreachable { cause, .. } => {
+                Some(cause.as_ref() as &(dyn std::error::Error + 'static))
+            }
             _ => None,
         }
     }
@@ -258,7 +281,14 @@ mod tests {
         assert_eq!(Error::NotFound("x".into()).status(), 404);
         assert_eq!(Error::MethodNotAllowed { allow: "GET" }.status(), 405);
         assert_eq!(Error::Busy.status(), 503);
-        assert_eq!(Error::UpstreamUnreachable("x".into()).status(), 502);
+        assert_eq!(
+            Error::unreachable(
+                "h",
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused)
+            )
+            .status(),
+            502
+        );
         assert_eq!(Error::UpstreamStatus(403).status(), 502);
         assert_eq!(Error::UpstreamTimeout("x".into()).status(), 504);
         assert_eq!(

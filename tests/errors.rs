@@ -164,3 +164,28 @@ fn a_full_pool_answers_503_at_once_and_health_still_answers() {
         206
     );
 }
+
+/// An unreachable upstream keeps its cause, not only its text: a refused
+/// connection is an OS error of that kind (retried), told apart from an
+/// answer that cannot be true (never retried).
+#[test]
+fn an_unreachable_upstream_keeps_its_cause() {
+    use std::error::Error as _;
+    let config = icyproxy::Config::from_toml("", None).expect("defaults");
+    let upstream = icyproxy::upstream::Upstream::new(&config).expect("agent");
+    let url = format!("http://127.0.0.1:{}/audio", dead_port());
+    let Err(e) = upstream.get(&url, None, &[]) else {
+        panic!("a dead port answered");
+    };
+    assert!(e.is_transient(), "{e}");
+    let io = e
+        .source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .unwrap_or_else(|| panic!("no io::Error under {e:?}"));
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("upstream unreachable: 127.0.0.1:"),
+        "{e}"
+    );
+}

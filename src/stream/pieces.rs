@@ -191,8 +191,12 @@ mod tests {
 
     #[test]
     fn piece_reader_gives_up_after_retries() {
-        let mut open =
-            |_: u64, _: u64| -> Result<Piece> { Err(Error::UpstreamUnreachable("refused".into())) };
+        let mut open = |_: u64, _: u64| -> Result<Piece> {
+            Err(Error::unreachable(
+                "h",
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+            ))
+        };
         let stop = AtomicBool::new(false);
         let first = Piece {
             body: Box::new(io::Cursor::new(vec![1u8; 10])),

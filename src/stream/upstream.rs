@@ -218,7 +218,7 @@ impl Upstream {
             .as_reader()
             .take(limit + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| unreachable_at(url, &e))?;
+            .map_err(|e| Error::unreachable(stream_url::host(url), e))?;
         if bytes.len() as u64 > limit {
             return Err(Error::UpstreamInvalid(format!(
                 "{}: body over {limit} bytes",
@@ -371,8 +371,8 @@ fn map_error(url: &str, e: ureq::Error) -> Error {
         ureq::Error::BadUri(_) | ureq::Error::Http(_) => {
             Error::BadStreamUrl("not a valid URL".into())
         }
-        ureq::Error::Io(io) => unreachable_at(url, &io),
-        other => Error::UpstreamUnreachable(format!("{host}: {other}")),
+        ureq::Error::Io(io) => Error::unreachable(host, io),
+        other => Error::unreachable(host, other),
     }
 }
 
@@ -400,8 +400,4 @@ fn refused_certificate(e: &ureq::Error) -> Option<String> {
         Why::Revoked => "it has been revoked".to_owned(),
         other => format!("{other:?}"),
     })
-}
-
-fn unreachable_at(url: &str, e: &std::io::Error) -> Error {
-    Error::UpstreamUnreachable(format!("{}: {e}", stream_url::host(url)))
 }
