@@ -193,7 +193,14 @@ impl TrackSource {
         let Some(resolver) = self.resolver.as_ref() else {
             return Vec::new();
         };
-        let mine: Vec<LeaderGuard<'_>> = ids.iter().filter_map(|id| self.lead(id)).collect();
+        // Ids a request is resolving already are left to it.
+        let mine: Vec<LeaderGuard<'_>> = ids
+            .iter()
+            .filter_map(|id| match self.claim(id) {
+                Claim::Leader(guard) => Some(guard),
+                Claim::Follower(_) => None,
+            })
+            .collect();
         let mut done = Vec::new();
         for chunk in mine.chunks(self.batch_size.max(1)) {
             let chunk_ids: Vec<VideoId> = chunk.iter().map(|g| g.id.clone()).collect();
@@ -279,47 +286,36 @@ impl TrackSource {
     /// Runs `work` once per id at a time; concurrent callers for the same
     /// id wait for the running one and share its result.
     fn single_flight(&self, id: &VideoId, work: impl FnOnce() -> Result<Track>) -> Result<Track> {
-        match self.lead(id) {
+        match self.claim(id) {
             // The guard publishes a result and clears the entry even if
             // `work` panics, so followers never wait forever.
-            Some(guard) => {
+            Claim::Leader(guard) => {
                 let result = work();
                 guard.finish(result.clone());
                 result
             }
-            None => self.follow(id),
+            Claim::Follower(flight) => self.follow(id, &flight),
         }
     }
 
-    /// Starts the flight for `id`, unless one is under way.
-    fn lead(&self, id: &VideoId) -> Option<LeaderGuard<'_>> {
+    /// Starts the flight for `id`, or joins the one under way: both under
+    /// one lock, so a flight cannot end between looking and joining.
+    fn claim(&self, id: &VideoId) -> Claim<'_> {
         let mut flights = self.flights.lock().expect("flight map poisoned");
-        if flights.contains_key(id) {
-            return None;
+        if let Some(flight) = flights.get(id) {
+            return Claim::Follower(Arc::clone(flight));
         }
         let flight = Arc::new(Flight::default());
         flights.insert(id.clone(), Arc::clone(&flight));
-        Some(LeaderGuard {
+        Claim::Leader(LeaderGuard {
             source: self,
             id: id.clone(),
             flight,
         })
     }
 
-    /// Waits for the flight under way for `id` (or, if it just ended, for
-    /// a new one of our own) and shares its result.
-    fn follow(&self, id: &VideoId) -> Result<Track> {
-        let flight = self
-            .flights
-            .lock()
-            .expect("flight map poisoned")
-            .get(id)
-            .cloned();
-        let Some(flight) = flight else {
-            return Err(Error::Resolver(format!(
-                "{id}: resolving ended unseen, retry"
-            )));
-        };
+    /// Waits for `flight` (the one under way for `id`) and shares its result.
+    fn follow(&self, id: &VideoId, flight: &Flight) -> Result<Track> {
         // A batch gets its time limit per id.
         let per_run = self
             .resolver
@@ -346,6 +342,12 @@ impl TrackSource {
                 .0;
         }
     }
+}
+
+/// Whether a caller runs an id's resolution or waits for the one under way.
+enum Claim<'a> {
+    Leader(LeaderGuard<'a>),
+    Follower(Arc<Flight>),
 }
 
 /// The one running resolution of an id; dropping it ends the flight.
