@@ -48,14 +48,6 @@ impl ByteRange {
         }
     }
 
-    /// The first byte asked for, when the request says it (not for a suffix).
-    pub fn first(&self) -> Option<u64> {
-        match *self {
-            ByteRange::From { first, .. } => Some(first),
-            ByteRange::Suffix(_) => None,
-        }
-    }
-
     /// The span `[start, end)` this range selects in a body of `total`
     /// bytes, or `None` when none of it exists (a `416`).
     pub fn within(&self, total: u64) -> Option<(u64, u64)> {
