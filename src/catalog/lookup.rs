@@ -162,8 +162,7 @@ impl TrackSource {
             track: resolved.track.as_deref(),
             artist: resolved.music_artist.as_deref(),
             album: resolved.album.as_deref(),
-            available_at: resolved.available_at,
-            http_headers: &resolved.http_headers,
+            fetch: Some(&resolved.fetch),
         };
         match store.update_url(id, &update) {
             Ok(true) => {}
@@ -246,8 +245,7 @@ impl TrackSource {
         };
         let mut track = NewTrack::new(id.as_str(), &resolved.stream_url, &resolved.artist, &title)?;
         track.tags_from = TagSource::Resolver;
-        track.available_at = resolved.available_at;
-        track.http_headers = resolved.http_headers.clone();
+        track.fetch = resolved.fetch.clone();
         track.duration_secs = resolved.duration_secs;
         track.album = resolved.album.clone().filter(|a| !a.is_empty());
         if let Some(thumb) = resolved.thumbnail_url.as_deref() {
@@ -267,8 +265,7 @@ impl TrackSource {
                 album: track.album.unwrap_or_default(),
                 thumbnail_url: track.thumbnail_url,
                 tags_from: TagSource::Resolver,
-                available_at: track.available_at,
-                http_headers: track.http_headers,
+                fetch: track.fetch,
             });
         }
         info!("{id}: resolved and stored");
@@ -387,8 +384,7 @@ fn in_memory(stale: &Track, resolved: &Resolved) -> Track {
     track.expires_at = stream_url::expires_at(&resolved.stream_url);
     track.updated_at = unix_now();
     track.duration_secs = track.duration_secs.or(resolved.duration_secs);
-    track.available_at = resolved.available_at;
-    track.http_headers = resolved.http_headers.clone();
+    track.fetch = resolved.fetch.clone();
     if track.tags_from == TagSource::Flat {
         if let Some(title) = &resolved.track {
             track.title = title.clone();

@@ -154,8 +154,7 @@ mod tests {
                 album: album.into(),
                 thumbnail_url: None,
                 tags_from: crate::store::TagSource::User,
-                available_at: None,
-                http_headers: Vec::new(),
+                fetch: Default::default(),
             }),
         }
     }

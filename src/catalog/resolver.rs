@@ -9,7 +9,7 @@ use log::{debug, warn};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::stream_url;
+use crate::stream_url::{self, FetchTerms};
 use crate::subprocess::{self, Finished, Ran};
 use crate::video_id::VideoId;
 
@@ -36,12 +36,9 @@ pub struct Resolved {
     /// The video id the output names (yt-dlp's `id`), for matching a
     /// batch's lines to the ids asked for.
     pub id: Option<String>,
-    /// Unix time before which the URL must not be fetched (a pre-roll
-    /// wait YouTube imposes), when given.
-    pub available_at: Option<i64>,
-    /// The request headers yt-dlp's own downloader would send for this
-    /// URL (User-Agent included), the ones we may send on.
-    pub http_headers: Vec<(String, String)>,
+    /// `available_at`, and the headers yt-dlp's own downloader would send
+    /// (those we may send on).
+    pub fetch: FetchTerms,
 }
 
 /// Request headers from the resolver that are never sent on: those that
@@ -286,11 +283,13 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
             track: nonempty(&json.track),
             music_artist,
             id: nonempty(&json.id),
-            available_at: json
-                .available_at
-                .filter(|t| t.is_finite() && *t > 0.0 && *t < 1e12)
-                .map(|t| t.ceil() as i64),
-            http_headers: sendable_headers(json.http_headers),
+            fetch: FetchTerms {
+                available_at: json
+                    .available_at
+                    .filter(|t| t.is_finite() && *t > 0.0 && *t < 1e12)
+                    .map(|t| t.ceil() as i64),
+                http_headers: sendable_headers(json.http_headers),
+            },
             duration_secs: json
                 .duration
                 .filter(|d| d.is_finite() && *d >= 0.0)
@@ -314,8 +313,7 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
             track: None,
             music_artist: None,
             id: None,
-            available_at: None,
-            http_headers: Vec::new(),
+            fetch: FetchTerms::default(),
         }
     };
     stream_url::check(&resolved.stream_url).map_err(|e| e.to_string())?;
@@ -364,8 +362,13 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(r.id.as_deref(), Some("dQw4w9WgXcQ"));
-        assert_eq!(r.available_at, Some(1_795_000_000));
-        let mut names: Vec<&str> = r.http_headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(r.fetch.available_at, Some(1_795_000_000));
+        let mut names: Vec<&str> = r
+            .fetch
+            .http_headers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
         names.sort();
         assert_eq!(names, ["Accept", "Sec-Fetch-Mode", "User-Agent"]);
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::error::{Error, Result};
-use crate::stream_url;
+use crate::stream_url::{self, FetchTerms};
 use crate::video_id::VideoId;
 
 /// Schema steps; `PRAGMA user_version` counts how many have run.
@@ -105,10 +105,7 @@ pub struct Track {
     /// Cover art for MPD's `albumart`, when known.
     pub thumbnail_url: Option<String>,
     pub tags_from: TagSource,
-    /// Unix time before which the URL must not be fetched, when given.
-    pub available_at: Option<i64>,
-    /// Headers to send with every request for the URL.
-    pub http_headers: Vec<(String, String)>,
+    pub fetch: FetchTerms,
 }
 
 /// What a caller supplies to insert or replace a track.
@@ -125,10 +122,7 @@ pub struct NewTrack {
     /// `None` keeps what is stored.
     pub thumbnail_url: Option<String>,
     pub tags_from: TagSource,
-    /// Unix time before which the URL must not be fetched.
-    pub available_at: Option<i64>,
-    /// Headers to send with every request for the URL.
-    pub http_headers: Vec<(String, String)>,
+    pub fetch: FetchTerms,
 }
 
 /// A track as a playlist lists it: tags, no stream URL yet.
@@ -154,10 +148,8 @@ pub struct UrlUpdate<'a> {
     pub track: Option<&'a str>,
     pub artist: Option<&'a str>,
     pub album: Option<&'a str>,
-    /// Unix time before which the new URL must not be fetched.
-    pub available_at: Option<i64>,
-    /// Headers to send with every request for the new URL.
-    pub http_headers: &'a [(String, String)],
+    /// What fetching the new URL takes.
+    pub fetch: Option<&'a FetchTerms>,
 }
 
 /// How an imported playlist changed.
@@ -200,8 +192,7 @@ impl NewTrack {
             album: None,
             thumbnail_url: None,
             tags_from: TagSource::User,
-            available_at: None,
-            http_headers: Vec::new(),
+            fetch: FetchTerms::default(),
         })
     }
 
@@ -430,8 +421,8 @@ impl TrackStore {
                 tag(update.track),
                 tag(update.artist),
                 tag(update.album),
-                update.available_at,
-                headers_json(update.http_headers),
+                update.fetch.and_then(|f| f.available_at),
+                update.fetch.and_then(|f| headers_json(&f.http_headers)),
             ],
         )?;
         Ok(n > 0)
@@ -612,8 +603,8 @@ fn upsert_in(conn: &Connection, tracks: &[NewTrack]) -> Result<()> {
             t.album,
             t.thumbnail_url,
             t.tags_from.as_str(),
-            t.available_at,
-            headers_json(&t.http_headers),
+            t.fetch.available_at,
+            headers_json(&t.fetch.http_headers),
         ])?;
     }
     Ok(())
@@ -819,8 +810,10 @@ fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Track> {
         album: text(row, at + 7)?,
         thumbnail_url: thumbnail,
         tags_from: TagSource::from_column(&text(row, at + 9)?),
-        available_at: row.get(at + 10)?,
-        http_headers: headers_from(row.get::<_, Option<String>>(at + 11).ok().flatten()),
+        fetch: FetchTerms {
+            available_at: row.get(at + 10)?,
+            http_headers: headers_from(row.get::<_, Option<String>>(at + 11).ok().flatten()),
+        },
     })
 }
 

@@ -60,6 +60,17 @@ pub fn redacted(url: &str) -> String {
     format!("{scheme}://{host}/…")
 }
 
+/// What fetching a stream URL takes beyond the URL, as the resolver
+/// (yt-dlp) gave it: kept with the URL, used on every request for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FetchTerms {
+    /// Unix time before which the URL must not be fetched (a wait YouTube
+    /// imposes on some fresh URLs).
+    pub available_at: Option<i64>,
+    /// Request headers to send (User-Agent included).
+    pub http_headers: Vec<(String, String)>,
+}
+
 /// The `expire=` query parameter (unix seconds) that googlevideo URLs carry.
 pub fn expires_at(url: &str) -> Option<i64> {
     crate::http::query_param(url, "expire")?.parse().ok()

@@ -199,7 +199,7 @@ impl<'s, 'a> Stream<'s, 'a> {
     fn ask_upstream(&self) -> Result<UpstreamResponse> {
         let url = checked_url(self.id, &self.track)?;
         debug!("{}: upstream {url}", self.id);
-        let headers = &self.track.http_headers;
+        let headers = &self.track.fetch.http_headers;
         if self.ask.head_only {
             return self.upstream.probe(url, headers);
         }
@@ -246,7 +246,7 @@ impl<'s, 'a> Stream<'s, 'a> {
     /// makes some fresh URLs wait): the request waits (MPD waits without a
     /// timeout) up to `max_wait`, else answers 504.
     fn wait_until_available(&self) -> Result<()> {
-        let Some(at) = self.track.available_at else {
+        let Some(at) = self.track.fetch.available_at else {
             return Ok(());
         };
         let left = at.saturating_sub(unix_now());
@@ -493,7 +493,7 @@ impl<'s, 'a> Stream<'s, 'a> {
     /// at this offset would corrupt the stream, so its total must match.
     fn open_piece(&mut self, from: u64, to: u64, total: u64) -> Result<Piece> {
         let url = checked_url(self.id, &self.track)?;
-        let headers = &self.track.http_headers;
+        let headers = &self.track.fetch.http_headers;
         let piece = match self.upstream.open_piece(url, from, to, headers) {
             Err(Error::UpstreamStatus(status @ (403 | 404 | 410)))
                 if self.ctx.tracks.can_resolve() =>
@@ -502,7 +502,7 @@ impl<'s, 'a> Stream<'s, 'a> {
                 self.wait_until_available()?;
                 let url = checked_url(self.id, &self.track)?;
                 self.upstream
-                    .open_piece(url, from, to, &self.track.http_headers)
+                    .open_piece(url, from, to, &self.track.fetch.http_headers)
             }
             other => other,
         }?;
