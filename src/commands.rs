@@ -6,14 +6,14 @@ use std::path::Path;
 
 use log::{info, warn};
 
+use crate::catalog::import;
+use crate::catalog::lookup::TrackSource;
+use crate::catalog::playlist_source::{self, MpdFiles, Reader};
+use crate::catalog::store::{NewTrack, Track, TrackStore};
 use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
-use crate::import;
-use crate::lookup::TrackSource;
-use crate::playlist_source::{self, MpdFiles, Reader};
-use crate::route::PlaylistFormat;
-use crate::server::Server;
-use crate::store::{NewTrack, Track, TrackStore};
+use crate::http::route::PlaylistFormat;
+use crate::http::server::Server;
 use crate::video_id::VideoId;
 
 /// Runs the server in the foreground until SIGINT or SIGTERM.
@@ -238,7 +238,7 @@ pub fn import(
     out: &mut dyn Write,
 ) -> Result<()> {
     if let Some(name) = playlist {
-        crate::store::check_playlist_name(name)?;
+        crate::catalog::store::check_playlist_name(name)?;
     }
     let mut input = Vec::new();
     if source == "-" {
@@ -274,7 +274,7 @@ pub fn playlist_add(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
-    crate::store::check_playlist_name(name)?;
+    crate::catalog::store::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
     let mut store = open_store(config, Need::Write)?;
     changing_mpd_file(config, &mut store, name, |s| s.playlist_add(name, &ids))?;
@@ -348,7 +348,7 @@ pub fn playlist_import(
     // The source is read before the database is opened: a failing command
     // leaves no new, empty database behind.
     if let Some(name) = name {
-        crate::store::check_playlist_name(name)?;
+        crate::catalog::store::check_playlist_name(name)?;
     }
     let listing = Reader::new(config).read(url)?;
     let mut store = open_store(config, Need::Write)?;
@@ -491,13 +491,13 @@ pub fn playlist_export(
             "--base-url must start with http:// or https://: {base}"
         )));
     }
-    let links = crate::playlist::Links {
+    let links = crate::catalog::playlist::Links {
         base_url: &base,
         token: config.token.as_deref(),
     };
     let text = match format {
-        PlaylistFormat::Xspf => crate::playlist::xspf(name, &entries, links),
-        PlaylistFormat::M3u => crate::playlist::m3u(name, &entries, links),
+        PlaylistFormat::Xspf => crate::catalog::playlist::xspf(name, &entries, links),
+        PlaylistFormat::M3u => crate::catalog::playlist::m3u(name, &entries, links),
     };
     match output {
         None => write_all(out, &text),

@@ -442,7 +442,7 @@ impl Config {
             return bad("[server] host", "must not be empty");
         }
         if let Some(token) = &self.token {
-            if let Err(why) = crate::access::check_token(token) {
+            if let Err(why) = check_token(token) {
                 return bad("[server] token", &why);
             }
         }
@@ -584,9 +584,29 @@ fn covers_beside(db_path: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("covers"), |d| d.join("covers"))
 }
 
+/// A token must be URL-safe: it goes into playlist URLs as it is.
+pub fn check_token(token: &str) -> std::result::Result<(), String> {
+    let ok = (16..=128).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err("must be 16 to 128 characters of A-Z a-z 0-9 - . _ ~".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_shape() {
+        assert!(check_token("s3cret-token-0123456789").is_ok());
+        assert!(check_token("short").is_err());
+        assert!(check_token("has space in the token!!").is_err());
+    }
 
     fn err(text: &str) -> String {
         match Config::from_toml(text, Some(Path::new("/etc/icy/proxy.toml"))) {

@@ -1,33 +1,32 @@
 //! icyproxy: a small streaming proxy that makes MPD show "Artist - Title"
 //! for YouTube Music tracks. See `ARCHITECTURE.md` for a request's path.
 //!
-//! Four neighbourhoods: `http` (server, routing, responses, endpoints),
-//! `stream` (one stream's path), `catalog` (tracks, lookup, resolver,
-//! playlists), `mpd` (following MPD's queue, warming); beside them the
-//! program-wide pieces (config, errors, commands, metrics).
+//! Layers, each using only those above it in this list (checked by
+//! `scripts/check-layers`):
+//! - the base: `error`, `time`, `video_id`, `wire` and `response` (HTTP
+//!   details both sides share), `subprocess`, `metrics`, `config`;
+//! - `catalog`: tracks, the store, playlists, the yt-dlp reader, resolving;
+//! - `stream`: one stream's path (upstream, pieces, ICY blocks, cover art);
+//! - `http`: the server, routing, access, endpoints;
+//! - `mpd`: following MPD's queue (uses only the base);
+//! - `app`: the composition root that builds and wires all of them;
+//! - `commands` (and the binary's `main`) on top.
 
-pub mod catalog;
-pub mod commands;
 pub mod config;
 pub mod error;
-pub mod http;
 pub mod metrics;
-pub mod mpd;
-pub mod stream;
+pub mod response;
 pub mod subprocess;
 pub mod time;
+pub mod video_id;
+pub mod wire;
 
-// The modules by their short names, as the code and tests use them.
-pub use catalog::{
-    cover, flat_playlist, import, lookup, playlist, playlist_source, resolver, store, stream_url,
-    video_id,
-};
-pub use http::{access, endpoints, response, route, server};
-pub use mpd::warm;
-pub use stream::{icy, pieces, proxy, upstream};
+pub mod catalog;
+pub mod stream;
 
-pub use config::Config;
-pub use error::{Error, Result};
-pub use server::Server;
-pub use store::{NewTrack, Track, TrackStore};
-pub use video_id::VideoId;
+pub mod http;
+pub mod mpd;
+
+pub mod app;
+
+pub mod commands;

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use icyproxy::commands;
 use icyproxy::config::{Config, Overrides};
-use icyproxy::route::PlaylistFormat;
-use icyproxy::{Error, commands};
+use icyproxy::error::Error;
+use icyproxy::http::route::PlaylistFormat;
 use simplelog::{ConfigBuilder, LevelFilter, WriteLogger};
 
 /// A streaming proxy that makes MPD show "Artist - Title" for YouTube Music
@@ -317,7 +318,7 @@ fn run(cli: Cli) -> Result<(), Error> {
 /// A playlist source must be a web URL: anything else is a usage error
 /// (exit 2) before any program runs.
 fn source_url(text: &str) -> Result<String, String> {
-    icyproxy::playlist_source::check_source_url(text).map(|()| text.trim().to_owned())
+    icyproxy::catalog::playlist_source::check_source_url(text).map(|()| text.trim().to_owned())
 }
 
 /// Logs go to stderr, only icyproxy's own lines (tiny_http and ureq are

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::*;
-use icyproxy::{NewTrack, TrackStore, VideoId};
+use icyproxy::catalog::store::{NewTrack, TrackStore};
+use icyproxy::video_id::VideoId;
 
 const A: &str = "aaaaaaaaaaa";
 const B: &str = "bbbbbbbbbbb";

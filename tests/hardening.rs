@@ -480,9 +480,9 @@ fn a_token_guards_streams_playlists_and_metrics() {
     let origin = Origin::start();
     let proxy = Proxy::start_with(&format!("[server]\ntoken = \"{TOKEN}\"\n"));
     proxy.add(ID, &origin.url("/audio/1000"), "A", "T");
-    icyproxy::TrackStore::open(&proxy.db_path)
+    icyproxy::catalog::store::TrackStore::open(&proxy.db_path)
         .expect("store")
-        .playlist_add("P", &[icyproxy::VideoId::parse(ID).expect("id")])
+        .playlist_add("P", &[icyproxy::video_id::VideoId::parse(ID).expect("id")])
         .expect("playlist");
     let bearer = format!("Bearer {TOKEN}");
     for path in [

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
-use icyproxy::{TrackStore, VideoId};
+use icyproxy::catalog::store::TrackStore;
+use icyproxy::video_id::VideoId;
 
 const ID: &str = "dQw4w9WgXcQ";
 const NEW: &str = "newTrack_01";
@@ -54,7 +55,7 @@ impl Setup {
             .collect()
     }
 
-    fn stored(&self, id: &str) -> Option<icyproxy::Track> {
+    fn stored(&self, id: &str) -> Option<icyproxy::catalog::store::Track> {
         TrackStore::open(&self.proxy.db_path)
             .expect("open")
             .get(&VideoId::parse(id).expect("id"))

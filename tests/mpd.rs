@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::mpd::*;
 use common::*;
-use icyproxy::{NewTrack, TrackStore, VideoId};
+use icyproxy::catalog::store::{NewTrack, TrackStore};
+use icyproxy::video_id::VideoId;
 
 const WEBM: &str = "webmTone001";
 const MP3: &str = "mp3Tone0001";

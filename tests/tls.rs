@@ -8,7 +8,8 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use icyproxy::{Config, Server};
+use icyproxy::config::Config;
+use icyproxy::http::server::Server;
 
 const ID: &str = "dQw4w9WgXcQ";
 const LEN: usize = 300_000;

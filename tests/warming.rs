@@ -11,12 +11,14 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use common::*;
-use icyproxy::cover::CoverCache;
-use icyproxy::lookup::TrackSource;
+use icyproxy::app::warm::{WarmParts, Warmer};
+use icyproxy::catalog::lookup::TrackSource;
+use icyproxy::catalog::store::{NewTrack, TrackStore};
+use icyproxy::config::Config;
 use icyproxy::metrics::Metrics;
-use icyproxy::upstream::Upstream;
-use icyproxy::warm::{WarmParts, Warmer};
-use icyproxy::{Config, NewTrack, TrackStore, VideoId};
+use icyproxy::stream::cover::CoverCache;
+use icyproxy::stream::upstream::Upstream;
+use icyproxy::video_id::VideoId;
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -3,7 +3,7 @@
 //! the audio back exactly and one valid StreamTitle field.
 #![no_main]
 
-use icyproxy::icy::{self, IcyInserter};
+use icyproxy::stream::icy::{self, IcyInserter};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

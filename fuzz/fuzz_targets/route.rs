@@ -2,9 +2,10 @@
 //! what they accept is well formed.
 #![no_main]
 
-use icyproxy::route::{self, Route};
-use icyproxy::http::{self, ByteRange, ContentRange};
-use icyproxy::{VideoId, access};
+use icyproxy::http::route::{self, Route};
+use icyproxy::wire::{self, ByteRange, ContentRange};
+use icyproxy::http::access;
+use icyproxy::video_id::VideoId;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,8 +23,8 @@ fuzz_target!(|data: &[u8]| {
             Route::Health | Route::Metrics | Route::Playlists => {}
         }
     }
-    if let Some(decoded) = http::percent_decode(&text) {
-        assert_eq!(http::percent_decode(&http::percent_encode(&decoded)).as_deref(), Some(decoded.as_str()));
+    if let Some(decoded) = wire::percent_decode(&text) {
+        assert_eq!(wire::percent_decode(&wire::percent_encode(&decoded)).as_deref(), Some(decoded.as_str()));
     }
     if let Some(range) = ByteRange::parse(&text) {
         // What we forward parses back to the same range.

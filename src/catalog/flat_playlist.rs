@@ -6,8 +6,8 @@
 
 use serde::Deserialize;
 
-use crate::store::ListedTrack;
-use crate::stream_url;
+use crate::catalog::store::ListedTrack;
+use crate::catalog::stream_url;
 use crate::video_id::VideoId;
 
 /// A playlist as its source lists it.

@@ -11,8 +11,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::catalog::store::NewTrack;
 use crate::error::{Error, Result};
-use crate::store::NewTrack;
 
 /// One field of a JSON line: the keys that may carry it, the first present
 /// (and not `null`) wins, and what to call it when it is missing.

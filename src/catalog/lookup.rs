@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
+use crate::catalog::resolver::{Resolved, Resolver};
+use crate::catalog::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate, unix_now};
+use crate::catalog::stream_url;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::resolver::{Resolved, Resolver};
-use crate::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate, unix_now};
-use crate::stream_url;
 use crate::video_id::VideoId;
 
 /// Shared by every worker.

@@ -1,8 +1,7 @@
 //! What icyproxy knows about tracks: the SQLite store, finding a playable
 //! URL (`lookup`, `resolver`, `stream_url`), playlists and their sources,
-//! import files and cover art.
+//! and import files. Knows no HTTP server and no stream.
 
-pub mod cover;
 pub mod flat_playlist;
 pub mod import;
 pub mod lookup;
@@ -11,4 +10,4 @@ pub mod playlist_source;
 pub mod resolver;
 pub mod store;
 pub mod stream_url;
-pub mod video_id;
+pub mod tags;

@@ -6,7 +6,7 @@
 //! the stream as unseekable). The trailing slash makes MPD look for
 //! `cover.jpg` in `/proxy/{id}/`.
 
-use crate::store::PlaylistEntry;
+use crate::catalog::store::PlaylistEntry;
 
 /// What a playlist entry shows.
 struct Shown<'a> {
@@ -97,7 +97,7 @@ pub fn m3u(name: &str, entries: &[PlaylistEntry], links: Links<'_>) -> String {
     let mut out = format!("#EXTM3U\n#PLAYLIST:{}\n", one_line(name));
     for entry in entries {
         let t = Shown::of(entry);
-        let shown = crate::icy::display_title(t.artist, t.title);
+        let shown = crate::catalog::tags::display_title(t.artist, t.title);
         let secs = t.duration_secs.filter(|s| *s > 0).unwrap_or(-1);
         out.push_str(&format!(
             "#EXTINF:{secs},{}\n{}\n",
@@ -138,7 +138,7 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Track;
+    use crate::catalog::store::Track;
 
     fn entry(id: &str, artist: &str, title: &str, album: &str, secs: Option<i64>) -> PlaylistEntry {
         PlaylistEntry {
@@ -153,7 +153,7 @@ mod tests {
                 duration_secs: secs,
                 album: album.into(),
                 thumbnail_url: None,
-                tags_from: crate::store::TagSource::User,
+                tags_from: crate::catalog::store::TagSource::User,
                 fetch: Default::default(),
             }),
         }

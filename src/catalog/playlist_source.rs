@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
+use crate::catalog::flat_playlist::{self, FlatPlaylist};
+use crate::catalog::playlist::{self, Links};
+use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::flat_playlist::{self, FlatPlaylist};
 use crate::metrics::Metrics;
-use crate::playlist::{self, Links};
-use crate::store::{PlaylistChange, TrackStore, check_playlist_name};
 use crate::subprocess::{self, Ran};
 
 /// A playlist's JSON can be large (a 5,000-entry list is megabytes).

@@ -8,8 +8,8 @@ use std::time::Duration;
 use log::{debug, warn};
 use serde::Deserialize;
 
+use crate::catalog::stream_url::{self, FetchTerms};
 use crate::error::{Error, Result};
-use crate::stream_url::{self, FetchTerms};
 use crate::subprocess::{self, Finished, Ran};
 use crate::video_id::VideoId;
 

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
+use crate::catalog::stream_url::{self, FetchTerms};
 use crate::error::{Error, Result};
-use crate::stream_url::{self, FetchTerms};
 use crate::video_id::VideoId;
 
 /// Schema steps; `PRAGMA user_version` counts how many have run.

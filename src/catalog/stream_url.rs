@@ -73,7 +73,7 @@ pub struct FetchTerms {
 
 /// The `expire=` query parameter (unix seconds) that googlevideo URLs carry.
 pub fn expires_at(url: &str) -> Option<i64> {
-    crate::http::query_param(url, "expire")?.parse().ok()
+    crate::wire::query_param(url, "expire")?.parse().ok()
 }
 
 /// Whether a stream URL should be replaced before use: fewer than

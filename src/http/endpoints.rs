@@ -7,17 +7,17 @@ use std::net::SocketAddr;
 use log::warn;
 use tiny_http::Request;
 
-use crate::cover::CoverCache;
+use crate::app::warm::Ahead;
+use crate::catalog::playlist;
+use crate::catalog::store::TrackStore;
 use crate::error::Error;
-use crate::http::{self, percent_encode};
+use crate::http::route::PlaylistFormat;
 use crate::metrics::Metrics;
-use crate::playlist;
 use crate::response::{self, Outcome};
-use crate::route::PlaylistFormat;
-use crate::store::TrackStore;
-use crate::upstream::Upstream;
+use crate::stream::cover::CoverCache;
+use crate::stream::upstream::Upstream;
 use crate::video_id::VideoId;
-use crate::warm::Ahead;
+use crate::wire::{self, percent_encode};
 
 fn fail(request: Request, error: &Error) -> Outcome {
     response::respond_error(request, error)
@@ -110,7 +110,7 @@ pub fn playlist(
 /// `http://` plus the request's `Host` when it is a plain host[:port],
 /// else the bound address.
 fn base_url(request: &Request, bound: SocketAddr) -> String {
-    let host = http::header(request, "Host").map(str::trim).filter(|h| {
+    let host = wire::header(request, "Host").map(str::trim).filter(|h| {
         !h.is_empty()
             && h.len() <= 255
             && h.bytes()

@@ -1,12 +1,10 @@
-//! The HTTP side: the accept loop and worker pools, routing, access,
-//! responses written by hand, the small endpoints, and the HTTP details
-//! both sides share (`wire`).
+//! The HTTP server: the accept loop and worker pools (`server`), routing
+//! (`route`), the optional token (`access`) and the small endpoints beside
+//! the stream (`endpoints`). Uses `stream` and `catalog`; knows nothing of
+//! MPD or warming (what those report reaches `/health` through
+//! [`endpoints::Status`]).
 
 pub mod access;
 pub mod endpoints;
-pub mod response;
 pub mod route;
 pub mod server;
-mod wire;
-
-pub use wire::*;

@@ -2,8 +2,8 @@
 //! error out. Pure, so every odd path can be unit-tested.
 
 use crate::error::{Error, Result};
-use crate::http;
 use crate::video_id::VideoId;
+use crate::wire;
 
 /// What a request asks for. All routes take `GET` and `HEAD`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,10 +63,11 @@ pub fn route(method: &str, target: &str) -> Result<Route> {
         } else {
             return Err(not_found());
         };
-        let name = http::percent_decode(encoded).ok_or_else(|| {
+        let name = wire::percent_decode(encoded).ok_or_else(|| {
             Error::BadRequest("playlist name is not valid URL-encoded UTF-8".into())
         })?;
-        crate::store::check_playlist_name(&name).map_err(|e| Error::BadRequest(e.to_string()))?;
+        crate::catalog::store::check_playlist_name(&name)
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
         return Ok(Route::Playlist { name, format });
     }
     let rest = path.strip_prefix("/proxy/").ok_or_else(not_found)?;
@@ -81,7 +82,7 @@ pub fn route(method: &str, target: &str) -> Result<Route> {
         "" => Ok(Route::Stream {
             id,
             head,
-            icy: http::query_param(target, "icy") != Some("0"),
+            icy: wire::query_param(target, "icy") != Some("0"),
         }),
         "cover.jpg" => Ok(Route::Cover { id, head }),
         // cover.png and anything else: nothing there, and MPD moves on.

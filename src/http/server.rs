@@ -29,21 +29,21 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use log::{error, info, warn};
 use tiny_http::Request;
 
-use crate::access::Access;
+use crate::app::warm::{Ahead, WarmParts, Warmer};
+use crate::catalog::lookup::TrackSource;
+use crate::catalog::playlist_source;
+use crate::catalog::store::TrackStore;
 use crate::config::Config;
-use crate::cover::CoverCache;
-use crate::endpoints;
 use crate::error::{Error, Result};
-use crate::lookup::TrackSource;
+use crate::http::access::Access;
+use crate::http::endpoints;
+use crate::http::route::{self, Route};
 use crate::metrics::Metrics;
 use crate::mpd::{self, FollowSettings};
-use crate::playlist_source;
-use crate::proxy::{self, ProxyContext, StreamSettings};
 use crate::response::{self, Outcome};
-use crate::route::{self, Route};
-use crate::store::TrackStore;
-use crate::upstream::Upstream;
-use crate::warm::{Ahead, WarmParts, Warmer};
+use crate::stream::cover::CoverCache;
+use crate::stream::proxy::{self, ProxyContext, StreamSettings};
+use crate::stream::upstream::Upstream;
 
 /// Threads answering `HEAD` (which asks upstream).
 const PROBE_WORKERS: usize = 4;
@@ -408,7 +408,7 @@ fn backoff(restarts: u32) -> Duration {
 /// Hands a request to the right pool without blocking and without
 /// writing: refusals are answered by the local pool.
 fn dispatch(request: Request, senders: &Senders) {
-    let authorization = crate::http::header(&request, "Authorization");
+    let authorization = crate::wire::header(&request, "Authorization");
     let route = route::route(request.method().as_str(), request.url()).and_then(|r| {
         senders.access.check(&r, request.url(), authorization)?;
         Ok(r)

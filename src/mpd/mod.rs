@@ -23,7 +23,6 @@
 
 mod client;
 mod protocol;
-pub mod warm;
 mod window;
 
 use std::fmt;

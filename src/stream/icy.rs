@@ -18,17 +18,6 @@ const MAX_TITLE_BYTES: usize = MAX_METADATA_BYTES - TITLE_PREFIX.len() - TITLE_S
 /// `icy-name` is a header; keep it to one sane line.
 const MAX_HEADER_BYTES: usize = 1024;
 
-/// What clients show for a track: `Artist - Title`, or the title alone.
-pub fn display_title(artist: &str, title: &str) -> String {
-    let artist = artist.trim();
-    let title = title.trim();
-    if artist.is_empty() {
-        title.to_owned()
-    } else {
-        format!("{artist} - {title}")
-    }
-}
-
 /// Makes `text` safe for a `StreamTitle='…';` field.
 ///
 /// Control characters (CR, LF, NUL, …) are removed, `';` (which MPD and
@@ -177,13 +166,6 @@ mod tests {
         assert_eq!(block.len(), 33);
         assert_eq!(&block[1..1 + text.len()], text);
         assert!(block[1 + text.len()..].iter().all(|&b| b == 0));
-    }
-
-    #[test]
-    fn display_title_joins_artist_and_title() {
-        assert_eq!(display_title("Rick Astley", "Never"), "Rick Astley - Never");
-        assert_eq!(display_title("", "Never"), "Never");
-        assert_eq!(display_title("  ", " Never "), "Never");
     }
 
     #[test]

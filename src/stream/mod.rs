@@ -1,7 +1,9 @@
 //! One stream's path: the request's stages (`proxy`), upstream requests
-//! (`upstream`), ranged pieces with resume (`pieces`) and ICY blocks
-//! (`icy`).
+//! (`upstream`), ranged pieces with resume (`pieces`), ICY blocks (`icy`)
+//! and cover art fetched upstream and cached on disk (`cover`). Uses
+//! `catalog`; knows nothing of the HTTP server's pools or routes.
 
+pub mod cover;
 pub mod icy;
 pub mod pieces;
 pub mod proxy;

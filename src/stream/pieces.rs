@@ -11,7 +11,7 @@ use std::time::Duration;
 use log::debug;
 
 use crate::error::{Error, Result};
-use crate::upstream::Piece;
+use crate::stream::upstream::Piece;
 
 /// The pause before retry number `attempt` (1-based): 0.25 s, 0.5 s, 1 s, ...
 pub fn backoff(attempt: u32) -> Duration {

@@ -18,17 +18,17 @@ use std::time::Duration;
 use log::debug;
 use tiny_http::Request;
 
+use crate::catalog::lookup::{Refreshed, TrackSource};
+use crate::catalog::store::{Track, TrackStore, unix_now};
+use crate::catalog::stream_url;
 use crate::error::{Error, Result};
-use crate::http::{self, ByteRange, ContentRange};
-use crate::icy::{self, IcyInserter};
-use crate::lookup::{Refreshed, TrackSource};
 use crate::metrics::Metrics;
-use crate::pieces::{self, PieceReader};
 use crate::response::{self, BodyWriter, Framing, Outcome, ResponseHead};
-use crate::store::{Track, TrackStore, unix_now};
-use crate::stream_url;
-use crate::upstream::{Piece, Upstream, UpstreamResponse};
+use crate::stream::icy::{self, IcyInserter};
+use crate::stream::pieces::{self, PieceReader};
+use crate::stream::upstream::{Piece, Upstream, UpstreamResponse};
 use crate::video_id::VideoId;
+use crate::wire::{self, ByteRange, ContentRange};
 
 /// Used when upstream does not say what it sends.
 const FALLBACK_CONTENT_TYPE: &str = "audio/mpeg";
@@ -76,10 +76,10 @@ impl Ask {
         let v = request.http_version();
         Ask {
             icy: icy_allowed
-                && http::header(request, "Icy-MetaData").is_some_and(|v| v.trim() == "1"),
+                && wire::header(request, "Icy-MetaData").is_some_and(|v| v.trim() == "1"),
             http11: (v.0, v.1) >= (1, 1),
             head_only,
-            range: http::header(request, "Range").and_then(ByteRange::parse),
+            range: wire::header(request, "Range").and_then(ByteRange::parse),
         }
     }
 }
@@ -373,7 +373,7 @@ impl<'s, 'a> Stream<'s, 'a> {
     /// Stages 3 and 4: the head, then the body, then how it ended.
     fn respond(mut self, request: Request, mut shaped: Shaped) -> Outcome {
         let settings = self.ctx.settings;
-        let title = icy::display_title(&self.track.artist, &self.track.title);
+        let title = crate::catalog::tags::display_title(&self.track.artist, &self.track.title);
         let inserter = self
             .ask
             .icy
@@ -578,7 +578,7 @@ fn response_head(
 /// The body length of `n` audio bytes with blocks, if a client can count it.
 fn with_blocks(n: u64, metaint: usize, inserter: &IcyInserter) -> Result<u64> {
     icy::wire_length(n, metaint as u64, inserter.first_block_len() as u64)
-        .filter(|&wire| wire <= http::MAX_LENGTH)
+        .filter(|&wire| wire <= wire::MAX_LENGTH)
         .ok_or_else(|| {
             Error::UpstreamInvalid(format!(
                 "{n} bytes with ICY blocks are more than a client can count"

@@ -15,10 +15,10 @@ use ureq::unversioned::transport::{
 };
 use ureq::{Agent, Body};
 
+use crate::catalog::stream_url;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::http::{ByteRange, ContentRange};
-use crate::stream_url;
+use crate::wire::{ByteRange, ContentRange};
 
 const INPUT_BUFFER_BYTES: usize = 64 * 1024;
 const OUTPUT_BUFFER_BYTES: usize = 8 * 1024;
@@ -346,7 +346,7 @@ fn content_length(url: &str, headers: &HeaderMap) -> Result<Option<u64>> {
     let Some(text) = header(headers, "content-length") else {
         return Ok(None);
     };
-    match crate::http::length(text.trim()) {
+    match crate::wire::length(text.trim()) {
         Some(n) => Ok(Some(n)),
         None => Err(Error::UpstreamInvalid(format!(
             "{}: Content-Length {:?} is not a length",

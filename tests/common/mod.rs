@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use icyproxy::server::StopHandle;
-use icyproxy::{Config, NewTrack, Server, TrackStore};
+use icyproxy::catalog::store::{NewTrack, TrackStore};
+use icyproxy::config::Config;
+use icyproxy::http::server::{Server, StopHandle};
 
 /// Deterministic, non-periodic audio bytes (an LCG), so a block inserted at
 /// the wrong offset can never line up by accident.

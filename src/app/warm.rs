@@ -17,14 +17,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::{debug, info, warn};
 
+use crate::catalog::lookup::TrackSource;
+use crate::catalog::store::{Track, TrackStore, unix_now};
+use crate::catalog::stream_url;
 use crate::config::Config;
-use crate::cover::CoverCache;
-use crate::lookup::TrackSource;
 use crate::metrics::Metrics;
 use crate::mpd::{FollowStatus, Link};
-use crate::store::{Track, TrackStore, unix_now};
-use crate::stream_url;
-use crate::upstream::Upstream;
+use crate::stream::cover::CoverCache;
+use crate::stream::upstream::Upstream;
 use crate::video_id::VideoId;
 
 /// A failed id is not tried again sooner than this (YouTube rate-limits

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use log::{debug, warn};
 
 use crate::error::{Error, Result};
-use crate::upstream::Upstream;
+use crate::stream::upstream::Upstream;
 use crate::video_id::VideoId;
 
 /// Larger images are refused (a thumbnail is tens of KiB).
