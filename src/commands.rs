@@ -6,6 +6,7 @@ use std::path::Path;
 
 use log::{info, warn};
 
+use crate::app::App;
 use crate::catalog::import;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::playlist_source::{self, MpdFiles, Reader};
@@ -13,7 +14,6 @@ use crate::catalog::store::{NewTrack, Track, TrackStore};
 use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
 use crate::http::route::PlaylistFormat;
-use crate::http::server::Server;
 use crate::video_id::VideoId;
 
 /// Runs the server in the foreground until SIGINT or SIGTERM.
@@ -34,7 +34,7 @@ pub fn serve(config: &Config) -> Result<()> {
         absolute(&config.db_path).display(),
         absolute(&config.cover_dir).display()
     );
-    let server = Server::start(config)?;
+    let server = App::start(config)?;
     if !config.is_loopback() && config.token.is_none() {
         warn!(
             "listening on {} (not loopback) without [server] token: anyone on the network \

@@ -8,8 +8,8 @@ mod common;
 use std::path::Path;
 
 use common::*;
+use icyproxy::app::App;
 use icyproxy::config::Config;
-use icyproxy::http::server::Server;
 
 const ID: &str = "dQw4w9WgXcQ";
 const LEN: usize = 300_000;
@@ -190,7 +190,7 @@ fn a_missing_or_unparsable_ca_file_stops_the_start_naming_it() {
             path.display().to_string()
         );
         let config = Config::from_toml(&text, None).expect("config parses");
-        let e = Server::start(&config)
+        let e = App::start(&config)
             .err()
             .expect("start refused")
             .to_string();

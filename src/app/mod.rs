@@ -1,4 +1,217 @@
 //! The composition root: builds the server, the MPD follower, the warmer
-//! and playlist sync from the `Config` and wires them together.
+//! and playlist sync from the `Config` and wires them together. Nothing
+//! below this folder starts a thread of another layer or knows which
+//! parts exist beside it.
+//!
+//! ```text
+//! App::start:  bind  ->  check the store  ->  upstream, tracks, covers
+//!              ->  Ahead (mpd::follow feeding warm::Warmer)  ->  playlist sync
+//!              ->  http::server::Server::start(listener, parts)
+//! ```
 
 pub mod warm;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::thread;
+
+use log::warn;
+
+use crate::catalog::lookup::TrackSource;
+use crate::catalog::playlist_source;
+use crate::catalog::store::TrackStore;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::http::endpoints::Status;
+use crate::http::server::{Parts, Server, StopHandle};
+use crate::metrics::Metrics;
+use crate::mpd::{self, FollowSettings, FollowStatus, Link};
+use crate::stream::cover::CoverCache;
+use crate::stream::upstream::Upstream;
+use warm::{WarmParts, Warmer};
+
+/// The whole running service: the HTTP server and what runs beside it.
+pub struct App {
+    server: Server,
+}
+
+impl App {
+    /// Binds `host:port` (port 0 picks a free one), checks the store, and
+    /// starts the server, the MPD follower with its warmer, and playlist
+    /// sync as the config asks.
+    pub fn start(config: &Config) -> Result<App> {
+        let listener = bind(config)?;
+        let read_only = check_store(config)?;
+        let stopping = Arc::new(AtomicBool::new(false));
+        let metrics = Arc::new(Metrics::default());
+        let parts = Parts {
+            upstream: Upstream::new(config)?,
+            tracks: Arc::new(TrackSource::new(config, Arc::clone(&metrics))),
+            covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
+            metrics,
+            stopping,
+            read_only,
+        };
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::io("cannot read the bound address", e))?
+            .port();
+        let ahead = start_ahead(config, &parts, port)?;
+        start_playlist_sync(config, &parts)?;
+        let server = Server::start(config, listener, parts, Arc::new(ahead))?;
+        Ok(App { server })
+    }
+
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub fn stop_handle(&self) -> StopHandle {
+        self.server.stop_handle()
+    }
+
+    /// Blocks until the server stops (see [`Server::wait`]).
+    pub fn wait(self) -> Result<()> {
+        self.server.wait()
+    }
+}
+
+/// Binds the listening socket, with the fix for the usual refusals.
+fn bind(config: &Config) -> Result<TcpListener> {
+    let bind = config.bind_address();
+    TcpListener::bind(&bind).map_err(|e| {
+        let fix = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                Some("another program uses this port: stop it or choose another with --port")
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                Some("ports below 1024 need privileges: choose another with --port")
+            }
+            _ => None,
+        };
+        let error = Error::io(format!("cannot listen on {bind}"), e);
+        match fix {
+            Some(fix) => error.with_fix(fix),
+            None => error,
+        }
+    })
+}
+
+/// Opens (and migrates) the store once now, so a bad database fails the
+/// start; each worker opens its own connection on its first request. A
+/// database this process cannot write is served read-only: returns
+/// whether it is.
+fn check_store(config: &Config) -> Result<bool> {
+    match TrackStore::open(&config.db_path) {
+        Ok(_) => Ok(false),
+        Err(e) if config.db_path.is_file() => match TrackStore::open_read_only(&config.db_path) {
+            Ok(_) => {
+                warn!("{e}; serving it read-only: tracks resolved now will not be stored");
+                Ok(true)
+            }
+            Err(_) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// Re-reads playlist sources every `sync_minutes` on its own thread.
+fn start_playlist_sync(config: &Config, parts: &Parts) -> Result<()> {
+    let Some(every) = config.sync_every.filter(|_| !parts.read_only) else {
+        return Ok(());
+    };
+    let (config, stop, counts) = (
+        config.clone(),
+        Arc::clone(&parts.stopping),
+        Arc::clone(&parts.metrics),
+    );
+    thread::Builder::new()
+        .name("playlist-sync".into())
+        .spawn(move || playlist_source::sync_forever(&config, every, &stop, &counts))
+        .map(drop)
+        .map_err(|e| Error::io("cannot start the playlist sync thread", e))
+}
+
+/// Starts the warming thread and the MPD follower that feeds it, unless
+/// `[mpd] address` is empty. Only MPD's queue is warmed: no queue, no
+/// resolver runs.
+fn start_ahead(config: &Config, parts: &Parts, port: u16) -> Result<Ahead> {
+    let Some(address) = config.mpd_address.clone() else {
+        return Ok(Ahead::default());
+    };
+    if parts.read_only {
+        warn!("not following MPD's queue: warming needs a database it can write");
+        return Ok(Ahead::default());
+    }
+    let warm_parts = WarmParts {
+        tracks: Arc::clone(&parts.tracks),
+        covers: Arc::clone(&parts.covers),
+        upstream: parts.upstream.clone(),
+        metrics: Arc::clone(&parts.metrics),
+        stopping: Arc::clone(&parts.stopping),
+    };
+    let (warmer, _thread) = Warmer::start(config, warm_parts)
+        .map_err(|e| Error::io("cannot start the warming thread", e))?;
+    let warmer = Arc::new(warmer);
+    let fed = Arc::clone(&warmer);
+    let settings = FollowSettings {
+        address,
+        password: config.mpd_password.clone(),
+        warm_ahead: config.warm_ahead,
+        proxy_port: port,
+    };
+    let (follow, _thread) = mpd::follow(
+        settings,
+        Arc::clone(&parts.stopping),
+        Box::new(move |ids| fed.set_window(ids)),
+    )?;
+    Ok(Ahead {
+        follow: Some(follow),
+        warmer: Some(warmer),
+    })
+}
+
+/// The MPD follower and the warming it feeds; both absent when `[mpd]
+/// address` is empty.
+#[derive(Default)]
+struct Ahead {
+    follow: Option<Arc<FollowStatus>>,
+    warmer: Option<Arc<Warmer>>,
+}
+
+impl Ahead {
+    /// `"connected"`, `"disconnected"` or `"off"`.
+    fn mpd_link(&self) -> &'static str {
+        self.follow
+            .as_ref()
+            .map_or(Link::Off, |f| f.link())
+            .as_str()
+    }
+
+    /// How many of the tracks MPD will play next are warm.
+    fn warm_tracks(&self) -> usize {
+        self.warmer.as_ref().map_or(0, |w| w.warm_tracks())
+    }
+}
+
+impl Status for Ahead {
+    fn health(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        fields.insert("mpd".into(), self.mpd_link().into());
+        fields.insert("warm_tracks".into(), self.warm_tracks().into());
+        fields
+    }
+
+    fn metrics(&self) -> String {
+        let reconnects = self.follow.as_ref().map_or(0, |f| f.reconnects());
+        format!(
+            "# HELP icyproxy_mpd_reconnects_total Connections to MPD made again after one was lost.\n\
+             # TYPE icyproxy_mpd_reconnects_total counter\nicyproxy_mpd_reconnects_total {reconnects}\n\
+             # HELP icyproxy_warm_tracks Tracks of MPD's coming window that are warm now.\n\
+             # TYPE icyproxy_warm_tracks gauge\nicyproxy_warm_tracks {}\n",
+            self.warm_tracks()
+        )
+    }
+}

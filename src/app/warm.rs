@@ -22,7 +22,6 @@ use crate::catalog::store::{Track, TrackStore, unix_now};
 use crate::catalog::stream_url;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::mpd::{FollowStatus, Link};
 use crate::stream::cover::CoverCache;
 use crate::stream::upstream::Upstream;
 use crate::video_id::VideoId;
@@ -256,40 +255,5 @@ impl WarmThread {
         let failing = self.failures.values().map(|(at, _)| *at).min();
         let refresh = Instant::now() + Duration::from_secs(soonest.min(3600) as u64);
         failing.map_or(refresh, |f| f.min(refresh))
-    }
-}
-
-/// The MPD follower and the warming it feeds; both absent when `[mpd]
-/// address` is empty.
-#[derive(Default)]
-pub struct Ahead {
-    pub follow: Option<Arc<FollowStatus>>,
-    pub warmer: Option<Arc<Warmer>>,
-}
-
-impl Ahead {
-    /// `"connected"`, `"disconnected"` or `"off"`.
-    pub fn mpd_link(&self) -> &'static str {
-        self.follow
-            .as_ref()
-            .map_or(Link::Off, |f| f.link())
-            .as_str()
-    }
-
-    /// How many of the tracks MPD will play next are warm.
-    pub fn warm_tracks(&self) -> usize {
-        self.warmer.as_ref().map_or(0, |w| w.warm_tracks())
-    }
-
-    /// Lines for `/metrics`.
-    pub fn render(&self) -> String {
-        let reconnects = self.follow.as_ref().map_or(0, |f| f.reconnects());
-        format!(
-            "# HELP icyproxy_mpd_reconnects_total Connections to MPD made again after one was lost.\n\
-             # TYPE icyproxy_mpd_reconnects_total counter\nicyproxy_mpd_reconnects_total {reconnects}\n\
-             # HELP icyproxy_warm_tracks Tracks of MPD's coming window that are warm now.\n\
-             # TYPE icyproxy_warm_tracks gauge\nicyproxy_warm_tracks {}\n",
-            self.warm_tracks()
-        )
     }
 }

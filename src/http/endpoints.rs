@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use log::warn;
 use tiny_http::Request;
 
-use crate::app::warm::Ahead;
 use crate::catalog::playlist;
 use crate::catalog::store::TrackStore;
 use crate::error::Error;
@@ -31,9 +30,23 @@ fn ok(request: Request, content_type: &str, body: Vec<u8>) -> Outcome {
     response::respond_small(request, 200, body, &headers)
 }
 
-/// `/health`: JSON status, track count, live streams, MPD's link and how
-/// many of the tracks it will play next are warm.
-pub fn health(request: Request, store: &TrackStore, metrics: &Metrics, ahead: &Ahead) -> Outcome {
+/// What the parts wired beside the server (following MPD, warming) report:
+/// the server shows it without knowing them.
+pub trait Status: Send + Sync {
+    /// Fields added to `/health`'s JSON object.
+    fn health(&self) -> serde_json::Map<String, serde_json::Value>;
+    /// Lines added to `/metrics` (Prometheus text, each ending in `\n`).
+    fn metrics(&self) -> String;
+}
+
+/// `/health`: JSON status, track count, live streams, and what the parts
+/// beside the server report (MPD's link, how many tracks are warm).
+pub fn health(
+    request: Request,
+    store: &TrackStore,
+    metrics: &Metrics,
+    status: &dyn Status,
+) -> Outcome {
     let tracks = match store.count() {
         Ok(n) => n,
         Err(e) => {
@@ -41,21 +54,22 @@ pub fn health(request: Request, store: &TrackStore, metrics: &Metrics, ahead: &A
             return fail(request, &e);
         }
     };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": "ok",
         "service": "icyproxy",
         "tracks": tracks,
         "active_streams": metrics.active_streams(),
-        "mpd": ahead.mpd_link(),
-        "warm_tracks": ahead.warm_tracks(),
-    })
-    .to_string();
+    });
+    if let Some(fields) = body.as_object_mut() {
+        fields.extend(status.health());
+    }
+    let body = body.to_string();
     ok(request, "application/json", body.into_bytes())
 }
 
 /// `/metrics`: Prometheus text.
-pub fn metrics(request: Request, metrics: &Metrics, ahead: &Ahead) -> Outcome {
-    let body = (metrics.render() + &ahead.render()).into_bytes();
+pub fn metrics(request: Request, metrics: &Metrics, status: &dyn Status) -> Outcome {
+    let body = (metrics.render() + &status.metrics()).into_bytes();
     ok(request, "text/plain; version=0.0.4; charset=utf-8", body)
 }
 

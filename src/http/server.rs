@@ -1,4 +1,6 @@
-//! The accept loop, the three worker pools and request dispatch.
+//! The accept loop, the three worker pools and request dispatch. The
+//! composition root (`app`) builds what the workers share and binds the
+//! listener; this file only serves.
 //!
 //! tiny_http parses requests on its own connection threads; our accept loop
 //! takes each parsed request and hands it on without ever blocking:
@@ -26,20 +28,17 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
-use log::{error, info, warn};
+use log::{error, info};
 use tiny_http::Request;
 
-use crate::app::warm::{Ahead, WarmParts, Warmer};
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::playlist_source;
 use crate::catalog::store::TrackStore;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::access::Access;
-use crate::http::endpoints;
+use crate::http::endpoints::{self, Status};
 use crate::http::route::{self, Route};
 use crate::metrics::Metrics;
-use crate::mpd::{self, FollowSettings};
 use crate::response::{self, Outcome};
 use crate::stream::cover::CoverCache;
 use crate::stream::proxy::{self, ProxyContext, StreamSettings};
@@ -87,72 +86,39 @@ struct Job {
     route: Result<Route>,
 }
 
+/// What the server's workers use, built by the composition root.
+pub struct Parts {
+    pub upstream: Upstream,
+    pub tracks: Arc<TrackSource>,
+    pub covers: Arc<CoverCache>,
+    pub metrics: Arc<Metrics>,
+    /// Set to stop: the accept loop ends, live streams are cut.
+    pub stopping: Arc<AtomicBool>,
+    /// The database is served read-only (this process cannot write it).
+    pub read_only: bool,
+}
+
 impl Server {
-    /// Opens the store, binds `host:port` (port 0 picks a free one) and
-    /// starts the accept loop and the worker pools.
-    pub fn start(config: &Config) -> Result<Server> {
+    /// Starts the worker pools and the accept loop on a bound listener;
+    /// `status` is what the parts beside the server report in `/health`
+    /// and `/metrics`.
+    pub fn start(
+        config: &Config,
+        listener: TcpListener,
+        parts: Parts,
+        status: Arc<dyn Status>,
+    ) -> Result<Server> {
         // The answers tiny_http writes itself (400, 414, 431, 505) name
         // the same server as ours.
         tiny_http::set_server_name(response::SERVER);
-        let bind = config.bind_address();
-        let listener = TcpListener::bind(&bind).map_err(|e| {
-            let fix = match e.kind() {
-                std::io::ErrorKind::AddrInUse => {
-                    Some("another program uses this port: stop it or choose another with --port")
-                }
-                std::io::ErrorKind::PermissionDenied => {
-                    Some("ports below 1024 need privileges: choose another with --port")
-                }
-                _ => None,
-            };
-            let error = Error::io(format!("cannot listen on {bind}"), e);
-            match fix {
-                Some(fix) => error.with_fix(fix),
-                None => error,
-            }
-        })?;
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("cannot read the bound address", e))?;
-
-        // Open (and migrate) the store once now, so a bad database fails the
-        // start; each worker opens its own connection on its first request,
-        // so idle workers cost no SQLite memory. A database this process
-        // cannot write is served read-only.
-        let read_only = match TrackStore::open(&config.db_path) {
-            Ok(store) => {
-                drop(store);
-                false
-            }
-            Err(e) if config.db_path.is_file() => match TrackStore::open_read_only(&config.db_path)
-            {
-                Ok(store) => {
-                    drop(store);
-                    warn!("{e}; serving it read-only: tracks resolved now will not be stored");
-                    true
-                }
-                Err(_) => return Err(e),
-            },
-            Err(e) => return Err(e),
-        };
-        let pools = [
-            ("stream", config.workers),
-            ("probe", PROBE_WORKERS),
-            ("local", LOCAL_WORKERS),
-        ];
-
-        let stopping = Arc::new(AtomicBool::new(false));
-        let metrics = Arc::new(Metrics::default());
-        let (done_tx, workers_done) = bounded::<()>(0);
-        let (ready_tx, ready_rx) = bounded::<()>(config.workers + PROBE_WORKERS + LOCAL_WORKERS);
-        let queues = Queues {
-            stream: bounded::<Job>(0),
-            probe: bounded::<Job>(PROBE_QUEUE),
-            local: bounded::<Job>(LOCAL_QUEUE),
-        };
+        let stopping = Arc::clone(&parts.stopping);
+        let metrics = Arc::clone(&parts.metrics);
         let shared = Shared {
-            upstream: Upstream::new(config)?,
-            tracks: Arc::new(TrackSource::new(config, Arc::clone(&metrics))),
+            upstream: parts.upstream,
+            tracks: parts.tracks,
             settings: StreamSettings {
                 metaint: config.metaint,
                 chunk_bytes: config.chunk_bytes,
@@ -160,58 +126,22 @@ impl Server {
                 write_timeout: config.write_timeout,
                 max_wait: config.max_wait,
             },
-            stopping: Arc::clone(&stopping),
-            metrics: Arc::clone(&metrics),
-            covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
+            stopping: parts.stopping,
+            metrics: parts.metrics,
+            covers: parts.covers,
             addr,
             db_path: Arc::new(config.db_path.clone()),
             token: config.token.as_deref().map(Arc::from),
-            read_only,
-            ahead: Arc::new(Ahead::default()),
+            read_only: parts.read_only,
+            status,
         };
-        let shared = Shared {
-            ahead: Arc::new(start_ahead(config, &shared, addr.port())?),
-            ..shared
-        };
-        let mut spawned = 0;
-        for (name, size) in pools {
-            let jobs = match name {
-                "stream" => &queues.stream.1,
-                "probe" => &queues.probe.1,
-                _ => &queues.local.1,
-            };
-            for i in 0..size {
-                let ready = ready_tx.clone();
-                spawn_worker(format!("{name}-{i}"), &shared, jobs, &done_tx, ready)?;
-                spawned += 1;
-            }
-        }
-        drop(done_tx);
-        // Every worker waits on its channel before we accept: a request in
-        // the first milliseconds must not find the pool "busy".
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for _ in 0..spawned {
-            ready_rx
-                .recv_deadline(deadline)
-                .map_err(|_| Error::io_msg("worker threads did not start"))?;
-        }
-
-        if let Some(every) = config.sync_every.filter(|_| !read_only) {
-            let (config, stop, counts) =
-                (config.clone(), Arc::clone(&stopping), Arc::clone(&metrics));
-            thread::Builder::new()
-                .name("playlist-sync".into())
-                .spawn(move || playlist_source::sync_forever(&config, every, &stop, &counts))
-                .map_err(|e| Error::io("cannot start the playlist sync thread", e))?;
-        }
-        let loop_stop = Arc::clone(&stopping);
+        let (pools, workers_done) = start_pools(config, &shared)?;
         let senders = Senders {
             access: Access::new(config.token.as_deref()),
-            stream: queues.stream.0,
-            probe: queues.probe.0,
-            local: queues.local.0,
+            pools,
             metrics: Arc::clone(&metrics),
         };
+        let loop_stop = Arc::clone(&stopping);
         let accept_loop = thread::Builder::new()
             .name("accept".into())
             .spawn(move || accept_loop(listener, &loop_stop, &senders))
@@ -269,61 +199,58 @@ struct Shared {
     token: Option<Arc<str>>,
     /// The database is served read-only (this process cannot write it).
     read_only: bool,
-    /// Following MPD's queue and warming what it will play.
-    ahead: Arc<Ahead>,
+    /// What the parts beside the server report.
+    status: Arc<dyn Status>,
 }
 
-/// Starts the warming thread and the MPD follower that feeds it, unless
-/// `[mpd] address` is empty. Only MPD's queue is warmed: no queue, no
-/// resolver runs.
-fn start_ahead(config: &Config, shared: &Shared, port: u16) -> Result<Ahead> {
-    let Some(address) = config.mpd_address.clone() else {
-        return Ok(Ahead::default());
-    };
-    if shared.read_only {
-        warn!("not following MPD's queue: warming needs a database it can write");
-        return Ok(Ahead::default());
+/// Starts the three pools and waits until every worker waits on its
+/// channel: a request in the first milliseconds must not find a pool
+/// "busy". Returns the pools' senders and a channel that disconnects when
+/// every worker has exited.
+fn start_pools(config: &Config, shared: &Shared) -> Result<(Pools, Receiver<()>)> {
+    let (stream_tx, stream_rx) = bounded::<Job>(0);
+    let (probe_tx, probe_rx) = bounded::<Job>(PROBE_QUEUE);
+    let (local_tx, local_rx) = bounded::<Job>(LOCAL_QUEUE);
+    let pools = [
+        ("stream", config.workers, &stream_rx),
+        ("probe", PROBE_WORKERS, &probe_rx),
+        ("local", LOCAL_WORKERS, &local_rx),
+    ];
+    let (done_tx, workers_done) = bounded::<()>(0);
+    let (ready_tx, ready_rx) = bounded::<()>(config.workers + PROBE_WORKERS + LOCAL_WORKERS);
+    let mut spawned = 0;
+    for (name, size, jobs) in pools {
+        for i in 0..size {
+            let ready = ready_tx.clone();
+            spawn_worker(format!("{name}-{i}"), shared, jobs, &done_tx, ready)?;
+            spawned += 1;
+        }
     }
-    let parts = WarmParts {
-        tracks: Arc::clone(&shared.tracks),
-        covers: Arc::clone(&shared.covers),
-        upstream: shared.upstream.clone(),
-        metrics: Arc::clone(&shared.metrics),
-        stopping: Arc::clone(&shared.stopping),
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for _ in 0..spawned {
+        ready_rx
+            .recv_deadline(deadline)
+            .map_err(|_| Error::io_msg("worker threads did not start"))?;
+    }
+    let pools = Pools {
+        stream: stream_tx,
+        probe: probe_tx,
+        local: local_tx,
     };
-    let (warmer, _thread) = Warmer::start(config, parts)
-        .map_err(|e| Error::io("cannot start the warming thread", e))?;
-    let warmer = Arc::new(warmer);
-    let fed = Arc::clone(&warmer);
-    let settings = FollowSettings {
-        address,
-        password: config.mpd_password.clone(),
-        warm_ahead: config.warm_ahead,
-        proxy_port: port,
-    };
-    let (follow, _thread) = mpd::follow(
-        settings,
-        Arc::clone(&shared.stopping),
-        Box::new(move |ids| fed.set_window(ids)),
-    )?;
-    Ok(Ahead {
-        follow: Some(follow),
-        warmer: Some(warmer),
-    })
+    Ok((pools, workers_done))
 }
 
-struct Queues {
-    stream: (Sender<Job>, Receiver<Job>),
-    probe: (Sender<Job>, Receiver<Job>),
-    local: (Sender<Job>, Receiver<Job>),
-}
-
-/// The accept loop's ends of the pools' channels.
-struct Senders {
-    access: Access,
+/// The pools' channels, at the accept loop's end.
+struct Pools {
     stream: Sender<Job>,
     probe: Sender<Job>,
     local: Sender<Job>,
+}
+
+/// What the accept loop needs.
+struct Senders {
+    access: Access,
+    pools: Pools,
     metrics: Arc<Metrics>,
 }
 
@@ -414,9 +341,9 @@ fn dispatch(request: Request, senders: &Senders) {
         Ok(r)
     });
     let queue = match route {
-        Ok(Route::Stream { head: false, .. }) => &senders.stream,
-        Ok(Route::Stream { head: true, .. } | Route::Cover { .. }) => &senders.probe,
-        _ => &senders.local,
+        Ok(Route::Stream { head: false, .. }) => &senders.pools.stream,
+        Ok(Route::Stream { head: true, .. } | Route::Cover { .. }) => &senders.pools.probe,
+        _ => &senders.pools.local,
     };
     let refused = match queue.try_send(Job { request, route }) {
         Ok(()) => return,
@@ -426,7 +353,7 @@ fn dispatch(request: Request, senders: &Senders) {
         },
     };
     if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) =
-        senders.local.try_send(refused)
+        senders.pools.local.try_send(refused)
     {
         // The local pool is swamped too: one short-lived thread per reply
         // still keeps the accept loop free.
@@ -478,8 +405,10 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
             };
             proxy::serve(job.request, &id, head, icy, &mut ctx)
         }
-        Ok(Route::Health) => endpoints::health(job.request, store, &shared.metrics, &shared.ahead),
-        Ok(Route::Metrics) => endpoints::metrics(job.request, &shared.metrics, &shared.ahead),
+        Ok(Route::Health) => {
+            endpoints::health(job.request, store, &shared.metrics, &*shared.status)
+        }
+        Ok(Route::Metrics) => endpoints::metrics(job.request, &shared.metrics, &*shared.status),
         Ok(Route::Playlists) => endpoints::playlists(job.request, store),
         Ok(Route::Playlist { name, format }) => endpoints::playlist(
             job.request,

@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use icyproxy::app::App;
 use icyproxy::catalog::store::{NewTrack, TrackStore};
 use icyproxy::config::Config;
-use icyproxy::http::server::{Server, StopHandle};
+use icyproxy::http::server::StopHandle;
 
 /// Deterministic, non-periodic audio bytes (an LCG), so a block inserted at
 /// the wrong offset can never line up by accident.
@@ -389,7 +390,7 @@ pub struct Proxy {
     pub db_path: PathBuf,
     pub config: Config,
     stop: StopHandle,
-    server: Option<Server>,
+    server: Option<App>,
     _dir: tempfile::TempDir,
 }
 
@@ -414,7 +415,7 @@ impl Proxy {
         text.push_str(no_mpd_unless_asked(extra_toml));
         std::fs::write(&path, text).expect("write config");
         let config = Config::from_file(&path).expect("valid test config");
-        let server = Server::start(&config).expect("server starts");
+        let server = App::start(&config).expect("server starts");
         Proxy {
             addr: server.local_addr(),
             db_path: config.db_path.clone(),
