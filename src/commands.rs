@@ -9,11 +9,11 @@ use log::{info, warn};
 use crate::app::App;
 use crate::catalog::import;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::playlist::Format;
 use crate::catalog::playlist_source::{self, MpdFiles, Reader};
 use crate::catalog::store::{NewTrack, Track, TrackStore};
 use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
-use crate::http::route::PlaylistFormat;
 use crate::video_id::VideoId;
 
 /// Runs the server in the foreground until SIGINT or SIGTERM.
@@ -93,32 +93,28 @@ fn parse_ids(texts: &[String]) -> Result<Vec<VideoId>> {
     texts.iter().map(|t| parse_id(t)).collect()
 }
 
-/// What `add` stores beyond the required fields.
+/// What `add` stores, as given on the command line.
 #[derive(Debug, Default)]
-pub struct Extras {
+pub struct Added {
+    pub id: String,
+    pub url: String,
+    pub artist: String,
+    pub title: String,
     pub album: Option<String>,
     pub thumbnail: Option<String>,
     pub duration_secs: Option<i64>,
 }
 
 /// `add`: inserts or replaces one track.
-pub fn add(
-    config: &Config,
-    id: &str,
-    url: &str,
-    artist: &str,
-    title: &str,
-    extras: Extras,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let mut track = NewTrack::new(id, url, artist, title)?;
-    if let Some(album) = &extras.album {
+pub fn add(config: &Config, added: &Added, out: &mut dyn Write) -> Result<()> {
+    let mut track = NewTrack::new(&added.id, &added.url, &added.artist, &added.title)?;
+    if let Some(album) = &added.album {
         track = track.with_album(album);
     }
-    if let Some(thumb) = &extras.thumbnail {
+    if let Some(thumb) = &added.thumbnail {
         track = track.with_thumbnail(thumb)?;
     }
-    track.duration_secs = extras.duration_secs;
+    track.duration_secs = added.duration_secs;
     open_store(config, Need::Write)?.upsert(&track)?;
     say(out, &format!("stored {}", track.video_id))
 }
@@ -422,19 +418,18 @@ pub fn playlist_remove(
 /// The format `playlist export` writes: `format` (from `--format`), or
 /// else the output file's extension. Both given must agree, so that a
 /// file's name never lies about its content.
-pub fn export_format(
-    format: Option<PlaylistFormat>,
-    output: Option<&Path>,
-) -> Result<PlaylistFormat> {
-    let by_name = output.and_then(format_of_file);
+pub fn export_format(format: Option<Format>, output: Option<&Path>) -> Result<Format> {
+    let by_name = output
+        .and_then(|p| p.file_name()?.to_str())
+        .and_then(Format::of_file_name);
     match (format, by_name, output) {
         (Some(given), Some(named), Some(path)) if given != named => {
             Err(Error::InvalidInput(format!(
                 "--format {} contradicts the file name {}, which says {}: leave out \
                  --format, or change the name",
-                format_name(given),
+                given.name(),
                 path.display(),
-                format_name(named)
+                named.name()
             )))
         }
         (Some(given), _, _) => Ok(given),
@@ -452,40 +447,35 @@ pub fn export_format(
     }
 }
 
-/// The format a playlist file's extension names, if any (case aside).
-fn format_of_file(path: &Path) -> Option<PlaylistFormat> {
-    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    match ext.as_str() {
-        "m3u" | "m3u8" => Some(PlaylistFormat::M3u),
-        "xspf" => Some(PlaylistFormat::Xspf),
-        _ => None,
-    }
-}
-
-fn format_name(format: PlaylistFormat) -> &'static str {
-    match format {
-        PlaylistFormat::Xspf => "xspf",
-        PlaylistFormat::M3u => "m3u",
-    }
+/// What `playlist export` writes, as given on the command line.
+#[derive(Debug)]
+pub struct Export {
+    pub name: String,
+    /// `None`: from `output`'s extension.
+    pub format: Option<Format>,
+    /// `None`: stdout.
+    pub output: Option<std::path::PathBuf>,
+    /// `None`: from the config.
+    pub base_url: Option<String>,
 }
 
 /// `playlist export`: the same XSPF or M3U text the server serves, to a
 /// file (written whole, then renamed into place) or stdout. The format is
 /// `format`, or else `output`'s extension ([`export_format`]).
-pub fn playlist_export(
-    config: &Config,
-    name: &str,
-    format: Option<PlaylistFormat>,
-    output: Option<&Path>,
-    base_url: Option<&str>,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let format = export_format(format, output)?;
+pub fn playlist_export(config: &Config, export: &Export, out: &mut dyn Write) -> Result<()> {
+    let Export {
+        name,
+        format,
+        output,
+        base_url,
+    } = export;
+    let (name, output) = (name.as_str(), output.as_deref());
+    let format = export_format(*format, output)?;
     let store = open_store(config, Need::Existing)?;
     let entries = store
         .playlist(name)?
         .ok_or_else(|| Error::NotFound(format!("no playlist {name:?}")))?;
-    let base = base_url.map_or_else(|| config.base_url(), str::to_owned);
+    let base = base_url.clone().unwrap_or_else(|| config.base_url());
     if !base.starts_with("http://") && !base.starts_with("https://") {
         return Err(Error::InvalidInput(format!(
             "--base-url must start with http:// or https://: {base}"
@@ -495,10 +485,7 @@ pub fn playlist_export(
         base_url: &base,
         token: config.token.as_deref(),
     };
-    let text = match format {
-        PlaylistFormat::Xspf => crate::catalog::playlist::xspf(name, &entries, links),
-        PlaylistFormat::M3u => crate::catalog::playlist::m3u(name, &entries, links),
-    };
+    let text = format.render(name, &entries, links);
     match output {
         None => write_all(out, &text),
         Some(path) => {
@@ -539,7 +526,7 @@ fn write_all(out: &mut dyn Write, text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use PlaylistFormat::{M3u, Xspf};
+    use Format::{M3u, Xspf};
 
     #[test]
     fn the_export_format_comes_from_the_flag_or_the_file_name() {

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use icyproxy::catalog::playlist::Format;
 use icyproxy::commands;
 use icyproxy::config::{Config, Overrides};
 use icyproxy::error::Error;
-use icyproxy::http::route::PlaylistFormat;
 use simplelog::{ConfigBuilder, LevelFilter, WriteLogger};
 
 /// A streaming proxy that makes MPD show "Artist - Title" for YouTube Music
@@ -197,7 +197,7 @@ enum PlaylistCommand {
     },
 }
 
-/// `--format` values; the CLI's name for [`PlaylistFormat`], which the
+/// `--format` values; the CLI's name for [`Format`], which the
 /// server's routes own.
 #[derive(Clone, Copy, ValueEnum)]
 enum ExportFormat {
@@ -205,11 +205,11 @@ enum ExportFormat {
     M3u,
 }
 
-impl From<ExportFormat> for PlaylistFormat {
+impl From<ExportFormat> for Format {
     fn from(format: ExportFormat) -> Self {
         match format {
-            ExportFormat::Xspf => PlaylistFormat::Xspf,
-            ExportFormat::M3u => PlaylistFormat::M3u,
+            ExportFormat::Xspf => Format::Xspf,
+            ExportFormat::M3u => Format::M3u,
         }
     }
 }
@@ -268,12 +268,16 @@ fn run(cli: Cli) -> Result<(), Error> {
             thumbnail,
             duration,
         } => {
-            let extras = commands::Extras {
+            let added = commands::Added {
+                id: video_id,
+                url,
+                artist,
+                title,
                 album,
                 thumbnail,
                 duration_secs: duration.map(i64::from),
             };
-            commands::add(&config, &video_id, &url, &artist, &title, extras, &mut out)
+            commands::add(&config, &added, &mut out)
         }
         Command::Get { video_id } => commands::get(&config, &video_id, &mut out),
         Command::Resolve { video_id } => commands::resolve(&config, &video_id, &mut out),
@@ -303,14 +307,15 @@ fn run(cli: Cli) -> Result<(), Error> {
                 format,
                 output,
                 base_url,
-            } => commands::playlist_export(
-                &config,
-                &name,
-                format.map(PlaylistFormat::from),
-                output.as_deref(),
-                base_url.as_deref(),
-                &mut out,
-            ),
+            } => {
+                let export = commands::Export {
+                    name,
+                    format: format.map(Format::from),
+                    output,
+                    base_url,
+                };
+                commands::playlist_export(&config, &export, &mut out)
+            }
         },
     }
 }

@@ -109,6 +109,85 @@ impl Metrics {
         }
     }
 
+    /// Every series but the requests by status: name, type, help, value.
+    fn series(&self) -> [(&'static str, &'static str, &'static str, u64); 12] {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        [
+            (
+                "icyproxy_active_streams",
+                "gauge",
+                "Streams being served now.",
+                self.active_streams() as u64,
+            ),
+            (
+                "icyproxy_bytes_sent_total",
+                "counter",
+                "Response body bytes sent to clients.",
+                get(&self.bytes_sent),
+            ),
+            (
+                "icyproxy_upstream_retries_total",
+                "counter",
+                "Upstream requests repeated after a failure or a dropped connection.",
+                get(&self.upstream_retries),
+            ),
+            (
+                "icyproxy_resolver_runs_total",
+                "counter",
+                "Resolver command runs.",
+                get(&self.resolver_runs),
+            ),
+            (
+                "icyproxy_resolver_failures_total",
+                "counter",
+                "Resolver runs that failed or timed out.",
+                get(&self.resolver_failures),
+            ),
+            (
+                "icyproxy_url_refreshes_total",
+                "counter",
+                "Stream URLs replaced through the resolver.",
+                get(&self.url_refreshes),
+            ),
+            (
+                "icyproxy_resolver_batches_total",
+                "counter",
+                "Warming resolver runs (each resolves up to [resolver] batch_size ids).",
+                get(&self.resolver_batches),
+            ),
+            (
+                "icyproxy_resolver_batch_ids_total",
+                "counter",
+                "Ids given to warming resolver runs (divide by batches: the mean batch size).",
+                get(&self.resolver_batch_ids),
+            ),
+            (
+                "icyproxy_resolver_seconds_total",
+                "counter",
+                "Seconds warming resolver runs took, in total (milliseconds resolution).",
+                get(&self.resolver_millis) / 1000,
+            ),
+            (
+                "icyproxy_warm_resolves_total",
+                "counter",
+                "Tracks resolved or refreshed ahead of play by warming.",
+                get(&self.warm_resolves),
+            ),
+            (
+                "icyproxy_playlist_syncs_total",
+                "counter",
+                "Imported playlists re-read from their source while serving.",
+                get(&self.playlist_syncs),
+            ),
+            (
+                "icyproxy_playlist_sync_failures_total",
+                "counter",
+                "Re-reads that failed (the playlist was left as it was).",
+                get(&self.playlist_sync_failures),
+            ),
+        ]
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -127,84 +206,12 @@ impl Metrics {
             "icyproxy_requests_total{{status=\"other\"}} {}",
             get(&self.requests[STATUSES.len()])
         );
-        let mut one = |name: &str, kind: &str, help: &str, value: u64| {
+        for (name, kind, help, value) in self.series() {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
-        };
-        one(
-            "icyproxy_active_streams",
-            "gauge",
-            "Streams being served now.",
-            self.active_streams() as u64,
-        );
-        one(
-            "icyproxy_bytes_sent_total",
-            "counter",
-            "Response body bytes sent to clients.",
-            get(&self.bytes_sent),
-        );
-        one(
-            "icyproxy_upstream_retries_total",
-            "counter",
-            "Upstream requests repeated after a failure or a dropped connection.",
-            get(&self.upstream_retries),
-        );
-        one(
-            "icyproxy_resolver_runs_total",
-            "counter",
-            "Resolver command runs.",
-            get(&self.resolver_runs),
-        );
-        one(
-            "icyproxy_resolver_failures_total",
-            "counter",
-            "Resolver runs that failed or timed out.",
-            get(&self.resolver_failures),
-        );
-        one(
-            "icyproxy_url_refreshes_total",
-            "counter",
-            "Stream URLs replaced through the resolver.",
-            get(&self.url_refreshes),
-        );
-        one(
-            "icyproxy_resolver_batches_total",
-            "counter",
-            "Warming resolver runs (each resolves up to [resolver] batch_size ids).",
-            get(&self.resolver_batches),
-        );
-        one(
-            "icyproxy_resolver_batch_ids_total",
-            "counter",
-            "Ids given to warming resolver runs (divide by batches: the mean batch size).",
-            get(&self.resolver_batch_ids),
-        );
-        one(
-            "icyproxy_resolver_seconds_total",
-            "counter",
-            "Seconds warming resolver runs took, in total (milliseconds resolution).",
-            get(&self.resolver_millis) / 1000,
-        );
-        one(
-            "icyproxy_warm_resolves_total",
-            "counter",
-            "Tracks resolved or refreshed ahead of play by warming.",
-            get(&self.warm_resolves),
-        );
-        one(
-            "icyproxy_playlist_syncs_total",
-            "counter",
-            "Imported playlists re-read from their source while serving.",
-            get(&self.playlist_syncs),
-        );
-        one(
-            "icyproxy_playlist_sync_failures_total",
-            "counter",
-            "Re-reads that failed (the playlist was left as it was).",
-            get(&self.playlist_sync_failures),
-        );
+        }
         out
     }
 }

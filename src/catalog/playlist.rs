@@ -8,6 +8,51 @@
 
 use crate::catalog::store::PlaylistEntry;
 
+/// The playlist file formats icyproxy writes and serves; everything that
+/// depends on the format is decided here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xspf,
+    M3u,
+}
+
+impl Format {
+    /// The format a file name's extension names (`.xspf`, `.m3u`, `.m3u8`,
+    /// case aside), if any.
+    pub fn of_file_name(name: &str) -> Option<Format> {
+        let (_, ext) = name.rsplit_once('.')?;
+        match ext.to_ascii_lowercase().as_str() {
+            "m3u" | "m3u8" => Some(Format::M3u),
+            "xspf" => Some(Format::Xspf),
+            _ => None,
+        }
+    }
+
+    /// The name users type (`--format xspf`) and the served extension.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Xspf => "xspf",
+            Format::M3u => "m3u",
+        }
+    }
+
+    /// The `Content-Type` the file is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Xspf => "application/xspf+xml",
+            Format::M3u => "audio/x-mpegurl",
+        }
+    }
+
+    /// The playlist's text in this format.
+    pub fn render(self, name: &str, entries: &[PlaylistEntry], links: Links) -> String {
+        match self {
+            Format::Xspf => xspf(name, entries, links),
+            Format::M3u => m3u(name, entries, links),
+        }
+    }
+}
+
 /// What a playlist entry shows.
 struct Shown<'a> {
     id: &'a str,

@@ -10,7 +10,6 @@ use tiny_http::Request;
 use crate::catalog::playlist;
 use crate::catalog::store::TrackStore;
 use crate::error::Error;
-use crate::http::route::PlaylistFormat;
 use crate::metrics::Metrics;
 use crate::response::{self, Outcome};
 use crate::stream::cover::CoverCache;
@@ -91,34 +90,35 @@ pub fn playlists(request: Request, store: &TrackStore) -> Outcome {
     ok(request, "text/plain; charset=utf-8", body.into_bytes())
 }
 
+/// Where playlist URLs point when a request names no `Host`, and the
+/// token they carry.
+#[derive(Clone, Copy)]
+pub struct Site<'a> {
+    pub bound: SocketAddr,
+    pub token: Option<&'a str>,
+}
+
 /// `/playlists/{name}.xspf` and `.m3u`, with URLs on the host the client
 /// used to reach us.
 pub fn playlist(
     request: Request,
     store: &TrackStore,
     name: &str,
-    format: PlaylistFormat,
-    bound: SocketAddr,
-    token: Option<&str>,
+    format: playlist::Format,
+    site: Site,
 ) -> Outcome {
     let entries = match store.playlist(name) {
         Ok(Some(entries)) => entries,
         Ok(None) => return fail(request, &Error::NotFound(format!("no playlist {name:?}"))),
         Err(e) => return fail(request, &e),
     };
-    let base = base_url(&request, bound);
+    let base = base_url(&request, site.bound);
     let links = playlist::Links {
         base_url: &base,
-        token,
+        token: site.token,
     };
-    let (text, kind) = match format {
-        PlaylistFormat::Xspf => (
-            playlist::xspf(name, &entries, links),
-            "application/xspf+xml",
-        ),
-        PlaylistFormat::M3u => (playlist::m3u(name, &entries, links), "audio/x-mpegurl"),
-    };
-    ok(request, kind, text.into_bytes())
+    let text = format.render(name, &entries, links);
+    ok(request, format.content_type(), text.into_bytes())
 }
 
 /// `http://` plus the request's `Host` when it is a plain host[:port],

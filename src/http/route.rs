@@ -1,6 +1,7 @@
 //! Request routing: method and request target in, [`Route`] or a precise
 //! error out. Pure, so every odd path can be unit-tested.
 
+use crate::catalog::playlist::Format;
 use crate::error::{Error, Result};
 use crate::video_id::VideoId;
 use crate::wire;
@@ -19,17 +20,7 @@ pub enum Route {
     /// `/playlists`: the names.
     Playlists,
     /// `/playlists/{name}.xspf` or `.m3u`; the name is URL-decoded.
-    Playlist {
-        name: String,
-        format: PlaylistFormat,
-    },
-}
-
-/// The playlist file formats served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlaylistFormat {
-    Xspf,
-    M3u,
+    Playlist { name: String, format: Format },
 }
 
 const ALLOW_READ: &str = "GET, HEAD";
@@ -57,9 +48,9 @@ pub fn route(method: &str, target: &str) -> Result<Route> {
     }
     if let Some(file) = path.strip_prefix("/playlists/") {
         let (encoded, format) = if let Some(n) = file.strip_suffix(".xspf") {
-            (n, PlaylistFormat::Xspf)
+            (n, Format::Xspf)
         } else if let Some(n) = file.strip_suffix(".m3u") {
-            (n, PlaylistFormat::M3u)
+            (n, Format::M3u)
         } else {
             return Err(not_found());
         };
@@ -196,7 +187,7 @@ mod tests {
             route("GET", "/playlists/Road%20Trip%20%F0%9F%9A%97.xspf").ok(),
             Some(Route::Playlist {
                 name: "Road Trip 🚗".into(),
-                format: PlaylistFormat::Xspf
+                format: Format::Xspf
             })
         );
     }

@@ -410,14 +410,13 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
         }
         Ok(Route::Metrics) => endpoints::metrics(job.request, &shared.metrics, &*shared.status),
         Ok(Route::Playlists) => endpoints::playlists(job.request, store),
-        Ok(Route::Playlist { name, format }) => endpoints::playlist(
-            job.request,
-            store,
-            &name,
-            format,
-            shared.addr,
-            shared.token.as_deref(),
-        ),
+        Ok(Route::Playlist { name, format }) => {
+            let site = endpoints::Site {
+                bound: shared.addr,
+                token: shared.token.as_deref(),
+            };
+            endpoints::playlist(job.request, store, &name, format, site)
+        }
         Ok(Route::Cover { id, .. }) => {
             endpoints::cover(job.request, store, &id, &shared.covers, &shared.upstream)
         }
