@@ -17,6 +17,9 @@ pub enum Error {
     MethodNotAllowed { allow: &'static str },
     /// Every stream worker is busy.
     Busy,
+    /// The server is stopping: a request that was waiting (for a URL's
+    /// `available_at`) ends now.
+    Shutdown,
     /// Upstream could not be reached (refused, DNS, TLS, reset before headers).
     UpstreamUnreachable {
         /// The host (never the rest of a stream URL: it carries credentials).
@@ -78,7 +81,7 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::RangeNotSatisfiable { .. } => 416,
-            Error::Busy => 503,
+            Error::Busy | Error::Shutdown => 503,
             Error::UpstreamUnreachable { .. }
             | Error::UpstreamStatus(_)
             | Error::UpstreamInvalid(_)
@@ -118,6 +121,7 @@ impl fmt::Display for Error {
             Error::NotFound(what) => write!(f, "not found: {what}"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
             Error::Busy => write!(f, "all stream workers are busy, retry shortly"),
+            Error::Shutdown => write!(f, "server shutting down"),
             Error::UpstreamUnreachable { host, cause } => {
                 write!(f, "upstream unreachable: {host}: {cause}")
             }
@@ -281,6 +285,7 @@ mod tests {
         assert_eq!(Error::NotFound("x".into()).status(), 404);
         assert_eq!(Error::MethodNotAllowed { allow: "GET" }.status(), 405);
         assert_eq!(Error::Busy.status(), 503);
+        assert_eq!(Error::Shutdown.status(), 503);
         assert_eq!(
             Error::unreachable(
                 "h",

@@ -244,7 +244,8 @@ impl<'s, 'a> Stream<'s, 'a> {
 
     /// No upstream request for a URL before its `available_at` (YouTube
     /// makes some fresh URLs wait): the request waits (MPD waits without a
-    /// timeout) up to `max_wait`, else answers 504.
+    /// timeout) up to `max_wait`, else answers 504; a server stop ends the
+    /// wait (503).
     fn wait_until_available(&self) -> Result<()> {
         let Some(at) = self.track.fetch.available_at else {
             return Ok(());
@@ -265,7 +266,7 @@ impl<'s, 'a> Stream<'s, 'a> {
         let until = std::time::Instant::now() + Duration::from_secs(left as u64);
         while std::time::Instant::now() < until {
             if self.ctx.stopping.load(Ordering::Relaxed) {
-                return Err(Error::UpstreamTimeout("server shutting down".into()));
+                return Err(Error::Shutdown);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
