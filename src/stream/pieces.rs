@@ -97,7 +97,7 @@ impl<'a> PieceReader<'a> {
                 }
                 Ok(())
             }
-            Err(e) if e.is_transient() || matches!(e, Error::UpstreamTimeout(_)) => {
+            Err(e) if e.is_transient() || matches!(e, Error::UpstreamTimeout { .. }) => {
                 self.failed(&e.to_string())
             }
             Err(e) => Err(io::Error::other(e.to_string())),

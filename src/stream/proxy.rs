@@ -256,11 +256,14 @@ impl<'s, 'a> Stream<'s, 'a> {
         }
         let max_wait = self.ctx.settings.max_wait;
         if Duration::from_secs(left as u64) > max_wait {
-            return Err(Error::UpstreamTimeout(format!(
-                "the stream URL is not available for another {left} s (more than \
-                 [resolver] max_wait_secs = {})",
-                max_wait.as_secs()
-            )));
+            return Err(Error::UpstreamTimeout {
+                what: format!(
+                    "the stream URL is not available for another {left} s (more than \
+                     [resolver] max_wait_secs = {})",
+                    max_wait.as_secs()
+                ),
+                cause: None,
+            });
         }
         debug!("{}: waiting {left} s for available_at", self.id);
         let until = std::time::Instant::now() + Duration::from_secs(left as u64);
@@ -519,13 +522,13 @@ impl<'s, 'a> Stream<'s, 'a> {
 /// The track's URL, if it is one we may fetch. The URL itself may carry
 /// credentials: the reason goes to the debug log only.
 fn checked_url<'t>(id: &VideoId, track: &'t Track) -> Result<&'t str> {
-    let url = track
-        .stream_url
-        .as_deref()
-        .ok_or_else(|| Error::BadStreamUrl("none stored yet".into()))?;
+    let url = track.stream_url.as_deref().ok_or(Error::BadStreamUrl {
+        why: "none stored yet",
+        cause: None,
+    })?;
     stream_url::check(url).map_err(|e| {
         debug!("{id}: {e}");
-        Error::BadStreamUrl("not a plain http(s) URL".into())
+        Error::bad_stream_url("not a plain http(s) URL", e)
     })?;
     Ok(url)
 }
