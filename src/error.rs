@@ -50,9 +50,14 @@ pub enum Error {
     /// asked for (an impossible `Content-Range`, another range, another
     /// file): asking again would get the same.
     UpstreamInvalid(String),
-    /// Upstream refused the stored URL (`403`/`404`/`410`) and getting a
-    /// fresh one failed too: both causes, for the user to act on.
-    StaleUrl { status: u16, refresh: Arc<Error> },
+    /// Upstream refused the stored URL (see `stream::retry`) and getting
+    /// a fresh one failed too: both causes, for the user to act on.
+    StaleUrl {
+        /// Upstream's refusal.
+        refused: Arc<Error>,
+        /// Why no fresh URL came (also the `source()`).
+        refresh: Arc<Error>,
+    },
     /// Upstream answered `416`: passed through with its `Content-Range`.
     RangeNotSatisfiable { content_range: Option<String> },
     /// The stored stream URL is not something we may fetch.
@@ -151,10 +156,9 @@ impl fmt::Display for Error {
             }
             Error::UpstreamStatus(code) => write!(f, "upstream answered {code}"),
             Error::UpstreamInvalid(why) => write!(f, "upstream answer unusable: {why}"),
-            Error::StaleUrl { status, refresh } => write!(
-                f,
-                "upstream answered {status} and the URL could not be refreshed: {refresh}"
-            ),
+            Error::StaleUrl { refused, refresh } => {
+                write!(f, "{refused} and the URL could not be refreshed: {refresh}")
+            }
             Error::RangeNotSatisfiable { .. } => write!(f, "range not satisfiable"),
             Error::BadStreamUrl { why, .. } => write!(f, "stored stream URL refused: {why}"),
             Error::Resolver(why) => write!(f, "{why}"),
@@ -197,15 +201,6 @@ fn with_cause(
 }
 
 impl Error {
-    /// Whether asking upstream again may help: refused or reset
-    /// connections and upstream `5xx`. Not timeouts (a second wait would
-    /// stall the client twice as long before its first byte), and never
-    /// an answer that was wrong (it would be wrong again).
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Error::UpstreamUnreachable { .. })
-            || matches!(self, Error::UpstreamStatus(code) if (500..600).contains(code))
-    }
-
     /// Upstream at `host` could not be reached; `cause` says why and is
     /// kept (`source()`), so logs and tests can tell a refused connection
     /// from a reset or a TLS failure.
@@ -437,9 +432,15 @@ mod tests {
         let io = Error::io("cannot read f", std::io::Error::from(ErrorKind::NotFound));
         assert_eq!(io_kind(&io), Some(ErrorKind::NotFound));
         let stale = Error::StaleUrl {
-            status: 403,
+            refused: Arc::new(Error::UpstreamStatus(403)),
             refresh: Arc::new(timeout),
         };
+        assert!(
+            stale
+                .to_string()
+                .starts_with("upstream answered 403 and the URL could not be refreshed: "),
+            "{stale}"
+        );
         let refresh = stale.source().expect("kept");
         assert!(refresh.is::<Error>());
         assert_eq!(

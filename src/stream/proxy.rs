@@ -25,7 +25,8 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::response::{self, BodyWriter, Framing, Outcome, ResponseHead};
 use crate::stream::icy::{self, IcyInserter};
-use crate::stream::pieces::{self, PieceReader};
+use crate::stream::pieces::PieceReader;
+use crate::stream::retry::{self, Recovery, Stage};
 use crate::stream::upstream::{Piece, Upstream, UpstreamResponse};
 use crate::video_id::VideoId;
 use crate::wire::{self, ByteRange, ContentRange};
@@ -173,24 +174,28 @@ impl<'s, 'a> Stream<'s, 'a> {
         Ok((stream, first))
     }
 
-    /// Refused connections and `5xx` are retried with backoff; `403`,
-    /// `404` and `410` get a fresh URL once.
+    /// As [`retry`] says: retried with backoff up to `retries` times, or
+    /// once with a fresh URL.
     fn first_answer(&mut self) -> Result<UpstreamResponse> {
         let retries = self.ctx.settings.retries;
         let mut attempt = 0;
         loop {
-            match self.ask_upstream() {
-                Err(Error::UpstreamStatus(status @ (403 | 404 | 410))) => {
-                    self.refresh_once(status)?;
+            let e = match self.ask_upstream() {
+                Ok(first) => return Ok(first),
+                Err(e) => e,
+            };
+            match Recovery::of(&e, Stage::Open) {
+                Recovery::Refresh => {
+                    self.refresh_once(e)?;
                     self.wait_until_available()?;
                 }
-                Err(e) if e.is_transient() && attempt < retries => {
+                Recovery::Retry if attempt < retries => {
                     attempt += 1;
                     self.ctx.metrics.upstream_retry();
                     debug!("{}: {e}; retry {attempt} of {retries}", self.id);
-                    std::thread::sleep(pieces::backoff(attempt));
+                    std::thread::sleep(retry::backoff(attempt));
                 }
-                other => return other,
+                Recovery::Retry | Recovery::GiveUp => return Err(e),
             }
         }
     }
@@ -228,17 +233,17 @@ impl<'s, 'a> Stream<'s, 'a> {
         }
     }
 
-    /// After upstream refused the URL before the first byte: a fresh one,
-    /// unless the resolver already ran for this request; an error that
+    /// After upstream `refused` the URL before the first byte: a fresh
+    /// one, unless the resolver already ran for this request; an error that
     /// names both causes when refreshing failed.
-    fn refresh_once(&mut self, status: u16) -> Result<()> {
+    fn refresh_once(&mut self, refused: Error) -> Result<()> {
         match std::mem::replace(&mut self.refreshed, Refreshed::Yes) {
-            Refreshed::No if self.ctx.tracks.can_resolve() => self.refresh(status),
+            Refreshed::No if self.ctx.tracks.can_resolve() => self.refresh(refused),
             Refreshed::Failed(e) => Err(Error::StaleUrl {
-                status,
+                refused: Arc::new(refused),
                 refresh: Arc::new(e),
             }),
-            _ => Err(Error::UpstreamStatus(status)),
+            _ => Err(refused),
         }
     }
 
@@ -280,8 +285,9 @@ impl<'s, 'a> Stream<'s, 'a> {
         Ok(())
     }
 
-    /// Replaces the track's URL through the resolver.
-    fn refresh(&mut self, status: u16) -> Result<()> {
+    /// Replaces the track's URL, which upstream `refused`, through the
+    /// resolver.
+    fn refresh(&mut self, refused: Error) -> Result<()> {
         let ctx = &mut *self.ctx;
         match ctx.tracks.refresh(self.id, ctx.store, &self.track) {
             Ok(fresh) => {
@@ -289,7 +295,7 @@ impl<'s, 'a> Stream<'s, 'a> {
                 Ok(())
             }
             Err(e) => Err(Error::StaleUrl {
-                status,
+                refused: Arc::new(refused),
                 refresh: Arc::new(e),
             }),
         }
@@ -492,21 +498,19 @@ impl<'s, 'a> Stream<'s, 'a> {
         end
     }
 
-    /// A later piece; a URL that upstream now refuses is refreshed. A
-    /// refreshed URL may name another file (another format): joining it
-    /// at this offset would corrupt the stream, so its total must match.
+    /// A later piece; a URL that upstream now refuses is refreshed (other
+    /// failures are [`PieceReader`]'s to retry). A refreshed URL may name
+    /// another file (another format): joining it at this offset would
+    /// corrupt the stream, so its total must match.
     fn open_piece(&mut self, from: u64, to: u64, total: u64) -> Result<Piece> {
-        let url = checked_url(self.id, &self.track)?;
-        let headers = &self.track.fetch.http_headers;
-        let piece = match self.upstream.open_piece(url, from, to, headers) {
-            Err(Error::UpstreamStatus(status @ (403 | 404 | 410)))
-                if self.ctx.tracks.can_resolve() =>
+        let piece = match self.ask_piece(from, to) {
+            Err(e)
+                if Recovery::of(&e, Stage::Body) == Recovery::Refresh
+                    && self.ctx.tracks.can_resolve() =>
             {
-                self.refresh(status)?;
+                self.refresh(e)?;
                 self.wait_until_available()?;
-                let url = checked_url(self.id, &self.track)?;
-                self.upstream
-                    .open_piece(url, from, to, &self.track.fetch.http_headers)
+                self.ask_piece(from, to)
             }
             other => other,
         }?;
@@ -516,6 +520,13 @@ impl<'s, 'a> Stream<'s, 'a> {
                 "upstream changed the file mid-stream".into(),
             )),
         }
+    }
+
+    /// One request for `[from, to)` with the current URL.
+    fn ask_piece(&self, from: u64, to: u64) -> Result<Piece> {
+        let url = checked_url(self.id, &self.track)?;
+        let headers = &self.track.fetch.http_headers;
+        self.upstream.open_piece(url, from, to, headers)
     }
 }
 
