@@ -455,8 +455,8 @@ impl<'s, 'a> Stream<'s, 'a> {
         let end = match plan {
             Plan::Plain { skip, take } => {
                 let mut body = body;
-                if let Err(e) = discard(&mut body, skip, buf, stopping) {
-                    return End::UpstreamFailed(e);
+                if let Err(end) = discard(&mut body, skip, buf, stopping) {
+                    return end;
                 }
                 match take {
                     Some(n) => copy_body(body.take(n), client, stopping, buf),
@@ -680,24 +680,25 @@ fn copy_body<R: Read, W: Write>(
     }
 }
 
-/// Reads and drops the first `n` bytes of a body that ignored our `Range`.
-fn discard(body: &mut impl Read, n: u64, buf: &mut [u8], stopping: &AtomicBool) -> io::Result<()> {
+/// Reads and drops the first `n` bytes of a body that ignored our `Range`;
+/// how the stream ends if that cannot be done.
+fn discard(body: &mut impl Read, n: u64, buf: &mut [u8], stopping: &AtomicBool) -> Result<(), End> {
     let mut left = n;
     while left > 0 {
         if stopping.load(Ordering::Relaxed) {
-            return Err(io::Error::other("server shutting down"));
+            return Err(End::Stopped);
         }
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         match body.read(&mut buf[..want]) {
             Ok(0) => {
-                return Err(io::Error::new(
+                return Err(End::UpstreamFailed(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     format!("body ended {left} bytes before the range asked for"),
-                ));
+                )));
             }
             Ok(got) => left -= got as u64,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(End::UpstreamFailed(e)),
         }
     }
     Ok(())
