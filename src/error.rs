@@ -50,8 +50,8 @@ pub enum Error {
     /// asked for (an impossible `Content-Range`, another range, another
     /// file): asking again would get the same.
     UpstreamInvalid(String),
-    /// Upstream refused the stored URL (see `stream::retry`) and getting
-    /// a fresh one failed too: both causes, for the user to act on.
+    /// Upstream refused the stored URL (`403`, say) and getting a fresh
+    /// one failed too: both causes, for the user to act on.
     StaleUrl {
         /// Upstream's refusal.
         refused: Arc<Error>,
