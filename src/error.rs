@@ -17,6 +17,9 @@ pub enum Error {
     MethodNotAllowed { allow: &'static str },
     /// Every stream worker is busy.
     Busy,
+    /// The server is stopping: a request that was waiting (for a URL's
+    /// `available_at`) ends now.
+    Shutdown,
     /// Upstream could not be reached (refused, DNS, TLS, reset before headers).
     UpstreamUnreachable {
         /// The host (never the rest of a stream URL: it carries credentials).
@@ -26,22 +29,44 @@ pub enum Error {
     },
     /// Upstream's TLS certificate was refused (unknown CA, expired, another
     /// host): asking again would be refused again.
-    UpstreamCertificate(String),
-    /// Upstream did not connect or answer within the configured time.
-    UpstreamTimeout(String),
+    UpstreamCertificate {
+        host: String,
+        /// Why, in the user's words.
+        why: String,
+        /// rustls's verdict.
+        cause: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    /// Upstream did not connect or answer within the configured time, or
+    /// its URL would not be available within `max_wait`.
+    UpstreamTimeout {
+        /// What did not come in time (names a host, never a URL).
+        what: String,
+        /// ureq's timeout or the OS error, when a request timed out.
+        cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
     /// Upstream answered with a status we cannot pass on.
     UpstreamStatus(u16),
     /// Upstream answered something that cannot be true or is not what we
     /// asked for (an impossible `Content-Range`, another range, another
     /// file): asking again would get the same.
     UpstreamInvalid(String),
-    /// Upstream refused the stored URL (`403`/`404`/`410`) and getting a
-    /// fresh one failed too: both causes, for the user to act on.
-    StaleUrl { status: u16, refresh: Arc<Error> },
+    /// Upstream refused the stored URL (`403`, say) and getting a fresh
+    /// one failed too: both causes, for the user to act on.
+    StaleUrl {
+        /// Upstream's refusal.
+        refused: Arc<Error>,
+        /// Why no fresh URL came (also the `source()`).
+        refresh: Arc<Error>,
+    },
     /// Upstream answered `416`: passed through with its `Content-Range`.
     RangeNotSatisfiable { content_range: Option<String> },
     /// The stored stream URL is not something we may fetch.
-    BadStreamUrl(String),
+    BadStreamUrl {
+        why: &'static str,
+        /// What refused it (ureq, or our own check). It may quote the whole
+        /// URL, credentials and all: kept for `source()`, never displayed.
+        cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
     /// The resolver command failed or printed something unusable.
     Resolver(String),
     /// A playlist's source (the playlist command) failed or printed
@@ -78,16 +103,16 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::RangeNotSatisfiable { .. } => 416,
-            Error::Busy => 503,
+            Error::Busy | Error::Shutdown => 503,
             Error::UpstreamUnreachable { .. }
             | Error::UpstreamStatus(_)
             | Error::UpstreamInvalid(_)
-            | Error::UpstreamCertificate(_)
+            | Error::UpstreamCertificate { .. }
             | Error::StaleUrl { .. }
-            | Error::BadStreamUrl(_)
+            | Error::BadStreamUrl { .. }
             | Error::Resolver(_)
             | Error::PlaylistSource(_) => 502,
-            Error::UpstreamTimeout(_) | Error::ResolverTimeout(_) => 504,
+            Error::UpstreamTimeout { .. } | Error::ResolverTimeout(_) => 504,
             Error::InvalidInput(_) => 400,
             Error::Config(_) | Error::Store { .. } | Error::Io { .. } => 500,
         }
@@ -118,19 +143,24 @@ impl fmt::Display for Error {
             Error::NotFound(what) => write!(f, "not found: {what}"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
             Error::Busy => write!(f, "all stream workers are busy, retry shortly"),
+            Error::Shutdown => write!(f, "server shutting down"),
             Error::UpstreamUnreachable { host, cause } => {
                 write!(f, "upstream unreachable: {host}: {cause}")
             }
-            Error::UpstreamTimeout(why) => write!(f, "upstream timed out: {why}"),
-            Error::UpstreamCertificate(why) => write!(f, "upstream TLS refused: {why}"),
+            Error::UpstreamTimeout { what, .. } => write!(f, "upstream timed out: {what}"),
+            Error::UpstreamCertificate { host, why, .. } => {
+                write!(
+                    f,
+                    "upstream TLS refused: {host}: certificate refused: {why}"
+                )
+            }
             Error::UpstreamStatus(code) => write!(f, "upstream answered {code}"),
             Error::UpstreamInvalid(why) => write!(f, "upstream answer unusable: {why}"),
-            Error::StaleUrl { status, refresh } => write!(
-                f,
-                "upstream answered {status} and the URL could not be refreshed: {refresh}"
-            ),
+            Error::StaleUrl { refused, refresh } => {
+                write!(f, "{refused} and the URL could not be refreshed: {refresh}")
+            }
             Error::RangeNotSatisfiable { .. } => write!(f, "range not satisfiable"),
-            Error::BadStreamUrl(why) => write!(f, "stored stream URL refused: {why}"),
+            Error::BadStreamUrl { why, .. } => write!(f, "stored stream URL refused: {why}"),
             Error::Resolver(why) => write!(f, "{why}"),
             Error::PlaylistSource(why) => write!(f, "{why}"),
             Error::ResolverTimeout(why) => write!(f, "{why}"),
@@ -171,15 +201,6 @@ fn with_cause(
 }
 
 impl Error {
-    /// Whether asking upstream again may help: refused or reset
-    /// connections and upstream `5xx`. Not timeouts (a second wait would
-    /// stall the client twice as long before its first byte), and never
-    /// an answer that was wrong (it would be wrong again).
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Error::UpstreamUnreachable { .. })
-            || matches!(self, Error::UpstreamStatus(code) if (500..600).contains(code))
-    }
-
     /// Upstream at `host` could not be reached; `cause` says why and is
     /// kept (`source()`), so logs and tests can tell a refused connection
     /// from a reset or a TLS failure.
@@ -190,6 +211,44 @@ impl Error {
         Error::UpstreamUnreachable {
             host: host.into(),
             cause: Arc::new(cause),
+        }
+    }
+
+    /// A request to upstream timed out: `what` names the host and the
+    /// phase; `cause` (ureq's timeout, or the OS error) is kept.
+    pub fn timed_out(
+        what: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::UpstreamTimeout {
+            what: what.into(),
+            cause: Some(Arc::new(cause)),
+        }
+    }
+
+    /// Upstream at `host` showed a certificate we refuse: `why` in words,
+    /// `cause` the TLS library's verdict.
+    pub fn certificate(
+        host: impl Into<String>,
+        why: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::UpstreamCertificate {
+            host: host.into(),
+            why: why.into(),
+            cause: Arc::new(cause),
+        }
+    }
+
+    /// The stored stream URL was refused for `why`; `cause` is kept for
+    /// `source()` but never displayed (it may quote the URL).
+    pub fn bad_stream_url(
+        why: &'static str,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::BadStreamUrl {
+            why,
+            cause: Some(Arc::new(cause)),
         }
     }
 
@@ -247,12 +306,16 @@ impl Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Store { source, .. } | Error::Io { source, .. } => source
+            Error::Store { source, .. }
+            | Error::Io { source, .. }
+            | Error::UpstreamTimeout { cause: source, .. }
+            | Error::BadStreamUrl { cause: source, .. } => source
                 .as_deref()
                 .map(|e| e as &(dyn std::error::Error + 'static)),
-            Error::UpstreamUnreachable { cause, .. } => {
+            Error::UpstreamUnreachable { cause, .. } | Error::UpstreamCertificate { cause, .. } => {
                 Some(cause.as_ref() as &(dyn std::error::Error + 'static))
             }
+            Error::StaleUrl { refresh, .. } => Some(refresh.as_ref()),
             _ => None,
         }
     }
@@ -281,6 +344,7 @@ mod tests {
         assert_eq!(Error::NotFound("x".into()).status(), 404);
         assert_eq!(Error::MethodNotAllowed { allow: "GET" }.status(), 405);
         assert_eq!(Error::Busy.status(), 503);
+        assert_eq!(Error::Shutdown.status(), 503);
         assert_eq!(
             Error::unreachable(
                 "h",
@@ -290,7 +354,14 @@ mod tests {
             502
         );
         assert_eq!(Error::UpstreamStatus(403).status(), 502);
-        assert_eq!(Error::UpstreamTimeout("x".into()).status(), 504);
+        assert_eq!(
+            Error::UpstreamTimeout {
+                what: "x".into(),
+                cause: None
+            }
+            .status(),
+            504
+        );
         assert_eq!(
             Error::RangeNotSatisfiable {
                 content_range: None
@@ -318,5 +389,67 @@ mod tests {
         let io = cause.downcast_ref::<std::io::Error>().expect("io");
         assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
         assert!(Error::io_msg("x").source().is_none());
+    }
+
+    /// Every variant that wraps a library's or the OS's error keeps it
+    /// under `source()`, where it can be told apart by type; what the user
+    /// reads stays the same, and never quotes a stream URL.
+    #[test]
+    fn wrapping_variants_keep_their_cause() {
+        use std::error::Error as _;
+        use std::io::ErrorKind;
+        fn io_kind(e: &Error) -> Option<ErrorKind> {
+            let cause = e.source()?;
+            cause.downcast_ref::<std::io::Error>().map(|io| io.kind())
+        }
+        let unreachable =
+            Error::unreachable("h:1", std::io::Error::from(ErrorKind::ConnectionReset));
+        assert_eq!(io_kind(&unreachable), Some(ErrorKind::ConnectionReset));
+        let timeout = Error::timed_out("h:1: connect", std::io::Error::from(ErrorKind::TimedOut));
+        assert_eq!(io_kind(&timeout), Some(ErrorKind::TimedOut));
+        assert_eq!(timeout.to_string(), "upstream timed out: h:1: connect");
+        let verdict = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+        let certificate = Error::certificate("h:1", "it has expired", verdict.clone());
+        let cause = certificate.source().expect("kept");
+        assert_eq!(cause.downcast_ref::<rustls::Error>(), Some(&verdict));
+        assert_eq!(
+            certificate.to_string(),
+            "upstream TLS refused: h:1: certificate refused: it has expired"
+        );
+        let secret = "http://h:1/a?sig=SECRET";
+        let bad = Error::bad_stream_url(
+            "not a valid URL",
+            ureq::Error::BadUri(format!("{secret} is missing scheme")),
+        );
+        let cause = bad.source().expect("kept");
+        assert!(cause.downcast_ref::<ureq::Error>().is_some());
+        assert_eq!(
+            bad.to_string(),
+            "stored stream URL refused: not a valid URL"
+        );
+        let store = Error::store("t.db", rusqlite::Error::InvalidQuery);
+        assert!(store.source().expect("kept").is::<rusqlite::Error>());
+        let io = Error::io("cannot read f", std::io::Error::from(ErrorKind::NotFound));
+        assert_eq!(io_kind(&io), Some(ErrorKind::NotFound));
+        let stale = Error::StaleUrl {
+            refused: Arc::new(Error::UpstreamStatus(403)),
+            refresh: Arc::new(timeout),
+        };
+        assert!(
+            stale
+                .to_string()
+                .starts_with("upstream answered 403 and the URL could not be refreshed: "),
+            "{stale}"
+        );
+        let refresh = stale.source().expect("kept");
+        assert!(refresh.is::<Error>());
+        assert_eq!(
+            refresh
+                .source()
+                .and_then(|c| c.downcast_ref::<std::io::Error>())
+                .map(|io| io.kind()),
+            Some(ErrorKind::TimedOut),
+            "the chain goes on to the OS error"
+        );
     }
 }

@@ -533,3 +533,20 @@ fn available_at_is_waited_for_and_the_resolvers_headers_are_sent() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(s.origin.log.agents.lock().expect("agents").is_empty());
 }
+
+/// A server stop ends a request that waits for `available_at` at once,
+/// with a 503 that says so (nothing timed out), and upstream is never asked.
+#[test]
+fn a_stop_ends_a_wait_for_available_at_with_503() {
+    let s = setup("later", "/audio/30000", "");
+    let addr = s.proxy.addr;
+    let client = std::thread::spawn(move || get(addr, &format!("/proxy/{NEW}/"), &[]));
+    std::thread::sleep(Duration::from_millis(1000));
+    let Setup { proxy, origin, .. } = s;
+    let took = proxy.stop();
+    let reply = client.join().expect("client thread");
+    assert_eq!(reply.status, 503, "{}", reply.body_text());
+    assert_eq!(reply.body_text(), "server shutting down\n");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    assert!(origin.log.agents.lock().expect("agents").is_empty());
+}

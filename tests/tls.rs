@@ -161,6 +161,32 @@ fn refused_certificates_answer_502_naming_the_host_and_the_next_good_one_plays()
     assert_eq!(origin.log.requests_for("/audio/1000").len(), 3);
 }
 
+/// A refused certificate keeps rustls's verdict under `source()`, where
+/// a log or a test can tell it from any other TLS failure.
+#[test]
+fn a_refused_certificate_keeps_the_verdict_of_rustls() {
+    use std::error::Error as _;
+    let ca = TestCa::new("icyproxy test CA");
+    let origin = Origin::start();
+    let front = TlsFront::start(&origin, &ca, Leaf::Good);
+    let config = Config::from_toml("", None).expect("defaults");
+    let upstream = icyproxy::stream::upstream::Upstream::new(&config).expect("agent");
+    let Err(e) = upstream.get(&front.url("/audio/10"), None, &[]) else {
+        panic!("a private CA was trusted without ca_file");
+    };
+    let verdict = e
+        .source()
+        .and_then(|s| s.downcast_ref::<rustls::Error>())
+        .unwrap_or_else(|| panic!("no rustls::Error under {e:?}"));
+    assert!(
+        matches!(
+            verdict,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+        ),
+        "{verdict:?}"
+    );
+}
+
 #[test]
 fn without_ca_file_a_private_ca_is_refused() {
     let ca = TestCa::new("icyproxy test CA");

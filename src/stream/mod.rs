@@ -1,5 +1,6 @@
 //! One stream's path: the request's stages (`proxy`), upstream requests
-//! (`upstream`), ranged pieces with resume (`pieces`), ICY blocks (`icy`)
+//! (`upstream`), what a failed one calls for (`retry`, pure), ranged
+//! pieces with resume (`pieces`), ICY blocks (`icy`)
 //! and cover art fetched upstream and cached on disk (`cover`). Uses
 //! `catalog`; knows nothing of the HTTP server's pools or routes.
 
@@ -7,4 +8,5 @@ pub mod cover;
 pub mod icy;
 pub mod pieces;
 pub mod proxy;
+pub mod retry;
 pub mod upstream;

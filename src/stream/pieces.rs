@@ -6,17 +6,12 @@
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
 
 use log::debug;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::stream::retry::{self, Recovery, Stage};
 use crate::stream::upstream::Piece;
-
-/// The pause before retry number `attempt` (1-based): 0.25 s, 0.5 s, 1 s, ...
-pub fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(250u64 << attempt.saturating_sub(1).min(6))
-}
 
 /// Reads `[next, end)` of the upstream body as a chain of ranged pieces of
 /// at most `chunk` bytes, and resumes from the next byte when a piece drops
@@ -82,7 +77,7 @@ impl<'a> PieceReader<'a> {
             "upstream failed at byte {} ({why}); retry {}",
             self.next, self.failures
         );
-        thread::sleep(backoff(self.failures));
+        thread::sleep(retry::backoff(self.failures));
         Ok(())
     }
 
@@ -97,10 +92,11 @@ impl<'a> PieceReader<'a> {
                 }
                 Ok(())
             }
-            Err(e) if e.is_transient() || matches!(e, Error::UpstreamTimeout(_)) => {
-                self.failed(&e.to_string())
-            }
-            Err(e) => Err(io::Error::other(e.to_string())),
+            // A refusal reaching here was refreshed already, or cannot be.
+            Err(e) => match Recovery::of(&e, Stage::Body) {
+                Recovery::Retry => self.failed(&e.to_string()),
+                Recovery::Refresh | Recovery::GiveUp => Err(io::Error::other(e.to_string())),
+            },
         }
     }
 }
@@ -139,13 +135,7 @@ impl Read for PieceReader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles() {
-        assert_eq!(backoff(1), Duration::from_millis(250));
-        assert_eq!(backoff(2), Duration::from_millis(500));
-        assert_eq!(backoff(3), Duration::from_millis(1000));
-    }
+    use crate::error::Error;
 
     /// Pieces served from memory, failing as scripted: the reader must
     /// still deliver every byte exactly once, in order.

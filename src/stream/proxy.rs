@@ -25,7 +25,8 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::response::{self, BodyWriter, Framing, Outcome, ResponseHead};
 use crate::stream::icy::{self, IcyInserter};
-use crate::stream::pieces::{self, PieceReader};
+use crate::stream::pieces::PieceReader;
+use crate::stream::retry::{self, Recovery, Stage};
 use crate::stream::upstream::{Piece, Upstream, UpstreamResponse};
 use crate::video_id::VideoId;
 use crate::wire::{self, ByteRange, ContentRange};
@@ -173,24 +174,28 @@ impl<'s, 'a> Stream<'s, 'a> {
         Ok((stream, first))
     }
 
-    /// Refused connections and `5xx` are retried with backoff; `403`,
-    /// `404` and `410` get a fresh URL once.
+    /// As [`retry`] says: retried with backoff up to `retries` times, or
+    /// once with a fresh URL.
     fn first_answer(&mut self) -> Result<UpstreamResponse> {
         let retries = self.ctx.settings.retries;
         let mut attempt = 0;
         loop {
-            match self.ask_upstream() {
-                Err(Error::UpstreamStatus(status @ (403 | 404 | 410))) => {
-                    self.refresh_once(status)?;
+            let e = match self.ask_upstream() {
+                Ok(first) => return Ok(first),
+                Err(e) => e,
+            };
+            match Recovery::of(&e, Stage::Open) {
+                Recovery::Refresh => {
+                    self.refresh_once(e)?;
                     self.wait_until_available()?;
                 }
-                Err(e) if e.is_transient() && attempt < retries => {
+                Recovery::Retry if attempt < retries => {
                     attempt += 1;
                     self.ctx.metrics.upstream_retry();
                     debug!("{}: {e}; retry {attempt} of {retries}", self.id);
-                    std::thread::sleep(pieces::backoff(attempt));
+                    std::thread::sleep(retry::backoff(attempt));
                 }
-                other => return other,
+                Recovery::Retry | Recovery::GiveUp => return Err(e),
             }
         }
     }
@@ -228,23 +233,24 @@ impl<'s, 'a> Stream<'s, 'a> {
         }
     }
 
-    /// After upstream refused the URL before the first byte: a fresh one,
-    /// unless the resolver already ran for this request; an error that
+    /// After upstream `refused` the URL before the first byte: a fresh
+    /// one, unless the resolver already ran for this request; an error that
     /// names both causes when refreshing failed.
-    fn refresh_once(&mut self, status: u16) -> Result<()> {
+    fn refresh_once(&mut self, refused: Error) -> Result<()> {
         match std::mem::replace(&mut self.refreshed, Refreshed::Yes) {
-            Refreshed::No if self.ctx.tracks.can_resolve() => self.refresh(status),
+            Refreshed::No if self.ctx.tracks.can_resolve() => self.refresh(refused),
             Refreshed::Failed(e) => Err(Error::StaleUrl {
-                status,
+                refused: Arc::new(refused),
                 refresh: Arc::new(e),
             }),
-            _ => Err(Error::UpstreamStatus(status)),
+            _ => Err(refused),
         }
     }
 
     /// No upstream request for a URL before its `available_at` (YouTube
     /// makes some fresh URLs wait): the request waits (MPD waits without a
-    /// timeout) up to `max_wait`, else answers 504.
+    /// timeout) up to `max_wait`, else answers 504; a server stop ends the
+    /// wait (503).
     fn wait_until_available(&self) -> Result<()> {
         let Some(at) = self.track.fetch.available_at else {
             return Ok(());
@@ -255,17 +261,20 @@ impl<'s, 'a> Stream<'s, 'a> {
         }
         let max_wait = self.ctx.settings.max_wait;
         if Duration::from_secs(left as u64) > max_wait {
-            return Err(Error::UpstreamTimeout(format!(
-                "the stream URL is not available for another {left} s (more than \
-                 [resolver] max_wait_secs = {})",
-                max_wait.as_secs()
-            )));
+            return Err(Error::UpstreamTimeout {
+                what: format!(
+                    "the stream URL is not available for another {left} s (more than \
+                     [resolver] max_wait_secs = {})",
+                    max_wait.as_secs()
+                ),
+                cause: None,
+            });
         }
         debug!("{}: waiting {left} s for available_at", self.id);
         let until = std::time::Instant::now() + Duration::from_secs(left as u64);
         while std::time::Instant::now() < until {
             if self.ctx.stopping.load(Ordering::Relaxed) {
-                return Err(Error::UpstreamTimeout("server shutting down".into()));
+                return Err(Error::Shutdown);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -276,8 +285,9 @@ impl<'s, 'a> Stream<'s, 'a> {
         Ok(())
     }
 
-    /// Replaces the track's URL through the resolver.
-    fn refresh(&mut self, status: u16) -> Result<()> {
+    /// Replaces the track's URL, which upstream `refused`, through the
+    /// resolver.
+    fn refresh(&mut self, refused: Error) -> Result<()> {
         let ctx = &mut *self.ctx;
         match ctx.tracks.refresh(self.id, ctx.store, &self.track) {
             Ok(fresh) => {
@@ -285,7 +295,7 @@ impl<'s, 'a> Stream<'s, 'a> {
                 Ok(())
             }
             Err(e) => Err(Error::StaleUrl {
-                status,
+                refused: Arc::new(refused),
                 refresh: Arc::new(e),
             }),
         }
@@ -445,8 +455,8 @@ impl<'s, 'a> Stream<'s, 'a> {
         let end = match plan {
             Plan::Plain { skip, take } => {
                 let mut body = body;
-                if let Err(e) = discard(&mut body, skip, buf, stopping) {
-                    return End::UpstreamFailed(e);
+                if let Err(end) = discard(&mut body, skip, buf, stopping) {
+                    return end;
                 }
                 match take {
                     Some(n) => copy_body(body.take(n), client, stopping, buf),
@@ -488,21 +498,19 @@ impl<'s, 'a> Stream<'s, 'a> {
         end
     }
 
-    /// A later piece; a URL that upstream now refuses is refreshed. A
-    /// refreshed URL may name another file (another format): joining it
-    /// at this offset would corrupt the stream, so its total must match.
+    /// A later piece; a URL that upstream now refuses is refreshed (other
+    /// failures are [`PieceReader`]'s to retry). A refreshed URL may name
+    /// another file (another format): joining it at this offset would
+    /// corrupt the stream, so its total must match.
     fn open_piece(&mut self, from: u64, to: u64, total: u64) -> Result<Piece> {
-        let url = checked_url(self.id, &self.track)?;
-        let headers = &self.track.fetch.http_headers;
-        let piece = match self.upstream.open_piece(url, from, to, headers) {
-            Err(Error::UpstreamStatus(status @ (403 | 404 | 410)))
-                if self.ctx.tracks.can_resolve() =>
+        let piece = match self.ask_piece(from, to) {
+            Err(e)
+                if Recovery::of(&e, Stage::Body) == Recovery::Refresh
+                    && self.ctx.tracks.can_resolve() =>
             {
-                self.refresh(status)?;
+                self.refresh(e)?;
                 self.wait_until_available()?;
-                let url = checked_url(self.id, &self.track)?;
-                self.upstream
-                    .open_piece(url, from, to, &self.track.fetch.http_headers)
+                self.ask_piece(from, to)
             }
             other => other,
         }?;
@@ -513,18 +521,25 @@ impl<'s, 'a> Stream<'s, 'a> {
             )),
         }
     }
+
+    /// One request for `[from, to)` with the current URL.
+    fn ask_piece(&self, from: u64, to: u64) -> Result<Piece> {
+        let url = checked_url(self.id, &self.track)?;
+        let headers = &self.track.fetch.http_headers;
+        self.upstream.open_piece(url, from, to, headers)
+    }
 }
 
 /// The track's URL, if it is one we may fetch. The URL itself may carry
 /// credentials: the reason goes to the debug log only.
 fn checked_url<'t>(id: &VideoId, track: &'t Track) -> Result<&'t str> {
-    let url = track
-        .stream_url
-        .as_deref()
-        .ok_or_else(|| Error::BadStreamUrl("none stored yet".into()))?;
+    let url = track.stream_url.as_deref().ok_or(Error::BadStreamUrl {
+        why: "none stored yet",
+        cause: None,
+    })?;
     stream_url::check(url).map_err(|e| {
         debug!("{id}: {e}");
-        Error::BadStreamUrl("not a plain http(s) URL".into())
+        Error::bad_stream_url("not a plain http(s) URL", e)
     })?;
     Ok(url)
 }
@@ -665,24 +680,25 @@ fn copy_body<R: Read, W: Write>(
     }
 }
 
-/// Reads and drops the first `n` bytes of a body that ignored our `Range`.
-fn discard(body: &mut impl Read, n: u64, buf: &mut [u8], stopping: &AtomicBool) -> io::Result<()> {
+/// Reads and drops the first `n` bytes of a body that ignored our `Range`;
+/// how the stream ends if that cannot be done.
+fn discard(body: &mut impl Read, n: u64, buf: &mut [u8], stopping: &AtomicBool) -> Result<(), End> {
     let mut left = n;
     while left > 0 {
         if stopping.load(Ordering::Relaxed) {
-            return Err(io::Error::other("server shutting down"));
+            return Err(End::Stopped);
         }
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         match body.read(&mut buf[..want]) {
             Ok(0) => {
-                return Err(io::Error::new(
+                return Err(End::UpstreamFailed(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     format!("body ended {left} bytes before the range asked for"),
-                ));
+                )));
             }
             Ok(got) => left -= got as u64,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(End::UpstreamFailed(e)),
         }
     }
     Ok(())

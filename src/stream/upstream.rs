@@ -357,38 +357,41 @@ fn content_length(url: &str, headers: &HeaderMap) -> Result<Option<u64>> {
 }
 
 /// Our error for a failed request to `url`, naming its host only (the
-/// rest of a stream URL carries credentials).
+/// rest of a stream URL carries credentials); ureq's error, or the one
+/// under it, is kept as the cause.
 fn map_error(url: &str, e: ureq::Error) -> Error {
     let host = stream_url::host(url);
-    if let Some(why) = refused_certificate(&e) {
-        return Error::UpstreamCertificate(format!("{host}: certificate refused: {why}"));
+    if let Some((why, verdict)) = refused_certificate(&e) {
+        return Error::certificate(host, why, verdict);
     }
     match e {
-        ureq::Error::Timeout(t) => Error::UpstreamTimeout(format!("{host}: {t}")),
+        ureq::Error::Timeout(t) => Error::timed_out(format!("{host}: {t}"), e),
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            Error::UpstreamTimeout(format!("{host}: {io}"))
+            Error::timed_out(format!("{host}: {io}"), io)
         }
         ureq::Error::BadUri(_) | ureq::Error::Http(_) => {
-            Error::BadStreamUrl("not a valid URL".into())
+            Error::bad_stream_url("not a valid URL", e)
         }
         ureq::Error::Io(io) => Error::unreachable(host, io),
         other => Error::unreachable(host, other),
     }
 }
 
-/// Why the TLS handshake refused the server's certificate, if that is what
-/// failed (rustls reports it inside an I/O error during the handshake).
-fn refused_certificate(e: &ureq::Error) -> Option<String> {
+/// Why the TLS handshake refused the server's certificate, in words, and
+/// rustls's verdict, if that is what failed (rustls reports it inside an
+/// I/O error during the handshake).
+fn refused_certificate(e: &ureq::Error) -> Option<(String, rustls::Error)> {
     let rustls_error = match e {
         ureq::Error::Rustls(inner) => Some(inner),
         ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
         _ => None,
     };
     use rustls::CertificateError as Why;
-    let rustls::Error::InvalidCertificate(why) = rustls_error? else {
+    let verdict = rustls_error?;
+    let rustls::Error::InvalidCertificate(why) = verdict else {
         return None;
     };
-    Some(match why {
+    let words = match why {
         Why::NotValidForName | Why::NotValidForNameContext { .. } => {
             "it was issued for another host".to_owned()
         }
@@ -399,5 +402,6 @@ fn refused_certificate(e: &ureq::Error) -> Option<String> {
             .to_owned(),
         Why::Revoked => "it has been revoked".to_owned(),
         other => format!("{other:?}"),
-    })
+    };
+    Some((words, verdict.clone()))
 }
