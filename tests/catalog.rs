@@ -21,7 +21,7 @@ fn add_full(proxy: &Proxy, id: &str, url: &str, artist: &str, title: &str, thumb
     let mut t = NewTrack::new(id, url, artist, title)
         .expect("track")
         .with_album("Test Album");
-    t.duration_secs = Some(8);
+    t.tags.duration_secs = Some(8);
     if let Some(thumb) = thumb {
         t = t.with_thumbnail(thumb).expect("thumbnail url");
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::catalog::store::ListedTrack;
 use crate::catalog::stream_url;
+use crate::catalog::tags::Tags;
 use crate::video_id::VideoId;
 
 /// A playlist as its source lists it.
@@ -92,13 +93,16 @@ fn usable(entry: Entry) -> Option<ListedTrack> {
         return None;
     }
     Some(ListedTrack {
-        title: title.to_owned(),
-        artist: artist_of(&entry),
-        duration_secs: entry
-            .duration
-            .filter(|d| d.is_finite() && *d >= 0.0)
-            .map(|d| d.round() as i64),
-        thumbnail_url: largest_thumbnail(&entry),
+        tags: Tags {
+            title: title.to_owned(),
+            artist: artist_of(&entry),
+            duration_secs: entry
+                .duration
+                .filter(|d| d.is_finite() && *d >= 0.0)
+                .map(|d| d.round() as i64),
+            thumbnail_url: largest_thumbnail(&entry),
+            album: None,
+        },
         video_id,
     })
 }
@@ -175,7 +179,13 @@ mod tests {
         let shown: Vec<(&str, &str, &str)> = list
             .tracks
             .iter()
-            .map(|t| (t.video_id.as_str(), t.artist.as_str(), t.title.as_str()))
+            .map(|t| {
+                (
+                    t.video_id.as_str(),
+                    t.tags.artist.as_str(),
+                    t.tags.title.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             shown,
@@ -187,12 +197,12 @@ mod tests {
             ]
         );
         assert_eq!(list.unavailable, 5);
-        assert_eq!(list.tracks[0].duration_secs, Some(245));
+        assert_eq!(list.tracks[0].tags.duration_secs, Some(245));
         assert_eq!(
-            list.tracks[0].thumbnail_url.as_deref(),
+            list.tracks[0].tags.thumbnail_url.as_deref(),
             Some("https://i.ytimg.com/vi/aaaaaaaaaa1/hq720.jpg")
         );
-        assert_eq!(list.tracks[1].duration_secs, None);
+        assert_eq!(list.tracks[1].tags.duration_secs, None);
     }
 
     #[test]

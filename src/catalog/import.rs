@@ -164,7 +164,7 @@ fn json_line(line: &str) -> Result<NewTrack> {
     if let Some(thumb) = text(&map, THUMBNAIL)? {
         track = track.with_thumbnail(thumb)?;
     }
-    track.duration_secs = duration(&map)?;
+    track.tags.duration_secs = duration(&map)?;
     Ok(track)
 }
 
@@ -231,12 +231,18 @@ mod tests {
             ccccccccccc\thttp://h/c\tA\tT\thttps://i/c.jpg\n";
         let tracks = parse(input).expect("valid");
         assert_eq!(tracks.len(), 3);
-        assert_eq!(tracks[0].artist, "Rick Astley");
-        assert_eq!(tracks[1].artist, "");
-        assert_eq!(tracks[1].album.as_deref(), Some("Al"));
-        assert_eq!(tracks[1].duration_secs, Some(62));
-        assert_eq!(tracks[1].thumbnail_url.as_deref(), Some("https://i/t.jpg"));
-        assert_eq!(tracks[2].thumbnail_url.as_deref(), Some("https://i/c.jpg"));
+        assert_eq!(tracks[0].tags.artist, "Rick Astley");
+        assert_eq!(tracks[1].tags.artist, "");
+        assert_eq!(tracks[1].tags.album.as_deref(), Some("Al"));
+        assert_eq!(tracks[1].tags.duration_secs, Some(62));
+        assert_eq!(
+            tracks[1].tags.thumbnail_url.as_deref(),
+            Some("https://i/t.jpg")
+        );
+        assert_eq!(
+            tracks[2].tags.thumbnail_url.as_deref(),
+            Some("https://i/c.jpg")
+        );
     }
 
     #[test]
@@ -332,14 +338,20 @@ mod tests {
         .expect("valid");
         assert_eq!(t.video_id.as_str(), "aaaaaaaaaaa");
         assert_eq!(t.stream_url, "https://h/b");
-        assert_eq!((t.title.as_str(), t.artist.as_str()), ("Song", "A, B"));
-        assert_eq!(t.duration_secs, Some(200));
+        assert_eq!(
+            (t.tags.title.as_str(), t.tags.artist.as_str()),
+            ("Song", "A, B")
+        );
+        assert_eq!(t.tags.duration_secs, Some(200));
         let t = one(
             "{\"id\":\"aaaaaaaaaaa\",\"url\":\"https://h/b\",\"title\":\"Only\",\
              \"artist\":\"Solo\",\"artists\":[\"X\"]}",
         )
         .expect("valid");
-        assert_eq!((t.title.as_str(), t.artist.as_str()), ("Only", "Solo"));
+        assert_eq!(
+            (t.tags.title.as_str(), t.tags.artist.as_str()),
+            ("Only", "Solo")
+        );
     }
 
     #[test]
@@ -349,10 +361,13 @@ mod tests {
                     \"formats\":[{\"url\":\"x\"}],\"http_headers\":{\"User-Agent\":\"y\"},\
                     \"thumbnail\":\"https://i/t.jpg\",\"duration\":61,\"view_count\":5}";
         let t = one(line).expect("valid");
-        assert_eq!((t.title.as_str(), t.artist.as_str()), ("S", "A, B"));
-        assert_eq!(t.album, None);
-        assert_eq!(t.thumbnail_url.as_deref(), Some("https://i/t.jpg"));
-        assert_eq!(t.duration_secs, Some(61));
+        assert_eq!(
+            (t.tags.title.as_str(), t.tags.artist.as_str()),
+            ("S", "A, B")
+        );
+        assert_eq!(t.tags.album, None);
+        assert_eq!(t.tags.thumbnail_url.as_deref(), Some("https://i/t.jpg"));
+        assert_eq!(t.tags.duration_secs, Some(61));
         // A merged video+audio format has no top-level url: say what to do.
         let e = refused("{\"extractor\":\"youtube\",\"id\":\"aaaaaaaaaaa\",\"title\":\"V\"}");
         assert!(

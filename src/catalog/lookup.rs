@@ -157,11 +157,8 @@ impl TrackSource {
         };
         let update = UrlUpdate {
             stream_url: &resolved.stream_url,
-            duration_secs: resolved.duration_secs,
-            thumbnail_url: resolved.thumbnail_url.as_deref(),
-            track: resolved.track.as_deref(),
-            artist: resolved.music_artist.as_deref(),
-            album: resolved.album.as_deref(),
+            tags: Some(&resolved.tags),
+            music: resolved.music,
             fetch: Some(&resolved.fetch),
         };
         match store.update_url(id, &update) {
@@ -238,19 +235,14 @@ impl TrackSource {
 
     /// Stores a track first met through the resolver, with its tags.
     fn store_new(&self, id: &VideoId, store: &mut TrackStore, resolved: Resolved) -> Result<Track> {
-        let title = if resolved.title.is_empty() {
-            id.to_string()
-        } else {
-            resolved.title
-        };
-        let mut track = NewTrack::new(id.as_str(), &resolved.stream_url, &resolved.artist, &title)?;
-        track.tags_from = TagSource::Resolver;
-        track.fetch = resolved.fetch.clone();
-        track.duration_secs = resolved.duration_secs;
-        track.album = resolved.album.clone().filter(|a| !a.is_empty());
-        if let Some(thumb) = resolved.thumbnail_url.as_deref() {
-            track = track.clone().with_thumbnail(thumb).unwrap_or(track);
+        let mut tags = resolved.tags;
+        if tags.title.is_empty() {
+            tags.title = id.to_string();
         }
+        tags.album = tags.album.filter(|a| !a.is_empty());
+        let mut track = NewTrack::tagged(id.as_str(), &resolved.stream_url, tags)?;
+        track.tags_from = TagSource::Resolver;
+        track.fetch = resolved.fetch;
         if let Err(e) = store.upsert(&track) {
             // A read-only store: play it all the same, unstored.
             warn!("{id}: resolved track not stored: {e}");
@@ -258,12 +250,8 @@ impl TrackSource {
                 video_id: id.to_string(),
                 expires_at: stream_url::expires_at(&track.stream_url),
                 stream_url: Some(track.stream_url),
-                artist: track.artist,
-                title: track.title,
+                tags: track.tags,
                 updated_at: unix_now(),
-                duration_secs: track.duration_secs,
-                album: track.album.unwrap_or_default(),
-                thumbnail_url: track.thumbnail_url,
                 tags_from: TagSource::Resolver,
                 fetch: track.fetch,
             });
@@ -383,14 +371,16 @@ fn in_memory(stale: &Track, resolved: &Resolved) -> Track {
     track.stream_url = Some(resolved.stream_url.clone());
     track.expires_at = stream_url::expires_at(&resolved.stream_url);
     track.updated_at = unix_now();
-    track.duration_secs = track.duration_secs.or(resolved.duration_secs);
+    track.tags.duration_secs = track.tags.duration_secs.or(resolved.tags.duration_secs);
     track.fetch = resolved.fetch.clone();
-    if track.tags_from == TagSource::Flat {
-        if let Some(title) = &resolved.track {
-            track.title = title.clone();
-        }
-        if let Some(artist) = &resolved.music_artist {
-            track.artist = artist.clone();
+    if track.tags_from == TagSource::Flat && resolved.music {
+        for (stored, found) in [
+            (&mut track.tags.title, &resolved.tags.title),
+            (&mut track.tags.artist, &resolved.tags.artist),
+        ] {
+            if !found.is_empty() {
+                found.clone_into(stored);
+            }
         }
     }
     track

@@ -9,6 +9,7 @@ use log::{debug, warn};
 use serde::Deserialize;
 
 use crate::catalog::stream_url::{self, FetchTerms};
+use crate::catalog::tags::Tags;
 use crate::error::{Error, Result};
 use crate::subprocess::{self, Finished, Ran};
 use crate::video_id::VideoId;
@@ -20,19 +21,11 @@ const MAX_OUTPUT_BYTES: u64 = 16 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
     pub stream_url: String,
-    /// Empty when the output carried none.
-    pub artist: String,
-    /// Empty when the output carried none (plain-text output).
-    pub title: String,
-    pub duration_secs: Option<i64>,
-    pub album: Option<String>,
-    /// Cover art (yt-dlp's `thumbnail`), when given.
-    pub thumbnail_url: Option<String>,
-    /// YouTube Music's own title (`track`), when given.
-    pub track: Option<String>,
-    /// YouTube Music's own artist (`artist`, or `artists` joined), when
-    /// given; not a channel name.
-    pub music_artist: Option<String>,
+    /// Empty artist and title when the output carried none (plain text).
+    pub tags: Tags,
+    /// Whether `tags` are YouTube Music's own (a `track`, or an `artist`
+    /// or `artists`), not only a video's title and channel.
+    pub music: bool,
     /// The video id the output names (yt-dlp's `id`), for matching a
     /// batch's lines to the ids asked for.
     pub id: Option<String>,
@@ -276,12 +269,20 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
                 .join(", ")
         });
         let music_artist = nonempty(&json.artist).or_else(|| nonempty(&joined));
+        let track = nonempty(&json.track);
         Resolved {
             stream_url: json.url.ok_or("JSON has no \"url\"")?.trim().to_owned(),
-            artist: pick([&music_artist, &json.creator, &json.uploader]),
-            title: pick([&json.track, &json.title, &None]),
-            track: nonempty(&json.track),
-            music_artist,
+            tags: Tags {
+                artist: pick([&music_artist, &json.creator, &json.uploader]),
+                title: pick([&json.track, &json.title, &None]),
+                album: json.album.map(|a| a.trim().to_owned()),
+                duration_secs: json
+                    .duration
+                    .filter(|d| d.is_finite() && *d >= 0.0)
+                    .map(|d| d.round() as i64),
+                thumbnail_url: json.thumbnail.filter(|t| stream_url::check(t).is_ok()),
+            },
+            music: track.is_some() || music_artist.is_some(),
             id: nonempty(&json.id),
             fetch: FetchTerms {
                 available_at: json
@@ -290,12 +291,6 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
                     .map(|t| t.ceil() as i64),
                 http_headers: sendable_headers(json.http_headers),
             },
-            duration_secs: json
-                .duration
-                .filter(|d| d.is_finite() && *d >= 0.0)
-                .map(|d| d.round() as i64),
-            album: json.album.map(|a| a.trim().to_owned()),
-            thumbnail_url: json.thumbnail.filter(|t| stream_url::check(t).is_ok()),
         }
     } else {
         let first = text
@@ -305,13 +300,8 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
             .unwrap_or("");
         Resolved {
             stream_url: first.to_owned(),
-            artist: String::new(),
-            title: String::new(),
-            duration_secs: None,
-            album: None,
-            thumbnail_url: None,
-            track: None,
-            music_artist: None,
+            tags: Tags::default(),
+            music: false,
             id: None,
             fetch: FetchTerms::default(),
         }
@@ -331,8 +321,11 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(r.stream_url, "https://r.googlevideo.com/v?expire=9");
-        assert_eq!((r.artist.as_str(), r.title.as_str()), ("Band", "Song"));
-        assert_eq!(r.duration_secs, Some(212));
+        assert_eq!(
+            (r.tags.artist.as_str(), r.tags.title.as_str()),
+            ("Band", "Song")
+        );
+        assert_eq!(r.tags.duration_secs, Some(212));
     }
 
     #[test]
@@ -341,13 +334,13 @@ mod tests {
             r#"{"title":"Song (Official Video)","track":"Song","artists":["A","B"],"uploader":"A - Topic","url":"http://h/a"}"#,
         )
         .expect("valid");
-        assert_eq!(r.track.as_deref(), Some("Song"));
-        assert_eq!(r.music_artist.as_deref(), Some("A, B"));
-        assert_eq!(r.artist, "A, B");
+        assert!(r.music);
+        assert_eq!(r.tags.title, "Song");
+        assert_eq!(r.tags.artist, "A, B");
         let r = parse_output(r#"{"title":"Vlog","uploader":"Someone","url":"http://h/a"}"#)
             .expect("valid");
-        assert_eq!((r.track, r.music_artist), (None, None));
-        assert_eq!(r.artist, "Someone");
+        assert!(!r.music);
+        assert_eq!(r.tags.artist, "Someone");
     }
 
     #[test]
@@ -377,18 +370,18 @@ mod tests {
     fn falls_back_to_creator_uploader_and_title() {
         let r = parse_output(r#"{"title":"T","creator":"C","uploader":"U","url":"http://h/a"}"#)
             .expect("valid");
-        assert_eq!((r.artist.as_str(), r.title.as_str()), ("C", "T"));
+        assert_eq!((r.tags.artist.as_str(), r.tags.title.as_str()), ("C", "T"));
         let r = parse_output(r#"{"title":"T","uploader":"U","url":"http://h/a"}"#).expect("valid");
-        assert_eq!(r.artist, "U");
+        assert_eq!(r.tags.artist, "U");
         let r = parse_output(r#"{"title":"T","artist":"","url":"http://h/a"}"#).expect("valid");
-        assert_eq!(r.artist, "");
+        assert_eq!(r.tags.artist, "");
     }
 
     #[test]
     fn plain_text_first_line_is_the_url() {
         let r = parse_output("\n  https://h/audio?x=1  \nsecond line\n").expect("valid");
         assert_eq!(r.stream_url, "https://h/audio?x=1");
-        assert!(r.title.is_empty());
+        assert!(r.tags.title.is_empty());
     }
 
     #[test]
