@@ -84,7 +84,10 @@ pub fn xspf(name: &str, entries: &[PlaylistEntry], links: Links<'_>) -> String {
             out.push_str(&format!("      <album>{}</album>\n", xml_text(t.album)));
         }
         if let Some(secs) = t.duration_secs.filter(|s| *s > 0) {
-            out.push_str(&format!("      <duration>{}</duration>\n", secs * 1000));
+            out.push_str(&format!(
+                "      <duration>{}</duration>\n",
+                secs.saturating_mul(1000)
+            ));
         }
         out.push_str("    </track>\n");
     }

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
-use crate::catalog::flat_playlist::{self, FlatPlaylist};
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
+use crate::catalog::ytdlp::{self, FlatPlaylist};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -91,7 +91,7 @@ impl Reader {
                 finished.last_stderr_line()
             )));
         }
-        flat_playlist::parse(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
+        ytdlp::flat_playlist(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
             let said = finished.last_stderr_line();
             let said = if said == "no message" {
                 String::new()

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use log::{debug, warn};
-use serde::Deserialize;
 
 use crate::catalog::stream_url::{self, FetchTerms};
 use crate::catalog::tags::Tags;
+use crate::catalog::ytdlp;
 use crate::error::{Error, Result};
 use crate::subprocess::{self, Finished, Ran};
 use crate::video_id::VideoId;
@@ -32,45 +32,6 @@ pub struct Resolved {
     /// `available_at`, and the headers yt-dlp's own downloader would send
     /// (those we may send on).
     pub fetch: FetchTerms,
-}
-
-/// Request headers from the resolver that are never sent on: those that
-/// describe our own connection or body, and `Accept-Encoding` (a
-/// compressed answer would reach the player compressed).
-const UNSENDABLE: [&str; 9] = [
-    "host",
-    "range",
-    "content-length",
-    "connection",
-    "transfer-encoding",
-    "accept-encoding",
-    "te",
-    "upgrade",
-    "icy-metadata",
-];
-
-/// The headers of yt-dlp's `http_headers` we send: well-formed names and
-/// values only, none of [`UNSENDABLE`].
-fn sendable_headers(
-    map: Option<serde_json::Map<String, serde_json::Value>>,
-) -> Vec<(String, String)> {
-    let token = |n: &str| {
-        !n.is_empty()
-            && n.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    };
-    map.unwrap_or_default()
-        .into_iter()
-        .filter_map(|(name, value)| Some((name, value.as_str()?.trim().to_owned())))
-        .filter(|(name, value)| {
-            token(name)
-                && !UNSENDABLE.contains(&name.to_ascii_lowercase().as_str())
-                && value.len() <= 1024
-                && value
-                    .chars()
-                    .all(|c| c == '\t' || (c >= ' ' && c != '\u{7f}'))
-        })
-        .collect()
 }
 
 /// The configured resolver command.
@@ -215,82 +176,34 @@ impl Resolver {
     }
 }
 
-/// The parts of yt-dlp's `-j` JSON that we use.
-#[derive(Deserialize)]
-struct YtDlpJson {
-    id: Option<String>,
-    url: Option<String>,
-    available_at: Option<f64>,
-    http_headers: Option<serde_json::Map<String, serde_json::Value>>,
-    title: Option<String>,
-    track: Option<String>,
-    artist: Option<String>,
-    artists: Option<Vec<String>>,
-    creator: Option<String>,
-    uploader: Option<String>,
-    album: Option<String>,
-    thumbnail: Option<String>,
-    duration: Option<f64>,
-}
-
-/// Parses resolver output: a yt-dlp-style JSON object, or plain text whose
-/// first non-empty line is the URL. The URL must be http(s).
+/// Parses resolver output: yt-dlp's JSON for a video with a chosen format
+/// (one object a line: the first is read, by [`ytdlp::Info`]), or plain
+/// text whose first non-empty line is the URL. The URL must be http(s).
 pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
     let text = output.trim();
     if text.is_empty() {
         return Err("empty output".into());
     }
     let resolved = if text.starts_with('{') {
-        // yt-dlp prints one object per line; take the first.
+        // One object per line; pretty-printed JSON is read whole.
         let first = text.lines().next().unwrap_or(text);
-        let json: YtDlpJson = serde_json::from_str(first)
-            .or_else(|_| serde_json::from_str(text))
-            .map_err(|e| format!("not valid JSON: {e}"))?;
-        let pick = |options: [&Option<String>; 3]| {
-            options
-                .into_iter()
-                .flatten()
-                .map(|s| s.trim())
-                .find(|s| !s.is_empty())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let nonempty = |s: &Option<String>| {
-            s.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let joined = json.artists.as_ref().map(|a| {
-            a.iter()
-                .map(|s| s.trim())
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
-        let music_artist = nonempty(&json.artist).or_else(|| nonempty(&joined));
-        let track = nonempty(&json.track);
+        let info = ytdlp::Info::parse(first).or_else(|_| ytdlp::Info::parse(text))?;
         Resolved {
-            stream_url: json.url.ok_or("JSON has no \"url\"")?.trim().to_owned(),
-            tags: Tags {
-                artist: pick([&music_artist, &json.creator, &json.uploader]),
-                title: pick([&json.track, &json.title, &None]),
-                album: json.album.map(|a| a.trim().to_owned()),
-                duration_secs: json
-                    .duration
-                    .filter(|d| d.is_finite() && *d >= 0.0)
-                    .map(|d| d.round() as i64),
-                thumbnail_url: json.thumbnail.filter(|t| stream_url::check(t).is_ok()),
-            },
-            music: track.is_some() || music_artist.is_some(),
-            id: nonempty(&json.id),
-            fetch: FetchTerms {
-                available_at: json
-                    .available_at
-                    .filter(|t| t.is_finite() && *t > 0.0 && *t < 1e12)
-                    .map(|t| t.ceil() as i64),
-                http_headers: sendable_headers(json.http_headers),
-            },
+            stream_url: info
+                .url
+                .as_deref()
+                .ok_or("JSON has no \"url\"")?
+                .trim()
+                .to_owned(),
+            tags: info.tags(),
+            music: info.is_music(),
+            id: info
+                .id
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
+            fetch: info.fetch_terms(),
         }
     } else {
         let first = text
@@ -326,21 +239,6 @@ mod tests {
             ("Band", "Song")
         );
         assert_eq!(r.tags.duration_secs, Some(212));
-    }
-
-    #[test]
-    fn youtube_music_tags_are_told_apart_from_channel_names() {
-        let r = parse_output(
-            r#"{"title":"Song (Official Video)","track":"Song","artists":["A","B"],"uploader":"A - Topic","url":"http://h/a"}"#,
-        )
-        .expect("valid");
-        assert!(r.music);
-        assert_eq!(r.tags.title, "Song");
-        assert_eq!(r.tags.artist, "A, B");
-        let r = parse_output(r#"{"title":"Vlog","uploader":"Someone","url":"http://h/a"}"#)
-            .expect("valid");
-        assert!(!r.music);
-        assert_eq!(r.tags.artist, "Someone");
     }
 
     #[test]
