@@ -149,7 +149,7 @@ pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let url = resolved
         .stream_url
         .clone()
-        .ok_or_else(|| Error::Resolver(format!("the resolver gave {id} no URL")))?;
+        .ok_or_else(|| Error::io_msg(format!("the resolver gave {id} no URL")))?;
     let mut store = open_store(config, Need::Write)?;
     store.upsert(&NewTrack {
         tags_from: resolved.tags_from,
@@ -386,7 +386,7 @@ pub fn playlist_sync(config: &Config, name: Option<&str>, out: &mut dyn Write) -
     }
     match failed {
         0 => Ok(()),
-        n => Err(Error::PlaylistSource(format!(
+        n => Err(Error::io_msg(format!(
             "{n} of {} failed to sync",
             count(chosen.len(), "playlist", "playlists")
         ))),

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::subprocess::Failure;
+
 #[derive(Debug, Clone)]
 pub enum Error {
     /// The request is malformed (bad video id, bad header value).
@@ -43,10 +45,10 @@ pub enum Error {
     /// The stored stream URL is not something we may fetch.
     BadStreamUrl(String),
     /// The resolver command failed or printed something unusable.
-    Resolver(String),
+    Resolver(Failure),
     /// A playlist's source (the playlist command) failed or printed
     /// something that is not a playlist.
-    PlaylistSource(String),
+    PlaylistSource(Failure),
     /// The resolver command ran past its time limit and was killed.
     ResolverTimeout(String),
     /// Bad input on the command line or in an import file.
@@ -131,8 +133,7 @@ impl fmt::Display for Error {
             ),
             Error::RangeNotSatisfiable { .. } => write!(f, "range not satisfiable"),
             Error::BadStreamUrl(why) => write!(f, "stored stream URL refused: {why}"),
-            Error::Resolver(why) => write!(f, "{why}"),
-            Error::PlaylistSource(why) => write!(f, "{why}"),
+            Error::Resolver(failure) | Error::PlaylistSource(failure) => write!(f, "{failure}"),
             Error::ResolverTimeout(why) => write!(f, "{why}"),
             Error::InvalidInput(why) => write!(f, "{why}"),
             Error::Config(why) => write!(f, "config: {why}"),
@@ -253,6 +254,9 @@ impl std::error::Error for Error {
             Error::UpstreamUnreachable { cause, .. } => {
                 Some(cause.as_ref() as &(dyn std::error::Error + 'static))
             }
+            Error::Resolver(failure) | Error::PlaylistSource(failure) => failure
+                .io_error()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
             _ => None,
         }
     }

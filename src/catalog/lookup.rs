@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::video_id::VideoId;
 
+/// Why nothing can be resolved.
+const NO_RESOLVER: &str = "[resolver] command is empty: nothing to resolve with";
+
 /// Shared by every worker.
 pub struct TrackSource {
     resolver: Option<Resolver>,
@@ -111,9 +114,7 @@ impl TrackSource {
     /// tags kept), an unknown one is stored with the resolver's tags.
     pub fn resolve_now(&self, id: &VideoId, store: &mut TrackStore) -> Result<Track> {
         if self.resolver.is_none() {
-            return Err(Error::Config(
-                "[resolver] command is empty: nothing to resolve with".into(),
-            ));
+            return Err(Error::Config(NO_RESOLVER.into()));
         }
         match store.get(id)? {
             Some(track) => self.refresh(id, store, &track),
@@ -130,7 +131,7 @@ impl TrackSource {
         let resolver = self
             .resolver
             .as_ref()
-            .ok_or_else(|| Error::Resolver("no resolver configured".into()))?;
+            .ok_or_else(|| Error::Config(NO_RESOLVER.into()))?;
         self.single_flight(id, || {
             if let Some(current) = store.get(id)? {
                 if current.stream_url.is_some() && current.stream_url != stale.stream_url {
@@ -214,12 +215,11 @@ impl TrackSource {
             }
         }
         for guard in mine {
-            let result = done
-                .iter()
-                .find(|(id, _)| *id == guard.id)
-                .map(|(_, r)| r.clone())
-                .unwrap_or_else(|| Err(Error::Resolver("not resolved".into())));
-            guard.finish(result);
+            // Every id asked for has a result; were one missing, dropping
+            // its guard would end its flight all the same.
+            if let Some((_, result)) = done.iter().find(|(id, _)| *id == guard.id) {
+                guard.finish(result.clone());
+            }
         }
         done
     }
@@ -352,7 +352,10 @@ impl Drop for LeaderGuard<'_> {
     fn drop(&mut self) {
         let mut slot = self.flight.result.lock().expect("flight poisoned");
         if slot.is_none() {
-            *slot = Some(Err(Error::Resolver("resolving failed unexpectedly".into())));
+            *slot = Some(Err(Error::io_msg(format!(
+                "resolving {} failed unexpectedly",
+                self.id
+            ))));
         }
         drop(slot);
         self.flight.done.notify_all();

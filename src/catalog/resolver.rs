@@ -11,7 +11,7 @@ use crate::catalog::stream_url::{self, FetchTerms};
 use crate::catalog::tags::Tags;
 use crate::catalog::ytdlp;
 use crate::error::{Error, Result};
-use crate::subprocess::{self, Finished, Ran};
+use crate::subprocess::{self, Finished, Helper, How};
 use crate::video_id::VideoId;
 
 /// The resolver's output cannot be this big for a single video.
@@ -63,9 +63,13 @@ impl Resolver {
     pub fn resolve(&self, id: &VideoId) -> Result<Resolved> {
         let finished = self.run(std::slice::from_ref(id))?;
         parse_output(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
-            let why = format!("resolver {} output for {id}: {why}", self.program());
-            warn!("{why}");
-            Error::Resolver(why)
+            let how = How::Unusable {
+                why,
+                stderr_tail: None,
+            };
+            let failure = finished.failure(for_id(id), how);
+            warn!("{failure}");
+            Error::Resolver(failure)
         })
     }
 
@@ -102,12 +106,13 @@ impl Resolver {
                         .lines()
                         .rev()
                         .find(|l| l.contains(id.as_str()))
-                        .map_or_else(|| finished.last_stderr_line(), |l| l.trim().to_owned());
-                    Error::Resolver(format!(
-                        "resolver {} gave no URL for {id} ({}): {said}",
-                        self.program(),
-                        finished.status
-                    ))
+                        .map(|l| l.trim().to_owned())
+                        .or_else(|| finished.stderr_tail());
+                    let how = How::Missing {
+                        status: finished.status,
+                        stderr_tail: said,
+                    };
+                    Error::Resolver(finished.failure(for_id(id), how))
                 });
                 (id.clone(), result)
             })
@@ -115,7 +120,8 @@ impl Resolver {
     }
 
     /// Runs the command for `ids` (the `{video_id}` element repeated per
-    /// id); an error when it cannot run, is killed, or fails without output.
+    /// id); an error when it cannot run, is killed (a
+    /// [`Error::ResolverTimeout`]), or fails without output.
     fn run(&self, ids: &[VideoId]) -> Result<Finished> {
         let argv: Vec<String> = self
             .argv
@@ -128,51 +134,40 @@ impl Resolver {
                 false => vec![a.clone()],
             })
             .collect();
-        let program = self.program();
         let what = match ids {
             [one] => one.to_string(),
             many => format!("{} ids", many.len()),
         };
+        let helper = Helper::Resolver { what: what.clone() };
         // A batch gets its time limit per id (yt-dlp works through them one by one).
         let limit = self.timeout * u32::try_from(ids.len()).unwrap_or(u32::MAX).max(1);
-        let ran = subprocess::run(&argv, limit, MAX_OUTPUT_BYTES).map_err(|e| {
-            let why = if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "resolver command not found: {program} (install it, or set \
-                     [resolver] command = [] to turn resolving off)"
-                )
-            } else {
-                format!("cannot run resolver {program}: {e}")
-            };
-            warn!("{why}");
-            Error::Resolver(why)
-        })?;
-        let finished = match ran {
-            Ran::Finished(finished) => finished,
-            Ran::TimedOut => {
-                let why = format!(
-                    "resolver {program} killed after {}s for {what}",
-                    limit.as_secs()
-                );
-                warn!("{why}");
-                return Err(Error::ResolverTimeout(why));
-            }
-        };
+        let finished =
+            subprocess::run(&argv, &helper, limit, MAX_OUTPUT_BYTES).map_err(|failure| {
+                warn!("{failure}");
+                match failure.how {
+                    How::TimedOut { .. } => Error::ResolverTimeout(failure.to_string()),
+                    _ => Error::Resolver(failure),
+                }
+            })?;
         if !finished.stderr.trim().is_empty() {
+            let program = self.program();
             debug!("{program} stderr for {what}: {}", finished.stderr.trim());
         }
         // yt-dlp exits 1 when any id of a batch failed: lines for the
         // others still count.
         if !finished.status.success() && (ids.len() == 1 || finished.stdout.is_empty()) {
-            let why = format!(
-                "resolver {program} failed for {what} ({}): {}",
-                finished.status,
-                finished.last_stderr_line()
-            );
-            warn!("{why}");
-            return Err(Error::Resolver(why));
+            let failure = finished.failed(helper);
+            warn!("{failure}");
+            return Err(Error::Resolver(failure));
         }
         Ok(finished)
+    }
+}
+
+/// The resolver, run for one id.
+fn for_id(id: &VideoId) -> Helper {
+    Helper::Resolver {
+        what: id.to_string(),
     }
 }
 
