@@ -438,66 +438,112 @@ impl Config {
 
     fn validate(&self, name: &str) -> Result<()> {
         let bad = |key: &str, why: &str| Err(Error::Config(format!("{name}: {key} {why}")));
+        for (key, value, min, max) in self.numbers() {
+            if !(min..=max).contains(&value) {
+                let why = if min == 0 {
+                    format!("must be at most {max}")
+                } else {
+                    format!("must be between {min} and {max}")
+                };
+                return bad(key, &why);
+            }
+        }
+        if let Err((key, why)) = self.check_texts() {
+            return bad(key, &why);
+        }
+        Ok(())
+    }
+
+    /// Every number with a range: key, value, least, most.
+    fn numbers(&self) -> [(&'static str, u64, u64, u64); 14] {
+        let secs = |d: Duration| d.as_secs();
+        let signed = |n: i64| u64::try_from(n).unwrap_or(0);
+        [
+            ("[server] workers", self.workers as u64, 1, 1024),
+            ("[icy] metaint", self.metaint as u64, 1, 1_048_576),
+            ("[upstream] chunk_bytes", self.chunk_bytes, 1024, 1 << 30),
+            ("[upstream] retries", u64::from(self.retries), 0, 20),
+            ("[mpd] warm_ahead", self.warm_ahead as u64, 0, 100),
+            ("[resolver] batch_size", self.batch_size as u64, 1, 50),
+            (
+                "[resolver] max_age_secs",
+                signed(self.max_age_secs),
+                1,
+                315_360_000,
+            ),
+            (
+                "[resolver] refresh_margin_secs",
+                signed(self.refresh_margin_secs),
+                0,
+                86_400,
+            ),
+            (
+                "[server] write_timeout_secs",
+                secs(self.write_timeout),
+                1,
+                3600,
+            ),
+            (
+                "[upstream] connect_timeout_secs",
+                secs(self.connect_timeout),
+                1,
+                3600,
+            ),
+            (
+                "[upstream] read_timeout_secs",
+                secs(self.read_timeout),
+                1,
+                3600,
+            ),
+            (
+                "[resolver] timeout_secs",
+                secs(self.resolver_timeout),
+                1,
+                3600,
+            ),
+            (
+                "[resolver] playlist_timeout_secs",
+                secs(self.playlist_timeout),
+                1,
+                3600,
+            ),
+            ("[resolver] max_wait_secs", secs(self.max_wait), 1, 3600),
+        ]
+    }
+
+    /// The keys whose text has a shape: the first wrong key and why.
+    fn check_texts(&self) -> std::result::Result<(), (&'static str, String)> {
+        let bad = |key, why: &str| Err((key, why.to_owned()));
         if self.host.trim().is_empty() {
             return bad("[server] host", "must not be empty");
         }
         if let Some(token) = &self.token {
-            if let Err(why) = check_token(token) {
-                return bad("[server] token", &why);
-            }
-        }
-        if !(1..=1024).contains(&self.workers) {
-            return bad("[server] workers", "must be between 1 and 1024");
+            check_token(token).map_err(|why| ("[server] token", why))?;
         }
         if self.db_path.as_os_str().is_empty() {
             return bad("[store] path", "must not be empty");
         }
-        if !(1..=1_048_576).contains(&self.metaint) {
-            return bad("[icy] metaint", "must be between 1 and 1048576");
-        }
-        if !(1024..=1 << 30).contains(&self.chunk_bytes) {
-            return bad(
-                "[upstream] chunk_bytes",
-                "must be between 1024 and 1073741824",
-            );
-        }
-        if self.retries > 20 {
-            return bad("[upstream] retries", "must be at most 20");
-        }
-        if self
-            .resolver_command
-            .first()
-            .is_some_and(|p| p.trim().is_empty())
-        {
+        let program = |argv: &[String]| argv.first().is_some_and(|p| !p.trim().is_empty());
+        if !self.resolver_command.is_empty() && !program(&self.resolver_command) {
             return bad("[resolver] command", "must start with a program name");
-        }
-        if self.warm_ahead > 100 {
-            return bad("[mpd] warm_ahead", "must be at most 100");
         }
         if let Some(address) = &self.mpd_address {
             let socket = address.starts_with('/');
-            if !socket
-                && address
-                    .rsplit_once(':')
-                    .is_none_or(|(_, p)| p.parse::<u16>().is_err())
-            {
+            let port = address.rsplit_once(':').map(|(_, p)| p.parse::<u16>());
+            if !socket && !matches!(port, Some(Ok(_))) {
                 return bad(
                     "[mpd] address",
                     "must be HOST:PORT or a socket path starting with /",
                 );
             }
         }
-        if !(1..=50).contains(&self.batch_size) {
-            return bad("[resolver] batch_size", "must be between 1 and 50");
-        }
-        let reader = &self.playlist_command;
-        if reader.first().is_none_or(|p| p.trim().is_empty()) {
+        if !program(&self.playlist_command) {
             return bad(
                 "[resolver] playlist_command",
                 "must start with a program name",
             );
         }
-        if !reader.iter().any(|a| a.contains("{url}")) {
+        if !self.playlist_command.iter().any(|a| a.contains("{url}")) {
             return bad("[resolver] playlist_command", "must contain \"{url}\"");
         }
         if let Some(url) = &self.playlists_base_url {
@@ -506,24 +552,6 @@ impl Config {
                     "[playlists] base_url",
                     "must start with http:// or https://",
                 );
-            }
-        }
-        if !(1..=315_360_000).contains(&self.max_age_secs) {
-            return bad("[resolver] max_age_secs", "must be between 1 and 315360000");
-        }
-        if self.refresh_margin_secs > 86_400 {
-            return bad("[resolver] refresh_margin_secs", "must be at most 86400");
-        }
-        for (key, value) in [
-            ("[server] write_timeout_secs", self.write_timeout),
-            ("[upstream] connect_timeout_secs", self.connect_timeout),
-            ("[upstream] read_timeout_secs", self.read_timeout),
-            ("[resolver] timeout_secs", self.resolver_timeout),
-            ("[resolver] playlist_timeout_secs", self.playlist_timeout),
-            ("[resolver] max_wait_secs", self.max_wait),
-        ] {
-            if !(1..=3600).contains(&value.as_secs()) {
-                return bad(key, "must be between 1 and 3600");
             }
         }
         Ok(())

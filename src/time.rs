@@ -1,8 +1,17 @@
-//! Unix seconds as RFC 3339 UTC text (`2026-11-27T23:53:45Z`), for what
+//! The clock in Unix seconds, and Unix seconds as RFC 3339 UTC text (`2026-11-27T23:53:45Z`), for what
 //! `get` and `list` print. The store keeps integers (cheap to compare and
 //! to expire); people read dates. Written here rather than taken from a
 //! date crate: it is the one conversion icyproxy needs, and two small pure
 //! functions are easy to test exhaustively.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch (0 on a clock set before 1970).
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
 
 /// Seconds in a day; Unix time has no leap seconds.
 const DAY: i64 = 86_400;

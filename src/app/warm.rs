@@ -18,12 +18,13 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::{debug, info, warn};
 
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::store::{Track, TrackStore, unix_now};
+use crate::catalog::store::{Track, TrackStore};
 use crate::catalog::stream_url;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::stream::cover::CoverCache;
 use crate::stream::upstream::Upstream;
+use crate::time::unix_now;
 use crate::video_id::VideoId;
 
 /// A failed id is not tried again sooner than this (YouTube rate-limits

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use log::{info, warn};
 
 use crate::catalog::resolver::{Resolved, Resolver};
-use crate::catalog::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate, unix_now};
+use crate::catalog::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate};
 use crate::catalog::stream_url;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::time::unix_now;
 use crate::video_id::VideoId;
 
 /// Why nothing can be resolved.

@@ -3,13 +3,14 @@
 //! WAL and a busy timeout let the CLI write while the server reads.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::catalog::stream_url::{self, FetchTerms};
 use crate::catalog::tags::Tags;
 use crate::error::{Error, Result};
+use crate::time::unix_now;
 use crate::video_id::VideoId;
 
 /// Schema steps; `PRAGMA user_version` counts how many have run.
@@ -817,14 +818,6 @@ fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Track> {
     })
 }
 
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1055,11 +1048,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn imported_playlists_replace_entries_and_keep_better_tags() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = TrackStore::open(&dir.path().join("t.db")).expect("open");
-        let (a, b, c) = ("aaaaaaaaaaa", "bbbbbbbbbbb", "ccccccccccc");
+    /// The store of the playlist tests: a user's track `a`, then "Road
+    /// Trip" imported as a, b, c.
+    fn road_trip(dir: &std::path::Path) -> TrackStore {
+        let mut s = TrackStore::open(&dir.join("t.db")).expect("open");
+        let (a, b, c) = (A, B, C);
         s.upsert(&track(a, "User Title")).expect("user track");
         let change = s
             .replace_playlist(
@@ -1073,19 +1066,11 @@ mod tests {
             )
             .expect("import");
         assert_eq!((change.entries, change.new_tracks, change.added), (3, 2, 3));
-        let get = |s: &TrackStore, id: &str| {
-            s.get(&VideoId::parse(id).expect("id"))
-                .expect("q")
-                .expect("row")
-        };
-        // A user's tags win over a listing's; a listed track has no URL.
-        assert_eq!(get(&s, a).tags.title, "User Title");
-        let flat_b = get(&s, b);
-        assert_eq!(
-            (flat_b.tags.title.as_str(), flat_b.stream_url),
-            ("Flat B", None)
-        );
-        assert_eq!(flat_b.tags_from, TagSource::Flat);
+        s
+    }
+
+    /// Resolving `a` and `b` gives YouTube Music's tags.
+    fn resolve_a_and_b(s: &mut TrackStore) {
         // Resolving replaces a listing's tags with YouTube Music's, not a user's.
         let song = Tags {
             title: "Song B".into(),
@@ -1099,12 +1084,38 @@ mod tests {
             music: true,
             ..UrlUpdate::default()
         };
-        for id in [a, b] {
+        for id in [A, B] {
             assert!(
                 s.update_url(&VideoId::parse(id).expect("id"), &music)
                     .expect("update")
             );
         }
+    }
+
+    fn get(s: &TrackStore, id: &str) -> Track {
+        s.get(&VideoId::parse(id).expect("id"))
+            .expect("q")
+            .expect("row")
+    }
+
+    const A: &str = "aaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbb";
+    const C: &str = "ccccccccccc";
+
+    #[test]
+    fn imported_playlists_keep_better_tags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = road_trip(dir.path());
+        let (a, b) = (A, B);
+        // A user's tags win over a listing's; a listed track has no URL.
+        assert_eq!(get(&s, a).tags.title, "User Title");
+        let flat_b = get(&s, b);
+        assert_eq!(
+            (flat_b.tags.title.as_str(), flat_b.stream_url),
+            ("Flat B", None)
+        );
+        assert_eq!(flat_b.tags_from, TagSource::Flat);
+        resolve_a_and_b(&mut s);
         let b_now = get(&s, b);
         assert_eq!(
             (
@@ -1116,6 +1127,14 @@ mod tests {
         );
         assert_eq!(b_now.tags_from, TagSource::Resolver);
         assert_eq!(get(&s, a).tags.title, "User Title");
+    }
+
+    #[test]
+    fn a_later_listing_replaces_entries_not_resolved_tags() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = road_trip(dir.path());
+        resolve_a_and_b(&mut s);
+        let (a, b, c) = (A, B, C);
         // A later listing no longer touches resolved tags; entries follow
         // the source: c removed, d added, b and a swapped.
         let d = "ddddddddddd";

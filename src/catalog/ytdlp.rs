@@ -473,11 +473,11 @@ mod tests {
         assert_eq!(info.is_music(), want.music, "{name}: music");
     }
 
-    /// The shapes yt-dlp prints (keys trimmed to those read, values as
-    /// yt-dlp gives them), each read by the one set of rules.
+    /// `-j` output as yt-dlp prints it (keys trimmed to those read,
+    /// values as yt-dlp gives them), each read by the one set of rules.
     #[test]
-    fn every_shape_by_the_same_rules() {
-        let cases: [(&str, &str, Want); 6] = [
+    fn full_shapes_by_the_same_rules() {
+        let cases: [(&str, &str, Want); 3] = [
             (
                 // `-j -f bestaudio` of a YouTube Music song: `artists` a
                 // list, `artist`/`creator` yt-dlp's joins of it (a comma in
@@ -541,6 +541,14 @@ mod tests {
                     music: false,
                 },
             ),
+        ];
+        check_all(&cases);
+    }
+
+    /// Flat playlist entries and import lines, by the same rules as `-j`.
+    #[test]
+    fn flat_and_import_shapes_by_the_same_rules() {
+        let cases: [(&str, &str, Want); 3] = [
             (
                 // A flat playlist entry: no music tags, the artist is the
                 // Topic channel's name.
@@ -592,7 +600,11 @@ mod tests {
                 },
             ),
         ];
-        for (name, json, want) in &cases {
+        check_all(&cases);
+    }
+
+    fn check_all(cases: &[(&str, &str, Want)]) {
+        for (name, json, want) in cases {
             let info = Info::parse(&json.replace('\n', " ")).expect(name);
             check(name, &info, want);
         }

@@ -19,7 +19,7 @@ use log::debug;
 use tiny_http::Request;
 
 use crate::catalog::lookup::{Refreshed, TrackSource};
-use crate::catalog::store::{Track, TrackStore, unix_now};
+use crate::catalog::store::{Track, TrackStore};
 use crate::catalog::stream_url;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -28,6 +28,7 @@ use crate::stream::icy::{self, IcyInserter};
 use crate::stream::pieces::PieceReader;
 use crate::stream::retry::{self, Recovery, Stage};
 use crate::stream::upstream::{Piece, Upstream, UpstreamResponse};
+use crate::time::unix_now;
 use crate::video_id::VideoId;
 use crate::wire::{self, ByteRange, ContentRange};
 
