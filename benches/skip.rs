@@ -3,7 +3,7 @@
 //! without, against a resolver that takes 2 s per run (as yt-dlp does on a
 //! Pi). Needs `mpd` (apt-get install mpd); skipped without it.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

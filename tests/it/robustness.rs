@@ -2,13 +2,11 @@
 //! never reads, clients that stop reading, pipelining, upstreams that die
 //! mid-body. Each case ends with a good request that must still work.
 
-mod common;
-
 use std::io::{BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const ID: &str = "dQw4w9WgXcQ";
 

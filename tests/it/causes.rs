@@ -2,12 +2,10 @@
 //! info level, and never shows a stream URL's path, query or credentials.
 //! Against the real binary, whose log is what a user reads.
 
-mod common;
-
 use std::io::Write;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const ID: &str = "dQw4w9WgXcQ";
 const WAIT: Duration = Duration::from_secs(10);

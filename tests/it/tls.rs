@@ -3,11 +3,9 @@
 //! through `[upstream] ca_file`. Streams, pieces, resume and refresh must
 //! work as over plain HTTP; a refused certificate is a clear 502.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use icyproxy::{Config, Server};
 
 const ID: &str = "dQw4w9WgXcQ";

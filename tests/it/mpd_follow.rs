@@ -5,9 +5,7 @@
 //! so MPD can play and pause them without errors that would move the queue.
 //!
 //! Without `mpd` installed the tests say so loudly and pass (fail in CI),
-//! like `tests/mpd.rs`.
-
-mod common;
+//! like `tests/it/mpd.rs`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -16,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::mpd::{Mpd, mpd_available};
-use common::{fixture, wait_until};
+use crate::common::mpd::{Mpd, mpd_available};
+use crate::common::{fixture, wait_until};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use icyproxy::mpd::{FollowSettings, FollowStatus, Link, follow};
 

@@ -1,15 +1,13 @@
 //! Hostile clients, odd metadata, failing disks and concurrent writers,
 //! against the real binary where its log or its exit matters.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const ID: &str = "dQw4w9WgXcQ";
 

@@ -1,16 +1,14 @@
 //! Warming the tracks MPD will play next: the real warming thread, the
 //! real resolver subprocess (tests/fixtures/fake-resolver, which logs the
 //! ids of each run), a real SQLite store and a real origin. The window is
-//! given by hand here; tests/mpd.rs gives it through a real MPD's queue.
-
-mod common;
+//! given by hand here; tests/it/mpd.rs gives it through a real MPD's queue.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use icyproxy::cover::CoverCache;
 use icyproxy::lookup::TrackSource;
 use icyproxy::metrics::Metrics;

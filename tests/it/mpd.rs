@@ -3,14 +3,12 @@
 //! shows. In CI (`CI=true`) a missing `mpd` fails the test; locally it
 //! prints loudly that it did not run.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::mpd::*;
-use common::*;
+use crate::common::mpd::*;
+use crate::common::*;
 use icyproxy::{NewTrack, TrackStore, VideoId};
 
 const WEBM: &str = "webmTone001";

@@ -2,12 +2,10 @@
 //! (tests/fixtures/fake-resolver): resolving unknown ids, refreshing
 //! expiring URLs, retries, resuming dropped and stalled connections.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use icyproxy::{TrackStore, VideoId};
 
 const ID: &str = "dQw4w9WgXcQ";

@@ -3,12 +3,10 @@
 //! shaped like yt-dlp's), the tracks it lists played through the real
 //! server, MPD's playlist files, and the background sync.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const ROAD: &str = "https://music.youtube.com/playlist?list=PLroad";
 const WAIT: Duration = Duration::from_secs(20);
