@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -96,6 +96,7 @@ impl OriginLog {
 pub struct Origin {
     pub addr: SocketAddr,
     pub log: Arc<OriginLog>,
+    _closing: Closing,
 }
 
 impl Origin {
@@ -104,15 +105,24 @@ impl Origin {
         let addr = listener.local_addr().expect("origin addr");
         let log = Arc::new(OriginLog::default());
         let shared = Arc::clone(&log);
+        let closing = Closing::new(addr);
+        let closed = closing.flag();
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                if closed.load(Ordering::SeqCst) {
+                    break;
+                }
                 let log = Arc::clone(&shared);
                 thread::spawn(move || {
                     let _ = serve_origin(stream, &log);
                 });
             }
         });
-        Origin { addr, log }
+        Origin {
+            addr,
+            log,
+            _closing: closing,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -339,6 +349,39 @@ fn origin_body(path: &str) -> Option<(Vec<u8>, &'static str)> {
         _ => "application/octet-stream",
     };
     Some((data, kind))
+}
+
+/// Closes a test server's listener when the server is dropped: every test
+/// runs in one process, where a listener left open would hold its
+/// descriptor until the last test ends (and the tests that open a thousand
+/// connections need the descriptors). Connections already accepted finish
+/// on their own.
+struct Closing {
+    addr: SocketAddr,
+    flag: Arc<AtomicBool>,
+}
+
+impl Closing {
+    fn new(addr: SocketAddr) -> Closing {
+        Closing {
+            addr,
+            flag: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// What the accept loop checks after each connection: when set, it
+    /// ends and drops the listener.
+    fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.flag)
+    }
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        self.flag.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
 }
 
 /// A file in `tests/fixtures/`.
@@ -823,6 +866,7 @@ pub struct TlsFront {
     pub addr: SocketAddr,
     /// TLS handshakes completed.
     pub handshakes: Arc<AtomicUsize>,
+    _closing: Closing,
 }
 
 impl TlsFront {
@@ -841,8 +885,13 @@ impl TlsFront {
         let upstream = origin.addr;
         let handshakes = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&handshakes);
+        let closing = Closing::new(addr);
+        let closed = closing.flag();
         thread::spawn(move || {
             for tcp in listener.incoming().flatten() {
+                if closed.load(Ordering::SeqCst) {
+                    break;
+                }
                 let config = Arc::clone(&config);
                 let counted = Arc::clone(&counted);
                 thread::spawn(move || {
@@ -850,7 +899,11 @@ impl TlsFront {
                 });
             }
         });
-        TlsFront { addr, handshakes }
+        TlsFront {
+            addr,
+            handshakes,
+            _closing: closing,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
