@@ -687,9 +687,8 @@ fn a_database_that_is_not_writable_is_served_read_only() {
     std::fs::write(
         &cfg,
         format!(
-            "[store]\npath = {db_s:?}\n[resolver]\ncommand = [{:?}, {:?}, \"json\", {url:?}, \"{{video_id}}\"]\n",
-            fixture("fake-resolver").display().to_string(),
-            calls.display().to_string(),
+            "[store]\npath = {db_s:?}\n{}",
+            fake_resolver("json", &calls, &url)
         ),
     )
     .expect("config");

@@ -35,12 +35,9 @@ fn world() -> World {
     let origin = Origin::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("calls.log");
-    let script = fixture("fake-resolver");
     let proxy = Proxy::start_with(&format!(
-        "[icy]\nmetaint = 4000\n[resolver]\ncommand = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n",
-        script.display().to_string(),
-        calls.display().to_string(),
-        origin.url("/file/tone.mp3"),
+        "[icy]\nmetaint = 4000\n{}",
+        fake_resolver("json", &calls, &origin.url("/file/tone.mp3"))
     ));
     let mut store = TrackStore::open(&proxy.db_path).expect("store");
     let cover = origin.url("/file/cover.jpg");
@@ -289,17 +286,9 @@ fn an_imported_playlist_is_listed_loaded_and_played_by_mpd() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (lists, calls) = (dir.path().join("lists"), dir.path().join("resolved.log"));
     std::fs::create_dir_all(&lists).expect("lists");
-    let resolver = format!(
-        "[resolver]\ncommand = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n\
-         playlist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n",
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-        origin.url("/file/tone.mp3"),
-        fixture("fake-playlist").display().to_string(),
-        dir.path().join("listed.log").display().to_string(),
-        lists.display().to_string(),
-    );
-    let proxy = Proxy::start_with(&resolver);
+    let resolver = fake_resolver("json", &calls, &origin.url("/file/tone.mp3"))
+        .with_playlists(&dir.path().join("listed.log"), &lists);
+    let proxy = Proxy::start_with(&resolver.to_string());
     let mpd = Mpd::started("");
     let listing = serde_json::json!({
         "_type": "playlist", "title": "Road Trip", "id": "PLroad",
@@ -422,11 +411,8 @@ fn a_skip_into_the_warm_window_starts_without_the_resolver() {
     let calls = dir.path().join("resolved.log");
     let mpd = Mpd::started("");
     let proxy = Proxy::start_with(&format!(
-        "[resolver]\ncommand = [{:?}, {:?}, \"slow2\", {:?}, \"{{video_id}}\"]\n\
-         [mpd]\naddress = \"127.0.0.1:{}\"\nwarm_ahead = 5\n",
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-        origin.url("/file/tone.mp3"),
+        "{}[mpd]\naddress = \"127.0.0.1:{}\"\nwarm_ahead = 5\n",
+        fake_resolver("slow2", &calls, &origin.url("/file/tone.mp3")),
         mpd.port,
     ));
     let ids = [

@@ -40,11 +40,9 @@ fn world(mode: &str, extra: &str) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("calls.log");
     let text = format!(
-        "[store]\npath = {:?}\n[resolver]\ncommand = [{:?}, {:?}, {mode:?}, {:?}, \"{{video_id}}\"]\n{extra}",
+        "[store]\npath = {:?}\n{}{extra}",
         dir.path().join("t.db").display().to_string(),
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-        origin.url("/audio/1000"),
+        fake_resolver(mode, &calls, &origin.url("/audio/1000")),
     );
     let config = Config::from_toml(&text, None).expect("config");
     TrackStore::open(&config.db_path).expect("create store");

@@ -8,7 +8,7 @@ pub mod mpd;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -389,6 +389,77 @@ pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
+}
+
+/// A `[resolver]` section whose commands are the stand-ins for yt-dlp in
+/// `tests/fixtures/` (their headers say what each prints). As text it ends
+/// with a newline, so bare keys written right after it (`timeout_secs = 1`)
+/// land in `[resolver]`.
+#[derive(Debug, Clone)]
+pub struct FakeResolver {
+    /// The `command` array; `None` leaves the key out (yt-dlp, the default).
+    command: Option<String>,
+    /// The `playlist_command` array; `None` leaves the key out.
+    playlist_command: Option<String>,
+}
+
+/// `command = [fake-resolver, CALLS, MODE, BASE_URL, "{video_id}"]`: each
+/// run appends its ids to `calls` (one line per run), and `mode` says what
+/// it prints (`json`, `slow2`, `deny`, ...); the URLs it hands out are
+/// `base_url` plus a query.
+pub fn fake_resolver(mode: &str, calls: &Path, base_url: &str) -> FakeResolver {
+    FakeResolver {
+        command: Some(format!(
+            "[{:?}, {:?}, {mode:?}, {base_url:?}, \"{{video_id}}\"]",
+            fixture("fake-resolver").display().to_string(),
+            calls.display().to_string(),
+        )),
+        playlist_command: None,
+    }
+}
+
+/// Only `playlist_command` (see [`FakeResolver::with_playlists`]); no
+/// `command` key.
+pub fn fake_playlists(calls: &Path, dir: &Path) -> FakeResolver {
+    FakeResolver {
+        command: None,
+        playlist_command: None,
+    }
+    .with_playlists(calls, dir)
+}
+
+impl FakeResolver {
+    /// `playlist_command = [fake-playlist, CALLS, DIR, "{url}"]`: each run
+    /// appends its URL to `calls` and prints `dir/KEY.json` for `list=KEY`
+    /// (fails with `dir/KEY.fail`).
+    pub fn with_playlists(mut self, calls: &Path, dir: &Path) -> FakeResolver {
+        self.playlist_command = Some(format!(
+            "[{:?}, {:?}, {:?}, \"{{url}}\"]",
+            fixture("fake-playlist").display().to_string(),
+            calls.display().to_string(),
+            dir.display().to_string(),
+        ));
+        self
+    }
+
+    /// `command = []`: no resolver, unknown ids are 404.
+    pub fn without_resolver(mut self) -> FakeResolver {
+        self.command = Some("[]".to_owned());
+        self
+    }
+}
+
+impl std::fmt::Display for FakeResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "[resolver]")?;
+        if let Some(command) = &self.command {
+            writeln!(f, "command = {command}")?;
+        }
+        if let Some(command) = &self.playlist_command {
+            writeln!(f, "playlist_command = {command}")?;
+        }
+        Ok(())
+    }
 }
 
 fn write_piece(
