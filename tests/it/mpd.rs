@@ -174,7 +174,9 @@ fn mpd_shows_artist_title_once_plays_seeks_and_shows_cover_art() {
     );
     c.ok("play 0");
     assert!(wait_state(&mut c, "play", Duration::from_secs(5)));
-    std::thread::sleep(Duration::from_millis(500));
+    // Played past the first 4000 bytes (0.67 s of the 48 kbit/s Opus
+    // tone): a StreamTitle in the stream would show by now.
+    wait_elapsed(&mut c, 0.7, Duration::from_secs(5));
     assert_eq!(
         w.mpd.mpc_current(),
         "Opus Artist - Opus Tone\n",
@@ -223,7 +225,7 @@ fn mpd_shows_artist_title_once_plays_seeks_and_shows_cover_art() {
     );
     let song = wait_song_key(&mut c, "Title", Duration::from_secs(5));
     assert_eq!(get_value(&song, "Title"), Some("Old Artist - Old Tone"));
-    std::thread::sleep(Duration::from_secs(1));
+    wait_elapsed(&mut c, 0.5, Duration::from_secs(10));
     let status = c.status();
     assert!(
         get_value(&status, "elapsed")
@@ -256,12 +258,17 @@ fn seek_each(c: &mut MpdClient, w: &World, what: &str) {
             wait_state(c, "play", Duration::from_secs(5)),
             "{what} {pos}: no play"
         );
-        std::thread::sleep(Duration::from_millis(300));
+        // The decoder is under way (some audio played), so the seek is
+        // not sent to a stream MPD is still opening.
+        wait_elapsed(c, 0.0, Duration::from_secs(5));
         let target = TONE_SECS * 0.8;
         if let Err(e) = c.cmd(&format!("seekcur {target}")) {
             panic!("{what} {pos}: seek refused: {e}\n{}", w.mpd.log_text());
         }
-        std::thread::sleep(Duration::from_millis(300));
+        // The seek is done when MPD's position has moved to it. Within 5 s:
+        // playing on from the start (the origin pausing 6 s after 16 KB)
+        // would not get there in that time.
+        wait_elapsed(c, target - 0.5, Duration::from_secs(5));
         let status = c.status();
         let elapsed: f64 = get_value(&status, "elapsed")
             .and_then(|e| e.parse().ok())
