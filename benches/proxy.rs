@@ -17,7 +17,7 @@
 //! beside the figures, met or not.
 
 /// The test helpers (only `proc_status` is used here).
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 //! without, against a resolver that takes 2 s per run (as yt-dlp does on a
 //! Pi). Needs `mpd` (apt-get install mpd); skipped without it.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};
@@ -53,10 +53,8 @@ fn skip_time(follow: bool, round: usize) -> Duration {
         "[mpd]\naddress = \"\"\n".to_owned()
     };
     let proxy = Proxy::start_with(&format!(
-        "[resolver]\ncommand = [{:?}, {:?}, \"slow2\", {:?}, \"{{video_id}}\"]\n{mpd_section}",
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-        origin.url("/file/tone.mp3"),
+        "{}{mpd_section}",
+        fake_resolver("slow2", &calls, &origin.url("/file/tone.mp3"))
     ));
     let mut c = mpd.connect();
     for song in 0..6 {

@@ -3,14 +3,12 @@
 //! shows. In CI (`CI=true`) a missing `mpd` fails the test; locally it
 //! prints loudly that it did not run.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::mpd::*;
-use common::*;
+use crate::common::mpd::*;
+use crate::common::*;
 use icyproxy::catalog::store::{NewTrack, TrackStore};
 use icyproxy::video_id::VideoId;
 
@@ -38,12 +36,9 @@ fn world() -> World {
     let origin = Origin::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("calls.log");
-    let script = fixture("fake-resolver");
     let proxy = Proxy::start_with(&format!(
-        "[icy]\nmetaint = 4000\n[resolver]\ncommand = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n",
-        script.display().to_string(),
-        calls.display().to_string(),
-        origin.url("/file/tone.mp3"),
+        "[icy]\nmetaint = 4000\n{}",
+        fake_resolver("json", &calls, &origin.url("/file/tone.mp3"))
     ));
     let mut store = TrackStore::open(&proxy.db_path).expect("store");
     let cover = origin.url("/file/cover.jpg");
@@ -180,7 +175,9 @@ fn mpd_shows_artist_title_once_plays_seeks_and_shows_cover_art() {
     );
     c.ok("play 0");
     assert!(wait_state(&mut c, "play", Duration::from_secs(5)));
-    std::thread::sleep(Duration::from_millis(500));
+    // Played past the first 4000 bytes (0.67 s of the 48 kbit/s Opus
+    // tone): a StreamTitle in the stream would show by now.
+    wait_elapsed(&mut c, 0.7, Duration::from_secs(5));
     assert_eq!(
         w.mpd.mpc_current(),
         "Opus Artist - Opus Tone\n",
@@ -229,7 +226,7 @@ fn mpd_shows_artist_title_once_plays_seeks_and_shows_cover_art() {
     );
     let song = wait_song_key(&mut c, "Title", Duration::from_secs(5));
     assert_eq!(get_value(&song, "Title"), Some("Old Artist - Old Tone"));
-    std::thread::sleep(Duration::from_secs(1));
+    wait_elapsed(&mut c, 0.5, Duration::from_secs(10));
     let status = c.status();
     assert!(
         get_value(&status, "elapsed")
@@ -262,12 +259,17 @@ fn seek_each(c: &mut MpdClient, w: &World, what: &str) {
             wait_state(c, "play", Duration::from_secs(5)),
             "{what} {pos}: no play"
         );
-        std::thread::sleep(Duration::from_millis(300));
+        // The decoder is under way (some audio played), so the seek is
+        // not sent to a stream MPD is still opening.
+        wait_elapsed(c, 0.0, Duration::from_secs(5));
         let target = TONE_SECS * 0.8;
         if let Err(e) = c.cmd(&format!("seekcur {target}")) {
             panic!("{what} {pos}: seek refused: {e}\n{}", w.mpd.log_text());
         }
-        std::thread::sleep(Duration::from_millis(300));
+        // The seek is done when MPD's position has moved to it. Within 5 s:
+        // playing on from the start (the origin pausing 6 s after 16 KB)
+        // would not get there in that time.
+        wait_elapsed(c, target - 0.5, Duration::from_secs(5));
         let status = c.status();
         let elapsed: f64 = get_value(&status, "elapsed")
             .and_then(|e| e.parse().ok())
@@ -292,17 +294,9 @@ fn an_imported_playlist_is_listed_loaded_and_played_by_mpd() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (lists, calls) = (dir.path().join("lists"), dir.path().join("resolved.log"));
     std::fs::create_dir_all(&lists).expect("lists");
-    let resolver = format!(
-        "[resolver]\ncommand = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n\
-         playlist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n",
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-        origin.url("/file/tone.mp3"),
-        fixture("fake-playlist").display().to_string(),
-        dir.path().join("listed.log").display().to_string(),
-        lists.display().to_string(),
-    );
-    let proxy = Proxy::start_with(&resolver);
+    let resolver = fake_resolver("json", &calls, &origin.url("/file/tone.mp3"))
+        .with_playlists(&dir.path().join("listed.log"), &lists);
+    let proxy = Proxy::start_with(&resolver.to_string());
     let mpd = Mpd::started("");
     let listing = serde_json::json!({
         "_type": "playlist", "title": "Road Trip", "id": "PLroad",
@@ -425,11 +419,8 @@ fn a_skip_into_the_warm_window_starts_without_the_resolver() {
     let calls = dir.path().join("resolved.log");
     let mpd = Mpd::started("");
     let proxy = Proxy::start_with(&format!(
-        "[resolver]\ncommand = [{:?}, {:?}, \"slow2\", {:?}, \"{{video_id}}\"]\n\
-         [mpd]\naddress = \"127.0.0.1:{}\"\nwarm_ahead = 5\n",
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-        origin.url("/file/tone.mp3"),
+        "{}[mpd]\naddress = \"127.0.0.1:{}\"\nwarm_ahead = 5\n",
+        fake_resolver("slow2", &calls, &origin.url("/file/tone.mp3")),
         mpd.port,
     ));
     let ids = [

@@ -5,9 +5,7 @@
 //! so MPD can play and pause them without errors that would move the queue.
 //!
 //! Without `mpd` installed the tests say so loudly and pass (fail in CI),
-//! like `tests/mpd.rs`.
-
-mod common;
+//! like `tests/it/mpd.rs`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -16,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::mpd::{Mpd, mpd_available};
-use common::{fixture, wait_until};
+use crate::common::mpd::{Mpd, mpd_available};
+use crate::common::{fixture, wait_until};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use icyproxy::mpd::{FollowSettings, FollowStatus, Link, follow};
 
@@ -26,14 +24,27 @@ const EVENT: Duration = Duration::from_secs(15);
 
 // ---------------------------------------------------------------- logs
 
-/// Every `icyproxy` log line of this test binary, as `LEVEL message`.
-/// Tests run in parallel, so each one looks only at lines naming its
-/// own MPD address.
+/// Every log line of the follower's module in this test binary, as
+/// `LEVEL message`. Tests run in parallel, so each one looks only at
+/// lines naming its own MPD address. The binary holds the other modules'
+/// tests too, whose servers log access lines naming client ports and
+/// `listening on` lines naming ports a test here may be given next: those
+/// are not recorded.
 struct Recorder(Mutex<Vec<String>>);
+
+/// The module [`follow`] is defined in: the follower logs under it (or a
+/// module inside it).
+fn follower_module() -> &'static str {
+    let path = std::any::type_name_of_val(&follow);
+    path.rsplit_once("::").map_or(path, |(module, _)| module)
+}
 
 impl log::Log for Recorder {
     fn enabled(&self, meta: &log::Metadata) -> bool {
-        meta.target().starts_with("icyproxy")
+        let module = follower_module();
+        meta.target()
+            .strip_prefix(module)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
     }
 
     fn log(&self, record: &log::Record) {

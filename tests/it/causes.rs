@@ -2,23 +2,13 @@
 //! info level, and never shows a stream URL's path, query or credentials.
 //! Against the real binary, whose log is what a user reads.
 
-mod common;
-
 use std::io::Write;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const ID: &str = "dQw4w9WgXcQ";
 const WAIT: Duration = Duration::from_secs(10);
-
-fn resolver(mode: &str, calls: &std::path::Path, base: &str) -> String {
-    format!(
-        "[resolver]\ncommand = [{:?}, {:?}, {mode:?}, {base:?}, \"{{video_id}}\"]\n",
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-    )
-}
 
 /// The access-log line of the request for `path`.
 fn access_line(served: &mut Served, path: &str) -> String {
@@ -99,7 +89,10 @@ fn a_refused_url_that_cannot_be_refreshed_names_both_causes() {
 fn a_resolver_failure_is_on_the_request_line_with_its_last_stderr_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("calls");
-    let mut served = Served::start(&resolver("fail", &calls, "http://127.0.0.1:1/a"), &[]);
+    let mut served = Served::start(
+        &fake_resolver("fail", &calls, "http://127.0.0.1:1/a").to_string(),
+        &[],
+    );
     let path = format!("/proxy/{ID}/");
     let reply = get(served.addr, &path, &[]);
     assert_eq!(reply.status, 502);
@@ -115,7 +108,10 @@ fn a_resolver_failure_is_on_the_request_line_with_its_last_stderr_line() {
 fn credentials_in_a_refused_url_never_reach_the_log() {
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("calls");
-    let mut served = Served::start(&resolver("creds", &calls, "http://127.0.0.1:1/a"), &[]);
+    let mut served = Served::start(
+        &fake_resolver("creds", &calls, "http://127.0.0.1:1/a").to_string(),
+        &[],
+    );
     let path = format!("/proxy/{ID}/");
     let reply = get(served.addr, &path, &[]);
     assert_eq!(reply.status, 502);

@@ -292,6 +292,19 @@ pub fn wait_state(c: &mut MpdClient, want: &str, limit: Duration) -> bool {
     false
 }
 
+/// `elapsed` in a status, in seconds; 0 when it has none.
+pub fn elapsed(status: &[(String, String)]) -> f64 {
+    get_value(status, "elapsed")
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Polls `status` until `elapsed` is past `secs`: MPD has played that
+/// much (or seeked there). Whether it got there in `limit`.
+pub fn wait_elapsed(c: &mut MpdClient, secs: f64, limit: Duration) -> bool {
+    wait_until(limit, || elapsed(&c.status()) > secs)
+}
+
 /// Polls `currentsong` until it has `key`.
 pub fn wait_song_key(c: &mut MpdClient, key: &str, limit: Duration) -> Vec<(String, String)> {
     let deadline = Instant::now() + limit;

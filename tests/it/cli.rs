@@ -1,8 +1,6 @@
 //! The real `icyproxy` binary: subcommands, exit codes, error messages,
 //! serving and stopping on signals.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -10,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const ID: &str = "dQw4w9WgXcQ";
 

@@ -2,12 +2,10 @@
 //! (tests/fixtures/fake-resolver): resolving unknown ids, refreshing
 //! expiring URLs, retries, resuming dropped and stalled connections.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use icyproxy::catalog::store::TrackStore;
 use icyproxy::video_id::VideoId;
 
@@ -28,14 +26,7 @@ fn setup(mode: &str, origin_path: &str, extra: &str) -> Setup {
     let origin = Origin::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("calls.log");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fake-resolver");
-    let command = format!(
-        "[resolver]\ncommand = [{:?}, {:?}, {:?}, {:?}, \"{{video_id}}\"]\n",
-        script,
-        calls.display().to_string(),
-        mode,
-        origin.url(origin_path)
-    );
+    let command = fake_resolver(mode, &calls, &origin.url(origin_path));
     let proxy = Proxy::start_with(&format!("{command}{extra}"));
     Setup {
         origin,
@@ -469,14 +460,9 @@ fn the_resolve_command_stores_and_prints() {
     let origin = Origin::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("calls.log");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fake-resolver");
     let config = dir.path().join("proxy.toml");
     let write_config = |mode: &str| {
-        let text = format!(
-            "[resolver]\ncommand = [{script:?}, {:?}, {mode:?}, {:?}, \"{{video_id}}\"]\n",
-            calls.display().to_string(),
-            origin.url("/audio/10")
-        );
+        let text = fake_resolver(mode, &calls, &origin.url("/audio/10")).to_string();
         std::fs::write(&config, text).expect("config");
     };
     let run = |args: &[&str]| {

@@ -3,12 +3,10 @@
 //! shaped like yt-dlp's), the tracks it lists played through the real
 //! server, MPD's playlist files, and the background sync.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const ROAD: &str = "https://music.youtube.com/playlist?list=PLroad";
 const WAIT: Duration = Duration::from_secs(20);
@@ -26,12 +24,7 @@ impl Source {
         let scratch = tempfile::tempdir().expect("tempdir");
         let lists = scratch.path().to_path_buf();
         let calls = lists.join("calls");
-        let command = format!(
-            "[resolver]\nplaylist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n",
-            fixture("fake-playlist").display().to_string(),
-            calls.display().to_string(),
-            lists.display().to_string(),
-        );
+        let command = fake_playlists(&calls, &lists);
         Source {
             env: env(&format!("{command}{extra}")),
             lists,
@@ -237,17 +230,9 @@ fn user_tags_stay_listing_tags_give_way_and_a_listed_track_plays() {
     let (lists, calls) = (dir.path().join("lists"), dir.path().join("calls"));
     std::fs::create_dir_all(&lists).expect("lists");
     let resolved_calls = dir.path().join("resolved");
-    let config = format!(
-        "[resolver]\nplaylist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n\
-         command = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n",
-        fixture("fake-playlist").display().to_string(),
-        calls.display().to_string(),
-        lists.display().to_string(),
-        fixture("fake-resolver").display().to_string(),
-        resolved_calls.display().to_string(),
-        origin.url("/audio/50000"),
-    );
-    let mut served = Served::start(&config, &[]);
+    let config = fake_resolver("json", &resolved_calls, &origin.url("/audio/50000"))
+        .with_playlists(&calls, &lists);
+    let mut served = Served::start(&config.to_string(), &[]);
     served.add("ccccccccccc", &origin.url("/audio/1000"), "Me", "My Title");
     std::fs::write(lists.join("PLroad.json"), flat_fixture()).expect("listing");
     let o = served.cli(&["playlist", "import", ROAD]);
@@ -357,11 +342,8 @@ fn the_server_syncs_in_the_background_and_logs_a_failure_once() {
     let (lists, calls) = (dir.path().join("lists"), dir.path().join("calls"));
     std::fs::create_dir_all(&lists).expect("lists");
     let config = format!(
-        "[resolver]\ncommand = []\nplaylist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n\
-         [playlists]\nsync_minutes = 0.005\n",
-        fixture("fake-playlist").display().to_string(),
-        calls.display().to_string(),
-        lists.display().to_string(),
+        "{}[playlists]\nsync_minutes = 0.005\n",
+        fake_playlists(&calls, &lists).without_resolver()
     );
     let mut served = Served::start(&config, &[]);
     let url = "https://www.youtube.com/playlist?list=PLbg";

@@ -1,12 +1,10 @@
 //! Every error status the proxy promises, over real sockets, and the pool
 //! answering 503 at once when it is full.
 
-mod common;
-
 use std::io::{BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use icyproxy::stream::retry::{Recovery, Stage};
 
 const ID: &str = "dQw4w9WgXcQ";

@@ -8,9 +8,9 @@ pub mod mpd;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -98,6 +98,7 @@ impl OriginLog {
 pub struct Origin {
     pub addr: SocketAddr,
     pub log: Arc<OriginLog>,
+    _closing: Closing,
 }
 
 impl Origin {
@@ -106,15 +107,24 @@ impl Origin {
         let addr = listener.local_addr().expect("origin addr");
         let log = Arc::new(OriginLog::default());
         let shared = Arc::clone(&log);
+        let closing = Closing::new(addr);
+        let closed = closing.flag();
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                if closed.load(Ordering::SeqCst) {
+                    break;
+                }
                 let log = Arc::clone(&shared);
                 thread::spawn(move || {
                     let _ = serve_origin(stream, &log);
                 });
             }
         });
-        Origin { addr, log }
+        Origin {
+            addr,
+            log,
+            _closing: closing,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -343,11 +353,115 @@ fn origin_body(path: &str) -> Option<(Vec<u8>, &'static str)> {
     Some((data, kind))
 }
 
+/// Closes a test server's listener when the server is dropped: every test
+/// runs in one process, where a listener left open would hold its
+/// descriptor until the last test ends (and the tests that open a thousand
+/// connections need the descriptors). Connections already accepted finish
+/// on their own.
+struct Closing {
+    addr: SocketAddr,
+    flag: Arc<AtomicBool>,
+}
+
+impl Closing {
+    fn new(addr: SocketAddr) -> Closing {
+        Closing {
+            addr,
+            flag: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// What the accept loop checks after each connection: when set, it
+    /// ends and drops the listener.
+    fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.flag)
+    }
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        self.flag.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
 /// A file in `tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
+}
+
+/// A `[resolver]` section whose commands are the stand-ins for yt-dlp in
+/// `tests/fixtures/` (their headers say what each prints). As text it ends
+/// with a newline, so bare keys written right after it (`timeout_secs = 1`)
+/// land in `[resolver]`.
+#[derive(Debug, Clone)]
+pub struct FakeResolver {
+    /// The `command` array; `None` leaves the key out (yt-dlp, the default).
+    command: Option<String>,
+    /// The `playlist_command` array; `None` leaves the key out.
+    playlist_command: Option<String>,
+}
+
+/// `command = [fake-resolver, CALLS, MODE, BASE_URL, "{video_id}"]`: each
+/// run appends its ids to `calls` (one line per run), and `mode` says what
+/// it prints (`json`, `slow2`, `deny`, ...); the URLs it hands out are
+/// `base_url` plus a query.
+pub fn fake_resolver(mode: &str, calls: &Path, base_url: &str) -> FakeResolver {
+    FakeResolver {
+        command: Some(format!(
+            "[{:?}, {:?}, {mode:?}, {base_url:?}, \"{{video_id}}\"]",
+            fixture("fake-resolver").display().to_string(),
+            calls.display().to_string(),
+        )),
+        playlist_command: None,
+    }
+}
+
+/// Only `playlist_command` (see [`FakeResolver::with_playlists`]); no
+/// `command` key.
+pub fn fake_playlists(calls: &Path, dir: &Path) -> FakeResolver {
+    FakeResolver {
+        command: None,
+        playlist_command: None,
+    }
+    .with_playlists(calls, dir)
+}
+
+impl FakeResolver {
+    /// `playlist_command = [fake-playlist, CALLS, DIR, "{url}"]`: each run
+    /// appends its URL to `calls` and prints `dir/KEY.json` for `list=KEY`
+    /// (fails with `dir/KEY.fail`).
+    pub fn with_playlists(mut self, calls: &Path, dir: &Path) -> FakeResolver {
+        self.playlist_command = Some(format!(
+            "[{:?}, {:?}, {:?}, \"{{url}}\"]",
+            fixture("fake-playlist").display().to_string(),
+            calls.display().to_string(),
+            dir.display().to_string(),
+        ));
+        self
+    }
+
+    /// `command = []`: no resolver, unknown ids are 404.
+    pub fn without_resolver(mut self) -> FakeResolver {
+        self.command = Some("[]".to_owned());
+        self
+    }
+}
+
+impl std::fmt::Display for FakeResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "[resolver]")?;
+        if let Some(command) = &self.command {
+            writeln!(f, "command = {command}")?;
+        }
+        if let Some(command) = &self.playlist_command {
+            writeln!(f, "playlist_command = {command}")?;
+        }
+        Ok(())
+    }
 }
 
 fn write_piece(
@@ -825,6 +939,7 @@ pub struct TlsFront {
     pub addr: SocketAddr,
     /// TLS handshakes completed.
     pub handshakes: Arc<AtomicUsize>,
+    _closing: Closing,
 }
 
 impl TlsFront {
@@ -843,8 +958,13 @@ impl TlsFront {
         let upstream = origin.addr;
         let handshakes = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&handshakes);
+        let closing = Closing::new(addr);
+        let closed = closing.flag();
         thread::spawn(move || {
             for tcp in listener.incoming().flatten() {
+                if closed.load(Ordering::SeqCst) {
+                    break;
+                }
                 let config = Arc::clone(&config);
                 let counted = Arc::clone(&counted);
                 thread::spawn(move || {
@@ -852,7 +972,11 @@ impl TlsFront {
                 });
             }
         });
-        TlsFront { addr, handshakes }
+        TlsFront {
+            addr,
+            handshakes,
+            _closing: closing,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

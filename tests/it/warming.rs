@@ -1,16 +1,14 @@
 //! Warming the tracks MPD will play next: the real warming thread, the
 //! real resolver subprocess (tests/fixtures/fake-resolver, which logs the
 //! ids of each run), a real SQLite store and a real origin. The window is
-//! given by hand here; tests/mpd.rs gives it through a real MPD's queue.
-
-mod common;
+//! given by hand here; tests/it/mpd.rs gives it through a real MPD's queue.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use icyproxy::app::warm::{WarmParts, Warmer};
 use icyproxy::catalog::lookup::TrackSource;
 use icyproxy::catalog::store::{NewTrack, TrackStore};
@@ -44,11 +42,9 @@ fn world(mode: &str, extra: &str) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let calls = dir.path().join("calls.log");
     let text = format!(
-        "[store]\npath = {:?}\n[resolver]\ncommand = [{:?}, {:?}, {mode:?}, {:?}, \"{{video_id}}\"]\n{extra}",
+        "[store]\npath = {:?}\n{}{extra}",
         dir.path().join("t.db").display().to_string(),
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-        origin.url("/audio/1000"),
+        fake_resolver(mode, &calls, &origin.url("/audio/1000")),
     );
     let config = Config::from_toml(&text, None).expect("config");
     TrackStore::open(&config.db_path).expect("create store");

@@ -1,12 +1,10 @@
 //! What sits beside the stream: playlists over HTTP, cover art for MPD's
 //! `albumart`, `?icy=0` and `/metrics`.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use icyproxy::catalog::store::{NewTrack, TrackStore};
 use icyproxy::video_id::VideoId;
 

@@ -3,11 +3,9 @@
 //! through `[upstream] ca_file`. Streams, pieces, resume and refresh must
 //! work as over plain HTTP; a refused certificate is a clear 502.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use icyproxy::app::App;
 use icyproxy::config::Config;
 
@@ -92,13 +90,8 @@ fn a_403_over_https_refreshes_the_url_through_the_resolver() {
     let origin = Origin::start();
     let front = TlsFront::start(&origin, &ca, Leaf::Good);
     let calls = dir.path().join("calls");
-    let resolver = format!(
-        "[resolver]\ncommand = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n",
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-        front.url(&format!("/audio/{LEN}")),
-    );
-    let proxy = proxy_trusting(&ca, dir.path(), &resolver);
+    let resolver = fake_resolver("json", &calls, &front.url(&format!("/audio/{LEN}")));
+    let proxy = proxy_trusting(&ca, dir.path(), &resolver.to_string());
     proxy.add(
         ID,
         &front.url(&format!("/audio/{LEN}?deny=1")),

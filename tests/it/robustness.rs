@@ -2,13 +2,11 @@
 //! never reads, clients that stop reading, pipelining, upstreams that die
 //! mid-body. Each case ends with a good request that must still work.
 
-mod common;
-
 use std::io::{BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const ID: &str = "dQw4w9WgXcQ";
 
@@ -209,7 +207,10 @@ fn pipelining_behind_a_stream_blocks_nobody_else() {
     let one = format!("GET /proxy/{ID} HTTP/1.1\r\nHost: x\r\n\r\n");
     let pipelined = format!("{one}{one}GET /health HTTP/1.1\r\nHost: x\r\n\r\n{one}");
     s.write_all(pipelined.as_bytes()).expect("send");
-    std::thread::sleep(Duration::from_millis(300));
+    // The stream holds the only worker.
+    let _ = wait_until(Duration::from_secs(10), || {
+        health(proxy.addr)["active_streams"] == 1
+    });
     // Everyone else is served meanwhile.
     for _ in 0..5 {
         still_serving(proxy.addr);

@@ -1,12 +1,10 @@
 //! Streaming through the real server over TCP: bytes, headers, ICY blocks,
 //! ranges, HEAD, HTTP/1.0 and latency.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const ID: &str = "dQw4w9WgXcQ";
 const MB: usize = 1024 * 1024;

@@ -1,0 +1,21 @@
+//! The integration tests, as one binary: one module per area, sharing the
+//! helpers in `common` (a real origin, the real server, a raw HTTP client,
+//! a private MPD). One binary links once, where thirteen linked thirteen
+//! times. Tests in different modules run in the same process, at the same
+//! time: none may change the process's environment or current directory.
+
+mod common;
+
+mod catalog;
+mod causes;
+mod cli;
+mod errors;
+mod hardening;
+mod lifecycle;
+mod mpd;
+mod mpd_follow;
+mod playlists;
+mod robustness;
+mod stream;
+mod tls;
+mod warming;
