@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(VideoId::parse(id.as_str()).is_some());
             }
             Route::Playlist { name, .. } => {
-                assert!(icyproxy::store::check_playlist_name(&name).is_ok());
+                assert!(icyproxy::catalog::store::check_playlist_name(&name).is_ok());
                 assert!(!name.contains('/'));
             }
             Route::Health | Route::Metrics | Route::Playlists => {}
@@ -44,6 +44,6 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(ContentRange::parse(&got.to_string()), Some(got));
     }
     let _ = access::presented_token(&text, Some(&text));
-    let _ = icyproxy::stream_url::check(&text);
-    let _ = icyproxy::stream_url::expires_at(&text);
+    let _ = icyproxy::catalog::stream_url::check(&text);
+    let _ = icyproxy::catalog::stream_url::expires_at(&text);
 });

@@ -3,12 +3,12 @@
 //! import files, and the one reader of yt-dlp's JSON (`ytdlp`). Knows no
 //! HTTP server and no stream.
 
-pub mod import;
+pub(crate) mod import;
 pub mod lookup;
 pub mod playlist;
 pub mod playlist_source;
-pub mod resolver;
+pub(crate) mod resolver;
 pub mod store;
 pub mod stream_url;
 pub mod tags;
-pub mod ytdlp;
+pub(crate) mod ytdlp;

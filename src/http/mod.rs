@@ -5,6 +5,6 @@
 //! [`endpoints::Status`]).
 
 pub mod access;
-pub mod endpoints;
+pub(crate) mod endpoints;
 pub mod route;
 pub mod server;

@@ -6,7 +6,7 @@
 
 pub mod cover;
 pub mod icy;
-pub mod pieces;
-pub mod proxy;
+pub(crate) mod pieces;
+pub(crate) mod proxy;
 pub mod retry;
 pub mod upstream;

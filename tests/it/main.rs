@@ -11,6 +11,7 @@ mod causes;
 mod cli;
 mod errors;
 mod hardening;
+mod layers;
 mod lifecycle;
 mod mpd;
 mod mpd_follow;
