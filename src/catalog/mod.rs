@@ -11,3 +11,4 @@ pub mod resolver;
 pub mod store;
 pub mod stream_url;
 pub mod tags;
+pub mod ytdlp_error;
