@@ -128,6 +128,23 @@ enum Command {
     /// Named playlists, served as /playlists/NAME.xspf and NAME.m3u.
     #[command(subcommand)]
     Playlist(PlaylistCommand),
+    /// Check every link from the config file to MPD, and say what to fix.
+    ///
+    /// One line per check: ✔ fine, ✗ to fix, ! worth a look, with the fix
+    /// after →. The config file and its permissions; the database; the
+    /// resolver (found, --version, its age) and, for yt-dlp, a JavaScript
+    /// runtime; the cookies file of [resolver] command; a real resolve of
+    /// [doctor] probe_id, then 64 KiB of its stream from the start and from
+    /// ~90 s in; MPD (reachable, version, password) and [playlists] mpd_dir;
+    /// the listening address. Changes nothing. Exit 0: nothing to fix, 1:
+    /// something to fix.
+    ///
+    /// Example: sudo -u icyproxy icyproxy doctor      (as the service sees it)
+    Doctor {
+        /// One JSON object: {"ok": BOOL, "checks": [{"check", "status", "detail", "fix"}]}
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -248,12 +265,19 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Serve(args) => (args.host.clone(), args.port),
         _ => (None, None),
     };
-    let config = Config::load(cli.config.as_deref())?.with_overrides(Overrides {
-        host,
-        port,
-        db_path: cli.db,
-    })?;
+    let config = Config::load(cli.config.as_deref()).and_then(|c| {
+        c.with_overrides(Overrides {
+            host,
+            port,
+            db_path: cli.db,
+        })
+    });
     let mut out = std::io::stdout().lock();
+    if let Command::Doctor { json } = command {
+        // A config that cannot be read is the first thing doctor reports.
+        return commands::doctor::doctor(config, json, &mut out);
+    }
+    let config = config?;
     match command {
         Command::Serve(_) => {
             drop(out);
@@ -317,6 +341,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 commands::playlist_export(&config, &export, &mut out)
             }
         },
+        Command::Doctor { .. } => Ok(()),
     }
 }
 

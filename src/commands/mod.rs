@@ -1,5 +1,8 @@
 //! What each subcommand does, as library functions that write their
-//! output to a given writer (so tests and `main` share them).
+//! output to a given writer (so tests and `main` share them). `doctor`,
+//! which checks every link of the chain, has its own file.
+
+pub mod doctor;
 
 use std::io::{Read, Write};
 use std::path::Path;
