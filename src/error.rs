@@ -5,6 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::subprocess::Failure;
+
 #[derive(Debug, Clone)]
 pub enum Error {
     /// The request is malformed (bad video id, bad header value).
@@ -68,10 +70,10 @@ pub enum Error {
         cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
     },
     /// The resolver command failed or printed something unusable.
-    Resolver(String),
+    Resolver(Failure),
     /// A playlist's source (the playlist command) failed or printed
     /// something that is not a playlist.
-    PlaylistSource(String),
+    PlaylistSource(Failure),
     /// The resolver command ran past its time limit and was killed.
     ResolverTimeout(String),
     /// Bad input on the command line or in an import file.
@@ -161,8 +163,7 @@ impl fmt::Display for Error {
             }
             Error::RangeNotSatisfiable { .. } => write!(f, "range not satisfiable"),
             Error::BadStreamUrl { why, .. } => write!(f, "stored stream URL refused: {why}"),
-            Error::Resolver(why) => write!(f, "{why}"),
-            Error::PlaylistSource(why) => write!(f, "{why}"),
+            Error::Resolver(failure) | Error::PlaylistSource(failure) => write!(f, "{failure}"),
             Error::ResolverTimeout(why) => write!(f, "{why}"),
             Error::InvalidInput(why) => write!(f, "{why}"),
             Error::Config(why) => write!(f, "config: {why}"),
@@ -316,6 +317,9 @@ impl std::error::Error for Error {
                 Some(cause.as_ref() as &(dyn std::error::Error + 'static))
             }
             Error::StaleUrl { refresh, .. } => Some(refresh.as_ref()),
+            Error::Resolver(failure) | Error::PlaylistSource(failure) => failure
+                .io_error()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
             _ => None,
         }
     }

@@ -109,11 +109,13 @@ enum Command {
     ///
     /// JSON, one object per line: video_id, stream_url and title are
     /// required; artist, album, thumbnail (an http(s) URL) and duration
-    /// (seconds) are optional; null counts as absent. Any other key is an
-    /// error. yt-dlp's names work too: id (video_id), url (stream_url), track
-    /// (preferred over title), artists (a list, joined with ", " as yt-dlp
-    /// does for its artist). A line with yt-dlp's "extractor" key is yt-dlp's
-    /// own output: its other keys are ignored.
+    /// (seconds, at most a day) are optional; null counts as absent. Any
+    /// other key is an error. yt-dlp's names work too: id (video_id), url
+    /// (stream_url), track (preferred over title), artists (a list, joined
+    /// with ", ", preferred over artist). A line with yt-dlp's "extractor"
+    /// key is yt-dlp's own output: its other keys are ignored, but for the
+    /// artist of a video without one (its creators, else its channel less
+    /// " - Topic", as for a playlist's entries).
     ///
     /// Example: icyproxy import tracks.tsv --playlist "Road Trip"
     ///

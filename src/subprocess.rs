@@ -1,20 +1,159 @@
 //! Running a helper program (the resolver, the playlist reader): argv only,
 //! never a shell, in its own process group so a timeout ends whatever it
 //! started too, with both pipes drained on threads so a chatty program
-//! never blocks on a full pipe while we wait for it.
+//! never blocks on a full pipe while we wait for it; and the one account
+//! of how such a program failed ([`Failure`]).
 
+use std::fmt;
 use std::io::{self, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 use log::warn;
 
+/// Which helper program ran, and for what: it decides how a failure is
+/// told (the names and the fixes differ).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Helper {
+    /// The resolver, for a video id or a batch of them ("3 ids").
+    Resolver { what: String },
+    /// The playlist command, reading one playlist.
+    PlaylistCommand,
+}
+
+/// Why a helper program gave nothing to use: the one account of it for
+/// the resolver and the playlist command. Its `Display` is what a user
+/// reads.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The program as configured (`argv[0]`).
+    pub program: String,
+    pub helper: Helper,
+    pub how: How,
+}
+
+/// How a helper program failed.
+#[derive(Debug, Clone)]
+pub enum How {
+    /// There is no such program.
+    NotFound,
+    /// It ran past its time limit and was killed, with what it started.
+    TimedOut { after: Duration },
+    /// It exited with a failure status; the last line it wrote to stderr.
+    Failed {
+        status: ExitStatus,
+        stderr_tail: Option<String>,
+    },
+    /// A run for several (a resolver batch) gave nothing for this one:
+    /// yt-dlp goes on past a video that fails. Its exit status, and what
+    /// it said about this one.
+    Missing {
+        status: ExitStatus,
+        stderr_tail: Option<String>,
+    },
+    /// It could not be started, or waiting for it failed.
+    Io(Arc<io::Error>),
+    /// It ended, but what it printed is not what was asked for: why, and
+    /// the last line it wrote to stderr when that may say more.
+    Unusable {
+        why: String,
+        stderr_tail: Option<String>,
+    },
+}
+
+impl Failure {
+    /// The OS error behind it, when there is one.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match &self.how {
+            How::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let program = &self.program;
+        let (name, for_what) = match &self.helper {
+            Helper::Resolver { what } => (format!("resolver {program}"), format!(" for {what}")),
+            Helper::PlaylistCommand => (program.clone(), String::new()),
+        };
+        let tail = |t: &Option<String>| t.clone().unwrap_or_else(|| "no message".into());
+        match (&self.how, &self.helper) {
+            (How::NotFound, Helper::Resolver { .. }) => write!(
+                f,
+                "resolver command not found: {program} (install it, or set [resolver] \
+                 command = [] to turn resolving off)"
+            ),
+            (How::NotFound, Helper::PlaylistCommand) => write!(
+                f,
+                "playlist command not found: {program} (install yt-dlp, or set [resolver] \
+                 playlist_command)"
+            ),
+            (How::Io(e), Helper::Resolver { .. }) => {
+                write!(f, "cannot run resolver {program}: {e}")
+            }
+            (How::Io(e), Helper::PlaylistCommand) => {
+                write!(f, "cannot run the playlist command {program}: {e}")
+            }
+            (How::TimedOut { after }, helper) => {
+                write!(f, "{name} killed after {}s{for_what}", after.as_secs())?;
+                match helper {
+                    Helper::PlaylistCommand => {
+                        write!(f, " (raise [resolver] playlist_timeout_secs)")
+                    }
+                    Helper::Resolver { .. } => Ok(()),
+                }
+            }
+            (
+                How::Failed {
+                    status,
+                    stderr_tail,
+                },
+                _,
+            ) => write!(
+                f,
+                "{name} failed{for_what} ({status}): {}",
+                tail(stderr_tail)
+            ),
+            (
+                How::Missing {
+                    status,
+                    stderr_tail,
+                },
+                _,
+            ) => write!(
+                f,
+                "{name} gave no URL{for_what} ({status}): {}",
+                tail(stderr_tail)
+            ),
+            (How::Unusable { why, stderr_tail }, _) => {
+                write!(f, "{name} output{for_what}: {why}")?;
+                match stderr_tail {
+                    Some(said) => write!(f, " ({said})"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.io_error()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// What a program that ended by itself left behind.
 #[derive(Debug)]
 pub struct Finished {
+    /// `argv[0]`.
+    pub program: String,
     pub status: ExitStatus,
     /// At most the `max_output` given to [`run`].
     pub stdout: Vec<u8>,
@@ -23,74 +162,94 @@ pub struct Finished {
 
 impl Finished {
     /// The last non-empty line of stderr (at most 200 characters): what a
-    /// failing program says last is usually why.
-    pub fn last_stderr_line(&self) -> String {
-        self.stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no message")
-            .trim()
-            .chars()
-            .take(200)
-            .collect()
+    /// failing program says last is usually why. `None` when it said
+    /// nothing.
+    pub fn stderr_tail(&self) -> Option<String> {
+        let line = self.stderr.lines().rev().find(|l| !l.trim().is_empty())?;
+        Some(line.trim().chars().take(200).collect())
+    }
+
+    /// A failure of this run, told for `helper`.
+    pub fn failure(&self, helper: Helper, how: How) -> Failure {
+        Failure {
+            program: self.program.clone(),
+            helper,
+            how,
+        }
+    }
+
+    /// This run's failure status, told for `helper`.
+    pub fn failed(&self, helper: Helper) -> Failure {
+        let how = How::Failed {
+            status: self.status,
+            stderr_tail: self.stderr_tail(),
+        };
+        self.failure(helper, how)
     }
 }
 
-/// How a run ended.
-#[derive(Debug)]
-pub enum Ran {
-    Finished(Finished),
-    /// Killed at its time limit.
-    TimedOut,
-}
-
-/// Runs `argv` (not empty) and waits up to `timeout`. An error means it
-/// could not be started (`NotFound` when there is no such program).
-pub fn run(argv: &[String], timeout: Duration, max_output: u64) -> io::Result<Ran> {
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+/// Runs `argv` (not empty) as `helper` and waits up to `timeout`. It has
+/// failed when it could not be started (no such program, say) or was
+/// killed at its time limit; any exit status is a [`Finished`] run.
+pub fn run(
+    argv: &[String],
+    helper: &Helper,
+    timeout: Duration,
+    max_output: u64,
+) -> Result<Finished, Failure> {
+    let program = argv.first().cloned().unwrap_or_default();
+    let fail = |how| Failure {
+        program: program.clone(),
+        helper: helper.clone(),
+        how,
+    };
+    let io = |e: io::Error| match e.kind() {
+        io::ErrorKind::NotFound => fail(How::NotFound),
+        _ => fail(How::Io(Arc::new(e))),
+    };
+    let Some((name, args)) = argv.split_first() else {
+        let empty = io::Error::new(io::ErrorKind::InvalidInput, "empty command");
+        return Err(io(empty));
+    };
     let started = Instant::now();
-    let mut child = Command::new(program)
+    let mut child = Command::new(name)
         .args(args)
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()?;
+        .spawn()
+        .map_err(io)?;
     let stdout = child.stdout.take().map(|p| drain(p, max_output));
     let stderr = child.stderr.take().map(|p| drain(p, max_output));
     let status = loop {
         match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
+            Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() >= timeout => {
                 kill_group(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
-                break None;
+                return Err(fail(How::TimedOut { after: timeout }));
             }
             Ok(None) => thread::sleep(Duration::from_millis(10)),
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(e);
+                return Err(io(e));
             }
         }
-    };
-    let Some(status) = status else {
-        return Ok(Ran::TimedOut);
     };
     // Children the program left behind may hold the pipes open: take what
     // arrived, never wait on them for long.
     let grace = Duration::from_secs(2);
     let stdout = stdout.map(|rx| collect(&rx, grace)).unwrap_or_default();
     let stderr = stderr.map(|rx| collect(&rx, grace)).unwrap_or_default();
-    Ok(Ran::Finished(Finished {
+    Ok(Finished {
+        program,
         status,
         stdout,
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }))
+    })
 }
 
 /// Kills the process group (a wrapper script's children too). Done with
@@ -133,48 +292,106 @@ mod tests {
         vec!["sh".into(), "-c".into(), script.into()]
     }
 
+    const PLAYLIST: &Helper = &Helper::PlaylistCommand;
+
     #[test]
     fn output_status_and_last_stderr_line() {
-        let Ok(Ran::Finished(f)) = run(
+        let f = run(
             &sh("echo out; echo first >&2; echo '  last  ' >&2; echo >&2; exit 3"),
+            PLAYLIST,
             Duration::from_secs(10),
             1024,
-        ) else {
-            panic!("did not finish");
-        };
+        )
+        .expect("finished");
         assert_eq!(f.stdout, b"out\n");
         assert_eq!(f.status.code(), Some(3));
-        assert_eq!(f.last_stderr_line(), "last");
+        assert_eq!(f.stderr_tail().as_deref(), Some("last"));
+        assert_eq!(
+            f.failed(Helper::PlaylistCommand).to_string(),
+            "sh failed (exit status: 3): last"
+        );
+        let quiet = run(&sh("exit 1"), PLAYLIST, Duration::from_secs(10), 1024).expect("finished");
+        let resolver = Helper::Resolver {
+            what: "dQw4w9WgXcQ".into(),
+        };
+        assert_eq!(
+            quiet.failed(resolver).to_string(),
+            "resolver sh failed for dQw4w9WgXcQ (exit status: 1): no message"
+        );
     }
 
     #[test]
     fn a_program_past_its_time_is_killed_with_its_children() {
         let started = Instant::now();
-        let ran = run(&sh("sleep 30 & sleep 30"), Duration::from_millis(200), 1024);
-        assert!(matches!(ran, Ok(Ran::TimedOut)), "{ran:?}");
+        let ran = run(
+            &sh("sleep 30 & sleep 30"),
+            PLAYLIST,
+            Duration::from_millis(200),
+            1024,
+        );
+        let failure = ran.expect_err("killed");
+        assert!(matches!(failure.how, How::TimedOut { .. }), "{failure:?}");
         assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(
+            failure.to_string(),
+            "sh killed after 0s (raise [resolver] playlist_timeout_secs)"
+        );
     }
 
     #[test]
     fn a_missing_program_is_not_found() {
+        let resolver = Helper::Resolver {
+            what: "2 ids".into(),
+        };
         let e = run(
             &["icyproxy-no-such-program".into()],
+            &resolver,
             Duration::from_secs(1),
             10,
         )
         .expect_err("not found");
-        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        assert!(matches!(e.how, How::NotFound), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("resolver command not found: icyproxy-no-such-program (install it"),
+            "{e}"
+        );
+        assert!(std::error::Error::source(&e).is_none());
+    }
+
+    #[test]
+    fn a_program_that_cannot_run_keeps_the_os_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = run(
+            &[dir.path().display().to_string()],
+            PLAYLIST,
+            Duration::from_secs(1),
+            10,
+        )
+        .expect_err("a directory");
+        let os = e.io_error().expect("kept");
+        assert_eq!(os.kind(), io::ErrorKind::PermissionDenied);
+        assert!(
+            e.to_string()
+                .starts_with("cannot run the playlist command /"),
+            "{e}"
+        );
+        assert!(std::error::Error::source(&e).is_some());
+        // The error users get keeps it too.
+        let e = crate::error::Error::PlaylistSource(e);
+        let source = std::error::Error::source(&e).expect("kept");
+        assert!(source.downcast_ref::<io::Error>().is_some());
     }
 
     #[test]
     fn output_beyond_the_limit_is_dropped_without_blocking() {
-        let Ok(Ran::Finished(f)) = run(
+        let f = run(
             &sh("head -c 1000000 /dev/zero"),
+            PLAYLIST,
             Duration::from_secs(10),
             100,
-        ) else {
-            panic!("did not finish");
-        };
+        )
+        .expect("finished");
         assert_eq!(f.stdout.len(), 100);
         assert!(f.status.success());
     }

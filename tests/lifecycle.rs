@@ -83,10 +83,10 @@ fn an_unknown_id_is_resolved_stored_and_streamed() {
     );
     let track = s.stored(NEW).expect("stored");
     assert_eq!(
-        (track.artist.as_str(), track.title.as_str()),
+        (track.tags.artist.as_str(), track.tags.title.as_str()),
         ("Resolved Artist", "Resolved Track")
     );
-    assert_eq!(track.duration_secs, Some(212));
+    assert_eq!(track.tags.duration_secs, Some(212));
     assert!(track.expires_at.expect("expire= kept") > now() as i64 + 21000);
     assert_eq!(s.calls().len(), 1);
     let again = get(
@@ -148,7 +148,10 @@ fn expired_and_expiring_urls_are_refreshed_before_streaming() {
             track.stream_url.is_some_and(|u| u.contains("gen=")),
             "new URL stored"
         );
-        assert_eq!(track.title, "Stored Title", "stored tags survive a refresh");
+        assert_eq!(
+            track.tags.title, "Stored Title",
+            "stored tags survive a refresh"
+        );
         assert_eq!(
             reply.header("icy-name"),
             Some("Stored Artist - Stored Title")

@@ -79,7 +79,7 @@ fn world() -> World {
         let mut t = NewTrack::new(id, &origin.url(path), artist, title)
             .expect("track")
             .with_album("Tones");
-        t.duration_secs = Some(TONE_SECS as i64);
+        t.tags.duration_secs = Some(TONE_SECS as i64);
         if let Some(thumb) = thumb {
             t = t.with_thumbnail(thumb).expect("thumb");
         }

@@ -203,7 +203,10 @@ fn a_url_about_to_expire_is_refreshed_before_anyone_asks_and_art_is_fetched() {
         .get(&VideoId::parse(SIX[0]).expect("id"))
         .expect("get")
         .expect("row");
-    assert_eq!((t.artist.as_str(), t.title.as_str()), ("Artist", "Title"));
+    assert_eq!(
+        (t.tags.artist.as_str(), t.tags.title.as_str()),
+        ("Artist", "Title")
+    );
     assert_eq!(w.origin.log.requests_for("cover.jpg").len(), 1);
     assert!(
         w.origin.log.requests_for("/audio/").is_empty(),

@@ -207,7 +207,7 @@ impl WarmThread {
             let Ok(Some(track)) = store.get(id) else {
                 continue;
             };
-            if let Some(url) = track.thumbnail_url.as_deref() {
+            if let Some(url) = track.tags.thumbnail_url.as_deref() {
                 if !self.parts.covers.has(id, url) {
                     if let Err(e) = self.parts.covers.get(id, url, &self.parts.upstream) {
                         debug!("{id}: warming cover art: {e}");
@@ -232,7 +232,7 @@ impl WarmThread {
 
     /// Art that can be served from the cache (or there is none to serve).
     fn cover_warm(&self, track: &Track) -> bool {
-        let Some(url) = track.thumbnail_url.as_deref() else {
+        let Some(url) = track.tags.thumbnail_url.as_deref() else {
             return true;
         };
         VideoId::parse(&track.video_id).is_some_and(|id| self.parts.covers.has(&id, url))

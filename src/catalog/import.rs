@@ -6,70 +6,43 @@
 //!   for them, so `yt-dlp -j -f bestaudio URL | icyproxy import -` works.
 //!
 //! Every line is checked before anything is written, so a bad line costs
-//! nothing but an error naming it. JSON lines are read as plain maps, not
-//! through a derive: a misspelt key must be an error, not silently ignored.
+//! nothing but an error naming it. JSON lines are read as plain maps by
+//! the yt-dlp reader ([`ytdlp::Info::read_import`]), not through a derive:
+//! a misspelt key must be an error, not silently ignored; and the tags
+//! follow the same rules as the resolver's and a playlist listing's.
 
 use serde_json::{Map, Value};
 
 use crate::catalog::store::NewTrack;
+use crate::catalog::tags::Tags;
+use crate::catalog::ytdlp::{self, Info};
 use crate::error::{Error, Result};
 
-/// One field of a JSON line: the keys that may carry it, the first present
-/// (and not `null`) wins, and what to call it when it is missing.
-struct Field {
-    keys: &'static [&'static str],
+/// A required field of a JSON line, as errors name it when it is missing.
+struct Required {
     /// The name in an error about an icyproxy line.
     name: &'static str,
     /// The name in an error about a line of yt-dlp's output.
     ytdlp_name: &'static str,
 }
 
-const VIDEO_ID: Field = Field {
-    keys: &["video_id", "id"],
+const VIDEO_ID: Required = Required {
     name: "video_id",
     ytdlp_name: "id",
 };
-const STREAM_URL: Field = Field {
-    keys: &["stream_url", "url"],
+const STREAM_URL: Required = Required {
     name: "stream_url",
     ytdlp_name: "url (yt-dlp prints one only for a single format: use -f bestaudio)",
 };
 /// yt-dlp's `title` is the video's ("Artist - Song (Official Video)"); its
-/// `track`, when there is one, is the song's, so it comes first.
-const TITLE: Field = Field {
-    keys: &["track", "title"],
+/// `track`, when there is one, is the song's, and comes first.
+const TITLE: Required = Required {
     name: "title",
     ytdlp_name: "track or title",
 };
-const ALBUM: &[&str] = &["album"];
-const THUMBNAIL: &[&str] = &["thumbnail"];
-const DURATION: &str = "duration";
-/// `artist` is text; yt-dlp's `artists` is a list, joined with ", " (which
-/// is how yt-dlp itself makes its `artist` from it).
-const ARTIST: &str = "artist";
-const ARTISTS: &str = "artists";
-
-/// Every key an icyproxy JSON line may have.
-const KNOWN: [&str; 11] = [
-    "video_id",
-    "id",
-    "stream_url",
-    "url",
-    "artist",
-    "artists",
-    "title",
-    "track",
-    "album",
-    "thumbnail",
-    "duration",
-];
 
 /// How many unknown keys an error names.
 const SHOWN_UNKNOWN: usize = 5;
-
-/// The key that marks a line as yt-dlp's own output (`-j`), whose many
-/// other keys (formats, http_headers, ...) are not ours to judge.
-const YTDLP_MARK: &str = "extractor";
 
 /// Parses a whole import file. Blank lines and lines starting with `#` are
 /// skipped. The error names the first bad line (1-based).
@@ -110,104 +83,79 @@ fn tsv_line(line: &str) -> Result<NewTrack> {
 fn json_line(line: &str) -> Result<NewTrack> {
     let map: Map<String, Value> = serde_json::from_str(line)
         .map_err(|e| Error::InvalidInput(format!("not a JSON object: {e}")))?;
-    let from_ytdlp = map.contains_key(YTDLP_MARK);
-    let mut problems = Vec::new();
-    if !from_ytdlp {
-        let unknown: Vec<String> = map
+    // yt-dlp's own output has many other keys (formats, http_headers,
+    // ...), not ours to judge.
+    let from_ytdlp = ytdlp::is_its_output(&map);
+    let known = |key: &str| ytdlp::IMPORT_KEYS.contains(&key);
+    let unknown: Vec<String> = match from_ytdlp {
+        true => Vec::new(),
+        false => map
             .keys()
-            .filter(|k| !KNOWN.contains(&k.as_str()))
+            .filter(|k| !known(k))
             .map(|k| format!("{k:?}"))
-            .collect();
-        if !unknown.is_empty() {
-            let s = if unknown.len() == 1 { "" } else { "s" };
-            // A line of yt-dlp output without its mark has dozens: name a few.
-            let more = match unknown.len().saturating_sub(SHOWN_UNKNOWN) {
-                0 => String::new(),
-                n => format!(" and {n} more"),
-            };
-            problems.push(format!(
-                "unknown key{s} {}{more} (known: video_id, stream_url, artist, title, album, \
-                 thumbnail, duration, and yt-dlp's id, url, artists, track)",
-                unknown[..unknown.len().min(SHOWN_UNKNOWN)].join(", ")
-            ));
-        }
-    }
-    let mut missing = Vec::new();
-    let mut required = |field: &Field| -> Result<String> {
-        let value = text(&map, field.keys)?;
-        if value.is_none() {
-            missing.push(if from_ytdlp {
-                field.ytdlp_name
-            } else {
-                field.name
-            });
-        }
-        Ok(value.unwrap_or_default().to_owned())
+            .collect(),
     };
-    let id = required(&VIDEO_ID)?;
-    let url = required(&STREAM_URL)?;
-    let title = required(&TITLE)?;
+    let mut problems = Vec::new();
+    if !unknown.is_empty() {
+        let s = if unknown.len() == 1 { "" } else { "s" };
+        // A line of yt-dlp output without its mark has dozens: name a few.
+        let more = match unknown.len().saturating_sub(SHOWN_UNKNOWN) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        problems.push(format!(
+            "unknown key{s} {}{more} (known: video_id, stream_url, artist, title, album, \
+             thumbnail, duration, and yt-dlp's id, url, artists, track)",
+            unknown[..unknown.len().min(SHOWN_UNKNOWN)].join(", ")
+        ));
+    }
+    // An unknown key is named above, whatever its value: only known ones are read.
+    let info = match unknown.is_empty() {
+        true => Info::read_import(&map),
+        false => Info::read_import(&map.into_iter().filter(|(k, _)| known(k)).collect()),
+    }
+    .map_err(Error::InvalidInput)?;
+    let name = |field: &Required| match from_ytdlp {
+        true => field.ytdlp_name,
+        false => field.name,
+    };
+    let mut missing = Vec::new();
+    if info.id.is_none() {
+        missing.push(name(&VIDEO_ID));
+    }
+    if info.url.is_none() {
+        missing.push(name(&STREAM_URL));
+    }
+    if info.track.is_none() && info.title.is_none() {
+        missing.push(name(&TITLE));
+    }
     if !missing.is_empty() {
         problems.push(format!("missing {}", missing.join(", ")));
     }
     if !problems.is_empty() {
         return Err(Error::InvalidInput(problems.join("; ")));
     }
-    let artist = match text(&map, &[ARTIST])? {
-        Some(artist) => artist.to_owned(),
-        None => artists(&map)?,
+    let duration_secs = match info.duration {
+        None => None,
+        Some(secs) => Some(ytdlp::duration_secs(secs).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "duration must be a number of seconds, 0 to {}: {secs}",
+                ytdlp::MAX_DURATION_SECS
+            ))
+        })?),
     };
-    let mut track = NewTrack::new(&id, &url, &artist, &title)?;
-    if let Some(album) = text(&map, ALBUM)? {
-        track = track.with_album(album);
+    let tags = Tags {
+        duration_secs,
+        ..info.tags()
+    };
+    let id = info.id.as_deref().unwrap_or_default();
+    let url = info.url.as_deref().unwrap_or_default();
+    let mut track = NewTrack::tagged(id, url, tags)?;
+    // A cover that is not an http(s) URL is an error here, not left out.
+    if let Some(thumbnail) = info.thumbnail.as_deref() {
+        track = track.with_thumbnail(thumbnail)?;
     }
-    if let Some(thumb) = text(&map, THUMBNAIL)? {
-        track = track.with_thumbnail(thumb)?;
-    }
-    track.duration_secs = duration(&map)?;
     Ok(track)
-}
-
-/// The first of `keys` that is present and not `null`, which must be text.
-fn text<'a>(map: &'a Map<String, Value>, keys: &[&str]) -> Result<Option<&'a str>> {
-    for key in keys {
-        match map.get(*key) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) => return Ok(Some(s)),
-            Some(_) => return Err(Error::InvalidInput(format!("{key} must be text"))),
-        }
-    }
-    Ok(None)
-}
-
-/// yt-dlp's `artists` list joined with ", "; empty when absent.
-fn artists(map: &Map<String, Value>) -> Result<String> {
-    let bad = || Error::InvalidInput(format!("{ARTISTS} must be a list of text"));
-    match map.get(ARTISTS) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::Array(items)) => {
-            let names: Vec<&str> = items
-                .iter()
-                .map(|v| v.as_str().ok_or_else(bad))
-                .collect::<Result<_>>()?;
-            Ok(names.join(", "))
-        }
-        Some(_) => Err(bad()),
-    }
-}
-
-/// `duration` in seconds (yt-dlp gives a float), rounded.
-fn duration(map: &Map<String, Value>) -> Result<Option<i64>> {
-    let value = match map.get(DURATION) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(value) => value,
-    };
-    match value.as_f64() {
-        Some(secs) if (0.0..=1e12).contains(&secs) => Ok(Some(secs.round() as i64)),
-        _ => Err(Error::InvalidInput(format!(
-            "duration must be a number of seconds, 0 or more: {value}"
-        ))),
-    }
 }
 
 #[cfg(test)]
@@ -231,12 +179,18 @@ mod tests {
             ccccccccccc\thttp://h/c\tA\tT\thttps://i/c.jpg\n";
         let tracks = parse(input).expect("valid");
         assert_eq!(tracks.len(), 3);
-        assert_eq!(tracks[0].artist, "Rick Astley");
-        assert_eq!(tracks[1].artist, "");
-        assert_eq!(tracks[1].album.as_deref(), Some("Al"));
-        assert_eq!(tracks[1].duration_secs, Some(62));
-        assert_eq!(tracks[1].thumbnail_url.as_deref(), Some("https://i/t.jpg"));
-        assert_eq!(tracks[2].thumbnail_url.as_deref(), Some("https://i/c.jpg"));
+        assert_eq!(tracks[0].tags.artist, "Rick Astley");
+        assert_eq!(tracks[1].tags.artist, "");
+        assert_eq!(tracks[1].tags.album.as_deref(), Some("Al"));
+        assert_eq!(tracks[1].tags.duration_secs, Some(62));
+        assert_eq!(
+            tracks[1].tags.thumbnail_url.as_deref(),
+            Some("https://i/t.jpg")
+        );
+        assert_eq!(
+            tracks[2].tags.thumbnail_url.as_deref(),
+            Some("https://i/c.jpg")
+        );
     }
 
     #[test]
@@ -332,14 +286,28 @@ mod tests {
         .expect("valid");
         assert_eq!(t.video_id.as_str(), "aaaaaaaaaaa");
         assert_eq!(t.stream_url, "https://h/b");
-        assert_eq!((t.title.as_str(), t.artist.as_str()), ("Song", "A, B"));
-        assert_eq!(t.duration_secs, Some(200));
+        assert_eq!(
+            (t.tags.title.as_str(), t.tags.artist.as_str()),
+            ("Song", "A, B")
+        );
+        assert_eq!(t.tags.duration_secs, Some(200));
+        // `artists` is yt-dlp's list, `artist` its older join of it: the
+        // list comes first, as everywhere yt-dlp's JSON is read.
         let t = one(
             "{\"id\":\"aaaaaaaaaaa\",\"url\":\"https://h/b\",\"title\":\"Only\",\
              \"artist\":\"Solo\",\"artists\":[\"X\"]}",
         )
         .expect("valid");
-        assert_eq!((t.title.as_str(), t.artist.as_str()), ("Only", "Solo"));
+        assert_eq!(
+            (t.tags.title.as_str(), t.tags.artist.as_str()),
+            ("Only", "X")
+        );
+        let t = one(
+            "{\"video_id\":\"aaaaaaaaaaa\",\"stream_url\":\"https://h/b\",\"title\":\"Only\",\
+             \"artist\":\"Solo\"}",
+        )
+        .expect("valid");
+        assert_eq!(t.tags.artist, "Solo");
     }
 
     #[test]
@@ -349,14 +317,44 @@ mod tests {
                     \"formats\":[{\"url\":\"x\"}],\"http_headers\":{\"User-Agent\":\"y\"},\
                     \"thumbnail\":\"https://i/t.jpg\",\"duration\":61,\"view_count\":5}";
         let t = one(line).expect("valid");
-        assert_eq!((t.title.as_str(), t.artist.as_str()), ("S", "A, B"));
-        assert_eq!(t.album, None);
-        assert_eq!(t.thumbnail_url.as_deref(), Some("https://i/t.jpg"));
-        assert_eq!(t.duration_secs, Some(61));
+        assert_eq!(
+            (t.tags.title.as_str(), t.tags.artist.as_str()),
+            ("S", "A, B")
+        );
+        assert_eq!(t.tags.album, None);
+        assert_eq!(t.tags.thumbnail_url.as_deref(), Some("https://i/t.jpg"));
+        assert_eq!(t.tags.duration_secs, Some(61));
         // A merged video+audio format has no top-level url: say what to do.
         let e = refused("{\"extractor\":\"youtube\",\"id\":\"aaaaaaaaaaa\",\"title\":\"V\"}");
         assert!(
             e.starts_with("line 1: missing url (yt-dlp prints one only for a single format"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ytdlp_output_without_music_tags_is_read_like_a_listing() {
+        let t = one(
+            "{\"extractor\":\"youtube\",\"id\":\"aaaaaaaaaaa\",\"url\":\"https://h/b\",\
+             \"title\":\"V\",\"channel\":\"Band - Topic\",\"uploader\":\"Band - Topic\",\
+             \"thumbnails\":[{\"url\":\"https://i/t.jpg\",\"width\":9,\"height\":9}]}",
+        )
+        .expect("valid");
+        assert_eq!(
+            (t.tags.title.as_str(), t.tags.artist.as_str()),
+            ("V", "Band")
+        );
+        assert_eq!(t.tags.thumbnail_url.as_deref(), Some("https://i/t.jpg"));
+        // In icyproxy's own lines such keys stay unknown, whatever their value.
+        let e = refused(
+            "{\"video_id\":\"aaaaaaaaaaa\",\"stream_url\":\"http://h/b\",\"title\":\"T\",\"channel\":5}",
+        );
+        assert!(e.starts_with("line 1: unknown key \"channel\""), "{e}");
+        let e = refused(
+            "{\"video_id\":\"aaaaaaaaaaa\",\"stream_url\":\"http://h/b\",\"title\":\"T\",\"duration\":90000}",
+        );
+        assert!(
+            e.starts_with("line 1: duration must be a number of seconds, 0 to 86400: 90000"),
             "{e}"
         );
     }

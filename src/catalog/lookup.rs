@@ -16,6 +16,9 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::video_id::VideoId;
 
+/// Why nothing can be resolved.
+const NO_RESOLVER: &str = "[resolver] command is empty: nothing to resolve with";
+
 /// Shared by every worker.
 pub struct TrackSource {
     resolver: Option<Resolver>,
@@ -111,9 +114,7 @@ impl TrackSource {
     /// tags kept), an unknown one is stored with the resolver's tags.
     pub fn resolve_now(&self, id: &VideoId, store: &mut TrackStore) -> Result<Track> {
         if self.resolver.is_none() {
-            return Err(Error::Config(
-                "[resolver] command is empty: nothing to resolve with".into(),
-            ));
+            return Err(Error::Config(NO_RESOLVER.into()));
         }
         match store.get(id)? {
             Some(track) => self.refresh(id, store, &track),
@@ -130,7 +131,7 @@ impl TrackSource {
         let resolver = self
             .resolver
             .as_ref()
-            .ok_or_else(|| Error::Resolver("no resolver configured".into()))?;
+            .ok_or_else(|| Error::Config(NO_RESOLVER.into()))?;
         self.single_flight(id, || {
             if let Some(current) = store.get(id)? {
                 if current.stream_url.is_some() && current.stream_url != stale.stream_url {
@@ -157,11 +158,8 @@ impl TrackSource {
         };
         let update = UrlUpdate {
             stream_url: &resolved.stream_url,
-            duration_secs: resolved.duration_secs,
-            thumbnail_url: resolved.thumbnail_url.as_deref(),
-            track: resolved.track.as_deref(),
-            artist: resolved.music_artist.as_deref(),
-            album: resolved.album.as_deref(),
+            tags: Some(&resolved.tags),
+            music: resolved.music,
             fetch: Some(&resolved.fetch),
         };
         match store.update_url(id, &update) {
@@ -217,12 +215,11 @@ impl TrackSource {
             }
         }
         for guard in mine {
-            let result = done
-                .iter()
-                .find(|(id, _)| *id == guard.id)
-                .map(|(_, r)| r.clone())
-                .unwrap_or_else(|| Err(Error::Resolver("not resolved".into())));
-            guard.finish(result);
+            // Every id asked for has a result; were one missing, dropping
+            // its guard would end its flight all the same.
+            if let Some((_, result)) = done.iter().find(|(id, _)| *id == guard.id) {
+                guard.finish(result.clone());
+            }
         }
         done
     }
@@ -238,19 +235,14 @@ impl TrackSource {
 
     /// Stores a track first met through the resolver, with its tags.
     fn store_new(&self, id: &VideoId, store: &mut TrackStore, resolved: Resolved) -> Result<Track> {
-        let title = if resolved.title.is_empty() {
-            id.to_string()
-        } else {
-            resolved.title
-        };
-        let mut track = NewTrack::new(id.as_str(), &resolved.stream_url, &resolved.artist, &title)?;
-        track.tags_from = TagSource::Resolver;
-        track.fetch = resolved.fetch.clone();
-        track.duration_secs = resolved.duration_secs;
-        track.album = resolved.album.clone().filter(|a| !a.is_empty());
-        if let Some(thumb) = resolved.thumbnail_url.as_deref() {
-            track = track.clone().with_thumbnail(thumb).unwrap_or(track);
+        let mut tags = resolved.tags;
+        if tags.title.is_empty() {
+            tags.title = id.to_string();
         }
+        tags.album = tags.album.filter(|a| !a.is_empty());
+        let mut track = NewTrack::tagged(id.as_str(), &resolved.stream_url, tags)?;
+        track.tags_from = TagSource::Resolver;
+        track.fetch = resolved.fetch;
         if let Err(e) = store.upsert(&track) {
             // A read-only store: play it all the same, unstored.
             warn!("{id}: resolved track not stored: {e}");
@@ -258,12 +250,8 @@ impl TrackSource {
                 video_id: id.to_string(),
                 expires_at: stream_url::expires_at(&track.stream_url),
                 stream_url: Some(track.stream_url),
-                artist: track.artist,
-                title: track.title,
+                tags: track.tags,
                 updated_at: unix_now(),
-                duration_secs: track.duration_secs,
-                album: track.album.unwrap_or_default(),
-                thumbnail_url: track.thumbnail_url,
                 tags_from: TagSource::Resolver,
                 fetch: track.fetch,
             });
@@ -364,7 +352,10 @@ impl Drop for LeaderGuard<'_> {
     fn drop(&mut self) {
         let mut slot = self.flight.result.lock().expect("flight poisoned");
         if slot.is_none() {
-            *slot = Some(Err(Error::Resolver("resolving failed unexpectedly".into())));
+            *slot = Some(Err(Error::io_msg(format!(
+                "resolving {} failed unexpectedly",
+                self.id
+            ))));
         }
         drop(slot);
         self.flight.done.notify_all();
@@ -383,14 +374,16 @@ fn in_memory(stale: &Track, resolved: &Resolved) -> Track {
     track.stream_url = Some(resolved.stream_url.clone());
     track.expires_at = stream_url::expires_at(&resolved.stream_url);
     track.updated_at = unix_now();
-    track.duration_secs = track.duration_secs.or(resolved.duration_secs);
+    track.tags.duration_secs = track.tags.duration_secs.or(resolved.tags.duration_secs);
     track.fetch = resolved.fetch.clone();
-    if track.tags_from == TagSource::Flat {
-        if let Some(title) = &resolved.track {
-            track.title = title.clone();
-        }
-        if let Some(artist) = &resolved.music_artist {
-            track.artist = artist.clone();
+    if track.tags_from == TagSource::Flat && resolved.music {
+        for (stored, found) in [
+            (&mut track.tags.title, &resolved.tags.title),
+            (&mut track.tags.artist, &resolved.tags.artist),
+        ] {
+            if !found.is_empty() {
+                found.clone_into(stored);
+            }
         }
     }
     track

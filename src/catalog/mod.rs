@@ -1,8 +1,8 @@
 //! What icyproxy knows about tracks: the SQLite store, finding a playable
 //! URL (`lookup`, `resolver`, `stream_url`), playlists and their sources,
-//! and import files. Knows no HTTP server and no stream.
+//! import files, and the one reader of yt-dlp's JSON (`ytdlp`). Knows no
+//! HTTP server and no stream.
 
-pub mod flat_playlist;
 pub mod import;
 pub mod lookup;
 pub mod playlist;
@@ -11,4 +11,5 @@ pub mod resolver;
 pub mod store;
 pub mod stream_url;
 pub mod tags;
+pub mod ytdlp;
 pub mod ytdlp_error;

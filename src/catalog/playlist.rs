@@ -67,10 +67,10 @@ impl<'a> Shown<'a> {
         match &entry.track {
             Some(t) => Shown {
                 id: &entry.video_id,
-                artist: &t.artist,
-                title: &t.title,
-                album: &t.album,
-                duration_secs: t.duration_secs,
+                artist: &t.tags.artist,
+                title: &t.tags.title,
+                album: t.tags.album.as_deref().unwrap_or(""),
+                duration_secs: t.tags.duration_secs,
             },
             // Not stored yet (the resolver finds it on play): the id stands in.
             None => Shown {
@@ -129,7 +129,10 @@ pub fn xspf(name: &str, entries: &[PlaylistEntry], links: Links<'_>) -> String {
             out.push_str(&format!("      <album>{}</album>\n", xml_text(t.album)));
         }
         if let Some(secs) = t.duration_secs.filter(|s| *s > 0) {
-            out.push_str(&format!("      <duration>{}</duration>\n", secs * 1000));
+            out.push_str(&format!(
+                "      <duration>{}</duration>\n",
+                secs.saturating_mul(1000)
+            ));
         }
         out.push_str("    </track>\n");
     }
@@ -191,13 +194,15 @@ mod tests {
             track: Some(Track {
                 video_id: id.into(),
                 stream_url: Some("http://h/x".into()),
-                artist: artist.into(),
-                title: title.into(),
+                tags: crate::catalog::tags::Tags {
+                    artist: artist.into(),
+                    title: title.into(),
+                    album: Some(album.into()).filter(|a: &String| !a.is_empty()),
+                    duration_secs: secs,
+                    thumbnail_url: None,
+                },
                 updated_at: 0,
                 expires_at: None,
-                duration_secs: secs,
-                album: album.into(),
-                thumbnail_url: None,
                 tags_from: crate::catalog::store::TagSource::User,
                 fetch: Default::default(),
             }),

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
-use crate::catalog::flat_playlist::{self, FlatPlaylist};
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
+use crate::catalog::ytdlp::{self, FlatPlaylist};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::subprocess::{self, Ran};
+use crate::subprocess::{self, Helper, How};
 
 /// A playlist's JSON can be large (a 5,000-entry list is megabytes).
 const MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
@@ -65,40 +65,18 @@ impl Reader {
     pub fn read(&self, url: &str) -> Result<FlatPlaylist> {
         check_source_url(url).map_err(Error::InvalidInput)?;
         let argv: Vec<String> = self.argv.iter().map(|a| a.replace("{url}", url)).collect();
-        let program = argv.first().map_or("", String::as_str);
-        let ran = subprocess::run(&argv, self.timeout, MAX_OUTPUT_BYTES).map_err(|e| {
-            Error::PlaylistSource(match e.kind() {
-                std::io::ErrorKind::NotFound => format!(
-                    "playlist command not found: {program} (install yt-dlp, or set \
-                     [resolver] playlist_command)"
-                ),
-                _ => format!("cannot run the playlist command {program}: {e}"),
-            })
-        })?;
-        let finished = match ran {
-            Ran::Finished(finished) => finished,
-            Ran::TimedOut => {
-                return Err(Error::PlaylistSource(format!(
-                    "{program} killed after {}s (raise [resolver] playlist_timeout_secs)",
-                    self.timeout.as_secs()
-                )));
-            }
-        };
+        let helper = Helper::PlaylistCommand;
+        let finished = subprocess::run(&argv, &helper, self.timeout, MAX_OUTPUT_BYTES)
+            .map_err(Error::PlaylistSource)?;
         if !finished.status.success() {
-            return Err(Error::PlaylistSource(format!(
-                "{program} failed ({}): {}",
-                finished.status,
-                finished.last_stderr_line()
-            )));
+            return Err(Error::PlaylistSource(finished.failed(helper)));
         }
-        flat_playlist::parse(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
-            let said = finished.last_stderr_line();
-            let said = if said == "no message" {
-                String::new()
-            } else {
-                format!(" ({said})")
+        ytdlp::flat_playlist(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
+            let how = How::Unusable {
+                why,
+                stderr_tail: finished.stderr_tail(),
             };
-            Error::PlaylistSource(format!("{program} output: {why}{said}"))
+            Error::PlaylistSource(finished.failure(helper, how))
         })
     }
 }

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use log::{debug, warn};
-use serde::Deserialize;
 
 use crate::catalog::stream_url::{self, FetchTerms};
+use crate::catalog::tags::Tags;
+use crate::catalog::ytdlp;
 use crate::error::{Error, Result};
-use crate::subprocess::{self, Finished, Ran};
+use crate::subprocess::{self, Finished, Helper, How};
 use crate::video_id::VideoId;
 
 /// The resolver's output cannot be this big for a single video.
@@ -20,64 +21,17 @@ const MAX_OUTPUT_BYTES: u64 = 16 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
     pub stream_url: String,
-    /// Empty when the output carried none.
-    pub artist: String,
-    /// Empty when the output carried none (plain-text output).
-    pub title: String,
-    pub duration_secs: Option<i64>,
-    pub album: Option<String>,
-    /// Cover art (yt-dlp's `thumbnail`), when given.
-    pub thumbnail_url: Option<String>,
-    /// YouTube Music's own title (`track`), when given.
-    pub track: Option<String>,
-    /// YouTube Music's own artist (`artist`, or `artists` joined), when
-    /// given; not a channel name.
-    pub music_artist: Option<String>,
+    /// Empty artist and title when the output carried none (plain text).
+    pub tags: Tags,
+    /// Whether `tags` are YouTube Music's own (a `track`, or an `artist`
+    /// or `artists`), not only a video's title and channel.
+    pub music: bool,
     /// The video id the output names (yt-dlp's `id`), for matching a
     /// batch's lines to the ids asked for.
     pub id: Option<String>,
     /// `available_at`, and the headers yt-dlp's own downloader would send
     /// (those we may send on).
     pub fetch: FetchTerms,
-}
-
-/// Request headers from the resolver that are never sent on: those that
-/// describe our own connection or body, and `Accept-Encoding` (a
-/// compressed answer would reach the player compressed).
-const UNSENDABLE: [&str; 9] = [
-    "host",
-    "range",
-    "content-length",
-    "connection",
-    "transfer-encoding",
-    "accept-encoding",
-    "te",
-    "upgrade",
-    "icy-metadata",
-];
-
-/// The headers of yt-dlp's `http_headers` we send: well-formed names and
-/// values only, none of [`UNSENDABLE`].
-fn sendable_headers(
-    map: Option<serde_json::Map<String, serde_json::Value>>,
-) -> Vec<(String, String)> {
-    let token = |n: &str| {
-        !n.is_empty()
-            && n.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    };
-    map.unwrap_or_default()
-        .into_iter()
-        .filter_map(|(name, value)| Some((name, value.as_str()?.trim().to_owned())))
-        .filter(|(name, value)| {
-            token(name)
-                && !UNSENDABLE.contains(&name.to_ascii_lowercase().as_str())
-                && value.len() <= 1024
-                && value
-                    .chars()
-                    .all(|c| c == '\t' || (c >= ' ' && c != '\u{7f}'))
-        })
-        .collect()
 }
 
 /// The configured resolver command.
@@ -109,9 +63,13 @@ impl Resolver {
     pub fn resolve(&self, id: &VideoId) -> Result<Resolved> {
         let finished = self.run(std::slice::from_ref(id))?;
         parse_output(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
-            let why = format!("resolver {} output for {id}: {why}", self.program());
-            warn!("{why}");
-            Error::Resolver(why)
+            let how = How::Unusable {
+                why,
+                stderr_tail: None,
+            };
+            let failure = finished.failure(for_id(id), how);
+            warn!("{failure}");
+            Error::Resolver(failure)
         })
     }
 
@@ -148,12 +106,13 @@ impl Resolver {
                         .lines()
                         .rev()
                         .find(|l| l.contains(id.as_str()))
-                        .map_or_else(|| finished.last_stderr_line(), |l| l.trim().to_owned());
-                    Error::Resolver(format!(
-                        "resolver {} gave no URL for {id} ({}): {said}",
-                        self.program(),
-                        finished.status
-                    ))
+                        .map(|l| l.trim().to_owned())
+                        .or_else(|| finished.stderr_tail());
+                    let how = How::Missing {
+                        status: finished.status,
+                        stderr_tail: said,
+                    };
+                    Error::Resolver(finished.failure(for_id(id), how))
                 });
                 (id.clone(), result)
             })
@@ -161,7 +120,8 @@ impl Resolver {
     }
 
     /// Runs the command for `ids` (the `{video_id}` element repeated per
-    /// id); an error when it cannot run, is killed, or fails without output.
+    /// id); an error when it cannot run, is killed (a
+    /// [`Error::ResolverTimeout`]), or fails without output.
     fn run(&self, ids: &[VideoId]) -> Result<Finished> {
         let argv: Vec<String> = self
             .argv
@@ -174,128 +134,71 @@ impl Resolver {
                 false => vec![a.clone()],
             })
             .collect();
-        let program = self.program();
         let what = match ids {
             [one] => one.to_string(),
             many => format!("{} ids", many.len()),
         };
+        let helper = Helper::Resolver { what: what.clone() };
         // A batch gets its time limit per id (yt-dlp works through them one by one).
         let limit = self.timeout * u32::try_from(ids.len()).unwrap_or(u32::MAX).max(1);
-        let ran = subprocess::run(&argv, limit, MAX_OUTPUT_BYTES).map_err(|e| {
-            let why = if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "resolver command not found: {program} (install it, or set \
-                     [resolver] command = [] to turn resolving off)"
-                )
-            } else {
-                format!("cannot run resolver {program}: {e}")
-            };
-            warn!("{why}");
-            Error::Resolver(why)
-        })?;
-        let finished = match ran {
-            Ran::Finished(finished) => finished,
-            Ran::TimedOut => {
-                let why = format!(
-                    "resolver {program} killed after {}s for {what}",
-                    limit.as_secs()
-                );
-                warn!("{why}");
-                return Err(Error::ResolverTimeout(why));
-            }
-        };
+        let finished =
+            subprocess::run(&argv, &helper, limit, MAX_OUTPUT_BYTES).map_err(|failure| {
+                warn!("{failure}");
+                match failure.how {
+                    How::TimedOut { .. } => Error::ResolverTimeout(failure.to_string()),
+                    _ => Error::Resolver(failure),
+                }
+            })?;
         if !finished.stderr.trim().is_empty() {
+            let program = self.program();
             debug!("{program} stderr for {what}: {}", finished.stderr.trim());
         }
         // yt-dlp exits 1 when any id of a batch failed: lines for the
         // others still count.
         if !finished.status.success() && (ids.len() == 1 || finished.stdout.is_empty()) {
-            let why = format!(
-                "resolver {program} failed for {what} ({}): {}",
-                finished.status,
-                finished.last_stderr_line()
-            );
-            warn!("{why}");
-            return Err(Error::Resolver(why));
+            let failure = finished.failed(helper);
+            warn!("{failure}");
+            return Err(Error::Resolver(failure));
         }
         Ok(finished)
     }
 }
 
-/// The parts of yt-dlp's `-j` JSON that we use.
-#[derive(Deserialize)]
-struct YtDlpJson {
-    id: Option<String>,
-    url: Option<String>,
-    available_at: Option<f64>,
-    http_headers: Option<serde_json::Map<String, serde_json::Value>>,
-    title: Option<String>,
-    track: Option<String>,
-    artist: Option<String>,
-    artists: Option<Vec<String>>,
-    creator: Option<String>,
-    uploader: Option<String>,
-    album: Option<String>,
-    thumbnail: Option<String>,
-    duration: Option<f64>,
+/// The resolver, run for one id.
+fn for_id(id: &VideoId) -> Helper {
+    Helper::Resolver {
+        what: id.to_string(),
+    }
 }
 
-/// Parses resolver output: a yt-dlp-style JSON object, or plain text whose
-/// first non-empty line is the URL. The URL must be http(s).
+/// Parses resolver output: yt-dlp's JSON for a video with a chosen format
+/// (one object a line: the first is read, by [`ytdlp::Info`]), or plain
+/// text whose first non-empty line is the URL. The URL must be http(s).
 pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
     let text = output.trim();
     if text.is_empty() {
         return Err("empty output".into());
     }
     let resolved = if text.starts_with('{') {
-        // yt-dlp prints one object per line; take the first.
+        // One object per line; pretty-printed JSON is read whole.
         let first = text.lines().next().unwrap_or(text);
-        let json: YtDlpJson = serde_json::from_str(first)
-            .or_else(|_| serde_json::from_str(text))
-            .map_err(|e| format!("not valid JSON: {e}"))?;
-        let pick = |options: [&Option<String>; 3]| {
-            options
-                .into_iter()
-                .flatten()
-                .map(|s| s.trim())
-                .find(|s| !s.is_empty())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let nonempty = |s: &Option<String>| {
-            s.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let joined = json.artists.as_ref().map(|a| {
-            a.iter()
-                .map(|s| s.trim())
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
-        let music_artist = nonempty(&json.artist).or_else(|| nonempty(&joined));
+        let info = ytdlp::Info::parse(first).or_else(|_| ytdlp::Info::parse(text))?;
         Resolved {
-            stream_url: json.url.ok_or("JSON has no \"url\"")?.trim().to_owned(),
-            artist: pick([&music_artist, &json.creator, &json.uploader]),
-            title: pick([&json.track, &json.title, &None]),
-            track: nonempty(&json.track),
-            music_artist,
-            id: nonempty(&json.id),
-            fetch: FetchTerms {
-                available_at: json
-                    .available_at
-                    .filter(|t| t.is_finite() && *t > 0.0 && *t < 1e12)
-                    .map(|t| t.ceil() as i64),
-                http_headers: sendable_headers(json.http_headers),
-            },
-            duration_secs: json
-                .duration
-                .filter(|d| d.is_finite() && *d >= 0.0)
-                .map(|d| d.round() as i64),
-            album: json.album.map(|a| a.trim().to_owned()),
-            thumbnail_url: json.thumbnail.filter(|t| stream_url::check(t).is_ok()),
+            stream_url: info
+                .url
+                .as_deref()
+                .ok_or("JSON has no \"url\"")?
+                .trim()
+                .to_owned(),
+            tags: info.tags(),
+            music: info.is_music(),
+            id: info
+                .id
+                .as_deref()
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
+            fetch: info.fetch_terms(),
         }
     } else {
         let first = text
@@ -305,13 +208,8 @@ pub fn parse_output(output: &str) -> std::result::Result<Resolved, String> {
             .unwrap_or("");
         Resolved {
             stream_url: first.to_owned(),
-            artist: String::new(),
-            title: String::new(),
-            duration_secs: None,
-            album: None,
-            thumbnail_url: None,
-            track: None,
-            music_artist: None,
+            tags: Tags::default(),
+            music: false,
             id: None,
             fetch: FetchTerms::default(),
         }
@@ -331,23 +229,11 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(r.stream_url, "https://r.googlevideo.com/v?expire=9");
-        assert_eq!((r.artist.as_str(), r.title.as_str()), ("Band", "Song"));
-        assert_eq!(r.duration_secs, Some(212));
-    }
-
-    #[test]
-    fn youtube_music_tags_are_told_apart_from_channel_names() {
-        let r = parse_output(
-            r#"{"title":"Song (Official Video)","track":"Song","artists":["A","B"],"uploader":"A - Topic","url":"http://h/a"}"#,
-        )
-        .expect("valid");
-        assert_eq!(r.track.as_deref(), Some("Song"));
-        assert_eq!(r.music_artist.as_deref(), Some("A, B"));
-        assert_eq!(r.artist, "A, B");
-        let r = parse_output(r#"{"title":"Vlog","uploader":"Someone","url":"http://h/a"}"#)
-            .expect("valid");
-        assert_eq!((r.track, r.music_artist), (None, None));
-        assert_eq!(r.artist, "Someone");
+        assert_eq!(
+            (r.tags.artist.as_str(), r.tags.title.as_str()),
+            ("Band", "Song")
+        );
+        assert_eq!(r.tags.duration_secs, Some(212));
     }
 
     #[test]
@@ -377,18 +263,18 @@ mod tests {
     fn falls_back_to_creator_uploader_and_title() {
         let r = parse_output(r#"{"title":"T","creator":"C","uploader":"U","url":"http://h/a"}"#)
             .expect("valid");
-        assert_eq!((r.artist.as_str(), r.title.as_str()), ("C", "T"));
+        assert_eq!((r.tags.artist.as_str(), r.tags.title.as_str()), ("C", "T"));
         let r = parse_output(r#"{"title":"T","uploader":"U","url":"http://h/a"}"#).expect("valid");
-        assert_eq!(r.artist, "U");
+        assert_eq!(r.tags.artist, "U");
         let r = parse_output(r#"{"title":"T","artist":"","url":"http://h/a"}"#).expect("valid");
-        assert_eq!(r.artist, "");
+        assert_eq!(r.tags.artist, "");
     }
 
     #[test]
     fn plain_text_first_line_is_the_url() {
         let r = parse_output("\n  https://h/audio?x=1  \nsecond line\n").expect("valid");
         assert_eq!(r.stream_url, "https://h/audio?x=1");
-        assert!(r.title.is_empty());
+        assert!(r.tags.title.is_empty());
     }
 
     #[test]

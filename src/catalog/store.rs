@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use crate::catalog::stream_url::{self, FetchTerms};
+use crate::catalog::tags::Tags;
 use crate::error::{Error, Result};
 use crate::video_id::VideoId;
 
@@ -93,34 +94,22 @@ pub struct Track {
     /// `None` until the track is first resolved (a playlist import stores
     /// tags only).
     pub stream_url: Option<String>,
-    pub artist: String,
-    pub title: String,
+    pub tags: Tags,
     /// Unix seconds of the last write.
     pub updated_at: i64,
     /// Unix seconds when the stream URL stops working, when known.
     pub expires_at: Option<i64>,
-    pub duration_secs: Option<i64>,
-    /// Empty when unknown.
-    pub album: String,
-    /// Cover art for MPD's `albumart`, when known.
-    pub thumbnail_url: Option<String>,
     pub tags_from: TagSource,
     pub fetch: FetchTerms,
 }
 
-/// What a caller supplies to insert or replace a track.
+/// What a caller supplies to insert or replace a track. Its tags' `None`s
+/// keep what is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTrack {
     pub video_id: VideoId,
     pub stream_url: String,
-    pub artist: String,
-    pub title: String,
-    /// `None` keeps what is stored.
-    pub duration_secs: Option<i64>,
-    /// `None` keeps what is stored.
-    pub album: Option<String>,
-    /// `None` keeps what is stored.
-    pub thumbnail_url: Option<String>,
+    pub tags: Tags,
     pub tags_from: TagSource,
     pub fetch: FetchTerms,
 }
@@ -129,25 +118,20 @@ pub struct NewTrack {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedTrack {
     pub video_id: VideoId,
-    pub title: String,
-    pub artist: String,
-    pub duration_secs: Option<i64>,
-    pub thumbnail_url: Option<String>,
+    pub tags: Tags,
 }
 
 /// What a resolver run found for a stored track.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UrlUpdate<'a> {
     pub stream_url: &'a str,
-    /// Kept when one is stored already.
-    pub duration_secs: Option<i64>,
-    /// Kept when one is stored already.
-    pub thumbnail_url: Option<&'a str>,
-    /// YouTube Music's own tags, when the resolver gave them: they replace
-    /// tags from a flat playlist entry, never a user's.
-    pub track: Option<&'a str>,
-    pub artist: Option<&'a str>,
-    pub album: Option<&'a str>,
+    /// The resolver's tags: duration and cover fill in what is unknown; the
+    /// album, and when `music` the artist and title, replace the tags of a
+    /// flat playlist entry, never a user's.
+    pub tags: Option<&'a Tags>,
+    /// Whether `tags` are YouTube Music's own (a `track` or `artists`),
+    /// not a video's title and channel.
+    pub music: bool,
     /// What fetching the new URL takes.
     pub fetch: Option<&'a FetchTerms>,
 }
@@ -178,19 +162,28 @@ pub struct PlaylistInfo {
 impl NewTrack {
     /// Checks every field; the error says which one is wrong.
     pub fn new(video_id: &str, stream_url: &str, artist: &str, title: &str) -> Result<NewTrack> {
+        let tags = Tags {
+            artist: artist.to_owned(),
+            title: title.to_owned(),
+            ..Tags::default()
+        };
+        NewTrack::tagged(video_id, stream_url, tags)
+    }
+
+    /// A track with all of `tags`: the id, URL and title are checked (the
+    /// error says which is wrong), artist and title trimmed.
+    pub fn tagged(video_id: &str, stream_url: &str, mut tags: Tags) -> Result<NewTrack> {
         let id = VideoId::parse_or_explain(video_id)?;
         stream_url::check(stream_url)?;
-        if title.trim().is_empty() {
+        if tags.title.trim().is_empty() {
             return Err(Error::InvalidInput("title must not be empty".into()));
         }
+        tags.artist = tags.artist.trim().to_owned();
+        tags.title = tags.title.trim().to_owned();
         Ok(NewTrack {
             video_id: id,
             stream_url: stream_url.to_owned(),
-            artist: artist.trim().to_owned(),
-            title: title.trim().to_owned(),
-            duration_secs: None,
-            album: None,
-            thumbnail_url: None,
+            tags,
             tags_from: TagSource::User,
             fetch: FetchTerms::default(),
         })
@@ -198,7 +191,7 @@ impl NewTrack {
 
     /// Sets the album (empty text means none).
     pub fn with_album(mut self, album: &str) -> NewTrack {
-        self.album = Some(album.trim().to_owned());
+        self.tags.album = Some(album.trim().to_owned());
         self
     }
 
@@ -210,7 +203,7 @@ impl NewTrack {
                 e.to_string().replace("stream URL", "URL")
             ))
         })?;
-        self.thumbnail_url = Some(url.to_owned());
+        self.tags.thumbnail_url = Some(url.to_owned());
         Ok(self)
     }
 }
@@ -427,14 +420,18 @@ impl TrackStore {
     /// playlist entry, and a user's tags are never touched.
     pub fn update_url(&mut self, id: &VideoId, update: &UrlUpdate<'_>) -> Result<bool> {
         stream_url::check(update.stream_url)?;
-        let thumbnail = update
+        let none = Tags::default();
+        let tags = update.tags.unwrap_or(&none);
+        let thumbnail = tags
             .thumbnail_url
+            .as_deref()
             .filter(|u| stream_url::check(u).is_ok());
         let tag = |t: Option<&str>| {
             t.map(str::trim)
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned)
         };
+        let music = |t: &str| tag(Some(t).filter(|_| update.music));
         let n = self.conn.execute(
             "UPDATE tracks SET stream_url = ?2, updated_at = ?3, expires_at = ?4,
                duration_secs = coalesce(duration_secs, ?5),
@@ -451,11 +448,11 @@ impl TrackStore {
                 update.stream_url,
                 unix_now(),
                 stream_url::expires_at(update.stream_url),
-                update.duration_secs,
+                tags.duration_secs,
                 thumbnail,
-                tag(update.track),
-                tag(update.artist),
-                tag(update.album),
+                music(&tags.title),
+                music(&tags.artist),
+                tag(tags.album.as_deref()),
                 update.fetch.and_then(|f| f.available_at),
                 update.fetch.and_then(|f| headers_json(&f.http_headers)),
             ],
@@ -630,13 +627,13 @@ fn upsert_in(conn: &Connection, tracks: &[NewTrack]) -> Result<()> {
         stmt.execute(params![
             t.video_id.as_str(),
             t.stream_url,
-            t.artist,
-            t.title,
+            t.tags.artist,
+            t.tags.title,
             now,
             stream_url::expires_at(&t.stream_url),
-            t.duration_secs,
-            t.album,
-            t.thumbnail_url,
+            t.tags.duration_secs,
+            t.tags.album,
+            t.tags.thumbnail_url,
             t.tags_from.as_str(),
             t.fetch.available_at,
             headers_json(&t.fetch.http_headers),
@@ -654,7 +651,7 @@ fn list_in(conn: &Connection, tracks: &[ListedTrack]) -> Result<usize> {
         "INSERT INTO tracks
            (video_id, stream_url, artist, title, updated_at, duration_secs, album,
             thumbnail_url, tags_from)
-         VALUES (?1, '', ?2, ?3, ?4, ?5, '', ?6, 'flat')
+         VALUES (?1, '', ?2, ?3, ?4, ?5, coalesce(?7, ''), ?6, 'flat')
          ON CONFLICT(video_id) DO UPDATE SET
            artist = CASE WHEN tags_from = 'flat' THEN excluded.artist ELSE artist END,
            title  = CASE WHEN tags_from = 'flat' THEN excluded.title ELSE title END,
@@ -669,11 +666,12 @@ fn list_in(conn: &Connection, tracks: &[ListedTrack]) -> Result<usize> {
         }
         stmt.execute(params![
             t.video_id.as_str(),
-            t.artist,
-            t.title,
+            t.tags.artist,
+            t.tags.title,
             now,
-            t.duration_secs,
-            t.thumbnail_url,
+            t.tags.duration_secs,
+            t.tags.thumbnail_url,
+            t.tags.album,
         ])?;
     }
     Ok(new)
@@ -837,13 +835,15 @@ fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Track> {
     Ok(Track {
         video_id: text(row, at)?,
         stream_url: Some(url).filter(|u| !u.is_empty()),
-        artist: text(row, at + 2)?,
-        title: text(row, at + 3)?,
+        tags: Tags {
+            artist: text(row, at + 2)?,
+            title: text(row, at + 3)?,
+            album: Some(text(row, at + 7)?).filter(|a| !a.is_empty()),
+            duration_secs: row.get(at + 6)?,
+            thumbnail_url: thumbnail,
+        },
         updated_at: row.get(at + 4)?,
         expires_at: row.get(at + 5)?,
-        duration_secs: row.get(at + 6)?,
-        album: text(row, at + 7)?,
-        thumbnail_url: thumbnail,
         tags_from: TagSource::from_column(&text(row, at + 9)?),
         fetch: FetchTerms {
             available_at: row.get(at + 10)?,
@@ -879,7 +879,10 @@ mod tests {
         s.upsert(&track("dQw4w9WgXcQ", "Two")).expect("update");
         s.upsert(&track("aaaaaaaaaaa", "Other")).expect("insert");
         let got = s.get(&id).expect("get").expect("present");
-        assert_eq!((got.artist.as_str(), got.title.as_str()), ("Artist", "Two"));
+        assert_eq!(
+            (got.tags.artist.as_str(), got.tags.title.as_str()),
+            ("Artist", "Two")
+        );
         assert_eq!(s.count().expect("count"), 2);
         let update = |url| UrlUpdate {
             stream_url: url,
@@ -947,7 +950,7 @@ mod tests {
             .get(&VideoId::parse("bbbbbbbbbbb").expect("id"))
             .expect("get")
             .expect("row");
-        assert_eq!(t.artist, "\u{FFFD}A");
+        assert_eq!(t.tags.artist, "\u{FFFD}A");
     }
 
     #[test]
@@ -968,7 +971,16 @@ mod tests {
         let ids: Vec<_> = entries.iter().map(|e| e.video_id.as_str()).collect();
         assert_eq!(ids, ["bbbbbbbbbbb", "aaaaaaaaaaa", "bbbbbbbbbbb"]);
         assert!(entries[0].track.is_none());
-        assert_eq!(entries[1].track.as_ref().expect("stored").album, "Album");
+        assert_eq!(
+            entries[1]
+                .track
+                .as_ref()
+                .expect("stored")
+                .tags
+                .album
+                .as_deref(),
+            Some("Album")
+        );
         let counts: Vec<_> = s
             .playlists()
             .expect("names")
@@ -1023,8 +1035,14 @@ mod tests {
             .get(&VideoId::parse("aaaaaaaaaaa").expect("id"))
             .expect("q")
             .expect("row");
-        assert_eq!((t.title.as_str(), t.album.as_str()), ("A2", "Album"));
-        assert_eq!(t.thumbnail_url.as_deref(), Some("https://i.example/a.jpg"));
+        assert_eq!(
+            (t.tags.title.as_str(), t.tags.album.as_deref()),
+            ("A2", Some("Album"))
+        );
+        assert_eq!(
+            t.tags.thumbnail_url.as_deref(),
+            Some("https://i.example/a.jpg")
+        );
         assert!(
             track("aaaaaaaaaaa", "A")
                 .with_thumbnail("file:///x")
@@ -1053,8 +1071,8 @@ mod tests {
             .expect("q")
             .expect("row");
         assert_eq!(
-            (t.title.as_str(), t.album.as_str(), t.thumbnail_url),
-            ("T", "", None)
+            (t.tags.title.as_str(), t.tags.album, t.tags.thumbnail_url),
+            ("T", None, None)
         );
         assert_eq!(s.schema_version().expect("v"), SCHEMA_VERSION);
     }
@@ -1062,10 +1080,13 @@ mod tests {
     fn listed(id: &str, title: &str, artist: &str) -> ListedTrack {
         ListedTrack {
             video_id: VideoId::parse(id).expect("id"),
-            title: title.into(),
-            artist: artist.into(),
-            duration_secs: Some(100),
-            thumbnail_url: Some("https://i.example/t.jpg".into()),
+            tags: Tags {
+                title: title.into(),
+                artist: artist.into(),
+                duration_secs: Some(100),
+                thumbnail_url: Some("https://i.example/t.jpg".into()),
+                ..Tags::default()
+            },
         }
     }
 
@@ -1093,16 +1114,24 @@ mod tests {
                 .expect("row")
         };
         // A user's tags win over a listing's; a listed track has no URL.
-        assert_eq!(get(&s, a).title, "User Title");
+        assert_eq!(get(&s, a).tags.title, "User Title");
         let flat_b = get(&s, b);
-        assert_eq!((flat_b.title.as_str(), flat_b.stream_url), ("Flat B", None));
+        assert_eq!(
+            (flat_b.tags.title.as_str(), flat_b.stream_url),
+            ("Flat B", None)
+        );
         assert_eq!(flat_b.tags_from, TagSource::Flat);
         // Resolving replaces a listing's tags with YouTube Music's, not a user's.
+        let song = Tags {
+            title: "Song B".into(),
+            artist: "Band".into(),
+            album: Some("LP".into()),
+            ..Tags::default()
+        };
         let music = UrlUpdate {
             stream_url: "https://r.example/b",
-            track: Some("Song B"),
-            artist: Some("Band"),
-            album: Some("LP"),
+            tags: Some(&song),
+            music: true,
             ..UrlUpdate::default()
         };
         for id in [a, b] {
@@ -1114,14 +1143,14 @@ mod tests {
         let b_now = get(&s, b);
         assert_eq!(
             (
-                b_now.title.as_str(),
-                b_now.artist.as_str(),
-                b_now.album.as_str()
+                b_now.tags.title.as_str(),
+                b_now.tags.artist.as_str(),
+                b_now.tags.album.as_deref()
             ),
-            ("Song B", "Band", "LP")
+            ("Song B", "Band", Some("LP"))
         );
         assert_eq!(b_now.tags_from, TagSource::Resolver);
-        assert_eq!(get(&s, a).title, "User Title");
+        assert_eq!(get(&s, a).tags.title, "User Title");
         // A later listing no longer touches resolved tags; entries follow
         // the source: c removed, d added, b and a swapped.
         let d = "ddddddddddd";
@@ -1146,7 +1175,7 @@ mod tests {
                 reordered: true
             }
         );
-        assert_eq!(get(&s, b).title, "Song B");
+        assert_eq!(get(&s, b).tags.title, "Song B");
         let ids: Vec<_> = s
             .playlist("Road Trip")
             .expect("q")

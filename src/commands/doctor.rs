@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::mpd::client::{Connection, Failure};
 use crate::permissions::{self, Want};
 use crate::stream::upstream::Upstream;
-use crate::subprocess::{self, Ran};
+use crate::subprocess::{self, Helper};
 use crate::video_id::VideoId;
 
 /// A yt-dlp release older than this many days is worth upgrading: YouTube
@@ -320,8 +320,11 @@ fn version_check(program: &Path, is_ytdlp: bool, install: &Install) -> Check {
 /// The first line `PROGRAM ARG` prints (stdout, else stderr).
 fn version_of(program: &Path, arg: &str) -> std::result::Result<String, String> {
     let argv = [program.to_string_lossy().into_owned(), arg.to_owned()];
-    match subprocess::run(&argv, VERSION_TIMEOUT, 64 * 1024) {
-        Ok(Ran::Finished(f)) if f.status.success() => {
+    let helper = Helper::Resolver {
+        what: arg.to_owned(),
+    };
+    match subprocess::run(&argv, &helper, VERSION_TIMEOUT, 64 * 1024) {
+        Ok(f) if f.status.success() => {
             let out = String::from_utf8_lossy(&f.stdout);
             let first = out
                 .lines()
@@ -332,8 +335,11 @@ fn version_of(program: &Path, arg: &str) -> std::result::Result<String, String> 
                 .to_owned();
             Ok(first)
         }
-        Ok(Ran::Finished(f)) => Err(format!("{} ({})", f.last_stderr_line(), f.status)),
-        Ok(Ran::TimedOut) => Err(format!("no answer in {} s", VERSION_TIMEOUT.as_secs())),
+        Ok(f) => Err(format!(
+            "{} ({})",
+            f.stderr_tail().unwrap_or_else(|| "no message".into()),
+            f.status
+        )),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -576,9 +582,10 @@ fn probe(config: &Config, _program: &Path) -> Vec<Check> {
 }
 
 fn show_track(r: &Resolved) -> String {
-    match (r.artist.is_empty(), r.title.is_empty()) {
-        (false, false) => format!("{} - {}", r.artist, r.title),
-        (true, false) => r.title.clone(),
+    let (artist, title) = (&r.tags.artist, &r.tags.title);
+    match (artist.is_empty(), title.is_empty()) {
+        (false, false) => format!("{artist} - {title}"),
+        (true, false) => title.clone(),
         _ => "a stream URL".to_owned(),
     }
 }
@@ -651,7 +658,7 @@ fn stream_probe(config: &Config, resolved: &Resolved) -> Vec<Check> {
             started.elapsed().as_secs_f64()
         ),
     )];
-    let late = match (total, resolved.duration_secs) {
+    let late = match (total, resolved.tags.duration_secs) {
         (Some(total), Some(secs)) if secs > LATE_SECS as i64 + 5 => {
             Some(total * LATE_SECS / secs as u64)
         }

@@ -117,7 +117,7 @@ pub fn add(config: &Config, added: &Added, out: &mut dyn Write) -> Result<()> {
     if let Some(thumb) = &added.thumbnail {
         track = track.with_thumbnail(thumb)?;
     }
-    track.duration_secs = added.duration_secs;
+    track.tags.duration_secs = added.duration_secs;
     open_store(config, Need::Write)?.upsert(&track)?;
     say(out, &format!("stored {}", track.video_id))
 }
@@ -148,14 +148,11 @@ pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let url = resolved
         .stream_url
         .clone()
-        .ok_or_else(|| Error::Resolver(format!("the resolver gave {id} no URL")))?;
+        .ok_or_else(|| Error::io_msg(format!("the resolver gave {id} no URL")))?;
     let mut store = open_store(config, Need::Write)?;
     store.upsert(&NewTrack {
-        album: Some(resolved.album.clone()),
-        thumbnail_url: resolved.thumbnail_url.clone(),
-        duration_secs: resolved.duration_secs,
         tags_from: resolved.tags_from,
-        ..NewTrack::new(&id.to_string(), &url, &resolved.artist, &resolved.title)?
+        ..NewTrack::tagged(id.as_str(), &url, resolved.tags.clone())?
     })?;
     let track = store.get(&id)?.unwrap_or(resolved);
     write_all(out, &track_lines(&track))
@@ -168,12 +165,13 @@ fn track_lines(track: &Track) -> String {
     let time = |t: Option<i64>| t.map(crate::time::rfc3339).unwrap_or_default();
     let fields = [
         ("video_id", track.video_id.clone()),
-        ("artist", clean(&track.artist)),
-        ("title", clean(&track.title)),
-        ("album", clean(&track.album)),
+        ("artist", clean(&track.tags.artist)),
+        ("title", clean(&track.tags.title)),
+        ("album", clean(track.tags.album.as_deref().unwrap_or(""))),
         (
             "duration_secs",
             track
+                .tags
                 .duration_secs
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
@@ -184,7 +182,7 @@ fn track_lines(track: &Track) -> String {
         ),
         (
             "thumbnail_url",
-            clean(track.thumbnail_url.as_deref().unwrap_or("")),
+            clean(track.tags.thumbnail_url.as_deref().unwrap_or("")),
         ),
         ("updated_at", time(Some(track.updated_at))),
         ("expires_at", time(track.expires_at)),
@@ -210,8 +208,8 @@ pub fn list(config: &Config, out: &mut dyn Write) -> Result<()> {
         text.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
             t.video_id,
-            clean(&t.artist),
-            clean(&t.title),
+            clean(&t.tags.artist),
+            clean(&t.tags.title),
             crate::time::rfc3339(t.updated_at)
         ));
     }
@@ -307,7 +305,7 @@ pub fn playlist_list(config: &Config, name: Option<&str>, out: &mut dyn Write) -
                 let (artist, title) = e
                     .track
                     .map_or((String::new(), "(not stored yet)".to_owned()), |t| {
-                        (t.artist, t.title)
+                        (t.tags.artist, t.tags.title)
                     });
                 text.push_str(&format!("{}\t{artist}\t{title}\n", e.video_id));
             }
@@ -387,7 +385,7 @@ pub fn playlist_sync(config: &Config, name: Option<&str>, out: &mut dyn Write) -
     }
     match failed {
         0 => Ok(()),
-        n => Err(Error::PlaylistSource(format!(
+        n => Err(Error::io_msg(format!(
             "{n} of {} failed to sync",
             count(chosen.len(), "playlist", "playlists")
         ))),

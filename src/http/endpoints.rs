@@ -146,7 +146,7 @@ pub fn cover(
     upstream: &Upstream,
 ) -> Outcome {
     let url = match store.get(id) {
-        Ok(Some(track)) => track.thumbnail_url,
+        Ok(Some(track)) => track.tags.thumbnail_url,
         Ok(None) => None,
         Err(e) => return fail(request, &e),
     };

@@ -383,7 +383,7 @@ impl<'s, 'a> Stream<'s, 'a> {
     /// Stages 3 and 4: the head, then the body, then how it ended.
     fn respond(mut self, request: Request, mut shaped: Shaped) -> Outcome {
         let settings = self.ctx.settings;
-        let title = crate::catalog::tags::display_title(&self.track.artist, &self.track.title);
+        let title = self.track.tags.display_title();
         let inserter = self
             .ask
             .icy
