@@ -9,6 +9,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
+use crate::subprocess::{Cause, Failure, How};
+
 /// Why a yt-dlp run failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
@@ -224,6 +227,56 @@ pub fn classify(stderr: &str, exit: Option<i32>) -> Class {
 /// "you’re" and "isn’t").
 fn normalise(text: &str) -> String {
     text.to_lowercase().replace(['\u{2019}', '\u{2018}'], "'")
+}
+
+/// `failure` (a resolver run that failed, or gave no URL for an id) with
+/// its cause named from `stderr` (for a batch: the id's own lines and the
+/// warnings that name no id), and the telling line of it as the tail.
+pub fn diagnose(mut failure: Failure, stderr: &str) -> Failure {
+    let exit = match &failure.how {
+        How::Failed { status, .. } | How::Missing { status, .. } => status.code(),
+        _ => None,
+    };
+    if let How::Failed { stderr_tail, .. } | How::Missing { stderr_tail, .. } = &mut failure.how {
+        if let Some(line) = telling_line(stderr) {
+            *stderr_tail = Some(line);
+        }
+    }
+    let class = classify(stderr, exit);
+    let upgrade = match class {
+        Class::Outdated => {
+            Install::find(&failure.program, std::env::var_os("PATH").as_deref()).upgrade_command()
+        }
+        _ => String::new(),
+    };
+    failure.with_cause(Cause {
+        name: class.name(),
+        label: class.label(),
+        fix: class.fix(&upgrade),
+    })
+}
+
+/// The class a resolver error was given by [`diagnose`], if any.
+pub fn class_of(error: &Error) -> Option<Class> {
+    let Error::Resolver(failure) = error else {
+        return None;
+    };
+    let name = failure.cause.as_ref()?.name;
+    Class::ALL.into_iter().find(|c| c.name() == name)
+}
+
+/// The lines of a batch's `stderr` that concern `id`: those naming it, and
+/// those naming no video (warnings about the whole run).
+pub fn lines_for(stderr: &str, id: &str) -> String {
+    let names_a_video = |l: &str| {
+        l.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .any(|w| w.len() == 11 && l.contains(&format!("{w}:")))
+    };
+    stderr
+        .lines()
+        .filter(|l| l.contains(id) || !names_a_video(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The line of `stderr` that says most: the last `ERROR:` line, else the
