@@ -526,3 +526,39 @@ fn a_config_that_cannot_be_read_is_the_first_check() {
     let r = s.doctor();
     r.fails("config", "prot", "the shipped proxy.toml");
 }
+
+#[test]
+fn serve_says_at_start_what_is_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jar = dir.path().join("missing-cookies.txt");
+    let mut served = common::Served::start(
+        &format!(
+            "[resolver]\ncommand = [\"icyproxy-no-such-resolver\", \"--cookies\", \"{}\", \
+             \"{{video_id}}\"]\n[playlists]\nmpd_dir = \"{}\"\n",
+            jar.display(),
+            dir.path().join("no-such-dir").display()
+        ),
+        &[],
+    );
+    for needle in [
+        "resolver program icyproxy-no-such-resolver not found on PATH",
+        "[playlists] mpd_dir: ",
+        "cookies file: ",
+    ] {
+        let line = served.wait_for_line(Duration::from_secs(20), |l| l.contains(needle));
+        assert!(
+            line.is_some(),
+            "{needle:?} not said: {:?}",
+            served.log_lines()
+        );
+    }
+    let lines = served.log_lines().to_vec();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("not found on PATH"))
+            .count(),
+        1,
+        "{lines:?}"
+    );
+}

@@ -37,6 +37,10 @@ pub fn serve(config: &Config) -> Result<()> {
         absolute(&config.db_path).display(),
         absolute(&config.cover_dir).display()
     );
+    // What doctor would fail, said once each before serving.
+    for warning in doctor::startup_warnings(config) {
+        warn!("{warning}");
+    }
     let server = App::start(config)?;
     if !config.is_loopback() && config.token.is_none() {
         warn!(
