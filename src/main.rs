@@ -58,7 +58,7 @@ enum Command {
     ///
     /// Example: icyproxy add dQw4w9WgXcQ --url 'https://host/audio' --artist 'Rick Astley' --title 'Never Gonna Give You Up'
     Add {
-        /// The 11-character YouTube video id
+        /// The video id, or a YouTube / YouTube Music URL holding it (watch?v=ID, youtu.be/ID)
         video_id: String,
         /// The upstream audio URL (http or https)
         #[arg(long)]
@@ -86,20 +86,29 @@ enum Command {
     /// unknown value is empty; times are RFC 3339 UTC (2026-11-27T23:53:45Z).
     ///
     /// Example: icyproxy get dQw4w9WgXcQ
-    Get { video_id: String },
+    Get {
+        /// The video id, or a YouTube / YouTube Music URL holding it (watch?v=ID, youtu.be/ID)
+        video_id: String,
+    },
     /// Run the resolver (yt-dlp) for a video id and store the stream URL.
     ///
     /// A stored track keeps its artist and title and gets a fresh URL; an
     /// unknown one is stored with the resolver's tags. Prints what it stored.
     ///
     /// Example: icyproxy resolve dQw4w9WgXcQ
-    Resolve { video_id: String },
+    Resolve {
+        /// The video id, or a YouTube / YouTube Music URL holding it (watch?v=ID, youtu.be/ID)
+        video_id: String,
+    },
     /// Print all tracks: video_id<TAB>artist<TAB>title<TAB>updated_at (RFC 3339 UTC).
     List,
     /// Delete a stored track (exit 1 when absent).
     ///
     /// Example: icyproxy remove dQw4w9WgXcQ
-    Remove { video_id: String },
+    Remove {
+        /// The video id, or a YouTube / YouTube Music URL holding it (watch?v=ID, youtu.be/ID)
+        video_id: String,
+    },
     /// Import tracks from a file or stdin ("-"), all or nothing.
     ///
     /// One track per line; blank lines and lines starting with # are
@@ -182,6 +191,7 @@ enum PlaylistCommand {
     /// Example: icyproxy playlist add "Road Trip" dQw4w9WgXcQ kJQP7kiw5Fk
     Add {
         name: String,
+        /// Video ids, or YouTube / YouTube Music URLs holding them (watch?v=ID, youtu.be/ID)
         #[arg(required = true)]
         video_ids: Vec<String>,
     },
@@ -194,6 +204,7 @@ enum PlaylistCommand {
     /// Example: icyproxy playlist remove "Road Trip" dQw4w9WgXcQ
     Remove {
         name: String,
+        /// Video ids, or YouTube / YouTube Music URLs holding them
         video_ids: Vec<String>,
     },
     /// Write a playlist as XSPF or extended M3U (for MPD's playlist_directory).
