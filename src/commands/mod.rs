@@ -37,11 +37,12 @@ pub fn serve(config: &Config) -> Result<()> {
         absolute(&config.db_path).display(),
         absolute(&config.cover_dir).display()
     );
-    // What doctor would fail, said once each before serving.
+    let server = App::start(config)?;
+    // What doctor would fail, said once each once serving (a server that
+    // failed to start says only why).
     for warning in doctor::startup_warnings(config) {
         warn!("{warning}");
     }
-    let server = App::start(config)?;
     if !config.is_loopback() && config.token.is_none() {
         warn!(
             "listening on {} (not loopback) without [server] token: anyone on the network \
