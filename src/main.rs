@@ -101,6 +101,8 @@ enum Command {
         video_id: String,
     },
     /// Print all tracks: video_id<TAB>artist<TAB>title<TAB>updated_at (RFC 3339 UTC).
+    ///
+    /// Example: icyproxy list | grep -i astley
     List,
     /// Delete a stored track (exit 1 when absent).
     ///
@@ -137,6 +139,10 @@ enum Command {
         playlist: Option<String>,
     },
     /// Named playlists, served as /playlists/NAME.xspf and NAME.m3u.
+    ///
+    /// Example: icyproxy playlist import 'https://music.youtube.com/playlist?list=PL...'
+    ///
+    /// Example: icyproxy playlist add "Road Trip" dQw4w9WgXcQ
     #[command(subcommand)]
     Playlist(PlaylistCommand),
     /// Check every link from the config file to MPD, and say what to fix.
