@@ -122,6 +122,8 @@ pub struct Config {
     pub mpd_password: Option<String>,
     /// Queue entries after the current one kept warm.
     pub warm_ahead: usize,
+    /// The video `icyproxy doctor` resolves and fetches to prove the chain.
+    pub probe_id: String,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -135,7 +137,26 @@ struct FileConfig {
     cover: CoverSection,
     playlists: PlaylistsSection,
     mpd: MpdSection,
+    doctor: DoctorSection,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DoctorSection {
+    probe_id: String,
+}
+
+impl Default for DoctorSection {
+    fn default() -> Self {
+        DoctorSection {
+            probe_id: DEFAULT_PROBE_ID.into(),
+        }
+    }
+}
+
+/// The video `icyproxy doctor` resolves by default: a YouTube Music track
+/// that has stayed up for years.
+pub const DEFAULT_PROBE_ID: &str = "dQw4w9WgXcQ";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -405,6 +426,7 @@ impl Config {
             mpd_address: Some(file.mpd.address.trim().to_owned()).filter(|a| !a.is_empty()),
             mpd_password: Some(file.mpd.password).filter(|p| !p.is_empty()),
             warm_ahead: file.mpd.warm_ahead,
+            probe_id: file.doctor.probe_id.trim().to_owned(),
         };
         config.default_cover_dir();
         config.validate(&name)?;
@@ -537,6 +559,12 @@ impl Config {
                 );
             }
         }
+        if crate::video_id::VideoId::parse(&self.probe_id).is_none() {
+            return bad(
+                "[doctor] probe_id",
+                "must be a video id: 11 characters of A-Z a-z 0-9 _ -",
+            );
+        }
         if !program(&self.playlist_command) {
             return bad(
                 "[resolver] playlist_command",
@@ -666,6 +694,7 @@ mod tests {
         assert_eq!(c.mpd_address.as_deref(), Some("127.0.0.1:6600"));
         assert_eq!((c.mpd_password.as_deref(), c.warm_ahead), (None, 5));
         assert_eq!(c.batch_size, 8);
+        assert_eq!(c.probe_id, DEFAULT_PROBE_ID);
         assert_eq!(c.playlists_base_url(), "http://127.0.0.1:8080");
     }
 
@@ -791,6 +820,7 @@ mod tests {
         assert!(err("[playlists]\nmpd_dri = \"x\"\n").contains("mpd_dri"));
         assert!(err("[mpd]\naddress = \"localhost\"\n").contains("[mpd] address"));
         assert!(err("[resolver]\nbatch_size = 0\n").contains("batch_size"));
+        assert!(err("[doctor]\nprobe_id = \"x\"\n").contains("[doctor] probe_id"));
         let off = Config::from_toml("[mpd]\naddress = \"\"\n", None).expect("valid");
         assert_eq!(off.mpd_address, None);
     }

@@ -58,7 +58,7 @@ enum Command {
     ///
     /// Example: icyproxy add dQw4w9WgXcQ --url 'https://host/audio' --artist 'Rick Astley' --title 'Never Gonna Give You Up'
     Add {
-        /// The 11-character YouTube video id
+        /// The video id, or a YouTube / YouTube Music URL holding it (watch?v=ID, youtu.be/ID)
         video_id: String,
         /// The upstream audio URL (http or https)
         #[arg(long)]
@@ -86,20 +86,31 @@ enum Command {
     /// unknown value is empty; times are RFC 3339 UTC (2026-11-27T23:53:45Z).
     ///
     /// Example: icyproxy get dQw4w9WgXcQ
-    Get { video_id: String },
+    Get {
+        /// The video id, or a YouTube / YouTube Music URL holding it (watch?v=ID, youtu.be/ID)
+        video_id: String,
+    },
     /// Run the resolver (yt-dlp) for a video id and store the stream URL.
     ///
     /// A stored track keeps its artist and title and gets a fresh URL; an
     /// unknown one is stored with the resolver's tags. Prints what it stored.
     ///
     /// Example: icyproxy resolve dQw4w9WgXcQ
-    Resolve { video_id: String },
+    Resolve {
+        /// The video id, or a YouTube / YouTube Music URL holding it (watch?v=ID, youtu.be/ID)
+        video_id: String,
+    },
     /// Print all tracks: video_id<TAB>artist<TAB>title<TAB>updated_at (RFC 3339 UTC).
+    ///
+    /// Example: icyproxy list | grep -i astley
     List,
     /// Delete a stored track (exit 1 when absent).
     ///
     /// Example: icyproxy remove dQw4w9WgXcQ
-    Remove { video_id: String },
+    Remove {
+        /// The video id, or a YouTube / YouTube Music URL holding it (watch?v=ID, youtu.be/ID)
+        video_id: String,
+    },
     /// Import tracks from a file or stdin ("-"), all or nothing.
     ///
     /// One track per line; blank lines and lines starting with # are
@@ -128,8 +139,29 @@ enum Command {
         playlist: Option<String>,
     },
     /// Named playlists, served as /playlists/NAME.xspf and NAME.m3u.
+    ///
+    /// Example: icyproxy playlist import 'https://music.youtube.com/playlist?list=PL...'
+    ///
+    /// Example: icyproxy playlist add "Road Trip" dQw4w9WgXcQ
     #[command(subcommand)]
     Playlist(PlaylistCommand),
+    /// Check every link from the config file to MPD, and say what to fix.
+    ///
+    /// One line per check: ✔ fine, ✗ to fix, ! worth a look, with the fix
+    /// after →. The config file and its permissions; the database; the
+    /// resolver (found, --version, its age) and, for yt-dlp, a JavaScript
+    /// runtime; the cookies file of [resolver] command; a real resolve of
+    /// [doctor] probe_id, then 64 KiB of its stream from the start and from
+    /// ~90 s in; MPD (reachable, version, password) and [playlists] mpd_dir;
+    /// the listening address. Changes nothing. Exit 0: nothing to fix, 1:
+    /// something to fix.
+    ///
+    /// Example: sudo -u icyproxy icyproxy doctor      (as the service sees it)
+    Doctor {
+        /// One JSON object: {"ok": BOOL, "checks": [{"check", "status", "detail", "fix"}]}
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -165,6 +197,7 @@ enum PlaylistCommand {
     /// Example: icyproxy playlist add "Road Trip" dQw4w9WgXcQ kJQP7kiw5Fk
     Add {
         name: String,
+        /// Video ids, or YouTube / YouTube Music URLs holding them (watch?v=ID, youtu.be/ID)
         #[arg(required = true)]
         video_ids: Vec<String>,
     },
@@ -177,6 +210,7 @@ enum PlaylistCommand {
     /// Example: icyproxy playlist remove "Road Trip" dQw4w9WgXcQ
     Remove {
         name: String,
+        /// Video ids, or YouTube / YouTube Music URLs holding them
         video_ids: Vec<String>,
     },
     /// Write a playlist as XSPF or extended M3U (for MPD's playlist_directory).
@@ -250,12 +284,19 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Serve(args) => (args.host.clone(), args.port),
         _ => (None, None),
     };
-    let config = Config::load(cli.config.as_deref())?.with_overrides(Overrides {
-        host,
-        port,
-        db_path: cli.db,
-    })?;
+    let config = Config::load(cli.config.as_deref()).and_then(|c| {
+        c.with_overrides(Overrides {
+            host,
+            port,
+            db_path: cli.db,
+        })
+    });
     let mut out = std::io::stdout().lock();
+    if let Command::Doctor { json } = command {
+        // A config that cannot be read is the first thing doctor reports.
+        return commands::doctor::doctor(config, json, &mut out);
+    }
+    let config = config?;
     match command {
         Command::Serve(_) => {
             drop(out);
@@ -319,6 +360,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 commands::playlist_export(&config, &export, &mut out)
             }
         },
+        Command::Doctor { .. } => Ok(()),
     }
 }
 

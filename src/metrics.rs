@@ -8,6 +8,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tiny_http::ConnectionHandle;
 
+use crate::error::Error;
+use crate::subprocess::How;
+
 /// The statuses counted one by one; anything else is counted as `other`.
 /// (tiny_http answers over-long request lines and headers, 414 and 431,
 /// itself: those never reach us, so they have no series.)
@@ -19,8 +22,13 @@ pub struct Metrics {
     active_streams: AtomicUsize,
     bytes_sent: AtomicU64,
     upstream_retries: AtomicU64,
-    resolver_runs: AtomicU64,
+    resolver_ids: AtomicU64,
     resolver_failures: AtomicU64,
+    /// Resolver failures by cause (`bot_check`, ...): the causes known
+    /// from the start first, in their order, then any other seen.
+    resolver_causes: Mutex<Vec<(&'static str, u64)>>,
+    /// The resolver's last failure, for `/health`.
+    last_resolver_failure: Mutex<Option<LastFailure>>,
     url_refreshes: AtomicU64,
     playlist_syncs: AtomicU64,
     resolver_batches: AtomicU64,
@@ -47,10 +55,70 @@ impl Metrics {
         self.upstream_retries.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn resolver_run(&self, ok: bool) {
-        self.resolver_runs.fetch_add(1, Ordering::Relaxed);
-        if !ok {
-            self.resolver_failures.fetch_add(1, Ordering::Relaxed);
+    /// Counts one id given to the resolver (a warming run gives several),
+    /// and its failure by cause.
+    pub fn resolver_result<T>(&self, result: &Result<T, Error>) {
+        self.resolver_ids.fetch_add(1, Ordering::Relaxed);
+        let Err(error) = result else {
+            return;
+        };
+        self.resolver_failures.fetch_add(1, Ordering::Relaxed);
+        let (cause, fix) = match error {
+            Error::Resolver(failure) => match (&failure.cause, &failure.how) {
+                (Some(cause), _) => (cause.name, Some(cause.fix.clone())),
+                (None, How::NotFound) => (
+                    "not_found",
+                    Some("install yt-dlp, or set [resolver] command = []".to_owned()),
+                ),
+                (None, _) => ("other", None),
+            },
+            Error::ResolverTimeout(_) => (
+                "timed_out",
+                Some("raise [resolver] timeout_secs, or run icyproxy doctor".to_owned()),
+            ),
+            _ => ("other", None),
+        };
+        let mut causes = lock(&self.resolver_causes);
+        match causes.iter_mut().find(|(name, _)| *name == cause) {
+            Some((_, n)) => *n += 1,
+            None => causes.push((cause, 1)),
+        }
+        drop(causes);
+        *lock(&self.last_resolver_failure) = Some(LastFailure {
+            cause,
+            what: error.to_string(),
+            fix,
+            at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        });
+    }
+
+    /// Names the causes a resolver failure can have, so `/metrics` lists
+    /// each from the start (at 0).
+    pub fn know_causes(&self, names: &[&'static str]) {
+        let mut causes = lock(&self.resolver_causes);
+        for name in names {
+            if !causes.iter().any(|(n, _)| n == name) {
+                causes.push((name, 0));
+            }
+        }
+    }
+
+    /// `/health`'s `resolver` object: the last failure (what, its cause,
+    /// when, the fix) or `null`s when there was none.
+    pub fn resolver_health(&self) -> serde_json::Value {
+        let last = lock(&self.last_resolver_failure);
+        match last.as_ref() {
+            None => {
+                serde_json::json!({ "last_failure": null, "cause": null, "at": null, "fix": null })
+            }
+            Some(f) => serde_json::json!({
+                "last_failure": f.what,
+                "cause": f.cause,
+                "at": crate::time::rfc3339(i64::try_from(f.at).unwrap_or(0)),
+                "fix": f.fix,
+            }),
         }
     }
 
@@ -132,15 +200,17 @@ impl Metrics {
                 get(&self.upstream_retries),
             ),
             (
-                "icyproxy_resolver_runs_total",
+                "icyproxy_resolver_ids_total",
                 "counter",
-                "Resolver command runs.",
-                get(&self.resolver_runs),
+                "Ids given to the resolver command, each once whatever the run (a warming run \
+                 takes several: icyproxy_resolver_batches_total counts those runs).",
+                get(&self.resolver_ids),
             ),
             (
                 "icyproxy_resolver_failures_total",
                 "counter",
-                "Resolver runs that failed or timed out.",
+                "Ids the resolver gave no URL for (failed, killed or unusable output); by \
+                 cause in icyproxy_resolver_failures_by_cause_total.",
                 get(&self.resolver_failures),
             ),
             (
@@ -212,8 +282,36 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         }
+        out.push_str(
+            "# HELP icyproxy_resolver_failures_by_cause_total Resolver failures by cause \
+             (yt-dlp's message, named; /health's resolver field has the last one and its fix).\n\
+             # TYPE icyproxy_resolver_failures_by_cause_total counter\n",
+        );
+        for (cause, n) in lock(&self.resolver_causes).iter() {
+            let _ = writeln!(
+                out,
+                "icyproxy_resolver_failures_by_cause_total{{cause=\"{cause}\"}} {n}"
+            );
+        }
         out
     }
+}
+
+/// The resolver's last failure.
+#[derive(Debug, Clone)]
+struct LastFailure {
+    cause: &'static str,
+    /// The error as a user reads it (never a stream URL).
+    what: String,
+    fix: Option<String>,
+    /// Unix seconds.
+    at: u64,
+}
+
+/// A lock on a counter's data: a panic elsewhere cannot corrupt a count,
+/// so a poisoned lock is used as it is.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A live stream; dropping it stops counting it.
@@ -244,7 +342,8 @@ mod tests {
         m.request(200, 5);
         m.request(418, 0);
         m.upstream_retry();
-        m.resolver_run(false);
+        m.know_causes(&["bot_check", "rate_limited"]);
+        m.resolver_result::<()>(&Err(Error::ResolverTimeout("killed".into())));
         m.url_refreshed();
         let guard = m.stream_started(None);
         let text = m.render();
@@ -255,8 +354,11 @@ mod tests {
             "icyproxy_active_streams 1",
             "icyproxy_bytes_sent_total 15",
             "icyproxy_upstream_retries_total 1",
-            "icyproxy_resolver_runs_total 1",
+            "icyproxy_resolver_ids_total 1",
             "icyproxy_resolver_failures_total 1",
+            "icyproxy_resolver_failures_by_cause_total{cause=\"bot_check\"} 0",
+            "icyproxy_resolver_failures_by_cause_total{cause=\"rate_limited\"} 0",
+            "icyproxy_resolver_failures_by_cause_total{cause=\"timed_out\"} 1",
             "icyproxy_url_refreshes_total 1",
         ] {
             assert!(

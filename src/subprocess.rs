@@ -34,6 +34,21 @@ pub struct Failure {
     pub program: String,
     pub helper: Helper,
     pub how: How,
+    /// What the failure means, when the layer that knows the program has
+    /// named it (the yt-dlp classifier): shown with its fix.
+    /// (Shared: an error stays small, and clones are cheap.)
+    pub cause: Option<Arc<Cause>>,
+}
+
+/// A failure's cause, named: the name counted in `/metrics`, the words a
+/// user reads and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// As in `/metrics` and `/health` (`bot_check`, `rate_limited`, ...).
+    pub name: &'static str,
+    /// In a few words (`YouTube's bot check`).
+    pub label: &'static str,
+    pub fix: String,
 }
 
 /// How a helper program failed.
@@ -66,6 +81,12 @@ pub enum How {
 }
 
 impl Failure {
+    /// This failure with its cause named.
+    pub fn with_cause(mut self, cause: Cause) -> Failure {
+        self.cause = Some(Arc::new(cause));
+        self
+    }
+
     /// The OS error behind it, when there is one.
     pub fn io_error(&self) -> Option<&io::Error> {
         match &self.how {
@@ -82,7 +103,11 @@ impl fmt::Display for Failure {
             Helper::Resolver { what } => (format!("resolver {program}"), format!(" for {what}")),
             Helper::PlaylistCommand => (program.clone(), String::new()),
         };
-        let tail = |t: &Option<String>| t.clone().unwrap_or_else(|| "no message".into());
+        let said = |t: &Option<String>| t.clone().unwrap_or_else(|| "no message".into());
+        let tail = |t: &Option<String>| match &self.cause {
+            Some(cause) => format!("{}: {} (fix: {})", cause.label, said(t), cause.fix),
+            None => said(t),
+        };
         match (&self.how, &self.helper) {
             (How::NotFound, Helper::Resolver { .. }) => write!(
                 f,
@@ -175,6 +200,7 @@ impl Finished {
             program: self.program.clone(),
             helper,
             how,
+            cause: None,
         }
     }
 
@@ -202,6 +228,7 @@ pub fn run(
         program: program.clone(),
         helper: helper.clone(),
         how,
+        cause: None,
     };
     let io = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => fail(How::NotFound),

@@ -32,6 +32,54 @@ impl VideoId {
         })
     }
 
+    /// What a user typed where an id is expected: the id itself, or a
+    /// YouTube / YouTube Music URL holding one (`watch?v=ID`, `youtu.be/ID`,
+    /// `/shorts/ID`, `/embed/ID`, `/live/ID`), pasted with or without its
+    /// scheme and other query parameters. Pure.
+    pub fn from_user(text: &str) -> Option<VideoId> {
+        let text = text.trim();
+        if let Some(id) = VideoId::parse(text) {
+            return Some(id);
+        }
+        let lower = text.to_ascii_lowercase();
+        let rest = ["https://", "http://"]
+            .iter()
+            .find_map(|s| lower.strip_prefix(s).map(|_| &text[s.len()..]))
+            .unwrap_or(text);
+        let (host, path) = rest.split_once('/')?;
+        let host = host.to_ascii_lowercase();
+        let host = host.strip_prefix("www.").unwrap_or(&host);
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let query = query.split('#').next().unwrap_or("");
+        match host {
+            "youtu.be" => VideoId::parse(path.trim_end_matches('/')),
+            "youtube.com" | "m.youtube.com" | "music.youtube.com" => {
+                let from_query = query
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("v="))
+                    .and_then(VideoId::parse);
+                from_query.or_else(|| {
+                    let mut parts = path.split('/');
+                    match (parts.next(), parts.next()) {
+                        (Some("shorts" | "embed" | "live" | "v"), Some(id)) => VideoId::parse(id),
+                        _ => None,
+                    }
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Like [`VideoId::from_user`], with an error that says what is taken.
+    pub fn from_user_or_explain(text: &str) -> crate::error::Result<VideoId> {
+        VideoId::from_user(text).ok_or_else(|| {
+            crate::error::Error::InvalidInput(format!(
+                "invalid video id {text:?}: expected 11 characters of A-Z a-z 0-9 _ -, or a \
+                 YouTube / YouTube Music URL with one (watch?v=ID, youtu.be/ID)"
+            ))
+        })
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -52,6 +100,40 @@ mod tests {
         for id in ["dQw4w9WgXcQ", "___________", "-----------", "a1B2c3D4e5F"] {
             assert_eq!(VideoId::parse(id).map(|v| v.to_string()), Some(id.into()));
         }
+    }
+
+    #[test]
+    fn takes_the_id_out_of_a_pasted_url() {
+        for url in [
+            "https://music.youtube.com/watch?v=dQw4w9WgXcQ&list=RDAMVMdQw4w9WgXcQ",
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "http://youtube.com/watch?feature=share&v=dQw4w9WgXcQ#t=10",
+            "www.youtube.com/watch?v=dQw4w9WgXcQ",
+            "https://m.youtube.com/watch?v=dQw4w9WgXcQ",
+            "https://youtu.be/dQw4w9WgXcQ?si=abcdef",
+            "youtu.be/dQw4w9WgXcQ",
+            "https://www.youtube.com/shorts/dQw4w9WgXcQ",
+            "https://www.youtube.com/embed/dQw4w9WgXcQ",
+            "HTTPS://MUSIC.YOUTUBE.COM/watch?v=dQw4w9WgXcQ",
+            "  dQw4w9WgXcQ  ",
+        ] {
+            assert_eq!(
+                VideoId::from_user(url).map(|v| v.to_string()).as_deref(),
+                Some("dQw4w9WgXcQ"),
+                "{url}"
+            );
+        }
+        for bad in [
+            "https://example.com/watch?v=dQw4w9WgXcQ",
+            "https://www.youtube.com/playlist?list=PL123",
+            "https://www.youtube.com/watch?v=short",
+            "https://youtu.be/",
+            "not an id",
+        ] {
+            assert_eq!(VideoId::from_user(bad), None, "{bad}");
+        }
+        let e = VideoId::from_user_or_explain("x").expect_err("refused");
+        assert!(e.to_string().contains("youtu.be/ID"), "{e}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use log::warn;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::playlist_source;
 use crate::catalog::store::TrackStore;
+use crate::catalog::ytdlp_error::Class;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::endpoints::Status;
@@ -45,6 +46,9 @@ impl App {
         let read_only = check_store(config)?;
         let stopping = Arc::new(AtomicBool::new(false));
         let metrics = Arc::new(Metrics::default());
+        let mut causes: Vec<&'static str> = Class::ALL.iter().map(|c| c.name()).collect();
+        causes.extend(["timed_out", "not_found"]);
+        metrics.know_causes(&causes);
         let parts = Parts {
             upstream: Upstream::new(config)?,
             tracks: Arc::new(TrackSource::new(config, Arc::clone(&metrics))),
@@ -200,7 +204,22 @@ impl Status for Ahead {
     fn health(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut fields = serde_json::Map::new();
         fields.insert("mpd".into(), self.mpd_link().into());
-        fields.insert("warm_tracks".into(), self.warm_tracks().into());
+        // MPD gone: nothing is being kept warm for it.
+        let warm = match self.mpd_link() {
+            "connected" => self.warm_tracks(),
+            _ => 0,
+        };
+        fields.insert("warm_tracks".into(), warm.into());
+        let paused = self.warmer.as_ref().is_some_and(|w| w.paused());
+        fields.insert(
+            "warming".into(),
+            match (self.warmer.is_some(), paused) {
+                (false, _) => "off",
+                (true, false) => "on",
+                (true, true) => "paused for YouTube's rate limit",
+            }
+            .into(),
+        );
         fields
     }
 

@@ -20,6 +20,7 @@ use log::{debug, info, warn};
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::store::{Track, TrackStore};
 use crate::catalog::stream_url;
+use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::stream::cover::CoverCache;
@@ -31,6 +32,12 @@ use crate::video_id::VideoId;
 /// guests: a failing id must not be hammered).
 const RETRY_FIRST: Duration = Duration::from_secs(60);
 const RETRY_MOST: Duration = Duration::from_secs(30 * 60);
+/// After YouTube's rate limit, warming resolves nothing for this long
+/// (guest sessions get about 300 videos an hour).
+pub const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(10 * 60);
+/// An unavailable video (private, removed, ...) is not tried again while
+/// it stays in the window, within reason.
+const UNAVAILABLE_PAUSE: Duration = Duration::from_secs(24 * 3600);
 /// How often the thread looks at the stop flag while idle.
 const TICK: Duration = Duration::from_millis(200);
 
@@ -38,6 +45,7 @@ const TICK: Duration = Duration::from_millis(200);
 pub struct Warmer {
     windows: Sender<Vec<VideoId>>,
     warm: Arc<AtomicUsize>,
+    paused: Arc<AtomicBool>,
 }
 
 /// What the warming thread needs.
@@ -54,6 +62,7 @@ impl Warmer {
     pub fn start(config: &Config, parts: WarmParts) -> std::io::Result<(Warmer, JoinHandle<()>)> {
         let (windows, rx) = unbounded();
         let warm = Arc::new(AtomicUsize::new(0));
+        let paused = Arc::new(AtomicBool::new(false));
         let state = WarmThread {
             db_path: config.db_path.clone(),
             margin: config.refresh_margin_secs,
@@ -61,13 +70,22 @@ impl Warmer {
             batch: config.batch_size,
             parts,
             warm: Arc::clone(&warm),
+            paused: Arc::clone(&paused),
             window: Vec::new(),
             failures: HashMap::new(),
+            paused_until: None,
         };
         let handle = thread::Builder::new()
             .name("warm".into())
             .spawn(move || state.run(&rx))?;
-        Ok((Warmer { windows, warm }, handle))
+        Ok((
+            Warmer {
+                windows,
+                warm,
+                paused,
+            },
+            handle,
+        ))
     }
 
     /// The ids to keep warm from now on, in order of need.
@@ -78,6 +96,11 @@ impl Warmer {
     /// How many ids of the window are warm now.
     pub fn warm_tracks(&self) -> usize {
         self.warm.load(Ordering::Relaxed)
+    }
+
+    /// Whether warming is paused after YouTube's rate limit.
+    pub fn paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
     }
 }
 
@@ -91,6 +114,10 @@ struct WarmThread {
     window: Vec<VideoId>,
     /// Failed ids: when to try again, and the pause after that.
     failures: HashMap<VideoId, (Instant, Duration)>,
+    /// Until when nothing is resolved: YouTube's rate limit was hit.
+    paused_until: Option<Instant>,
+    /// Whether `paused_until` is in the future, for `/health`.
+    paused: Arc<AtomicBool>,
 }
 
 impl WarmThread {
@@ -135,6 +162,15 @@ impl WarmThread {
     /// need), fetches missing cover art, and says when to look again.
     fn warm_once(&mut self, store: &mut TrackStore) -> Instant {
         let now = Instant::now();
+        match self.paused_until {
+            Some(until) if until > now => return until,
+            Some(_) => {
+                info!("warming resumes after YouTube's rate limit");
+                self.paused_until = None;
+                self.paused.store(false, Ordering::Relaxed);
+            }
+            None => {}
+        }
         self.failures
             .retain(|id, (at, _)| *at > now || self.window.contains(id));
         let due: Vec<VideoId> = self
@@ -185,6 +221,24 @@ impl WarmThread {
                 }
                 Ok(_) => {
                     self.failures.remove(&id);
+                }
+                Err(e) if ytdlp_error::class_of(&e) == Some(Class::RateLimited) => {
+                    // Said once per pause, not once per id.
+                    if self.paused_until.is_none() {
+                        warn!(
+                            "warming paused for {} minutes: {e}",
+                            RATE_LIMIT_PAUSE.as_secs() / 60
+                        );
+                    }
+                    self.paused_until = Some(Instant::now() + RATE_LIMIT_PAUSE);
+                    self.paused.store(true, Ordering::Relaxed);
+                    self.failures
+                        .insert(id, (Instant::now() + RATE_LIMIT_PAUSE, RETRY_FIRST));
+                }
+                Err(e) if ytdlp_error::class_of(&e) == Some(Class::Unavailable) => {
+                    info!("{id}: not warmed again (it cannot be played here): {e}");
+                    let until = Instant::now() + UNAVAILABLE_PAUSE;
+                    self.failures.insert(id, (until, UNAVAILABLE_PAUSE));
                 }
                 Err(e) => {
                     let pause = self

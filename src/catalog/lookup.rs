@@ -207,7 +207,7 @@ impl TrackSource {
             self.metrics
                 .resolver_batch(chunk_ids.len(), started.elapsed());
             for (id, result) in results {
-                self.metrics.resolver_run(result.is_ok());
+                self.metrics.resolver_result(&result);
                 let track = result.and_then(|resolved| {
                     let stale = store.get(&id)?;
                     self.store_fresh(&id, store, stale.as_ref(), resolved)
@@ -265,7 +265,7 @@ impl TrackSource {
 
     fn run(&self, resolver: &Resolver, id: &VideoId) -> Result<Resolved> {
         let result = resolver.resolve(id);
-        self.metrics.resolver_run(result.is_ok());
+        self.metrics.resolver_result(&result);
         result
     }
 

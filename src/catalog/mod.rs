@@ -12,3 +12,4 @@ pub mod store;
 pub mod stream_url;
 pub mod tags;
 pub(crate) mod ytdlp;
+pub mod ytdlp_error;

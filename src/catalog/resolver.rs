@@ -9,7 +9,7 @@ use log::{debug, warn};
 
 use crate::catalog::stream_url::{self, FetchTerms};
 use crate::catalog::tags::Tags;
-use crate::catalog::ytdlp;
+use crate::catalog::{ytdlp, ytdlp_error};
 use crate::error::{Error, Result};
 use crate::subprocess::{self, Finished, Helper, How};
 use crate::video_id::VideoId;
@@ -101,18 +101,13 @@ impl Resolver {
             .map(|id| {
                 let result = found.remove(id.as_str()).ok_or_else(|| {
                     // yt-dlp names the id in its error line.
-                    let said = finished
-                        .stderr
-                        .lines()
-                        .rev()
-                        .find(|l| l.contains(id.as_str()))
-                        .map(|l| l.trim().to_owned())
-                        .or_else(|| finished.stderr_tail());
+                    let said = ytdlp_error::lines_for(&finished.stderr, id.as_str());
                     let how = How::Missing {
                         status: finished.status,
-                        stderr_tail: said,
+                        stderr_tail: finished.stderr_tail(),
                     };
-                    Error::Resolver(finished.failure(for_id(id), how))
+                    let failure = finished.failure(for_id(id), how);
+                    Error::Resolver(ytdlp_error::diagnose(failure, &said))
                 });
                 (id.clone(), result)
             })
@@ -156,7 +151,7 @@ impl Resolver {
         // yt-dlp exits 1 when any id of a batch failed: lines for the
         // others still count.
         if !finished.status.success() && (ids.len() == 1 || finished.stdout.is_empty()) {
-            let failure = finished.failed(helper);
+            let failure = ytdlp_error::diagnose(finished.failed(helper), &finished.stderr);
             warn!("{failure}");
             return Err(Error::Resolver(failure));
         }

@@ -307,6 +307,41 @@ impl TrackStore {
         try_open("mode=ro").or_else(|_| try_open("mode=ro&immutable=1"))
     }
 
+    /// Reads what `icyproxy doctor` reports of an existing store (its
+    /// schema version and track count) without writing anything, whatever
+    /// its schema: an older one is upgraded by the next writer. With no
+    /// `-wal` file beside it (no writer has it open), the file is read as
+    /// immutable: a WAL reader would create `-wal` and `-shm` files.
+    pub fn inspect(path: &Path) -> Result<(i64, u64)> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let fail = |e: rusqlite::Error| Error::store(path.display().to_string(), e);
+        let look = |query: &str| -> Result<(i64, u64)> {
+            let uri = format!("file:{}?{query}", uri_path(path));
+            let conn = Connection::open_with_flags(&uri, flags).map_err(fail)?;
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+            let store = TrackStore {
+                conn,
+                path: path.to_owned(),
+            };
+            let version = store.schema_version()?;
+            store.check_version(version)?;
+            let tracks = match version {
+                0 => 0,
+                _ => store.count()?,
+            };
+            Ok((version, tracks))
+        };
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        match Path::new(&wal).exists() {
+            true => look("mode=ro").or_else(|_| look("mode=ro&immutable=1")),
+            false => look("mode=ro&immutable=1"),
+        }
+    }
+
     fn migrate(&mut self) -> Result<()> {
         let version = self.schema_version()?;
         if version == SCHEMA_VERSION {

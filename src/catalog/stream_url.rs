@@ -14,7 +14,7 @@ pub fn check(url: &str) -> Result<()> {
         &url[8..]
     } else {
         return Err(Error::InvalidInput(format!(
-            "stream URL must start with http:// or https://: {}",
+            "stream URL must start with http:// or https://, not {:?}",
             redacted(url)
         )));
     };
@@ -57,7 +57,11 @@ pub fn redacted(url: &str) -> String {
         .filter(|c| !c.is_control())
         .take(60)
         .collect();
-    format!("{scheme}://{host}/…")
+    // A URL typed without a scheme is shown as typed, not as "://host".
+    match (scheme.is_empty(), url.contains("://")) {
+        (true, false) => format!("{host}/…"),
+        _ => format!("{scheme}://{host}/…"),
+    }
 }
 
 /// What fetching a stream URL takes beyond the URL, as the resolver
@@ -95,6 +99,16 @@ pub fn needs_refresh(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_without_a_scheme_is_quoted_as_typed() {
+        let e = check("example.com/a.mp3").expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            "stream URL must start with http:// or https://, not \"example.com/…\""
+        );
+        assert_eq!(redacted("ftp://h:1/x?sig=s"), "ftp://h:1/…");
+    }
 
     #[test]
     fn http_and_https_pass() {

@@ -58,6 +58,7 @@ pub fn health(
         "service": "icyproxy",
         "tracks": tracks,
         "active_streams": metrics.active_streams(),
+        "resolver": metrics.resolver_health(),
     });
     if let Some(fields) = body.as_object_mut() {
         fields.extend(status.health());

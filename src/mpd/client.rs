@@ -96,6 +96,8 @@ pub struct Connection {
     stopping: Arc<AtomicBool>,
     bytes_read: Arc<AtomicU64>,
     line: Vec<u8>,
+    /// The protocol version MPD's greeting named.
+    version: String,
 }
 
 impl Connection {
@@ -121,12 +123,19 @@ impl Connection {
             stopping: Arc::clone(stopping),
             bytes_read: Arc::clone(bytes_read),
             line: Vec::new(),
+            version: String::new(),
         };
         let greeting = connection
             .read_line(Some(Instant::now() + ANSWER_TIMEOUT))?
             .ok_or_else(|| Failure::Lost("closed the connection without a greeting".into()))?;
-        protocol::parse_greeting(&greeting).map_err(|e| Failure::Lost(e.0))?;
+        let version = protocol::parse_greeting(&greeting).map_err(|e| Failure::Lost(e.0))?;
+        connection.version = version.trim().to_owned();
         Ok(connection)
+    }
+
+    /// The protocol version MPD's greeting named (`0.23.5`, say).
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// Sends one command line (arguments already quoted) and reads its

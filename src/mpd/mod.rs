@@ -21,8 +21,8 @@
 //! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`), this
 //! file (the thread, reconnecting and what it logs).
 
-mod client;
-mod protocol;
+pub mod client;
+pub mod protocol;
 mod window;
 
 use std::fmt;

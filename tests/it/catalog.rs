@@ -335,7 +335,7 @@ fn metrics_count_what_happened() {
     assert_eq!(m["icyproxy_active_streams"], 0.0);
     assert!(m["icyproxy_bytes_sent_total"] >= len as f64);
     assert_eq!(m["icyproxy_upstream_retries_total"], 1.0);
-    assert_eq!(m["icyproxy_resolver_runs_total"], 0.0);
+    assert_eq!(m["icyproxy_resolver_ids_total"], 0.0);
     assert_eq!(m["icyproxy_resolver_failures_total"], 0.0);
     assert_eq!(m["icyproxy_url_refreshes_total"], 0.0);
 }

@@ -93,7 +93,9 @@ impl OriginLog {
 /// Faults that happen once per URL:
 /// `drop_at=X` (close at absolute byte X), `stall_at=X&stall_ms=M`,
 /// `fail5xx=N` (the first N requests get 503). `expire=T` answers 403 once
-/// the unix time T has passed, `not_before=T` answers 403 until it comes, `deny=1` always answers 403, and
+/// the unix time T has passed, `not_before=T` answers 403 until it comes, `deny=1` always answers 403,
+/// `deny_from=N` answers 403 to a `Range` starting at byte N or later (a
+/// URL refused past its first minute), and
 /// `deny_after_drop=1` answers 403 once `drop_at` has happened.
 pub struct Origin {
     pub addr: SocketAddr,
@@ -198,7 +200,12 @@ fn serve_origin(stream: TcpStream, log: &OriginLog) -> std::io::Result<()> {
             .expect("agents lock")
             .push(format!("{code} {ua} {enc}"));
     };
+    let range_start = range_header
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.split('-').next()?.parse::<u64>().ok());
     let forbidden = opt("deny").is_some()
+        || opt("deny_from").is_some_and(|n| range_start.is_some_and(|s| s >= n))
         || opt("expire").is_some_and(|t| now > t)
         || opt("not_before").is_some_and(|t| now < t)
         || (opt("deny_after_drop").is_some() && log.get(&dropped_key) > 0);

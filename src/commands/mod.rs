@@ -1,5 +1,8 @@
 //! What each subcommand does, as library functions that write their
-//! output to a given writer (so tests and `main` share them).
+//! output to a given writer (so tests and `main` share them). `doctor`,
+//! which checks every link of the chain, has its own file.
+
+pub mod doctor;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -35,6 +38,11 @@ pub fn serve(config: &Config) -> Result<()> {
         absolute(&config.cover_dir).display()
     );
     let server = App::start(config)?;
+    // What doctor would fail, said once each once serving (a server that
+    // failed to start says only why).
+    for warning in doctor::startup_warnings(config) {
+        warn!("{warning}");
+    }
     if !config.is_loopback() && config.token.is_none() {
         warn!(
             "listening on {} (not loopback) without [server] token: anyone on the network \
@@ -53,8 +61,11 @@ pub fn serve(config: &Config) -> Result<()> {
 enum Need {
     /// It writes: a missing database is created.
     Write,
-    /// It reads or removes: a missing database is an error, not created.
+    /// It removes or changes: a missing database is an error, not created.
     Existing,
+    /// It only reads: opened read-only (a database this user may not
+    /// write still lists), a missing one is an error.
+    Read,
 }
 
 /// Opens the track store for a command (not for `serve`).
@@ -72,7 +83,7 @@ fn open_store(config: &Config, need: Need) -> Result<TrackStore> {
                 path.display(),
                 config.source
             ),
-            Need::Existing => {
+            Need::Existing | Need::Read => {
                 return Err(Error::store_msg(format!(
                     "no track database at {} (config: {})",
                     path.display(),
@@ -82,11 +93,17 @@ fn open_store(config: &Config, need: Need) -> Result<TrackStore> {
             }
         }
     }
-    TrackStore::open(&config.db_path)
+    match need {
+        // An older schema needs a writer to upgrade it: then as before.
+        Need::Read => TrackStore::open_read_only(&config.db_path)
+            .or_else(|_| TrackStore::open(&config.db_path)),
+        Need::Write | Need::Existing => TrackStore::open(&config.db_path),
+    }
 }
 
+/// An id as a user gives it: the id, or a YouTube (Music) URL holding it.
 fn parse_id(text: &str) -> Result<VideoId> {
-    VideoId::parse_or_explain(text)
+    VideoId::from_user_or_explain(text)
 }
 
 fn parse_ids(texts: &[String]) -> Result<Vec<VideoId>> {
@@ -107,7 +124,8 @@ pub struct Added {
 
 /// `add`: inserts or replaces one track.
 pub fn add(config: &Config, added: &Added, out: &mut dyn Write) -> Result<()> {
-    let mut track = NewTrack::new(&added.id, &added.url, &added.artist, &added.title)?;
+    let id = parse_id(&added.id)?;
+    let mut track = NewTrack::new(id.as_str(), &added.url, &added.artist, &added.title)?;
     if let Some(album) = &added.album {
         track = track.with_album(album);
     }
@@ -122,7 +140,7 @@ pub fn add(config: &Config, added: &Added, out: &mut dyn Write) -> Result<()> {
 /// `get`: prints one track as `key<TAB>value` lines.
 pub fn get(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
-    let store = open_store(config, Need::Existing)?;
+    let store = open_store(config, Need::Read)?;
     let track = store
         .get(&id)?
         .ok_or_else(|| Error::NotFound(format!("no track with video id {id}")))?;
@@ -199,7 +217,7 @@ fn clean(text: &str) -> String {
 /// `list`: one `video_id<TAB>artist<TAB>title<TAB>updated_at` line per
 /// track, the time as RFC 3339 UTC.
 pub fn list(config: &Config, out: &mut dyn Write) -> Result<()> {
-    let store = open_store(config, Need::Existing)?;
+    let store = open_store(config, Need::Read)?;
     let mut text = String::new();
     for t in store.list()? {
         text.push_str(&format!(
@@ -281,7 +299,7 @@ pub fn playlist_add(
 /// `playlist list [NAME]`: `name<TAB>entries[<TAB>source URL]` per
 /// playlist, or one playlist's entries as `video_id<TAB>artist<TAB>title`.
 pub fn playlist_list(config: &Config, name: Option<&str>, out: &mut dyn Write) -> Result<()> {
-    let store = open_store(config, Need::Existing)?;
+    let store = open_store(config, Need::Read)?;
     let mut text = String::new();
     match name {
         None => {
@@ -469,7 +487,7 @@ pub fn playlist_export(config: &Config, export: &Export, out: &mut dyn Write) ->
     } = export;
     let (name, output) = (name.as_str(), output.as_deref());
     let format = export_format(*format, output)?;
-    let store = open_store(config, Need::Existing)?;
+    let store = open_store(config, Need::Read)?;
     let entries = store
         .playlist(name)?
         .ok_or_else(|| Error::NotFound(format!("no playlist {name:?}")))?;
