@@ -329,38 +329,43 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Import { file, playlist } => {
             commands::import(&config, &file, playlist.as_deref(), &mut out)
         }
-        Command::Playlist(cmd) => match cmd {
-            PlaylistCommand::Import { url, name } => {
-                commands::playlist_import(&config, &url, name.as_deref(), &mut out)
-            }
-            PlaylistCommand::Sync { name } => {
-                commands::playlist_sync(&config, name.as_deref(), &mut out)
-            }
-            PlaylistCommand::Add { name, video_ids } => {
-                commands::playlist_add(&config, &name, &video_ids, &mut out)
-            }
-            PlaylistCommand::List { name } => {
-                commands::playlist_list(&config, name.as_deref(), &mut out)
-            }
-            PlaylistCommand::Remove { name, video_ids } => {
-                commands::playlist_remove(&config, &name, &video_ids, &mut out)
-            }
-            PlaylistCommand::Export {
+        Command::Playlist(cmd) => run_playlist(&config, cmd, &mut out),
+        Command::Doctor { .. } => Ok(()),
+    }
+}
+
+/// The `playlist` subcommands.
+fn run_playlist(
+    config: &Config,
+    cmd: PlaylistCommand,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    match cmd {
+        PlaylistCommand::Import { url, name } => {
+            commands::playlist_import(config, &url, name.as_deref(), out)
+        }
+        PlaylistCommand::Sync { name } => commands::playlist_sync(config, name.as_deref(), out),
+        PlaylistCommand::Add { name, video_ids } => {
+            commands::playlist_add(config, &name, &video_ids, out)
+        }
+        PlaylistCommand::List { name } => commands::playlist_list(config, name.as_deref(), out),
+        PlaylistCommand::Remove { name, video_ids } => {
+            commands::playlist_remove(config, &name, &video_ids, out)
+        }
+        PlaylistCommand::Export {
+            name,
+            format,
+            output,
+            base_url,
+        } => {
+            let export = commands::Export {
                 name,
-                format,
+                format: format.map(Format::from),
                 output,
                 base_url,
-            } => {
-                let export = commands::Export {
-                    name,
-                    format: format.map(Format::from),
-                    output,
-                    base_url,
-                };
-                commands::playlist_export(&config, &export, &mut out)
-            }
-        },
-        Command::Doctor { .. } => Ok(()),
+            };
+            commands::playlist_export(config, &export, out)
+        }
     }
 }
 

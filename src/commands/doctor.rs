@@ -306,7 +306,7 @@ fn version_check(program: &Path, is_ytdlp: bool, install: &Install) -> Check {
             install.upgrade_command(),
         );
     }
-    match ytdlp_age_days(&version, crate::catalog::store::unix_now()) {
+    match ytdlp_age_days(&version, crate::time::unix_now()) {
         Some(days) if days > STALE_AFTER_DAYS => Check::warn(
             "resolver",
             format!("{shown} {version} is {days} days old (YouTube changes every few weeks)"),
@@ -470,7 +470,7 @@ fn cookies(config: &Config) -> Option<Check> {
             ));
         }
     };
-    let now = crate::catalog::store::unix_now();
+    let now = crate::time::unix_now();
     Some(match cookie_expiry(&text, now) {
         CookieState::NoYouTube => Check::fail(
             "cookies",
@@ -633,7 +633,7 @@ fn stream_probe(config: &Config, resolved: &Resolved) -> Vec<Check> {
     let url = &resolved.stream_url;
     let host = crate::catalog::stream_url::host(url).to_owned();
     if let Some(at) = resolved.fetch.available_at {
-        let wait = at - crate::catalog::store::unix_now();
+        let wait = at - crate::time::unix_now();
         if wait > 0 && wait <= config.max_wait.as_secs() as i64 {
             std::thread::sleep(Duration::from_secs(wait as u64));
         }

@@ -3,7 +3,6 @@
 //! lines) found on a PATH made for the test, a real origin for the probe's
 //! reads, a real private MPD, and a real SQLite file.
 
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -504,7 +503,7 @@ fn a_taken_port_is_told_from_icyproxy_answering_there() {
         "another [server] port",
     );
     drop(taken);
-    let served = common::Served::start("[resolver]\ncommand = []\n", &[]);
+    let served = crate::common::Served::start("[resolver]\ncommand = []\n", &[]);
     s.config(&format!(
         "[resolver]\ncommand = []\n[server]\nport = {}\n",
         served.addr.port()
@@ -530,7 +529,7 @@ fn a_config_that_cannot_be_read_is_the_first_check() {
 fn serve_says_at_start_what_is_missing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let jar = dir.path().join("missing-cookies.txt");
-    let mut served = common::Served::start(
+    let mut served = crate::common::Served::start(
         &format!(
             "[resolver]\ncommand = [\"icyproxy-no-such-resolver\", \"--cookies\", \"{}\", \
              \"{{video_id}}\"]\n[playlists]\nmpd_dir = \"{}\"\n",

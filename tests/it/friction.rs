@@ -2,7 +2,6 @@
 //! through the real binary: pasted URLs where an id is expected, a URL
 //! without its scheme quoted as typed, a database this user may not write.
 
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;

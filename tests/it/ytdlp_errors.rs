@@ -3,7 +3,6 @@
 //! request; each cause and its fix must reach the access log line, the 502
 //! body, `/health` and `/metrics`. And warming's answer to a rate limit.
 
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
