@@ -443,7 +443,7 @@ fn an_mpd_dir_this_user_cannot_write_is_named_with_the_fix() {
     ));
     // As Debian ships MPD's playlist directory: 0755, not this user's.
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).expect("chmod");
-    let r = if is_root() {
+    let r = if crate::common::is_root() {
         // Root writes anywhere: ask as nobody, who reads the config but
         // owns nothing here.
         std::fs::set_permissions(s.dir.path(), std::fs::Permissions::from_mode(0o755))
@@ -476,15 +476,6 @@ fn an_mpd_dir_this_user_cannot_write_is_named_with_the_fix() {
         s.path("missing").display()
     ));
     s.doctor().fails("mpd_dir", "missing", "ReadWritePaths=");
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(2))
-            == Some("0")
-    })
 }
 
 #[test]

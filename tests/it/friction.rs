@@ -85,15 +85,6 @@ fn a_url_without_its_scheme_is_quoted_as_typed() {
     assert!(!said.contains("://example.com"), "{said}");
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(2))
-            == Some("0")
-    })
-}
-
 #[test]
 fn read_only_commands_read_a_database_this_user_cannot_write() {
     let env = env("[resolver]\ncommand = []\n");

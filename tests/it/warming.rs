@@ -9,13 +9,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::common::*;
-use icyproxy::app::warm::{WarmParts, Warmer};
-use icyproxy::catalog::lookup::TrackSource;
+use icyproxy::app::warm::Warmer;
 use icyproxy::catalog::store::{NewTrack, TrackStore};
 use icyproxy::config::Config;
 use icyproxy::metrics::Metrics;
-use icyproxy::stream::cover::CoverCache;
-use icyproxy::stream::upstream::Upstream;
 use icyproxy::video_id::VideoId;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -47,17 +44,11 @@ fn world(mode: &str, extra: &str) -> World {
         fake_resolver(mode, &calls, &origin.url("/audio/1000")),
     );
     let config = Config::from_toml(&text, None).expect("config");
-    TrackStore::open(&config.db_path).expect("create store");
-    let metrics = Arc::new(Metrics::default());
-    let stopping = Arc::new(AtomicBool::new(false));
-    let parts = WarmParts {
-        tracks: Arc::new(TrackSource::new(&config, Arc::clone(&metrics))),
-        covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
-        upstream: Upstream::new(&config).expect("upstream"),
-        metrics: Arc::clone(&metrics),
-        stopping: Arc::clone(&stopping),
-    };
-    let (warmer, _thread) = Warmer::start(&config, parts).expect("warm thread");
+    let StartedWarmer {
+        warmer,
+        metrics,
+        stopping,
+    } = start_warmer(&config);
     World {
         origin,
         config,

@@ -9,13 +9,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::common::*;
-use icyproxy::app::warm::{WarmParts, Warmer};
-use icyproxy::catalog::lookup::TrackSource;
-use icyproxy::catalog::store::TrackStore;
+use icyproxy::app::warm::Warmer;
 use icyproxy::config::Config;
-use icyproxy::metrics::Metrics;
-use icyproxy::stream::cover::CoverCache;
-use icyproxy::stream::upstream::Upstream;
 use icyproxy::video_id::VideoId;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -149,7 +144,7 @@ fn the_stand_in_prints_the_texts_the_classifier_names() {
 }
 
 /// The warming thread with the stand-in as its resolver.
-fn start_warmer(mode_file: &Path, calls: &Path) -> (Warmer, Arc<AtomicBool>, tempfile::TempDir) {
+fn warmer_with(mode_file: &Path, calls: &Path) -> (Warmer, Arc<AtomicBool>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = format!(
         "[store]\npath = {:?}\n{}",
@@ -157,18 +152,8 @@ fn start_warmer(mode_file: &Path, calls: &Path) -> (Warmer, Arc<AtomicBool>, tem
         resolver(mode_file, calls, "http://127.0.0.1:1/a"),
     );
     let config = Config::from_toml(&text, None).expect("config");
-    TrackStore::open(&config.db_path).expect("create store");
-    let metrics = Arc::new(Metrics::default());
-    let stopping = Arc::new(AtomicBool::new(false));
-    let parts = WarmParts {
-        tracks: Arc::new(TrackSource::new(&config, Arc::clone(&metrics))),
-        covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
-        upstream: Upstream::new(&config).expect("upstream"),
-        metrics,
-        stopping: Arc::clone(&stopping),
-    };
-    let (warmer, _thread) = Warmer::start(&config, parts).expect("warmer");
-    (warmer, stopping, dir)
+    let started = start_warmer(&config);
+    (started.warmer, started.stopping, dir)
 }
 
 fn ids(names: &[&str]) -> Vec<VideoId> {
@@ -193,7 +178,7 @@ fn a_rate_limit_pauses_warming_and_new_ids_wait() {
     // Control: after an ordinary failure, a new id in the window is
     // resolved at once.
     std::fs::write(&mode_file, "other").expect("mode");
-    let (warmer, stopping, _db) = start_warmer(&mode_file, &calls);
+    let (warmer, stopping, _db) = warmer_with(&mode_file, &calls);
     warmer.set_window(ids(&["aaaaaaaaaa1"]));
     assert!(wait_until(WAIT, || runs(&calls).len() == 1));
     warmer.set_window(ids(&["aaaaaaaaaa1", "aaaaaaaaaa2"]));
@@ -208,7 +193,7 @@ fn a_rate_limit_pauses_warming_and_new_ids_wait() {
     // A rate limit: paused, and a new id is not resolved.
     std::fs::remove_file(&calls).expect("rm");
     std::fs::write(&mode_file, "ratelimit").expect("mode");
-    let (warmer, stopping, _db) = start_warmer(&mode_file, &calls);
+    let (warmer, stopping, _db) = warmer_with(&mode_file, &calls);
     warmer.set_window(ids(&["bbbbbbbbbb1"]));
     assert!(wait_until(WAIT, || warmer.paused()), "{:?}", runs(&calls));
     assert_eq!(runs(&calls), ["ratelimit bbbbbbbbbb1"]);
@@ -229,7 +214,7 @@ fn an_unavailable_id_is_not_warmed_again() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mode_file, calls) = (dir.path().join("mode"), dir.path().join("calls"));
     std::fs::write(&mode_file, "private").expect("mode");
-    let (warmer, stopping, _db) = start_warmer(&mode_file, &calls);
+    let (warmer, stopping, _db) = warmer_with(&mode_file, &calls);
     warmer.set_window(ids(&["ccccccccccc"]));
     assert!(wait_until(WAIT, || runs(&calls).len() == 1));
     // A new window with it and a new id: only the new one is resolved.

@@ -1099,3 +1099,45 @@ pub fn no_mpd_unless_asked(config: &str) -> &'static str {
         "\n[mpd]\naddress = \"\"\n"
     }
 }
+
+/// The warming thread as the composition root builds it, on `config`'s
+/// store (created here), with its counters and stop flag.
+pub struct StartedWarmer {
+    pub warmer: icyproxy::app::warm::Warmer,
+    pub metrics: Arc<icyproxy::metrics::Metrics>,
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
+}
+
+pub fn start_warmer(config: &Config) -> StartedWarmer {
+    use icyproxy::app::warm::{WarmParts, Warmer};
+    use icyproxy::catalog::lookup::TrackSource;
+    use icyproxy::metrics::Metrics;
+    use icyproxy::stream::cover::CoverCache;
+    use icyproxy::stream::upstream::Upstream;
+    TrackStore::open(&config.db_path).expect("create store");
+    let metrics = Arc::new(Metrics::default());
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let parts = WarmParts {
+        tracks: Arc::new(TrackSource::new(config, Arc::clone(&metrics))),
+        covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
+        upstream: Upstream::new(config).expect("upstream"),
+        metrics: Arc::clone(&metrics),
+        stopping: Arc::clone(&stopping),
+    };
+    let (warmer, _thread) = Warmer::start(config, parts).expect("warm thread");
+    StartedWarmer {
+        warmer,
+        metrics,
+        stopping,
+    }
+}
+
+/// Whether the tests run as root (who can write any file).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(2))
+            == Some("0")
+    })
+}
