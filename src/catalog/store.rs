@@ -279,19 +279,8 @@ impl TrackStore {
     /// even that needs a write (WAL's shared-memory file in a read-only
     /// directory), as an immutable file.
     pub fn open_read_only(path: &Path) -> Result<TrackStore> {
-        use rusqlite::OpenFlags;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let fail = |e: rusqlite::Error| Error::store(path.display().to_string(), e);
         let try_open = |query: &str| -> Result<TrackStore> {
-            let uri = format!("file:{}?{query}", uri_path(path));
-            let conn = Connection::open_with_flags(&uri, flags).map_err(fail)?;
-            conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
-            let store = TrackStore {
-                conn,
-                path: path.to_owned(),
-            };
+            let store = TrackStore::open_uri(path, query)?;
             let version = store.schema_version()?;
             store.check_version(version)?;
             if version < SCHEMA_VERSION {
@@ -307,25 +296,31 @@ impl TrackStore {
         try_open("mode=ro").or_else(|_| try_open("mode=ro&immutable=1"))
     }
 
+    /// Opens `path` read-only with SQLite URI parameters (`mode=ro`,
+    /// `immutable=1`), checking nothing.
+    fn open_uri(path: &Path, query: &str) -> Result<TrackStore> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let fail = |e: rusqlite::Error| Error::store(path.display().to_string(), e);
+        let uri = format!("file:{}?{query}", uri_path(path));
+        let conn = Connection::open_with_flags(&uri, flags).map_err(fail)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        Ok(TrackStore {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
     /// Reads what `icyproxy doctor` reports of an existing store (its
     /// schema version and track count) without writing anything, whatever
     /// its schema: an older one is upgraded by the next writer. With no
     /// `-wal` file beside it (no writer has it open), the file is read as
     /// immutable: a WAL reader would create `-wal` and `-shm` files.
     pub fn inspect(path: &Path) -> Result<(i64, u64)> {
-        use rusqlite::OpenFlags;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-            | OpenFlags::SQLITE_OPEN_URI
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let fail = |e: rusqlite::Error| Error::store(path.display().to_string(), e);
         let look = |query: &str| -> Result<(i64, u64)> {
-            let uri = format!("file:{}?{query}", uri_path(path));
-            let conn = Connection::open_with_flags(&uri, flags).map_err(fail)?;
-            conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
-            let store = TrackStore {
-                conn,
-                path: path.to_owned(),
-            };
+            let store = TrackStore::open_uri(path, query)?;
             let version = store.schema_version()?;
             store.check_version(version)?;
             let tracks = match version {
