@@ -24,7 +24,7 @@
 //! ends the others once their response is complete: nothing reads its
 //! queue any more.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -88,12 +88,17 @@ pub struct Connections {
 struct Registry {
     next_id: u64,
     next_server: u64,
+    /// Every connection whose thread (its `Slot`) still lives.
     entries: HashMap<u64, Entry>,
+    /// Those waiting for a request head, the longest waiting first.
+    waiting: BTreeSet<(Instant, u64)>,
+    /// Entries not closed.
+    open: usize,
 }
 
 struct Entry {
-    /// Not kept alive by the registry: the socket closes with its last
-    /// user, and the entry is dropped then.
+    /// Not kept alive by the registry (the socket closes with its last
+    /// user): for shutting it down.
     socket: Weak<Connection>,
     server: u64,
     state: State,
@@ -108,21 +113,41 @@ enum State {
     /// A request has been handed out and is not answered yet.
     Busy,
     /// Closed by a rule or given up by its thread; the descriptor goes
-    /// when the last user of the socket drops it.
+    /// when the thread lets go of it, soon.
     Closed,
 }
 
 impl Registry {
-    /// Forgets the connections whose socket is gone.
-    fn prune(&mut self) {
-        self.entries.retain(|_, e| e.socket.strong_count() > 0);
+    /// Moves connection `id` to `state`, keeping the index and the count.
+    fn set(&mut self, id: u64, state: State) {
+        let entry = match self.entries.get_mut(&id) {
+            Some(entry) => entry,
+            None => return,
+        };
+        match entry.state {
+            State::Waiting(since) => {
+                self.waiting.remove(&(since, id));
+            }
+            State::Closed => self.open += 1,
+            State::Busy => {}
+        }
+        match state {
+            State::Waiting(since) => {
+                self.waiting.insert((since, id));
+            }
+            State::Closed => self.open -= 1,
+            State::Busy => {}
+        }
+        entry.state = state;
     }
 
-    fn open(&self) -> usize {
-        self.entries
-            .values()
-            .filter(|e| e.state != State::Closed)
-            .count()
+    /// Closes connection `id` now: its socket is shut down, which ends
+    /// its thread's read.
+    fn close(&mut self, id: u64) {
+        self.set(id, State::Closed);
+        if let Some(socket) = self.entries.get(&id).and_then(|e| e.socket.upgrade()) {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
     }
 }
 
@@ -145,11 +170,7 @@ impl Connections {
     }
 
     pub fn stats(&self) -> ConnectionStats {
-        let open = {
-            let mut registry = self.lock();
-            registry.prune();
-            registry.open()
-        };
+        let open = self.lock().open;
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         ConnectionStats {
             open,
@@ -179,9 +200,8 @@ impl Connections {
     pub(crate) fn admit(self: &Arc<Self>, socket: &Arc<Connection>, server: u64) -> Option<Slot> {
         let now = Instant::now();
         let mut registry = self.lock();
-        registry.prune();
         if let Some(max) = self.limits.max_connections {
-            if registry.open() >= max {
+            if registry.open >= max {
                 if !self.cap_reached.swap(true, Ordering::Relaxed) {
                     log::warn!(
                         "{} client connections open, the most allowed: from now on each new one \
@@ -189,20 +209,9 @@ impl Connections {
                         max
                     );
                 }
-                let oldest = registry
-                    .entries
-                    .values_mut()
-                    .filter_map(|e| match e.state {
-                        State::Waiting(since) => Some((since, e)),
-                        _ => None,
-                    })
-                    .min_by_key(|(since, _)| *since);
-                match oldest {
-                    Some((_, victim)) => {
-                        victim.state = State::Closed;
-                        if let Some(socket) = victim.socket.upgrade() {
-                            let _ = socket.shutdown(Shutdown::Both);
-                        }
+                match registry.waiting.iter().next().copied() {
+                    Some((_, oldest)) => {
+                        registry.close(oldest);
                         self.evicted.fetch_add(1, Ordering::Relaxed);
                     }
                     None => {
@@ -220,10 +229,11 @@ impl Connections {
             Entry {
                 socket: Arc::downgrade(socket),
                 server,
-                state: State::Waiting(now),
+                state: State::Closed,
                 retired: false,
             },
         );
+        registry.set(id, State::Waiting(now));
         Some(Slot {
             connections: Arc::clone(self),
             id,
@@ -234,22 +244,21 @@ impl Connections {
     /// `server` is gone: its connections waiting for a request are closed
     /// now, the others once their response is complete.
     pub(crate) fn close_server(&self, server: u64) {
-        let mut closed = 0;
         let mut registry = self.lock();
-        for entry in registry.entries.values_mut() {
-            if entry.server != server {
-                continue;
-            }
-            entry.retired = true;
-            if let State::Waiting(_) = entry.state {
-                entry.state = State::Closed;
-                if let Some(socket) = entry.socket.upgrade() {
-                    let _ = socket.shutdown(Shutdown::Both);
+        let mut idle = Vec::new();
+        for (id, entry) in registry.entries.iter_mut() {
+            if entry.server == server {
+                entry.retired = true;
+                if let State::Waiting(_) = entry.state {
+                    idle.push(*id);
                 }
-                closed += 1;
             }
         }
+        for id in &idle {
+            registry.close(*id);
+        }
         drop(registry);
+        let closed = idle.len() as u64;
         if closed > 0 {
             log::debug!(
                 "closed {} idle client connections of a stopped server",
@@ -262,17 +271,12 @@ impl Connections {
     /// Sets the state of connection `id`; `false` if it must close instead.
     fn set(&self, id: u64, state: State) -> bool {
         let mut registry = self.lock();
-        match registry.entries.get_mut(&id) {
-            Some(entry) if entry.state != State::Closed && !entry.retired => {
-                entry.state = state;
-                true
-            }
-            Some(entry) => {
-                entry.state = State::Closed;
-                false
-            }
-            None => false,
-        }
+        let open = match registry.entries.get(&id) {
+            Some(entry) => entry.state != State::Closed && !entry.retired,
+            None => return false,
+        };
+        registry.set(id, if open { state } else { State::Closed });
+        open
     }
 }
 
@@ -325,12 +329,8 @@ impl Drop for Slot {
     /// client watch) lets go of it now, not when the client leaves.
     fn drop(&mut self) {
         let mut registry = self.connections.lock();
-        if let Some(entry) = registry.entries.get_mut(&self.id) {
-            entry.state = State::Closed;
-            if let Some(socket) = entry.socket.upgrade() {
-                let _ = socket.shutdown(Shutdown::Both);
-            }
-        }
+        registry.close(self.id);
+        registry.entries.remove(&self.id);
     }
 }
 
