@@ -78,6 +78,13 @@ pub struct Config {
     pub workers: usize,
     /// How long a write to a client may block before the stream is dropped.
     pub write_timeout: Duration,
+    /// How long a client has to send a whole request head.
+    pub header_timeout: Duration,
+    /// How long a keep-alive connection may stay silent between requests.
+    pub idle_timeout: Duration,
+    /// The most client connections open at once; `None`: derived from
+    /// the open-file limit (see [`Config::max_connections`]).
+    pub max_connections: Option<usize>,
     /// When set, streams, playlists and /metrics need this token.
     pub token: Option<String>,
     /// The SQLite track store, already resolved against the config's directory.
@@ -213,6 +220,10 @@ struct ServerSection {
     workers: usize,
     write_timeout_secs: u64,
     token: String,
+    header_timeout_secs: u64,
+    idle_timeout_secs: u64,
+    /// 0: derived from the open-file limit.
+    max_connections: usize,
 }
 
 impl Default for ServerSection {
@@ -223,6 +234,9 @@ impl Default for ServerSection {
             workers: 16,
             write_timeout_secs: 30,
             token: String::new(),
+            header_timeout_secs: 10,
+            idle_timeout_secs: 30,
+            max_connections: 0,
         }
     }
 }
@@ -400,6 +414,9 @@ impl Config {
             port: file.server.port,
             workers: file.server.workers,
             write_timeout: Duration::from_secs(file.server.write_timeout_secs),
+            header_timeout: Duration::from_secs(file.server.header_timeout_secs),
+            idle_timeout: Duration::from_secs(file.server.idle_timeout_secs),
+            max_connections: Some(file.server.max_connections).filter(|&n| n > 0),
             token: Some(file.server.token.clone()).filter(|t| !t.is_empty()),
             db_path,
             metaint: file.icy.metaint,
@@ -477,7 +494,7 @@ impl Config {
     }
 
     /// Every number with a range: key, value, least, most.
-    fn numbers(&self) -> [(&'static str, u64, u64, u64); 14] {
+    fn numbers(&self) -> [(&'static str, u64, u64, u64); 17] {
         let secs = |d: Duration| d.as_secs();
         let signed = |n: i64| u64::try_from(n).unwrap_or(0);
         [
@@ -530,6 +547,24 @@ impl Config {
                 3600,
             ),
             ("[resolver] max_wait_secs", secs(self.max_wait), 1, 3600),
+            (
+                "[server] header_timeout_secs",
+                secs(self.header_timeout),
+                1,
+                3600,
+            ),
+            (
+                "[server] idle_timeout_secs",
+                secs(self.idle_timeout),
+                1,
+                3600,
+            ),
+            (
+                "[server] max_connections",
+                self.max_connections.unwrap_or(0) as u64,
+                0,
+                MAX_CONNECTIONS as u64,
+            ),
         ]
     }
 
@@ -585,6 +620,19 @@ impl Config {
         Ok(())
     }
 
+    /// The most client connections open at once: `[server]
+    /// max_connections`, or else what the open-file limit leaves once
+    /// [`fd_reserve`] descriptors are kept back for `threads` worker
+    /// threads and the rest, at least half the limit and at most
+    /// [`MAX_DERIVED_CONNECTIONS`].
+    pub fn max_connections(&self, open_files: u64, threads: usize) -> usize {
+        if let Some(n) = self.max_connections {
+            return n;
+        }
+        let left = open_files.saturating_sub(fd_reserve(threads));
+        left.max(open_files / 2).min(MAX_DERIVED_CONNECTIONS) as usize
+    }
+
     /// The base URL clients reach this server at, for exported playlists.
     pub fn base_url(&self) -> String {
         let host = match self.host.as_str() {
@@ -618,6 +666,28 @@ impl Config {
     pub fn is_loopback(&self) -> bool {
         self.host == "localhost" || self.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
+}
+
+/// The largest `[server] max_connections` accepted (Linux's default
+/// ceiling on open files, `fs.nr_open`).
+const MAX_CONNECTIONS: usize = 1 << 20;
+
+/// The most client connections a derived cap allows. Each holds a thread
+/// of its own, with 2 MiB of address space for its stack: a 32-bit Pi's
+/// 3 GiB run out well before 1,500 of them, and the packaged unit allows
+/// 1,200 tasks. Past the cap, idle connections make room for new ones,
+/// whereas a thread that cannot start costs the new connection.
+pub const MAX_DERIVED_CONNECTIONS: u64 = 1024;
+
+/// Descriptors kept back from client connections: 8 for each worker
+/// thread (`threads`), for what one may hold at once (a SQLite connection:
+/// database, WAL and shared-memory files; an upstream socket or two; a
+/// running resolver's pipes; a cover file), and 64 for the rest (stdio,
+/// the listener and its copy, the MPD connection, what warming and the
+/// playlist sync hold, name lookups, and client sockets closed at the cap
+/// that their thread has not let go of yet).
+pub fn fd_reserve(threads: usize) -> u64 {
+    64 + 8 * threads as u64
 }
 
 /// Reads a config file found or given at `path`; `fix` says what to do when
@@ -696,6 +766,23 @@ mod tests {
         assert_eq!(c.batch_size, 8);
         assert_eq!(c.probe_id, DEFAULT_PROBE_ID);
         assert_eq!(c.playlists_base_url(), "http://127.0.0.1:8080");
+        assert_eq!(
+            (c.header_timeout, c.idle_timeout, c.max_connections),
+            (Duration::from_secs(10), Duration::from_secs(30), None)
+        );
+    }
+
+    #[test]
+    fn the_connection_cap_leaves_descriptors_for_the_workers() {
+        let c = Config::from_toml("", None).expect("valid");
+        // 16 stream workers and 6 others: 64 + 8 * 22 = 240 kept back.
+        assert_eq!(c.max_connections(1024, 22), 1024 - 240);
+        // A low limit still gives clients half of it; a high one stops at
+        // what threads allow.
+        assert_eq!(c.max_connections(256, 22), 128);
+        assert_eq!(c.max_connections(524_288, 22), 1024);
+        let set = Config::from_toml("[server]\nmax_connections = 5000\n", None).expect("valid");
+        assert_eq!(set.max_connections(1024, 22), 5000);
     }
 
     #[test]
@@ -747,6 +834,9 @@ mod tests {
             host = "0.0.0.0"
             port = 9000
             workers = 3
+            header_timeout_secs = 4
+            idle_timeout_secs = 5
+            max_connections = 20
             [store]
             path = "db/t.db"
             [icy]
@@ -776,6 +866,10 @@ mod tests {
         )
         .expect("valid");
         assert_eq!((c.host.as_str(), c.port, c.workers), ("0.0.0.0", 9000, 3));
+        assert_eq!(
+            (c.header_timeout, c.idle_timeout, c.max_connections),
+            (Duration::from_secs(4), Duration::from_secs(5), Some(20))
+        );
         assert_eq!(c.db_path, PathBuf::from("/etc/icy/db/t.db"));
         assert_eq!(c.metaint, 8192);
         assert_eq!(c.connect_timeout, Duration::from_secs(2));
@@ -808,6 +902,9 @@ mod tests {
         assert!(err("[server]\nport = \"x\"\n").contains("port"));
         assert!(err("[server]\nport = 70000\n").contains("port"));
         assert!(err("[server]\nworkers = 0\n").contains("[server] workers"));
+        assert!(err("[server]\nheader_timeout_secs = 0\n").contains("header_timeout_secs"));
+        assert!(err("[server]\nidle_timeout_secs = 0\n").contains("idle_timeout_secs"));
+        assert!(err("[server]\nmax_connections = 2000000\n").contains("max_connections"));
         assert!(err("[icy]\nmetaint = 0\n").contains("[icy] metaint"));
         assert!(err("[upstream]\nread_timeout_secs = 0\n").contains("read_timeout_secs"));
         assert!(err("[resolver]\ncommand = \"yt-dlp\"\n").contains("command"));

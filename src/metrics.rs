@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use tiny_http::ConnectionHandle;
+use tiny_http::{ConnectionHandle, Connections};
 
 use crate::error::Error;
 use crate::subprocess::How;
@@ -38,9 +38,19 @@ pub struct Metrics {
     playlist_sync_failures: AtomicU64,
     next_stream: AtomicU64,
     streams: Mutex<HashMap<u64, ConnectionHandle>>,
+    /// The client connections tiny_http counts (open, closed by each rule).
+    connections: Option<Arc<Connections>>,
 }
 
 impl Metrics {
+    /// Metrics that also report the server's client connections.
+    pub fn with_connections(connections: Arc<Connections>) -> Metrics {
+        Metrics {
+            connections: Some(connections),
+            ..Metrics::default()
+        }
+    }
+
     /// Counts one answered request.
     pub fn request(&self, status: u16, bytes: u64) {
         let slot = STATUSES
@@ -293,6 +303,9 @@ impl Metrics {
                 "icyproxy_resolver_failures_by_cause_total{{cause=\"{cause}\"}} {n}"
             );
         }
+        if let Some(connections) = &self.connections {
+            render_connections(&mut out, &connections.stats());
+        }
         out
     }
 }
@@ -312,6 +325,39 @@ struct LastFailure {
 /// so a poisoned lock is used as it is.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Client connections open, their cap, and those closed by each rule.
+fn render_connections(out: &mut String, stats: &tiny_http::ConnectionStats) {
+    let _ = writeln!(
+        out,
+        "# HELP icyproxy_client_connections Client connections open now.\n\
+         # TYPE icyproxy_client_connections gauge\n\
+         icyproxy_client_connections {}\n\
+         # HELP icyproxy_client_connections_max The most client connections open at once ([server] max_connections).\n\
+         # TYPE icyproxy_client_connections_max gauge\n\
+         icyproxy_client_connections_max {}",
+        stats.open,
+        stats.max.unwrap_or(0)
+    );
+    out.push_str(
+        "# HELP icyproxy_client_connections_closed_total Client connections closed by a rule: \
+         header_timeout, idle_timeout, cap (the longest idle, for a new one), \
+         refused (a new one, all busy), restart (idle, their listener restarted).\n\
+         # TYPE icyproxy_client_connections_closed_total counter\n",
+    );
+    for (rule, n) in [
+        ("header_timeout", stats.header_timeouts),
+        ("idle_timeout", stats.idle_timeouts),
+        ("cap", stats.evicted),
+        ("refused", stats.refused),
+        ("restart", stats.closed_with_server),
+    ] {
+        let _ = writeln!(
+            out,
+            "icyproxy_client_connections_closed_total{{rule=\"{rule}\"}} {n}"
+        );
+    }
 }
 
 /// A live stream; dropping it stops counting it.
@@ -367,5 +413,32 @@ mod tests {
             );
         }
         assert_eq!(m.active_streams(), 0);
+        assert!(
+            !text.contains("client_connections"),
+            "none without a server"
+        );
+    }
+
+    #[test]
+    fn renders_client_connections() {
+        let m = Metrics::with_connections(Connections::new(tiny_http::ConnectionLimits {
+            max_connections: Some(7),
+            ..Default::default()
+        }));
+        let text = m.render();
+        for line in [
+            "icyproxy_client_connections 0",
+            "icyproxy_client_connections_max 7",
+            "icyproxy_client_connections_closed_total{rule=\"header_timeout\"} 0",
+            "icyproxy_client_connections_closed_total{rule=\"idle_timeout\"} 0",
+            "icyproxy_client_connections_closed_total{rule=\"cap\"} 0",
+            "icyproxy_client_connections_closed_total{rule=\"refused\"} 0",
+            "icyproxy_client_connections_closed_total{rule=\"restart\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
     }
 }

@@ -25,7 +25,7 @@ use crate::catalog::ytdlp_error::Class;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::endpoints::Status;
-use crate::http::server::{Parts, Server, StopHandle};
+use crate::http::server::{Parts, Server, StopHandle, client_connections};
 use crate::metrics::Metrics;
 use crate::mpd::{self, FollowSettings, FollowStatus, Link};
 use crate::stream::cover::CoverCache;
@@ -45,7 +45,8 @@ impl App {
         let listener = bind(config)?;
         let read_only = check_store(config)?;
         let stopping = Arc::new(AtomicBool::new(false));
-        let metrics = Arc::new(Metrics::default());
+        let connections = client_connections(config);
+        let metrics = Arc::new(Metrics::with_connections(Arc::clone(&connections)));
         let mut causes: Vec<&'static str> = Class::ALL.iter().map(|c| c.name()).collect();
         causes.extend(["timed_out", "not_found"]);
         metrics.know_causes(&causes);
@@ -56,6 +57,7 @@ impl App {
             metrics,
             stopping,
             read_only,
+            connections,
         };
         let port = listener
             .local_addr()

@@ -96,6 +96,9 @@ pub struct Parts {
     pub stopping: Arc<AtomicBool>,
     /// The database is served read-only (this process cannot write it).
     pub read_only: bool,
+    /// The deadlines and the cap on client connections
+    /// ([`client_connections`]), whose counts `metrics` shows.
+    pub connections: Arc<tiny_http::Connections>,
 }
 
 impl Server {
@@ -116,6 +119,7 @@ impl Server {
             .map_err(|e| Error::io("cannot read the bound address", e))?;
         let stopping = Arc::clone(&parts.stopping);
         let metrics = Arc::clone(&parts.metrics);
+        let connections = parts.connections;
         let shared = Shared {
             upstream: parts.upstream,
             tracks: parts.tracks,
@@ -144,7 +148,7 @@ impl Server {
         let loop_stop = Arc::clone(&stopping);
         let accept_loop = thread::Builder::new()
             .name("accept".into())
-            .spawn(move || accept_loop(listener, &loop_stop, &senders))
+            .spawn(move || accept_loop(listener, &loop_stop, &senders, &connections))
             .map_err(|e| Error::io("cannot start the accept thread", e))?;
 
         info!("listening on http://{addr}");
@@ -292,8 +296,32 @@ fn spawn_worker(
         .map_err(|e| Error::io("cannot start worker thread", e))
 }
 
+/// The limits on client connections: `[server]` deadlines for request
+/// heads and idle keep-alive connections, and a cap below the open-file
+/// limit (raised to its hard limit first), so that idle sockets never take
+/// the descriptors MPD and `/health` need (vendor/tiny_http patch 11).
+pub fn client_connections(config: &Config) -> Arc<tiny_http::Connections> {
+    let open_files = tiny_http::raise_open_files_limit().unwrap_or(1024);
+    let threads = config.workers + PROBE_WORKERS + LOCAL_WORKERS;
+    let max = config.max_connections(open_files, threads);
+    info!("at most {max} client connections (open-file limit {open_files})");
+    tiny_http::Connections::new(tiny_http::ConnectionLimits {
+        header_timeout: Some(config.header_timeout),
+        idle_timeout: Some(config.idle_timeout),
+        max_connections: Some(max),
+    })
+}
+
 /// Accepts until stopped. Returns an error only when it cannot go on.
-fn accept_loop(listener: TcpListener, stopping: &AtomicBool, senders: &Senders) -> Result<()> {
+/// A listener restarted after an accept error shares `connections` (the
+/// cap and the counts) with the one before; dropping the old server closes
+/// its idle connections and ends the others after their response.
+fn accept_loop(
+    listener: TcpListener,
+    stopping: &AtomicBool,
+    senders: &Senders,
+    connections: &Arc<tiny_http::Connections>,
+) -> Result<()> {
     let mut restarts = 0u32;
     while !stopping.load(Ordering::SeqCst) {
         let socket = match listener.try_clone() {
@@ -305,7 +333,7 @@ fn accept_loop(listener: TcpListener, stopping: &AtomicBool, senders: &Senders) 
                 continue;
             }
         };
-        let server = tiny_http::Server::from_listener(socket, None)
+        let server = tiny_http::Server::from_listener_with(socket, None, Arc::clone(connections))
             .map_err(|e| Error::io_msg(format!("cannot start the HTTP server: {e}")))?;
         while !stopping.load(Ordering::SeqCst) {
             match server.recv_timeout(POLL_INTERVAL) {

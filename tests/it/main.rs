@@ -9,6 +9,7 @@ mod common;
 mod catalog;
 mod causes;
 mod cli;
+mod connections;
 mod doctor;
 mod errors;
 mod friction;

@@ -1141,3 +1141,14 @@ pub fn is_root() -> bool {
             == Some("0")
     })
 }
+
+/// The tests that load the machine (thousands of connections, threads
+/// and processes: `hardening`, `connections`) take this, so one at a time
+/// runs and each one's timing stays honest on two cores.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

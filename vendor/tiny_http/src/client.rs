@@ -6,8 +6,10 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
 use crate::common::{HTTPVersion, Method};
+use crate::connections::Slot;
 use crate::util::RefinedTcpStream;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
@@ -37,7 +39,25 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // icyproxy patch 11: the request-head deadlines and the cap
+    // (connections.rs). `None` for a connection no registry counts.
+    slot: Option<Slot>,
+    // when the head being awaited must be complete
+    deadline: Option<Instant>,
+    // the read timeout set on the socket now
+    read_timeout: Option<Duration>,
+    // a byte of the head being awaited has arrived
+    head_started: bool,
+    // a request has been handed out (later waits are keep-alive waits)
+    served: bool,
 }
+
+/// icyproxy patch: a blocking read may overrun the head deadline by this
+/// much at most (the socket's read timeout is brought down to what is
+/// left whenever it exceeds it by more).
+const DEADLINE_SLACK: Duration = Duration::from_millis(50);
+const HEAD_DEADLINE: &str = "request head deadline";
 
 /// Error that can happen when reading a request.
 #[derive(Debug)]
@@ -76,6 +96,7 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        slot: Option<Slot>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -83,6 +104,10 @@ impl ClientConnection {
         let handle = read_socket.handle();
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
+        // icyproxy patch: the first head is due `header_timeout` after the accept.
+        let deadline = slot
+            .as_ref()
+            .and_then(|s| Some(s.accepted() + s.limits().header_timeout?));
 
         ClientConnection {
             source,
@@ -92,6 +117,76 @@ impl ClientConnection {
             no_more_requests: false,
             secure,
             handle,
+            slot,
+            deadline,
+            read_timeout: None,
+            head_started: false,
+            served: false,
+        }
+    }
+
+    /// icyproxy patch: the previous response is complete and the next head
+    /// is awaited: for `idle_timeout`, then `header_timeout` from its first
+    /// byte. `false`: the connection was closed meanwhile (at the cap, or
+    /// its server is gone).
+    fn await_head(&mut self) -> bool {
+        self.head_started = false;
+        if !self.served {
+            return true; // the first head's deadline runs from the accept
+        }
+        match &self.slot {
+            Some(slot) => {
+                self.deadline = slot.limits().idle_timeout.map(|t| Instant::now() + t);
+                slot.waiting()
+            }
+            None => true,
+        }
+    }
+
+    /// icyproxy patch: fails once the head deadline has passed, and keeps
+    /// the socket's read timeout within `DEADLINE_SLACK` of what is left of
+    /// it, so a read that blocks ends near the deadline.
+    fn check_deadline(&mut self) -> IoResult<()> {
+        let deadline = match self.deadline {
+            Some(deadline) => deadline,
+            None => return Ok(()),
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(IoError::new(ErrorKind::TimedOut, HEAD_DEADLINE));
+        }
+        if self.read_timeout.map_or(true, |t| t > left + DEADLINE_SLACK) {
+            self.set_read_timeout(Some(left));
+        }
+        Ok(())
+    }
+
+    /// icyproxy patch: the first byte of a head. After a keep-alive wait,
+    /// the head now has `header_timeout` to be complete.
+    fn head_begins(&mut self) {
+        self.head_started = true;
+        if self.served {
+            if let Some(slot) = &self.slot {
+                self.deadline = slot.limits().header_timeout.map(|t| Instant::now() + t);
+            }
+        }
+    }
+
+    /// icyproxy patch: the head is complete: no deadline from here on (a
+    /// response may stream for minutes while the client sends nothing,
+    /// and a read timeout would also end `wait_for_peer_close`'s peek).
+    fn head_done(&mut self) {
+        self.deadline = None;
+        if self.read_timeout.is_some() {
+            self.set_read_timeout(None);
+        }
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        if let Some(handle) = &self.handle {
+            if handle.0.set_read_timeout(timeout).is_ok() {
+                self.read_timeout = timeout;
+            }
         }
     }
 
@@ -111,12 +206,23 @@ impl ClientConnection {
         let mut prev_byte_was_cr = false;
 
         loop {
+            // icyproxy patch: the head deadlines (connections.rs).
+            self.check_deadline()?;
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
+                // a read that hit the socket's read timeout
+                Some(Err(e))
+                    if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::TimedOut =>
+                {
+                    return Err(IoError::new(ErrorKind::TimedOut, HEAD_DEADLINE))
+                }
                 Some(b) => b?,
                 None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
             };
+            if !self.head_started {
+                self.head_begins();
+            }
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
@@ -228,6 +334,10 @@ impl Iterator for ClientConnection {
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
         if self.no_more_requests {
+            // icyproxy patch: the thread stays until the last response is
+            // complete, so that its connection counts as busy until then
+            // and closes right after (connections.rs, Slot's drop).
+            self.sink.wait_idle();
             return None;
         }
 
@@ -235,6 +345,11 @@ impl Iterator for ClientConnection {
             // icyproxy patch: one request at a time per connection; see
             // SequentialWriterBuilder::wait_idle.
             self.sink.wait_idle();
+            // icyproxy patch: closed while its response was written (at
+            // the cap, or its server is gone)?
+            if !self.await_head() {
+                return None;
+            }
             let rq = match self.read() {
                 Err(ReadError::WrongRequestLine) => {
                     let writer = self.sink.next().unwrap();
@@ -255,12 +370,21 @@ impl Iterator for ClientConnection {
                 }
 
                 Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
+                    // icyproxy patch: a head deadline passed. A head begun
+                    // gets its 408; a silent connection (new or idle
+                    // between requests) is closed without a word, as a
+                    // client reusing it may be sending its next request
+                    // right now and would take a 408 for that one's answer.
+                    if let Some(slot) = &self.slot {
+                        slot.timed_out(self.served && !self.head_started);
+                    }
+                    if self.head_started {
+                        let writer = self.sink.next().unwrap();
+                        let response = Response::new_empty(StatusCode(408));
+                        response
+                            .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                            .ok();
+                    }
                     return None; // closing the connection
                 }
 
@@ -284,6 +408,20 @@ impl Iterator for ClientConnection {
 
                 Ok(rq) => rq,
             };
+
+            // icyproxy patch: a request in progress: no deadline, and not
+            // to be closed at the cap. Dropped if the connection was
+            // closed meanwhile.
+            self.head_done();
+            self.served = true;
+            if let Some(slot) = &self.slot {
+                if !slot.busy() {
+                    if let Some(conn) = rq.connection() {
+                        conn.shutdown();
+                    }
+                    return None;
+                }
+            }
 
             // checking HTTP version
             if *rq.http_version() > (1, 1) {

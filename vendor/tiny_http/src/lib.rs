@@ -112,6 +112,7 @@ use util::MessagesQueue;
 
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
+pub use connections::{raise_open_files_limit, ConnectionLimits, ConnectionStats, Connections};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox, set_server_name};
 pub use test::TestRequest;
@@ -119,6 +120,7 @@ pub use test::TestRequest;
 mod client;
 mod common;
 mod connection;
+mod connections;
 mod request;
 mod response;
 mod ssl;
@@ -188,6 +190,12 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // icyproxy patch 11: the client connections (shared with the servers
+    // started before and after this one on the same listener), and this
+    // server's number among them
+    connections: Arc<Connections>,
+    id: u64,
 }
 
 enum Message {
@@ -291,7 +299,18 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with(listener, ssl_config, Connections::new(Default::default()))
+    }
+
+    /// icyproxy patch: `from_listener` with its client connections held
+    /// to `connections`' limits and counted there (see `Connections`).
+    pub fn from_listener_with<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        connections: Arc<Connections>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
+        let id = connections.new_server();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
 
@@ -333,6 +352,7 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        let inside_connections = connections.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -342,15 +362,22 @@ impl Server {
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
+                        // icyproxy patch: counted, and under the cap (a
+                        // refused connection closes as `sock` drops).
+                        let sock = Arc::new(sock);
+                        let slot = match inside_connections.admit(&sock, id) {
+                            Some(slot) => slot,
+                            None => continue,
+                        };
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                             Some(ref ssl) => {
                                 // trying to apply SSL over the connection
                                 // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
+                                let sock = match Arc::try_unwrap(sock).map(|s| ssl.accept(s)) {
+                                    Ok(Ok(s)) => s,
+                                    _ => continue,
                                 };
 
                                 RefinedTcpStream::new(sock)
@@ -359,7 +386,7 @@ impl Server {
                             Some(ref _ssl) => unreachable!(),
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        Ok(ClientConnection::new(write_closable, read_closable, Some(slot)))
                     }
                     Err(e) => Err(e),
                 };
@@ -374,12 +401,17 @@ impl Server {
                                 if client.secure() {
                                     let (sender, receiver) = mpsc::channel();
                                     for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
+                                        let rq = rq.with_notify_sender(sender.clone());
+                                        if let Err(message) = messages.push(rq.into()) {
+                                            abandon(message);
+                                        }
                                         receiver.recv().unwrap();
                                     }
                                 } else {
                                     for rq in client {
-                                        messages.push(rq.into());
+                                        if let Err(message) = messages.push(rq.into()) {
+                                            abandon(message);
+                                        }
                                     }
                                 }
                             }
@@ -388,7 +420,7 @@ impl Server {
 
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
+                        let _ = inside_messages.push(e.into());
                         break;
                     }
                 }
@@ -401,6 +433,8 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            connections,
+            id,
         })
     }
 
@@ -466,9 +500,27 @@ impl Iterator for IncomingRequests<'_> {
     }
 }
 
+/// icyproxy patch: a request no one will take (its server is gone): its
+/// connection is closed without an answer.
+fn abandon(message: Message) {
+    if let Message::NewRequest(rq) = message {
+        if let Some(conn) = rq.connection() {
+            conn.shutdown();
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.close.store(true, Relaxed);
+        // icyproxy patch: nothing reads this server's requests any more:
+        // its connections waiting for a request close now, the others
+        // after their response; requests queued and those still coming
+        // are dropped with their connection.
+        self.connections.close_server(self.id);
+        for message in self.messages.close() {
+            abandon(message);
+        }
         // Connect briefly to ourselves to unblock the accept thread
         let maybe_stream = match &self.listening_addr {
             ListenAddr::IP(addr) => TcpStream::connect(addr).map(Connection::from),

@@ -13,6 +13,8 @@ where
 {
     queue: Mutex<VecDeque<Control<T>>>,
     condvar: Condvar,
+    // icyproxy patch: no one reads the queue any more (its server is gone)
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl<T> MessagesQueue<T>
@@ -23,14 +25,34 @@ where
         Arc::new(MessagesQueue {
             queue: Mutex::new(VecDeque::with_capacity(capacity)),
             condvar: Condvar::new(),
+            closed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    /// Pushes an element to the queue.
-    pub fn push(&self, value: T) {
+    /// Pushes an element to the queue. icyproxy patch: hands it back once
+    /// the queue is closed.
+    pub fn push(&self, value: T) -> Result<(), T> {
         let mut queue = self.queue.lock().unwrap();
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(value);
+        }
         queue.push_back(Control::Elem(value));
         self.condvar.notify_one();
+        Ok(())
+    }
+
+    /// icyproxy patch: no one will read the queue any more: later pushes
+    /// are refused, and the elements waiting are returned.
+    pub fn close(&self) -> Vec<T> {
+        let mut queue = self.queue.lock().unwrap();
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        queue
+            .drain(..)
+            .filter_map(|c| match c {
+                Control::Elem(value) => Some(value),
+                Control::Unblock => None,
+            })
+            .collect()
     }
 
     /// Unblock one thread stuck in pop loop.

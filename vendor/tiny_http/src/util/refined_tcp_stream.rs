@@ -30,6 +30,14 @@ impl From<Connection> for Stream {
     }
 }
 
+// icyproxy patch: a socket already shared (with the connection registry,
+// connections.rs).
+impl From<Arc<Connection>> for Stream {
+    fn from(tcp_stream: Arc<Connection>) -> Self {
+        Stream::Http(tcp_stream)
+    }
+}
+
 impl Stream {
     fn secure(&self) -> bool {
         match self {
