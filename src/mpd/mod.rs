@@ -17,12 +17,18 @@
 //! most three small `playlistinfo` ranges and `status` again (equal
 //! statuses prove the ranges match the plan), never the whole queue.
 //!
+//! With an `on_message` listener the follower also subscribes to MPD's
+//! channel `icyproxy`, waits for `message` in the same `idle`, and hands
+//! each message read with `readmessages` on (never running it here).
+//!
 //! Files: `protocol.rs` (answer parsing, pure), `window.rs` (the window,
-//! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`), this
+//! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`),
+//! `queue.rs` (a short-lived connection that appends tagged songs), this
 //! file (the thread, reconnecting and what it logs).
 
 mod client;
 mod protocol;
+pub mod queue;
 mod window;
 
 use std::fmt;
@@ -44,6 +50,10 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// What `idle` waits for: the current song, the queue, `repeat`.
 const IDLE_SUBSYSTEMS: &str = "player playlist options";
+/// The same, and the client-to-client messages of the channel.
+const IDLE_WITH_MESSAGES: &str = "player playlist options message";
+/// The MPD channel icyproxy listens on (`mpc sendmessage icyproxy TEXT`).
+pub const CHANNEL: &str = "icyproxy";
 /// How often a backoff wait looks at `stopping`.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 /// Reads of the window retried when the queue changes under them.
@@ -160,6 +170,16 @@ impl FollowStatus {
     }
 }
 
+/// What the follower hands on, from its thread: keep each quick (hand the
+/// value to a channel), the follower waits for it.
+pub struct Listeners {
+    /// The ids to keep warm, each time the window changes.
+    pub on_window: Box<dyn FnMut(Vec<VideoId>) + Send>,
+    /// Each message sent to MPD's channel [`CHANNEL`]; `None`: the
+    /// follower does not subscribe.
+    pub on_message: Option<Box<dyn FnMut(String) + Send>>,
+}
+
 /// Starts the follower thread (`mpd-follow`). Each time the window changes
 /// (and once after the first read), `on_window` gets the ids to keep warm,
 /// in order of need: the current song (with none, the first entry: what
@@ -181,6 +201,22 @@ pub fn follow(
     stopping: Arc<AtomicBool>,
     on_window: Box<dyn FnMut(Vec<VideoId>) + Send>,
 ) -> Result<(Arc<FollowStatus>, JoinHandle<()>)> {
+    let listeners = Listeners {
+        on_window,
+        on_message: None,
+    };
+    follow_with(settings, stopping, listeners)
+}
+
+/// [`follow`], handing on more: with `on_message`, the follower subscribes
+/// to MPD's channel [`CHANNEL`] after each connect, waits in `idle` for
+/// messages too, reads them (`readmessages`) and hands each on. A channel
+/// MPD refuses (no permission) is logged once; following goes on without.
+pub fn follow_with(
+    settings: FollowSettings,
+    stopping: Arc<AtomicBool>,
+    listeners: Listeners,
+) -> Result<(Arc<FollowStatus>, JoinHandle<()>)> {
     let off = settings.address.is_empty();
     let status = Arc::new(FollowStatus::new(if off {
         Link::Off
@@ -191,7 +227,7 @@ pub fn follow(
         settings,
         stopping,
         status: Arc::clone(&status),
-        on_window,
+        listeners,
         state: State::Starting,
         last: None,
         backoff: FIRST_BACKOFF,
@@ -240,7 +276,7 @@ struct Follower {
     settings: FollowSettings,
     stopping: Arc<AtomicBool>,
     status: Arc<FollowStatus>,
-    on_window: Box<dyn FnMut(Vec<VideoId>) + Send>,
+    listeners: Listeners,
     state: State,
     last: Option<Vec<VideoId>>,
     backoff: Duration,
@@ -337,15 +373,66 @@ impl Follower {
         self.enter(State::Connected, &format!("MPD connected at {addr}"));
         self.backoff = FIRST_BACKOFF;
         self.publish(first);
+        let subsystems = match self.subscribe(&mut conn) {
+            Ok(true) => IDLE_WITH_MESSAGES,
+            Ok(false) => IDLE_SUBSYSTEMS,
+            Err(failure) => return failure.into(),
+        };
         loop {
-            if let Err(failure) = conn.idle(IDLE_SUBSYSTEMS) {
-                return failure.into();
+            let changed = match conn.idle(subsystems) {
+                Ok(changed) => changed,
+                Err(failure) => return failure.into(),
+            };
+            if changed.iter().any(|c| c == "message") {
+                if let Err(failure) = self.read_messages(&mut conn) {
+                    return failure.into();
+                }
+            }
+            if changed.iter().all(|c| c == "message") {
+                continue;
             }
             match self.read_window(&mut conn) {
                 Ok(window) => self.publish(window),
                 Err(failure) => return failure.into(),
             }
         }
+    }
+
+    /// Subscribes to [`CHANNEL`] when messages are wanted: `Ok(true)` when
+    /// MPD took it. A refusal is logged (once per refusal streak) and
+    /// following goes on without messages.
+    fn subscribe(&mut self, conn: &mut Connection) -> std::result::Result<bool, Failure> {
+        if self.listeners.on_message.is_none() {
+            return Ok(false);
+        }
+        match conn.command(&format!("subscribe \"{CHANNEL}\"")) {
+            Ok(_) => Ok(true),
+            // Already subscribed cannot happen on a new connection; any
+            // refusal means no messages on this one.
+            Err(Failure::Ack(ack)) => {
+                log::warn!(
+                    "MPD at {} refused the channel {CHANNEL} ({ack}): `mpc sendmessage \
+                     {CHANNEL} ...` will not reach icyproxy",
+                    self.settings.address
+                );
+                Ok(false)
+            }
+            Err(failure) => Err(failure),
+        }
+    }
+
+    /// `readmessages`, each message of [`CHANNEL`] handed on.
+    fn read_messages(&mut self, conn: &mut Connection) -> std::result::Result<(), Failure> {
+        let pairs = conn.command("readmessages")?;
+        let Some(on_message) = self.listeners.on_message.as_mut() else {
+            return Ok(());
+        };
+        for (channel, text) in protocol::parse_messages(&pairs) {
+            if channel == CHANNEL {
+                on_message(text);
+            }
+        }
+        Ok(())
     }
 
     /// `status`, then the planned `playlistinfo` ranges and `status` again
@@ -417,7 +504,7 @@ impl Follower {
                 .join(" ")
         );
         self.last = Some(window.clone());
-        (self.on_window)(window);
+        (self.listeners.on_window)(window);
     }
 
     /// Logs `line` and updates the link when the state changes; a repeat

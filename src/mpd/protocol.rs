@@ -190,6 +190,24 @@ pub fn parse_entries(pairs: &[(String, String)]) -> Result<Vec<Entry>, ProtocolE
     Ok(entries)
 }
 
+/// Reads a `readmessages` answer: `(channel, message)` pairs in order.
+pub fn parse_messages(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    let mut messages = Vec::new();
+    let mut channel = None;
+    for (key, value) in pairs {
+        match key.as_str() {
+            "channel" => channel = Some(value.clone()),
+            "message" => {
+                if let Some(channel) = &channel {
+                    messages.push((channel.clone(), value.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    messages
+}
+
 fn finish_entry((file, pos): (String, Option<usize>)) -> Result<Entry, ProtocolError> {
     let pos =
         pos.ok_or_else(|| ProtocolError(format!("queue entry {:?} has no Pos", shorten(&file))))?;
@@ -353,6 +371,21 @@ mod tests {
         ] {
             assert!(parse_status(&pairs(bad)).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn messages() {
+        let m = parse_messages(&pairs(
+            "channel: icyproxy\nmessage: search daft punk\nchannel: other\nmessage: x",
+        ));
+        assert_eq!(
+            m,
+            [
+                ("icyproxy".into(), "search daft punk".into()),
+                ("other".into(), "x".into())
+            ]
+        );
+        assert!(parse_messages(&pairs("message: orphan")).is_empty());
     }
 
     #[test]

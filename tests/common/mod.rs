@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod mpd;
+pub mod music;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
