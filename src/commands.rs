@@ -570,6 +570,88 @@ struct Deliver<'a> {
     play: bool,
 }
 
+/// What `radio` does, as given on the command line.
+#[derive(Debug, Clone)]
+pub struct RadioArgs {
+    /// A video id or a URL naming one; `None` with `current`.
+    pub seed: Option<String>,
+    /// The radio of MPD's current song.
+    pub current: bool,
+    pub limit: usize,
+    pub add: bool,
+    pub play: bool,
+    pub playlist: Option<String>,
+}
+
+/// `radio ID|URL|--current`: YouTube Music's radio of a song, without the
+/// song itself and without what MPD's queue holds, printed like `search`
+/// and queued, played or stored as asked. One yt-dlp run.
+pub fn radio(config: &Config, args: &RadioArgs, out: &mut dyn Write) -> Result<()> {
+    if let Some(name) = &args.playlist {
+        crate::catalog::store::check_playlist_name(name)?;
+    }
+    let session = queue_session(config, args.add || args.play || args.current)?;
+    let port = crate::app::proxy_port(config);
+    let seed = match (&args.seed, &session) {
+        (Some(text), _) => seed_id(text)?,
+        (None, Some(session)) if args.current => session
+            .current()?
+            .as_deref()
+            .and_then(|file| crate::mpd::proxied_id(file, port))
+            .ok_or_else(|| {
+                Error::InvalidInput(
+                    "MPD's current song is not one of icyproxy's (or none plays): give an id"
+                        .into(),
+                )
+            })?,
+        _ => {
+            return Err(Error::InvalidInput(
+                "give a video id, a URL or --current".into(),
+            ));
+        }
+    };
+    let mut skip = std::collections::HashSet::new();
+    if let Some(session) = &session {
+        for entry in session.queue()? {
+            if let Some(id) = crate::mpd::proxied_id(&entry.file, port) {
+                skip.insert(id.to_string());
+            }
+        }
+    }
+    let mut store = open_store(config, Need::Write)?;
+    let source = TrackSource::new(config, std::sync::Arc::new(Metrics::default()));
+    let found = discover::radio(config, &source, &mut store, &seed, args.limit, &skip)?;
+    if found.is_empty() {
+        return Err(Error::NotFound(format!(
+            "the radio of {seed} has nothing new"
+        )));
+    }
+    write_all(out, &results_table(&found))?;
+    let deliver = Deliver {
+        session: session.as_ref().filter(|_| args.add || args.play),
+        playlist: args.playlist.as_deref(),
+        play: args.play,
+    };
+    deliver.found(config, &mut store, &found, out)
+}
+
+/// A video id, or the `v=` of a watch URL (or a youtu.be/ID link).
+fn seed_id(text: &str) -> Result<VideoId> {
+    let text = text.trim();
+    if let Some(id) = VideoId::parse(text) {
+        return Ok(id);
+    }
+    let found = text
+        .split(['?', '&'])
+        .find_map(|part| part.strip_prefix("v="))
+        .or_else(|| text.split("youtu.be/").nth(1))
+        .map(|rest| rest.split(['&', '?', '#', '/']).next().unwrap_or(""));
+    match found {
+        Some(id) => parse_id(id),
+        None => parse_id(text),
+    }
+}
+
 /// The session to append with, when asked to; an error without `[mpd]`.
 fn queue_session(config: &Config, wanted: bool) -> Result<Option<Session>> {
     if !wanted {
@@ -723,6 +805,19 @@ mod tests {
         assert!(err(None, path("road.txt")).starts_with("cannot tell the playlist format"));
         assert!(err(None, path("road")).contains("end the name in .m3u, .m3u8 or .xspf"));
         assert!(err(None, None).starts_with("give --format xspf or --format m3u"));
+    }
+
+    #[test]
+    fn seeds_come_from_ids_and_urls() {
+        let id = |t: &str| seed_id(t).map(|i| i.to_string()).ok();
+        assert_eq!(id("dQw4w9WgXcQ").as_deref(), Some("dQw4w9WgXcQ"));
+        let watch = "https://music.youtube.com/watch?v=dQw4w9WgXcQ&list=RDAMVMx";
+        assert_eq!(id(watch).as_deref(), Some("dQw4w9WgXcQ"));
+        assert_eq!(
+            id("https://youtu.be/dQw4w9WgXcQ?t=1").as_deref(),
+            Some("dQw4w9WgXcQ")
+        );
+        assert_eq!(id("nonsense"), None);
     }
 
     #[test]

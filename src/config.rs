@@ -128,6 +128,23 @@ pub struct Config {
     pub mpd_password: Option<String>,
     /// Queue entries after the current one kept warm.
     pub warm_ahead: usize,
+    /// Autoplay: extend MPD's queue with the radio of its last song.
+    pub autoplay: Autoplay,
+}
+
+/// `[mpd] autoplay*`: when and how much to append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Autoplay {
+    /// On at start (`autoplay = true`); the channel can toggle it.
+    pub on: bool,
+    /// Append when at most this many songs remain after the current one.
+    pub when_left: usize,
+    /// Songs appended at a time.
+    pub batch: usize,
+    /// Recent ids (played, queued, appended, failed) never appended again.
+    pub history: usize,
+    /// Also extend a queue whose last song is not this proxy's.
+    pub any_queue: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -150,6 +167,11 @@ struct MpdSection {
     address: String,
     password: String,
     warm_ahead: usize,
+    autoplay: bool,
+    autoplay_when_left: usize,
+    autoplay_batch: usize,
+    autoplay_history: usize,
+    autoplay_any_queue: bool,
 }
 
 impl Default for MpdSection {
@@ -158,6 +180,11 @@ impl Default for MpdSection {
             address: "127.0.0.1:6600".into(),
             password: String::new(),
             warm_ahead: 5,
+            autoplay: false,
+            autoplay_when_left: 2,
+            autoplay_batch: 10,
+            autoplay_history: 200,
+            autoplay_any_queue: false,
         }
     }
 }
@@ -414,6 +441,13 @@ impl Config {
             mpd_address: Some(file.mpd.address.trim().to_owned()).filter(|a| !a.is_empty()),
             mpd_password: Some(file.mpd.password).filter(|p| !p.is_empty()),
             warm_ahead: file.mpd.warm_ahead,
+            autoplay: Autoplay {
+                on: file.mpd.autoplay,
+                when_left: file.mpd.autoplay_when_left,
+                batch: file.mpd.autoplay_batch,
+                history: file.mpd.autoplay_history,
+                any_queue: file.mpd.autoplay_any_queue,
+            },
         };
         config.default_cover_dir();
         config.validate(&name)?;
@@ -464,7 +498,7 @@ impl Config {
     }
 
     /// Every number with a range: key, value, least, most.
-    fn numbers(&self) -> [(&'static str, u64, u64, u64); 14] {
+    fn numbers(&self) -> [(&'static str, u64, u64, u64); 17] {
         let secs = |d: Duration| d.as_secs();
         let signed = |n: i64| u64::try_from(n).unwrap_or(0);
         [
@@ -473,6 +507,19 @@ impl Config {
             ("[upstream] chunk_bytes", self.chunk_bytes, 1024, 1 << 30),
             ("[upstream] retries", u64::from(self.retries), 0, 20),
             ("[mpd] warm_ahead", self.warm_ahead as u64, 0, 100),
+            (
+                "[mpd] autoplay_when_left",
+                self.autoplay.when_left as u64,
+                0,
+                100,
+            ),
+            ("[mpd] autoplay_batch", self.autoplay.batch as u64, 1, 50),
+            (
+                "[mpd] autoplay_history",
+                self.autoplay.history as u64,
+                0,
+                100_000,
+            ),
             ("[resolver] batch_size", self.batch_size as u64, 1, 50),
             (
                 "[resolver] max_age_secs",

@@ -159,6 +159,34 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         playlist: Option<String>,
     },
+    /// YouTube Music's radio of a song: print, queue, play or store it.
+    ///
+    /// Runs [resolver] playlist_command on the song's mix
+    /// (music.youtube.com/watch?v=ID&list=RDAMVMID) for the first N songs,
+    /// without the song itself and without songs MPD's queue holds; one
+    /// yt-dlp run. Prints position, Artist - Title, duration and id.
+    ///
+    /// Example: icyproxy radio --current --add
+    Radio {
+        /// A video id, or a YouTube (Music) URL naming one
+        #[arg(required_unless_present = "current", conflicts_with = "current")]
+        song: Option<String>,
+        /// The radio of MPD's current song ([mpd] address)
+        #[arg(long)]
+        current: bool,
+        /// How many songs, at most
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
+        limit: u16,
+        /// Append them to MPD's queue, tagged
+        #[arg(long)]
+        add: bool,
+        /// Append them and play the first
+        #[arg(long)]
+        play: bool,
+        /// Store them as this playlist (replaced if it exists)
+        #[arg(long, value_name = "NAME")]
+        playlist: Option<String>,
+    },
     /// Your YouTube Music library (needs [resolver] cookies_file).
     #[command(subcommand)]
     Library(LibraryCommand),
@@ -352,6 +380,24 @@ fn run(cli: Cli) -> Result<(), Error> {
                 playlist,
             };
             commands::search(&config, &args, &mut out)
+        }
+        Command::Radio {
+            song,
+            current,
+            limit,
+            add,
+            play,
+            playlist,
+        } => {
+            let args = commands::RadioArgs {
+                seed: song,
+                current,
+                limit: usize::from(limit),
+                add,
+                play,
+                playlist,
+            };
+            commands::radio(&config, &args, &mut out)
         }
         Command::Library(LibraryCommand::Sync) => commands::library_sync(&config, &mut out),
         Command::Playlist(cmd) => match cmd {

@@ -4,6 +4,7 @@
 //! them in turn, since yt-dlp takes seconds. A command that fails is
 //! logged with its cause; nothing here can stop the follower.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -12,12 +13,11 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 use log::{info, warn};
 
+use super::autoplay::{AutoplayStatus, Radio};
 use crate::catalog::discover::{self, SEARCHES_KEPT, Search, Section};
-use crate::catalog::lookup::TrackSource;
 use crate::catalog::store::TrackStore;
-use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::mpd::queue::Session;
+use crate::mpd::proxied_id;
 
 /// Messages waiting beyond this are dropped (and said so).
 const QUEUED: usize = 16;
@@ -33,6 +33,10 @@ pub enum Command {
     Search(String),
     /// `add QUERY`: the first song found appended to the queue.
     Add(String),
+    /// `radio`: the radio of the current song appended to the queue.
+    Radio,
+    /// `autoplay on` / `autoplay off`.
+    Autoplay(bool),
     /// `help`: the commands, in the log.
     Help,
     /// Anything else (the text).
@@ -48,6 +52,9 @@ pub fn parse(text: &str) -> Command {
     match (word.to_ascii_lowercase().as_str(), rest.is_empty()) {
         ("search", false) => Command::Search(rest),
         ("add", false) => Command::Add(rest),
+        ("radio", true) => Command::Radio,
+        ("autoplay", false) if rest.eq_ignore_ascii_case("on") => Command::Autoplay(true),
+        ("autoplay", false) if rest.eq_ignore_ascii_case("off") => Command::Autoplay(false),
         ("help", _) => Command::Help,
         _ => Command::Unknown(text.to_owned()),
     }
@@ -56,14 +63,16 @@ pub fn parse(text: &str) -> Command {
 /// The commands, as `help` logs them.
 pub const HELP: &str = "MPD channel icyproxy understands: \"search QUERY\" (the songs found \
                         become the stored playlist \"Search: QUERY\"), \"add QUERY\" (the first \
-                        song found is appended to the queue), \"help\"";
+                        song found is appended to the queue), \"radio\" (the radio of the current song \
+                        appended to the queue), \"autoplay on\", \"autoplay off\", \"help\"";
 
 /// What the command thread needs.
 pub struct Commands {
-    /// With the port the server really listens on.
-    pub config: Config,
-    pub tracks: Arc<TrackSource>,
-    pub session: Session,
+    /// The config (with the port the server really listens on), the
+    /// tracks and MPD's session.
+    pub radio: Radio,
+    /// Autoplay's switch.
+    pub autoplay: Arc<AutoplayStatus>,
 }
 
 /// Starts the `mpd-commands` thread; messages sent to the returned
@@ -98,7 +107,7 @@ impl Commands {
             };
             let store = match &mut store {
                 Some(store) => store,
-                None => match TrackStore::open(&self.config.db_path) {
+                None => match TrackStore::open(&self.radio.config.db_path) {
                     Ok(opened) => store.insert(opened),
                     Err(e) => {
                         warn!("MPD channel: {text:?} not run: {e}");
@@ -116,6 +125,15 @@ impl Commands {
         match parse(text) {
             Command::Search(query) => self.search(store, &query),
             Command::Add(query) => self.add(store, &query),
+            Command::Radio => self.radio(store),
+            Command::Autoplay(on) => {
+                self.autoplay.set_on(on);
+                info!(
+                    "MPD channel: autoplay is {} now",
+                    if on { "on" } else { "off" }
+                );
+                Ok(())
+            }
             Command::Help => {
                 info!("{HELP}");
                 Ok(())
@@ -127,11 +145,37 @@ impl Commands {
         }
     }
 
+    /// Appends the radio of the current song (a song of this proxy).
+    fn radio(&self, store: &mut TrackStore) -> Result<()> {
+        let config = &self.radio.config;
+        let current = self.radio.session.current()?;
+        let seed = current
+            .as_deref()
+            .and_then(|f| proxied_id(f, config.port))
+            .ok_or_else(|| {
+                Error::InvalidInput("radio: the current song is not one of icyproxy's".into())
+            })?;
+        let mut skip: HashSet<String> = store.history()?.into_iter().collect();
+        for entry in self.radio.session.queue()? {
+            if let Some(id) = proxied_id(&entry.file, config.port) {
+                skip.insert(id.to_string());
+            }
+        }
+        let songs = self
+            .radio
+            .append(store, &seed, config.autoplay.batch, &skip)?;
+        info!(
+            "MPD channel: radio: appended {} songs from the radio of {seed}",
+            songs.len()
+        );
+        Ok(())
+    }
+
     fn search(&self, store: &mut TrackStore, query: &str) -> Result<()> {
         let name = discover::search_playlist_name(query)?;
         let found = self.find(store, query, SEARCH_LIMIT)?;
-        discover::store_search(&self.config, store, &name, &found)?;
-        let place = match self.config.mpd_dir {
+        discover::store_search(&self.radio.config, store, &name, &found)?;
+        let place = match self.radio.config.mpd_dir {
             Some(_) => "in MPD's playlists",
             None => "served at /playlists/ (set [playlists] mpd_dir for `mpc lsplaylists`)",
         };
@@ -148,8 +192,10 @@ impl Commands {
         let Some(first) = found.first() else {
             return Err(Error::NotFound(format!("no song found for {query:?}")));
         };
-        let song = super::queue_song(&self.config, first);
-        self.session.append(std::slice::from_ref(&song), false)?;
+        let song = super::queue_song(&self.radio.config, first);
+        self.radio
+            .session
+            .append(std::slice::from_ref(&song), false)?;
         info!(
             "MPD channel: add {query:?}: appended {} ({})",
             first.tags.display_title(),
@@ -169,7 +215,7 @@ impl Commands {
             limit,
             section: Section::Songs,
         };
-        discover::search(&self.config, &self.tracks, store, &search)
+        discover::search(&self.radio.config, &self.radio.tracks, store, &search)
     }
 }
 
@@ -192,6 +238,13 @@ mod tests {
             Command::Add("one more time".into())
         );
         assert_eq!(parse("help"), Command::Help);
+        assert_eq!(parse("radio"), Command::Radio);
+        assert_eq!(parse("autoplay OFF"), Command::Autoplay(false));
+        assert_eq!(parse("autoplay on"), Command::Autoplay(true));
+        assert_eq!(
+            parse("autoplay maybe"),
+            Command::Unknown("autoplay maybe".into())
+        );
         assert_eq!(parse("search"), Command::Unknown("search".into()));
         assert_eq!(parse("dance"), Command::Unknown("dance".into()));
     }

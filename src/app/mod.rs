@@ -9,6 +9,7 @@
 //!              ->  http::server::Server::start(listener, parts)
 //! ```
 
+pub mod autoplay;
 pub mod channel;
 pub mod warm;
 
@@ -207,6 +208,19 @@ pub fn queue_song(config: &Config, track: &Track) -> QueueSong {
     }
 }
 
+/// The port MPD reaches this server at: `[playlists] base_url`'s, or
+/// `[server] port` (queue entries on another port are not this proxy's).
+pub fn proxy_port(config: &Config) -> u16 {
+    let base = config.playlists_base_url();
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", &base));
+    let authority = rest.split('/').next().unwrap_or("");
+    let port = authority
+        .rsplit_once(':')
+        .filter(|(host, _)| !host.ends_with(']') || authority.starts_with('['))
+        .and_then(|(_, p)| p.parse().ok());
+    port.unwrap_or(if scheme == "https" { 443 } else { 80 })
+}
+
 /// The MPD session for changes to the queue, when `[mpd] address` is set.
 pub fn mpd_session(config: &Config) -> Option<Session> {
     Some(Session {
@@ -244,7 +258,7 @@ fn start_ahead(config: &Config, parts: &Parts) -> Result<Ahead> {
         warm_ahead: config.warm_ahead,
         proxy_port: port,
     };
-    let commands = channel::Commands {
+    let radio = autoplay::Radio {
         config: config.clone(),
         tracks: Arc::clone(&parts.tracks),
         session: Session {
@@ -252,15 +266,25 @@ fn start_ahead(config: &Config, parts: &Parts) -> Result<Ahead> {
             password: settings.password.clone(),
         },
     };
+    let autoplay = Arc::new(autoplay::AutoplayStatus::new(config.autoplay.on));
+    let commands = channel::Commands {
+        radio: radio.clone(),
+        autoplay: Arc::clone(&autoplay),
+    };
     let sender = channel::start(commands, Arc::clone(&parts.stopping))?;
+    let states = autoplay::start(radio, Arc::clone(&autoplay), Arc::clone(&parts.stopping))?;
     let listeners = Listeners {
         on_window: Box::new(move |ids| fed.set_window(ids)),
         on_message: Some(Box::new(move |text| channel::hand_over(&sender, text))),
+        on_queue: Some(Box::new(move |state| {
+            let _ = states.send(state);
+        })),
     };
     let (follow, _thread) = mpd::follow_with(settings, Arc::clone(&parts.stopping), listeners)?;
     Ok(Ahead {
         follow: Some(follow),
         warmer: Some(warmer),
+        autoplay: Some(autoplay),
     })
 }
 
@@ -270,6 +294,7 @@ fn start_ahead(config: &Config, parts: &Parts) -> Result<Ahead> {
 struct Ahead {
     follow: Option<Arc<FollowStatus>>,
     warmer: Option<Arc<Warmer>>,
+    autoplay: Option<Arc<autoplay::AutoplayStatus>>,
 }
 
 impl Ahead {
@@ -292,6 +317,11 @@ impl Status for Ahead {
         let mut fields = serde_json::Map::new();
         fields.insert("mpd".into(), self.mpd_link().into());
         fields.insert("warm_tracks".into(), self.warm_tracks().into());
+        let autoplay = self.autoplay.as_ref().map_or_else(
+            || serde_json::json!({"on": false, "appended": 0, "last_seed": null, "last_error": null}),
+            |a| a.health(),
+        );
+        fields.insert("autoplay".into(), autoplay);
         fields
     }
 
@@ -301,8 +331,14 @@ impl Status for Ahead {
             "# HELP icyproxy_mpd_reconnects_total Connections to MPD made again after one was lost.\n\
              # TYPE icyproxy_mpd_reconnects_total counter\nicyproxy_mpd_reconnects_total {reconnects}\n\
              # HELP icyproxy_warm_tracks Tracks of MPD's coming window that are warm now.\n\
-             # TYPE icyproxy_warm_tracks gauge\nicyproxy_warm_tracks {}\n",
-            self.warm_tracks()
+             # TYPE icyproxy_warm_tracks gauge\nicyproxy_warm_tracks {}\n\
+             # HELP icyproxy_autoplay_on Whether autoplay extends MPD's queue now (1) or not (0).\n\
+             # TYPE icyproxy_autoplay_on gauge\nicyproxy_autoplay_on {}\n\
+             # HELP icyproxy_autoplay_appended_total Songs autoplay appended to MPD's queue.\n\
+             # TYPE icyproxy_autoplay_appended_total counter\nicyproxy_autoplay_appended_total {}\n",
+            self.warm_tracks(),
+            u8::from(self.autoplay.as_ref().is_some_and(|a| a.is_on())),
+            self.autoplay.as_ref().map_or(0, |a| a.appended()),
         )
     }
 }

@@ -102,12 +102,16 @@ pub fn store_found(
     listing: &FlatPlaylist,
 ) -> Result<Vec<Track>> {
     store.list_tracks(&listing.tracks)?;
-    let bare: Vec<VideoId> = listing
-        .tracks
-        .iter()
-        .filter(|t| t.tags.artist.is_empty())
-        .map(|t| t.video_id.clone())
-        .collect();
+    // Known tracks keep what the resolver once gave them.
+    let mut bare = Vec::new();
+    for t in &listing.tracks {
+        if store
+            .get(&t.video_id)?
+            .is_some_and(|s| s.tags.artist.is_empty())
+        {
+            bare.push(t.video_id.clone());
+        }
+    }
     if !bare.is_empty() && source.can_resolve() {
         for (id, result) in source.resolve_batch(&bare, store) {
             if let Err(e) = result {
@@ -122,6 +126,37 @@ pub fn store_found(
         }
     }
     Ok(tracks)
+}
+
+/// YouTube Music's radio ("mix") of a song: yt-dlp reads the mix from
+/// the watch page (`_extract_from_playlist`, an inline playlist of
+/// `playlistPanelVideoRenderer`s: id, title, channel, duration,
+/// thumbnails).
+pub fn radio_url(seed: &VideoId) -> String {
+    format!("https://music.youtube.com/watch?v={seed}&list=RDAMVM{seed}")
+}
+
+/// The radio of `seed`: up to `limit` songs, without the seed and without
+/// `skip` (ids queued or played lately), stored with their tags. One
+/// yt-dlp run (a mix's entries name their artist: no resolver run).
+pub fn radio(
+    config: &Config,
+    source: &TrackSource,
+    store: &mut TrackStore,
+    seed: &VideoId,
+    limit: usize,
+    skip: &std::collections::HashSet<String>,
+) -> Result<Vec<Track>> {
+    // Enough for the mix's own repeats of what is skipped.
+    let ask = (limit + skip.len().min(25) + 1).min(100);
+    let mut listing = Reader::new(config).read_first(&radio_url(seed), Some(ask))?;
+    let mut seen = std::collections::HashSet::new();
+    listing.tracks.retain(|t| {
+        let id = t.video_id.as_str();
+        id != seed.as_str() && !skip.contains(id) && seen.insert(id.to_owned())
+    });
+    listing.tracks.truncate(limit);
+    store_found(source, store, &listing)
 }
 
 /// The playlist a search from MPD's channel is stored as: `Search: QUERY`.

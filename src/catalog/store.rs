@@ -55,6 +55,12 @@ const MIGRATIONS: &[&str] = &[
         origin     TEXT NOT NULL,
         created_at INTEGER NOT NULL
      );",
+    // 6: ids autoplay saw played, queued, appended or failing: not
+    // appended again while they are among the most recent.
+    "CREATE TABLE autoplay_history (
+        video_id TEXT PRIMARY KEY NOT NULL,
+        seen_at  INTEGER NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.
@@ -509,6 +515,40 @@ impl TrackStore {
              ORDER BY created_at DESC, rowid DESC",
         )?;
         let rows = stmt.query_map([origin], |r| text(r, 0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Remembers `ids` in autoplay's history (now), keeping the `keep`
+    /// most recent.
+    pub fn remember(&mut self, ids: &[VideoId], keep: usize) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO autoplay_history (video_id, seen_at) VALUES (?1, ?2)
+                 ON CONFLICT(video_id) DO UPDATE SET seen_at = excluded.seen_at",
+            )?;
+            let now = unix_now();
+            for id in ids {
+                stmt.execute(params![id.as_str(), now])?;
+            }
+        }
+        tx.execute(
+            "DELETE FROM autoplay_history WHERE video_id NOT IN
+               (SELECT video_id FROM autoplay_history ORDER BY seen_at DESC, rowid DESC LIMIT ?1)",
+            [i64::try_from(keep).unwrap_or(i64::MAX)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Autoplay's history: the ids it will not append.
+    pub fn history(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT video_id FROM autoplay_history")?;
+        let rows = stmt.query_map([], |r| text(r, 0))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 

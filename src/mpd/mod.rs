@@ -58,6 +58,30 @@ pub const CHANNEL: &str = "icyproxy";
 const STOP_CHECK: Duration = Duration::from_millis(100);
 /// Reads of the window retried when the queue changes under them.
 const WINDOW_ATTEMPTS: usize = 3;
+/// Entries at the queue's end a [`QueueState`] carries.
+const TAIL: usize = 10;
+
+/// The player and the end of the queue, for deciding whether to extend
+/// it (autoplay): read after every change, consistent with one `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueState {
+    /// `state: play`.
+    pub playing: bool,
+    pub repeat: bool,
+    pub random: bool,
+    /// `single` on (or `oneshot`).
+    pub single: bool,
+    /// The current song's position.
+    pub song: Option<usize>,
+    /// Entries in the queue.
+    pub length: usize,
+    /// The queue's version: it changes with every change to the queue.
+    pub version: usize,
+    /// The current song's URI.
+    pub current: Option<String>,
+    /// The URIs of the last entries (at most ten), in queue order.
+    pub tail: Vec<String>,
+}
 
 /// Where MPD is and what to follow.
 #[derive(Clone)]
@@ -178,6 +202,9 @@ pub struct Listeners {
     /// Each message sent to MPD's channel [`CHANNEL`]; `None`: the
     /// follower does not subscribe.
     pub on_message: Option<Box<dyn FnMut(String) + Send>>,
+    /// The player and the queue's end, after each connect and each change
+    /// of the player or the queue; `None`: not read.
+    pub on_queue: Option<Box<dyn FnMut(QueueState) + Send>>,
 }
 
 /// Starts the follower thread (`mpd-follow`). Each time the window changes
@@ -204,6 +231,7 @@ pub fn follow(
     let listeners = Listeners {
         on_window,
         on_message: None,
+        on_queue: None,
     };
     follow_with(settings, stopping, listeners)
 }
@@ -373,6 +401,9 @@ impl Follower {
         self.enter(State::Connected, &format!("MPD connected at {addr}"));
         self.backoff = FIRST_BACKOFF;
         self.publish(first);
+        if let Err(failure) = self.report_queue(&mut conn) {
+            return failure.into();
+        }
         let subsystems = match self.subscribe(&mut conn) {
             Ok(true) => IDLE_WITH_MESSAGES,
             Ok(false) => IDLE_SUBSYSTEMS,
@@ -395,7 +426,64 @@ impl Follower {
                 Ok(window) => self.publish(window),
                 Err(failure) => return failure.into(),
             }
+            if let Err(failure) = self.report_queue(&mut conn) {
+                return failure.into();
+            }
         }
+    }
+
+    /// Reads the [`QueueState`] and hands it on, when asked for: `status`,
+    /// then one command list of the last entries, the current one and
+    /// `status` again (equal statuses: a consistent read; else once more).
+    fn report_queue(&mut self, conn: &mut Connection) -> std::result::Result<(), Failure> {
+        if self.listeners.on_queue.is_none() {
+            return Ok(());
+        }
+        let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
+        let mut status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+        for _ in 0..WINDOW_ATTEMPTS {
+            let from = status.length.saturating_sub(TAIL);
+            let mut commands = vec![format!("playlistinfo {from}:{}", status.length)];
+            if let Some(song) = status.song.filter(|&s| s < status.length) {
+                commands.push(format!("playlistinfo {song}:{}", song + 1));
+            }
+            commands.push("status".into());
+            let answers = match conn.command_list(&commands) {
+                Ok(answers) => answers,
+                Err(Failure::Ack(ack)) if ack.code == ACK_ARG => {
+                    status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+                    continue;
+                }
+                Err(failure) => return Err(failure),
+            };
+            let after = answers.last().map(|a| protocol::parse_status(a));
+            let after = after.transpose().map_err(lost)?.unwrap_or_default();
+            if after != status {
+                status = after;
+                continue;
+            }
+            let tail = protocol::parse_entries(&answers[0]).map_err(lost)?;
+            let current = match commands.len() {
+                3 => protocol::parse_entries(&answers[1]).map_err(lost)?,
+                _ => Vec::new(),
+            };
+            let state = QueueState {
+                playing: status.playing,
+                repeat: status.repeat,
+                random: status.random,
+                single: status.single,
+                song: status.song,
+                length: status.length,
+                version: status.version,
+                current: current.into_iter().next().map(|e| e.file),
+                tail: tail.into_iter().map(|e| e.file).collect(),
+            };
+            if let Some(on_queue) = self.listeners.on_queue.as_mut() {
+                on_queue(state);
+            }
+            return Ok(());
+        }
+        Ok(())
     }
 
     /// Subscribes to [`CHANNEL`] when messages are wanted: `Ok(true)` when

@@ -128,6 +128,10 @@ pub struct Status {
     /// The queue's version (`playlist`): it changes with every change to
     /// the queue, so two equal statuses frame a consistent read.
     pub version: usize,
+    /// `state: play` (not `pause` or `stop`).
+    pub playing: bool,
+    /// `single` on: `1`, or `oneshot` (MPD 0.21).
+    pub single: bool,
 }
 
 /// Reads a `status` answer. `playlistlength` is required; other missing
@@ -143,6 +147,8 @@ pub fn parse_status(pairs: &[(String, String)]) -> Result<Status, ProtocolError>
             "repeat" => status.repeat = flag(key, value)?,
             "random" => status.random = flag(key, value)?,
             "playlist" => status.version = number(key, value)?,
+            "state" => status.playing = value == "play",
+            "single" => status.single = value != "0",
             _ => {}
         }
     }
@@ -341,6 +347,8 @@ mod tests {
                 repeat: true,
                 random: false,
                 version: 6,
+                playing: false,
+                single: false,
             }
         );
         let empty = parse_status(&pairs(

@@ -338,6 +338,7 @@ fn origin_body(path: &str) -> Option<(Vec<u8>, &'static str)> {
     let kind = match name.rsplit('.').next() {
         Some("webm") => "audio/webm",
         Some("mp3") => "audio/mpeg",
+        Some("wav") => "audio/wav",
         Some("jpg") => "image/jpeg",
         _ => "application/octet-stream",
     };
