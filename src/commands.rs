@@ -620,7 +620,12 @@ pub fn radio(config: &Config, args: &RadioArgs, out: &mut dyn Write) -> Result<(
     }
     let mut store = open_store(config, Need::Write)?;
     let source = TrackSource::new(config, std::sync::Arc::new(Metrics::default()));
-    let found = discover::radio(config, &source, &mut store, &seed, args.limit, &skip)?;
+    let ask = discover::RadioAsk {
+        seed: &seed,
+        limit: args.limit,
+        skip: &skip,
+    };
+    let found = discover::radio(config, &source, &mut store, &ask)?;
     if found.is_empty() {
         return Err(Error::NotFound(format!(
             "the radio of {seed} has nothing new"

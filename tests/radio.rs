@@ -144,22 +144,36 @@ fn autoplay_plays_past_a_three_song_queue_into_tagged_radio_songs_without_gaps()
     // and the next one's audio began.
     let t0 = looks[0].at;
     let secs = |at: Instant| at.duration_since(t0).as_secs_f64();
+    // Where a song began, by MPD's clock: when it was seen, less its elapsed.
+    let began = |l: &Look| secs(l.at) - l.elapsed;
+    // Each change of song seen closely (looks under 0.25 s apart; a
+    // `status` can wait on MPD's player for a while): the next song's
+    // audio against the previous one's end.
     let mut gaps = Vec::new();
     for pair in looks.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        if a.id == b.id {
+        if a.id == b.id || b.at.duration_since(a.at) > Duration::from_millis(250) {
             continue;
         }
         let end = secs(a.at) + (a.duration - a.elapsed);
-        let start = secs(b.at) - b.elapsed;
-        gaps.push((a.pos, b.pos, ((start - end) * 1000.0).round() / 1000.0));
+        let gap = ((began(b) - end) * 1000.0).round() / 1000.0;
+        gaps.push((a.pos, b.pos, gap));
     }
-    eprintln!("song changes (from, to, gap s): {gaps:?}");
-    assert!(gaps.len() >= 12, "{gaps:?}");
-    assert!(
-        gaps.iter().all(|(a, b, gap)| *gap < 0.5 && b - a == 1),
-        "{gaps:?}"
-    );
+    eprintln!("song changes seen closely (from, to, gap s): {gaps:?}");
+    assert!(gaps.len() >= 6, "{gaps:?}");
+    // (A look may miss a song between two close ones: MPD's `song` and
+    // `elapsed` lag its output by up to a song of 2 s; the sum below
+    // catches a song skipped.)
+    assert!(gaps.iter().all(|(_, _, gap)| *gap < 0.5), "{gaps:?}");
+    // And all of them at once: song 13 began 13 songs of 2 s after song 0
+    // (a song skipped or late would show here).
+    let first = looks.iter().find(|l| l.pos == 0).expect("song 0 seen");
+    let last = looks.iter().find(|l| l.pos == 13).expect("song 13 seen");
+    let slack = began(last) - began(first) - 13.0 * 2.0;
+    eprintln!("song 13 began {slack:.3} s off 13 songs after song 0");
+    // Under 1 s in all for 13 changes (a skipped 2 s song would be -2 s;
+    // each estimate carries MPD's lag of up to half a second).
+    assert!(slack.abs() < 1.0, "{slack:.3} s");
     // Appended with tags, no id twice.
     let files = w.files();
     let unique: HashSet<&String> = files.iter().collect();

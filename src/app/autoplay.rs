@@ -155,7 +155,8 @@ impl Radio {
         limit: usize,
         skip: &HashSet<String>,
     ) -> Result<Vec<Track>> {
-        let found = discover::radio(&self.config, &self.tracks, store, seed, limit, skip)?;
+        let ask = discover::RadioAsk { seed, limit, skip };
+        let found = discover::radio(&self.config, &self.tracks, store, &ask)?;
         let ids: Vec<VideoId> = found
             .iter()
             .filter(|t| t.stream_url.is_none())

@@ -136,17 +136,25 @@ pub fn radio_url(seed: &VideoId) -> String {
     format!("https://music.youtube.com/watch?v={seed}&list=RDAMVM{seed}")
 }
 
-/// The radio of `seed`: up to `limit` songs, without the seed and without
-/// `skip` (ids queued or played lately), stored with their tags. One
-/// yt-dlp run (a mix's entries name their artist: no resolver run).
+/// A radio to read: whose, how many songs, and which ids to leave out.
+#[derive(Debug, Clone, Copy)]
+pub struct RadioAsk<'a> {
+    pub seed: &'a VideoId,
+    pub limit: usize,
+    /// Ids queued or played lately.
+    pub skip: &'a std::collections::HashSet<String>,
+}
+
+/// The radio of `ask.seed`: up to `limit` songs, without the seed and
+/// without `skip`, stored with their tags. One yt-dlp run (a mix's
+/// entries name their artist: no resolver run).
 pub fn radio(
     config: &Config,
     source: &TrackSource,
     store: &mut TrackStore,
-    seed: &VideoId,
-    limit: usize,
-    skip: &std::collections::HashSet<String>,
+    ask: &RadioAsk<'_>,
 ) -> Result<Vec<Track>> {
+    let RadioAsk { seed, limit, skip } = *ask;
     // Enough for the mix's own repeats of what is skipped.
     let ask = (limit + skip.len().min(25) + 1).min(100);
     let mut listing = Reader::new(config).read_first(&radio_url(seed), Some(ask))?;
