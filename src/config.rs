@@ -116,9 +116,15 @@ pub struct Config {
     pub cover_max_bytes: u64,
     /// The playlist reader argv; `{url}` is replaced.
     pub playlist_command: Vec<String>,
+    /// The user's YouTube cookies (a Netscape jar): every yt-dlp run gets
+    /// a copy of its own; `None`: no cookies.
+    pub cookies_file: Option<PathBuf>,
     pub playlist_timeout: Duration,
     /// How often imported playlists are re-read while serving; `None`: never.
     pub sync_every: Option<Duration>,
+    /// How often the account's library is read again while serving;
+    /// `None`: never.
+    pub library_every: Option<Duration>,
     /// MPD's `playlist_directory`, where every playlist is written as
     /// `NAME.m3u`; `None`: not written.
     pub mpd_dir: Option<PathBuf>,
@@ -131,6 +137,23 @@ pub struct Config {
     pub warm_ahead: usize,
     /// The video `icyproxy doctor` resolves and fetches to prove the chain.
     pub probe_id: String,
+    /// Autoplay: extend MPD's queue with the radio of its last song.
+    pub autoplay: Autoplay,
+}
+
+/// `[mpd] autoplay*`: when and how much to append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Autoplay {
+    /// On at start (`autoplay = true`); the channel can toggle it.
+    pub on: bool,
+    /// Append when at most this many songs remain after the current one.
+    pub when_left: usize,
+    /// Songs appended at a time.
+    pub batch: usize,
+    /// Recent ids (played, queued, appended, failed) never appended again.
+    pub history: usize,
+    /// Also extend a queue whose last song is not this proxy's.
+    pub any_queue: bool,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -172,6 +195,11 @@ struct MpdSection {
     address: String,
     password: String,
     warm_ahead: usize,
+    autoplay: bool,
+    autoplay_when_left: usize,
+    autoplay_batch: usize,
+    autoplay_history: usize,
+    autoplay_any_queue: bool,
 }
 
 impl Default for MpdSection {
@@ -180,6 +208,11 @@ impl Default for MpdSection {
             address: "127.0.0.1:6600".into(),
             password: String::new(),
             warm_ahead: 5,
+            autoplay: false,
+            autoplay_when_left: 2,
+            autoplay_batch: 10,
+            autoplay_history: 200,
+            autoplay_any_queue: false,
         }
     }
 }
@@ -189,6 +222,8 @@ impl Default for MpdSection {
 struct PlaylistsSection {
     /// Minutes; 0: never. Fractions are allowed (0.5 is 30 s).
     sync_minutes: f64,
+    /// Minutes; 0: never.
+    library_minutes: f64,
     /// Empty: off.
     mpd_dir: PathBuf,
     /// Empty: from [server] host and port.
@@ -301,6 +336,8 @@ struct ResolverSection {
     playlist_timeout_secs: u64,
     max_wait_secs: u64,
     batch_size: usize,
+    /// Empty: no cookies.
+    cookies_file: PathBuf,
 }
 
 /// The playlist reader: yt-dlp's one JSON object for a whole playlist,
@@ -334,6 +371,7 @@ impl Default for ResolverSection {
             playlist_timeout_secs: 300,
             max_wait_secs: 60,
             batch_size: 8,
+            cookies_file: PathBuf::new(),
         }
     }
 }
@@ -401,13 +439,9 @@ impl Config {
         let cover_dir = anchored(&file.cover.cache_dir).unwrap_or_default();
         let ca_file = anchored(&file.upstream.ca_file);
         let mpd_dir = anchored(&file.playlists.mpd_dir);
-        let minutes = file.playlists.sync_minutes;
-        if !(0.0..=10_080.0).contains(&minutes) {
-            return Err(Error::Config(format!(
-                "{name}: [playlists] sync_minutes must be between 0 and 10080 (a week)"
-            )));
-        }
-        let sync_every = (minutes > 0.0).then(|| Duration::from_secs_f64(minutes * 60.0));
+        let sync_every = every(&name, "sync_minutes", file.playlists.sync_minutes)?;
+        let library_every = every(&name, "library_minutes", file.playlists.library_minutes)?;
+        let cookies_file = anchored(&file.resolver.cookies_file);
         let mut config = Config {
             source: source.map_or(Source::Defaults, |p| Source::File(p.to_path_buf())),
             host: file.server.host,
@@ -434,8 +468,10 @@ impl Config {
             cover_dir,
             cover_max_bytes: file.cover.max_bytes,
             playlist_command: file.resolver.playlist_command,
+            cookies_file,
             playlist_timeout: Duration::from_secs(file.resolver.playlist_timeout_secs),
             sync_every,
+            library_every,
             mpd_dir,
             playlists_base_url: Some(file.playlists.base_url)
                 .filter(|u| !u.is_empty())
@@ -444,6 +480,13 @@ impl Config {
             mpd_password: Some(file.mpd.password).filter(|p| !p.is_empty()),
             warm_ahead: file.mpd.warm_ahead,
             probe_id: file.doctor.probe_id.trim().to_owned(),
+            autoplay: Autoplay {
+                on: file.mpd.autoplay,
+                when_left: file.mpd.autoplay_when_left,
+                batch: file.mpd.autoplay_batch,
+                history: file.mpd.autoplay_history,
+                any_queue: file.mpd.autoplay_any_queue,
+            },
         };
         config.default_cover_dir();
         config.validate(&name)?;
@@ -494,7 +537,7 @@ impl Config {
     }
 
     /// Every number with a range: key, value, least, most.
-    fn numbers(&self) -> [(&'static str, u64, u64, u64); 17] {
+    fn numbers(&self) -> [(&'static str, u64, u64, u64); 20] {
         let secs = |d: Duration| d.as_secs();
         let signed = |n: i64| u64::try_from(n).unwrap_or(0);
         [
@@ -503,6 +546,19 @@ impl Config {
             ("[upstream] chunk_bytes", self.chunk_bytes, 1024, 1 << 30),
             ("[upstream] retries", u64::from(self.retries), 0, 20),
             ("[mpd] warm_ahead", self.warm_ahead as u64, 0, 100),
+            (
+                "[mpd] autoplay_when_left",
+                self.autoplay.when_left as u64,
+                0,
+                100,
+            ),
+            ("[mpd] autoplay_batch", self.autoplay.batch as u64, 1, 50),
+            (
+                "[mpd] autoplay_history",
+                self.autoplay.history as u64,
+                0,
+                100_000,
+            ),
             ("[resolver] batch_size", self.batch_size as u64, 1, 50),
             (
                 "[resolver] max_age_secs",
@@ -654,6 +710,14 @@ impl Config {
             .unwrap_or_else(|| self.base_url())
     }
 
+    /// The service's own copy of `cookies_file`, beside the database: the
+    /// copy yt-dlp's runs start from and write back to (never the user's
+    /// file).
+    pub fn cookies_copy(&self) -> PathBuf {
+        let dir = self.db_path.parent().unwrap_or(Path::new(""));
+        dir.join("icyproxy-cookies.txt")
+    }
+
     /// `host:port` as text for binding, with IPv6 literals bracketed.
     pub fn bind_address(&self) -> String {
         match self.host.parse::<std::net::Ipv6Addr>() {
@@ -701,6 +765,16 @@ fn read_file(path: &Path, fix: &str) -> Result<Config> {
         ))
     })?;
     Config::from_toml(&text, Some(&path))
+}
+
+/// A `[playlists] ..._minutes` key as a period: `None` for 0 (never).
+fn every(name: &str, key: &str, minutes: f64) -> Result<Option<Duration>> {
+    if !(0.0..=10_080.0).contains(&minutes) {
+        return Err(Error::Config(format!(
+            "{name}: [playlists] {key} must be between 0 and 10080 (a week)"
+        )));
+    }
+    Ok((minutes > 0.0).then(|| Duration::from_secs_f64(minutes * 60.0)))
 }
 
 /// The default cover cache: `covers` in the database's directory.
@@ -854,11 +928,13 @@ mod tests {
             max_age_secs = 600
             playlist_command = ["reader", "{url}"]
             playlist_timeout_secs = 60
+            cookies_file = "cookies.txt"
             [cover]
             cache_dir = "art"
             max_bytes = 1000
             [playlists]
             sync_minutes = 30
+            library_minutes = 0.5
             mpd_dir = "mpd/playlists"
             base_url = "http://pi.local:8080/"
             "#,
@@ -884,6 +960,12 @@ mod tests {
         assert_eq!(c.playlist_command, ["reader", "{url}"]);
         assert_eq!(c.playlist_timeout, Duration::from_secs(60));
         assert_eq!(c.sync_every, Some(Duration::from_secs(1800)));
+        assert_eq!(c.library_every, Some(Duration::from_secs(30)));
+        assert_eq!(c.cookies_file, Some(PathBuf::from("/etc/icy/cookies.txt")));
+        assert_eq!(
+            c.cookies_copy(),
+            PathBuf::from("/etc/icy/db/icyproxy-cookies.txt")
+        );
         assert_eq!(c.mpd_dir, Some(PathBuf::from("/etc/icy/mpd/playlists")));
         assert_eq!(c.playlists_base_url(), "http://pi.local:8080");
         assert!(!c.is_loopback());

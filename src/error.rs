@@ -76,6 +76,9 @@ pub enum Error {
     PlaylistSource(Failure),
     /// The resolver command ran past its time limit and was killed.
     ResolverTimeout(String),
+    /// MPD could not be reached, or refused a change to its queue: the
+    /// whole text, naming MPD's address and what to do.
+    Mpd(String),
     /// Bad input on the command line or in an import file.
     InvalidInput(String),
     /// The configuration file or a flag is wrong; the text names the key.
@@ -113,7 +116,8 @@ impl Error {
             | Error::StaleUrl { .. }
             | Error::BadStreamUrl { .. }
             | Error::Resolver(_)
-            | Error::PlaylistSource(_) => 502,
+            | Error::PlaylistSource(_)
+            | Error::Mpd(_) => 502,
             Error::UpstreamTimeout { .. } | Error::ResolverTimeout(_) => 504,
             Error::InvalidInput(_) => 400,
             Error::Config(_) | Error::Store { .. } | Error::Io { .. } => 500,
@@ -165,7 +169,7 @@ impl fmt::Display for Error {
             Error::BadStreamUrl { why, .. } => write!(f, "stored stream URL refused: {why}"),
             Error::Resolver(failure) | Error::PlaylistSource(failure) => write!(f, "{failure}"),
             Error::ResolverTimeout(why) => write!(f, "{why}"),
-            Error::InvalidInput(why) => write!(f, "{why}"),
+            Error::InvalidInput(why) | Error::Mpd(why) => write!(f, "{why}"),
             Error::Config(why) => write!(f, "config: {why}"),
             Error::Store {
                 context,

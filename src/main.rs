@@ -162,6 +162,81 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Search YouTube Music; print, queue, play or store what it finds.
+    ///
+    /// Runs [resolver] playlist_command on YouTube Music's search (the
+    /// songs section; --videos for the videos) for the first N results,
+    /// then the resolver once for their artist, album and duration (a
+    /// search lists titles only) and a stream URL, so playing one starts
+    /// at once. Prints position, Artist - Title, duration and id.
+    ///
+    /// Example: icyproxy search 'daft punk one more time' --limit 5 --play
+    Search {
+        /// What to search for
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// How many results, at most
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+        limit: u16,
+        /// The videos section instead of the songs
+        #[arg(long)]
+        videos: bool,
+        /// Append the results to MPD's queue ([mpd] address), tagged
+        #[arg(long)]
+        add: bool,
+        /// Append them and play the first
+        #[arg(long)]
+        play: bool,
+        /// Store them as this playlist (replaced if it exists)
+        #[arg(long, value_name = "NAME")]
+        playlist: Option<String>,
+    },
+    /// YouTube Music's radio of a song: print, queue, play or store it.
+    ///
+    /// Runs [resolver] playlist_command on the song's mix
+    /// (music.youtube.com/watch?v=ID&list=RDAMVMID) for the first N songs,
+    /// without the song itself and without songs MPD's queue holds; one
+    /// yt-dlp run. Prints position, Artist - Title, duration and id.
+    ///
+    /// Example: icyproxy radio --current --add
+    Radio {
+        /// A video id, or a YouTube (Music) URL naming one
+        #[arg(required_unless_present = "current", conflicts_with = "current")]
+        song: Option<String>,
+        /// The radio of MPD's current song ([mpd] address)
+        #[arg(long)]
+        current: bool,
+        /// How many songs, at most
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
+        limit: u16,
+        /// Append them to MPD's queue, tagged
+        #[arg(long)]
+        add: bool,
+        /// Append them and play the first
+        #[arg(long)]
+        play: bool,
+        /// Store them as this playlist (replaced if it exists)
+        #[arg(long, value_name = "NAME")]
+        playlist: Option<String>,
+    },
+    /// Your YouTube Music library (needs [resolver] cookies_file).
+    #[command(subcommand)]
+    Library(LibraryCommand),
+}
+
+#[derive(Subcommand)]
+enum LibraryCommand {
+    /// Import your liked songs and your playlists, or bring them up to date.
+    ///
+    /// "Liked music" becomes the playlist "Liked songs", and each playlist
+    /// of your account's playlists page its own playlist by its title, as
+    /// `playlist import` makes them (tags, [playlists] mpd_dir). A playlist
+    /// gone from your account is removed here too, if this command made
+    /// it; a playlist of yours with the same name is left alone. [playlists]
+    /// library_minutes does this in the background while serving.
+    ///
+    /// Example: icyproxy library sync
+    Sync,
 }
 
 #[derive(Subcommand)]
@@ -329,6 +404,43 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Import { file, playlist } => {
             commands::import(&config, &file, playlist.as_deref(), &mut out)
         }
+        Command::Search {
+            query,
+            limit,
+            videos,
+            add,
+            play,
+            playlist,
+        } => {
+            let args = commands::SearchArgs {
+                query: query.join(" "),
+                limit: usize::from(limit),
+                videos,
+                add,
+                play,
+                playlist,
+            };
+            commands::search(&config, &args, &mut out)
+        }
+        Command::Radio {
+            song,
+            current,
+            limit,
+            add,
+            play,
+            playlist,
+        } => {
+            let args = commands::RadioArgs {
+                seed: song,
+                current,
+                limit: usize::from(limit),
+                add,
+                play,
+                playlist,
+            };
+            commands::radio(&config, &args, &mut out)
+        }
+        Command::Library(LibraryCommand::Sync) => commands::library_sync(&config, &mut out),
         Command::Playlist(cmd) => run_playlist(&config, cmd, &mut out),
         Command::Doctor { .. } => Ok(()),
     }

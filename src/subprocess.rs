@@ -78,6 +78,11 @@ pub enum How {
         why: String,
         stderr_tail: Option<String>,
     },
+    /// YouTube wants a signed-in account (yt-dlp's "Sign in to confirm",
+    /// "use --cookies"): with `cookies` (the user's cookies file) the jar
+    /// no longer logs in; without, none was given. yt-dlp's own line is
+    /// not shown: it names options the user does not set here.
+    LoginNeeded { cookies: Option<String> },
 }
 
 impl Failure {
@@ -155,6 +160,21 @@ impl fmt::Display for Failure {
                 f,
                 "{name} gave no URL{for_what} ({status}): {}",
                 tail(stderr_tail)
+            ),
+            (
+                How::LoginNeeded {
+                    cookies: Some(file),
+                },
+                _,
+            ) => write!(
+                f,
+                "{name}{for_what}: the cookies in {file} no longer log in; export them again \
+                 (from a private browser window: README, \"Your library and search\")"
+            ),
+            (How::LoginNeeded { cookies: None }, _) => write!(
+                f,
+                "{name}{for_what}: YouTube asks to sign in: set [resolver] cookies_file to \
+                 cookies exported from your browser (README, \"Your library and search\")"
             ),
             (How::Unusable { why, stderr_tail }, _) => {
                 write!(f, "{name} output{for_what}: {why}")?;
@@ -311,6 +331,22 @@ fn collect(rx: &Receiver<Vec<u8>>, grace: Duration) -> Vec<u8> {
     rx.recv_timeout(grace).unwrap_or_default()
 }
 
+/// `argv` with `options` inserted just before the first element that
+/// contains `marker` (`"{url}"`, `"{video_id}"`), or at the end when none
+/// does: where yt-dlp, and a wrapper that passes its last arguments on,
+/// both take them.
+pub fn insert_before(argv: &[String], marker: &str, options: &[String]) -> Vec<String> {
+    let at = argv
+        .iter()
+        .position(|a| a.contains(marker))
+        .unwrap_or(argv.len());
+    let mut out = Vec::with_capacity(argv.len() + options.len());
+    out.extend_from_slice(&argv[..at]);
+    out.extend_from_slice(options);
+    out.extend_from_slice(&argv[at..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +444,20 @@ mod tests {
         let e = crate::error::Error::PlaylistSource(e);
         let source = std::error::Error::source(&e).expect("kept");
         assert!(source.downcast_ref::<io::Error>().is_some());
+    }
+
+    #[test]
+    fn options_go_before_the_marked_argument() {
+        let argv: Vec<String> = ["yt-dlp", "-J", "{url}", "x"].map(String::from).to_vec();
+        let opts: Vec<String> = ["--cookies", "c"].map(String::from).to_vec();
+        assert_eq!(
+            insert_before(&argv, "{url}", &opts),
+            ["yt-dlp", "-J", "--cookies", "c", "{url}", "x"]
+        );
+        assert_eq!(
+            insert_before(&argv, "{video_id}", &opts),
+            ["yt-dlp", "-J", "{url}", "x", "--cookies", "c"]
+        );
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //!              ->  http::server::Server::start(listener, parts)
 //! ```
 
+pub mod autoplay;
+pub mod channel;
 pub mod warm;
 
 use std::net::{SocketAddr, TcpListener};
@@ -16,18 +18,21 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::thread;
 
-use log::warn;
+use log::{info, warn};
 
+use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::playlist::{self, Links};
 use crate::catalog::playlist_source;
-use crate::catalog::store::TrackStore;
+use crate::catalog::store::{Track, TrackStore};
 use crate::catalog::ytdlp_error::Class;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::endpoints::Status;
 use crate::http::server::{Parts, Server, StopHandle, client_connections};
 use crate::metrics::Metrics;
-use crate::mpd::{self, FollowSettings, FollowStatus, Link};
+use crate::mpd::queue::{QueueSong, Session};
+use crate::mpd::{self, FollowSettings, FollowStatus, Link, Listeners};
 use crate::stream::cover::CoverCache;
 use crate::stream::upstream::Upstream;
 use warm::{WarmParts, Warmer};
@@ -63,8 +68,14 @@ impl App {
             .local_addr()
             .map_err(|e| Error::io("cannot read the bound address", e))?
             .port();
-        let ahead = start_ahead(config, &parts, port)?;
+        // What runs beside the server names it by the port it really has.
+        let bound = Config {
+            port,
+            ..config.clone()
+        };
+        let ahead = start_ahead(&bound, &parts)?;
         start_playlist_sync(config, &parts)?;
+        start_library_sync(&bound, &parts)?;
         let server = Server::start(config, listener, parts, Arc::new(ahead))?;
         Ok(App { server })
     }
@@ -140,10 +151,95 @@ fn start_playlist_sync(config: &Config, parts: &Parts) -> Result<()> {
         .map_err(|e| Error::io("cannot start the playlist sync thread", e))
 }
 
+/// Reads the account's library again every `library_minutes` on its own
+/// thread; one log line per change, one per failure streak.
+fn start_library_sync(config: &Config, parts: &Parts) -> Result<()> {
+    let Some(every) = config.library_every.filter(|_| !parts.read_only) else {
+        return Ok(());
+    };
+    let (config, stop) = (config.clone(), Arc::clone(&parts.stopping));
+    thread::Builder::new()
+        .name("library-sync".into())
+        .spawn(move || library_sync_forever(&config, every, &stop))
+        .map(drop)
+        .map_err(|e| Error::io("cannot start the library sync thread", e))
+}
+
+fn library_sync_forever(config: &Config, every: std::time::Duration, stopping: &AtomicBool) {
+    let mut failing = false;
+    while playlist_source::pause(every, stopping) {
+        let synced = TrackStore::open(&config.db_path)
+            .and_then(|mut store| discover::sync_library(config, &mut store));
+        match synced {
+            Ok(report) => {
+                if std::mem::take(&mut failing) {
+                    info!("library sync works again");
+                }
+                for done in report
+                    .synced
+                    .iter()
+                    .filter(|d| d.change.added + d.change.removed > 0 || d.change.reordered)
+                {
+                    info!("library synced: {}", playlist_source::sync_summary(done));
+                }
+                for name in &report.removed {
+                    info!("library sync: {name} is no longer in your library: removed");
+                }
+                for (name, e) in &report.failed {
+                    warn!("library sync: {name}: left as it was: {e}");
+                }
+            }
+            Err(e) if !failing => {
+                failing = true;
+                warn!("library sync failed, playlists left as they were: {e}");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// The queue entry for a stored track: this server's seekable URL
+/// (`/proxy/ID/?icy=0`, as playlist entries are) and its tags.
+pub fn queue_song(config: &Config, track: &Track) -> QueueSong {
+    let base = config.playlists_base_url();
+    let links = Links {
+        base_url: &base,
+        token: config.token.as_deref(),
+    };
+    QueueSong {
+        url: playlist::track_url(links, &track.video_id),
+        artist: track.tags.artist.clone(),
+        title: track.tags.title.clone(),
+        album: track.tags.album.clone(),
+    }
+}
+
+/// The port MPD reaches this server at: `[playlists] base_url`'s, or
+/// `[server] port` (queue entries on another port are not this proxy's).
+pub fn proxy_port(config: &Config) -> u16 {
+    let base = config.playlists_base_url();
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", &base));
+    let authority = rest.split('/').next().unwrap_or("");
+    let port = authority
+        .rsplit_once(':')
+        .filter(|(host, _)| !host.ends_with(']') || authority.starts_with('['))
+        .and_then(|(_, p)| p.parse().ok());
+    port.unwrap_or(if scheme == "https" { 443 } else { 80 })
+}
+
+/// The MPD session for changes to the queue, when `[mpd] address` is set.
+pub fn mpd_session(config: &Config) -> Option<Session> {
+    Some(Session {
+        address: config.mpd_address.clone()?,
+        password: config.mpd_password.clone(),
+    })
+}
+
 /// Starts the warming thread and the MPD follower that feeds it, unless
 /// `[mpd] address` is empty. Only MPD's queue is warmed: no queue, no
-/// resolver runs.
-fn start_ahead(config: &Config, parts: &Parts, port: u16) -> Result<Ahead> {
+/// resolver runs. Messages on MPD's channel go to the command thread.
+fn start_ahead(config: &Config, parts: &Parts) -> Result<Ahead> {
+    let port = config.port;
     let Some(address) = config.mpd_address.clone() else {
         return Ok(Ahead::default());
     };
@@ -168,14 +264,33 @@ fn start_ahead(config: &Config, parts: &Parts, port: u16) -> Result<Ahead> {
         warm_ahead: config.warm_ahead,
         proxy_port: port,
     };
-    let (follow, _thread) = mpd::follow(
-        settings,
-        Arc::clone(&parts.stopping),
-        Box::new(move |ids| fed.set_window(ids)),
-    )?;
+    let radio = autoplay::Radio {
+        config: config.clone(),
+        tracks: Arc::clone(&parts.tracks),
+        session: Session {
+            address: settings.address.clone(),
+            password: settings.password.clone(),
+        },
+    };
+    let autoplay = Arc::new(autoplay::AutoplayStatus::new(config.autoplay.on));
+    let commands = channel::Commands {
+        radio: radio.clone(),
+        autoplay: Arc::clone(&autoplay),
+    };
+    let sender = channel::start(commands, Arc::clone(&parts.stopping))?;
+    let states = autoplay::start(radio, Arc::clone(&autoplay), Arc::clone(&parts.stopping))?;
+    let listeners = Listeners {
+        on_window: Box::new(move |ids| fed.set_window(ids)),
+        on_message: Some(Box::new(move |text| channel::hand_over(&sender, text))),
+        on_queue: Some(Box::new(move |state| {
+            let _ = states.send(state);
+        })),
+    };
+    let (follow, _thread) = mpd::follow_with(settings, Arc::clone(&parts.stopping), listeners)?;
     Ok(Ahead {
         follow: Some(follow),
         warmer: Some(warmer),
+        autoplay: Some(autoplay),
     })
 }
 
@@ -185,6 +300,7 @@ fn start_ahead(config: &Config, parts: &Parts, port: u16) -> Result<Ahead> {
 struct Ahead {
     follow: Option<Arc<FollowStatus>>,
     warmer: Option<Arc<Warmer>>,
+    autoplay: Option<Arc<autoplay::AutoplayStatus>>,
 }
 
 impl Ahead {
@@ -222,6 +338,11 @@ impl Status for Ahead {
             }
             .into(),
         );
+        let autoplay = self.autoplay.as_ref().map_or_else(
+            || serde_json::json!({"on": false, "appended": 0, "last_seed": null, "last_error": null}),
+            |a| a.health(),
+        );
+        fields.insert("autoplay".into(), autoplay);
         fields
     }
 
@@ -231,8 +352,14 @@ impl Status for Ahead {
             "# HELP icyproxy_mpd_reconnects_total Connections to MPD made again after one was lost.\n\
              # TYPE icyproxy_mpd_reconnects_total counter\nicyproxy_mpd_reconnects_total {reconnects}\n\
              # HELP icyproxy_warm_tracks Tracks of MPD's coming window that are warm now.\n\
-             # TYPE icyproxy_warm_tracks gauge\nicyproxy_warm_tracks {}\n",
-            self.warm_tracks()
+             # TYPE icyproxy_warm_tracks gauge\nicyproxy_warm_tracks {}\n\
+             # HELP icyproxy_autoplay_on Whether autoplay extends MPD's queue now (1) or not (0).\n\
+             # TYPE icyproxy_autoplay_on gauge\nicyproxy_autoplay_on {}\n\
+             # HELP icyproxy_autoplay_appended_total Songs autoplay appended to MPD's queue.\n\
+             # TYPE icyproxy_autoplay_appended_total counter\nicyproxy_autoplay_appended_total {}\n",
+            self.warm_tracks(),
+            u8::from(self.autoplay.as_ref().is_some_and(|a| a.is_on())),
+            self.autoplay.as_ref().map_or(0, |a| a.appended()),
         )
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
+use crate::catalog::cookies::Cookies;
 use crate::catalog::resolver::{Resolved, Resolver};
 use crate::catalog::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate};
 use crate::catalog::stream_url;
@@ -49,7 +50,8 @@ struct Flight {
 impl TrackSource {
     pub fn new(config: &Config, metrics: Arc<Metrics>) -> TrackSource {
         TrackSource {
-            resolver: Resolver::new(&config.resolver_command, config.resolver_timeout),
+            resolver: Resolver::new(&config.resolver_command, config.resolver_timeout)
+                .map(|r| r.with_cookies(Cookies::of(config))),
             metrics,
             refresh_margin_secs: config.refresh_margin_secs,
             max_age_secs: config.max_age_secs,

@@ -3,6 +3,8 @@
 //! import files, and the one reader of yt-dlp's JSON (`ytdlp`). Knows no
 //! HTTP server and no stream.
 
+pub mod cookies;
+pub mod discover;
 pub(crate) mod import;
 pub mod lookup;
 pub mod playlist;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
+use crate::catalog::cookies::Cookies;
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
 use crate::catalog::ytdlp::{self, FlatPlaylist};
@@ -31,6 +32,8 @@ const MARKER: &str = "# written by icyproxy: changes here are overwritten";
 pub struct Reader {
     argv: Vec<String>,
     timeout: Duration,
+    /// Given to every run (`--cookies`, a copy of its own).
+    cookies: Option<Cookies>,
 }
 
 /// What an import or a sync did.
@@ -58,25 +61,61 @@ impl Reader {
         Reader {
             argv: config.playlist_command.clone(),
             timeout: config.playlist_timeout,
+            cookies: Cookies::of(config),
         }
+    }
+
+    /// The cookies every run gets, if any.
+    pub fn cookies(&self) -> Option<&Cookies> {
+        self.cookies.as_ref()
     }
 
     /// Runs the command for `url` and reads the playlist it prints.
     pub fn read(&self, url: &str) -> Result<FlatPlaylist> {
+        self.read_first(url, None)
+    }
+
+    /// [`Reader::read`], asking for the first `limit` entries only (yt-dlp
+    /// pages a search or a feed without end unless told).
+    pub fn read_first(&self, url: &str, limit: Option<usize>) -> Result<FlatPlaylist> {
+        self.run_then(url, limit, ytdlp::flat_playlist)
+    }
+
+    /// Runs the command for `url` (with `--playlist-end LIMIT` when given,
+    /// and `--cookies` when set, just before the URL) and reads what it
+    /// prints with `read`.
+    pub fn run_then<T>(
+        &self,
+        url: &str,
+        limit: Option<usize>,
+        read: impl FnOnce(&str) -> std::result::Result<T, String>,
+    ) -> Result<T> {
         check_source_url(url).map_err(Error::InvalidInput)?;
-        let argv: Vec<String> = self.argv.iter().map(|a| a.replace("{url}", url)).collect();
-        let helper = Helper::PlaylistCommand;
-        let finished = subprocess::run(&argv, &helper, self.timeout, MAX_OUTPUT_BYTES)
-            .map_err(Error::PlaylistSource)?;
-        if !finished.status.success() {
-            return Err(Error::PlaylistSource(finished.failed(helper)));
+        let lent = self.cookies.as_ref().map(Cookies::lend).transpose()?;
+        let mut options = lent.as_ref().map(|l| l.options()).unwrap_or_default();
+        if let Some(limit) = limit {
+            options.extend(["--playlist-end".into(), limit.to_string()]);
         }
-        ytdlp::flat_playlist(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
+        let argv: Vec<String> = subprocess::insert_before(&self.argv, "{url}", &options)
+            .iter()
+            .map(|a| a.replace("{url}", url))
+            .collect();
+        let helper = Helper::PlaylistCommand;
+        let explain = |failure| Cookies::explain(self.cookies.as_ref(), failure);
+        let finished = subprocess::run(&argv, &helper, self.timeout, MAX_OUTPUT_BYTES)
+            .map_err(|f| Error::PlaylistSource(explain(f)))?;
+        if !finished.status.success() {
+            return Err(Error::PlaylistSource(explain(finished.failed(helper))));
+        }
+        if let Some(lent) = lent {
+            lent.keep();
+        }
+        read(&String::from_utf8_lossy(&finished.stdout)).map_err(|why| {
             let how = How::Unusable {
                 why,
                 stderr_tail: finished.stderr_tail(),
             };
-            Error::PlaylistSource(finished.failure(helper, how))
+            Error::PlaylistSource(explain(finished.failure(helper, how)))
         })
     }
 }
@@ -119,7 +158,7 @@ pub fn store_listing(
 
 /// A playlist name from a source's title: path separators and a leading
 /// dot are replaced, the length is cut to 100 bytes.
-fn name_from_title(title: &str) -> Result<String> {
+pub fn name_from_title(title: &str) -> Result<String> {
     let mut name: String = title
         .chars()
         .map(|c| match c {
@@ -315,7 +354,7 @@ pub fn sync_forever(config: &Config, every: Duration, stopping: &AtomicBool, met
 }
 
 /// Waits `every`, looking at `stopping` often; `false` once it is set.
-fn pause(every: Duration, stopping: &AtomicBool) -> bool {
+pub fn pause(every: Duration, stopping: &AtomicBool) -> bool {
     let until = Instant::now() + every;
     while Instant::now() < until {
         if stopping.load(Ordering::Relaxed) {

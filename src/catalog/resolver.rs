@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use log::{debug, warn};
 
+use crate::catalog::cookies::Cookies;
 use crate::catalog::stream_url::{self, FetchTerms};
 use crate::catalog::tags::Tags;
 use crate::catalog::{ytdlp, ytdlp_error};
@@ -39,6 +40,8 @@ pub struct Resolved {
 pub struct Resolver {
     argv: Vec<String>,
     timeout: Duration,
+    /// Given to every run (`--cookies`, a copy of its own).
+    cookies: Option<Cookies>,
 }
 
 impl Resolver {
@@ -47,7 +50,15 @@ impl Resolver {
         (!argv.is_empty()).then(|| Resolver {
             argv: argv.to_vec(),
             timeout,
+            cookies: None,
         })
+    }
+
+    /// Every run gets `--cookies` with a copy of `cookies` of its own,
+    /// just before the `{video_id}` argument.
+    pub fn with_cookies(mut self, cookies: Option<Cookies>) -> Resolver {
+        self.cookies = cookies;
+        self
     }
 
     pub fn timeout(&self) -> Duration {
@@ -107,7 +118,10 @@ impl Resolver {
                         stderr_tail: finished.stderr_tail(),
                     };
                     let failure = finished.failure(for_id(id), how);
-                    Error::Resolver(ytdlp_error::diagnose(failure, &said))
+                    Error::Resolver(Cookies::explain(
+                        self.cookies.as_ref(),
+                        ytdlp_error::diagnose(failure, &said),
+                    ))
                 });
                 (id.clone(), result)
             })
@@ -118,8 +132,9 @@ impl Resolver {
     /// id); an error when it cannot run, is killed (a
     /// [`Error::ResolverTimeout`]), or fails without output.
     fn run(&self, ids: &[VideoId]) -> Result<Finished> {
-        let argv: Vec<String> = self
-            .argv
+        let lent = self.cookies.as_ref().map(Cookies::lend).transpose()?;
+        let options = lent.as_ref().map(|l| l.options()).unwrap_or_default();
+        let argv: Vec<String> = subprocess::insert_before(&self.argv, "{video_id}", &options)
             .iter()
             .flat_map(|a| match a.contains("{video_id}") {
                 true => ids
@@ -151,9 +166,15 @@ impl Resolver {
         // yt-dlp exits 1 when any id of a batch failed: lines for the
         // others still count.
         if !finished.status.success() && (ids.len() == 1 || finished.stdout.is_empty()) {
-            let failure = ytdlp_error::diagnose(finished.failed(helper), &finished.stderr);
+            let failure = Cookies::explain(
+                self.cookies.as_ref(),
+                ytdlp_error::diagnose(finished.failed(helper), &finished.stderr),
+            );
             warn!("{failure}");
             return Err(Error::Resolver(failure));
+        }
+        if let Some(lent) = lent.filter(|_| finished.status.success()) {
+            lent.keep();
         }
         Ok(finished)
     }

@@ -47,6 +47,20 @@ const MIGRATIONS: &[&str] = &[
     // fetched, and the request headers to fetch it with (a JSON object).
     "ALTER TABLE tracks ADD COLUMN available_at INTEGER;
      ALTER TABLE tracks ADD COLUMN http_headers TEXT;",
+    // 5: playlists icyproxy made itself ('library': from the account's
+    // library, removed with it; 'search': a search's results, the oldest
+    // removed), and when.
+    "CREATE TABLE playlist_origins (
+        playlist   TEXT PRIMARY KEY NOT NULL,
+        origin     TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+     );",
+    // 6: ids autoplay saw played, queued, appended or failing: not
+    // appended again while they are among the most recent.
+    "CREATE TABLE autoplay_history (
+        video_id TEXT PRIMARY KEY NOT NULL,
+        seen_at  INTEGER NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.
@@ -492,6 +506,82 @@ impl TrackStore {
         })
     }
 
+    /// Stores listed tracks (tags, no stream URL) in one transaction, as a
+    /// playlist import does but in no playlist; returns how many were new.
+    pub fn list_tracks(&mut self, tracks: &[ListedTrack]) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let new = list_in(&tx, tracks)?;
+        tx.commit()?;
+        Ok(new)
+    }
+
+    /// Marks `name` as made by icyproxy from `origin` (`"library"`,
+    /// `"search"`), now.
+    pub fn set_origin(&mut self, name: &str, origin: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO playlist_origins (playlist, origin, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(playlist) DO UPDATE SET origin = excluded.origin,
+                                                 created_at = excluded.created_at",
+            params![name, origin, unix_now()],
+        )?;
+        Ok(())
+    }
+
+    /// Where icyproxy made `name` from, if it made it.
+    pub fn origin(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT origin FROM playlist_origins WHERE playlist = ?1")?
+            .query_row([name], |r| text(r, 0))
+            .optional()?)
+    }
+
+    /// The playlists made from `origin`, newest first.
+    pub fn playlists_from(&self, origin: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT playlist FROM playlist_origins WHERE origin = ?1
+             ORDER BY created_at DESC, rowid DESC",
+        )?;
+        let rows = stmt.query_map([origin], |r| text(r, 0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Remembers `ids` in autoplay's history (now), keeping the `keep`
+    /// most recent.
+    pub fn remember(&mut self, ids: &[VideoId], keep: usize) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO autoplay_history (video_id, seen_at) VALUES (?1, ?2)
+                 ON CONFLICT(video_id) DO UPDATE SET seen_at = excluded.seen_at",
+            )?;
+            let now = unix_now();
+            for id in ids {
+                stmt.execute(params![id.as_str(), now])?;
+            }
+        }
+        tx.execute(
+            "DELETE FROM autoplay_history WHERE video_id NOT IN
+               (SELECT video_id FROM autoplay_history ORDER BY seen_at DESC, rowid DESC LIMIT ?1)",
+            [i64::try_from(keep).unwrap_or(i64::MAX)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Autoplay's history: the ids it will not append.
+    pub fn history(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT video_id FROM autoplay_history")?;
+        let rows = stmt.query_map([], |r| text(r, 0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// Imported playlists and their source URLs, by name.
     pub fn playlist_sources(&self) -> Result<Vec<(String, String)>> {
         let mut stmt = self
@@ -523,6 +613,7 @@ impl TrackStore {
         if ids.is_empty() {
             removed = tx.execute("DELETE FROM playlist_entries WHERE playlist = ?1", [name])?;
             tx.execute("DELETE FROM playlist_sources WHERE playlist = ?1", [name])?;
+            tx.execute("DELETE FROM playlist_origins WHERE playlist = ?1", [name])?;
         }
         for id in ids {
             removed += tx.execute(

@@ -306,6 +306,54 @@ pub fn flat_playlist(json: &str) -> Result<FlatPlaylist, String> {
     })
 }
 
+/// A playlist a listing of playlists names (the account's playlists feed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedPlaylist {
+    pub id: String,
+    pub title: String,
+    /// `https://www.youtube.com/playlist?list=ID`.
+    pub url: String,
+}
+
+/// Playlists that are not the account's own lists of songs: liked videos
+/// (`LL`), watch later (`WL`), YouTube Music's liked songs (`LM`, read as
+/// such on its own).
+const NOT_OWN_PLAYLISTS: [&str; 3] = ["LL", "WL", "LM"];
+
+/// Reads what `yt-dlp --flat-playlist -J https://www.youtube.com/feed/playlists`
+/// prints: a listing whose entries are playlists (`_type: url`, `ie_key:
+/// YoutubeTab`, `id`, `url` with `list=ID`, `title`, `thumbnails`, from
+/// yt-dlp's lockup view models). Entries that are not playlists, have no
+/// title, or are `LL`, `WL` or `LM` are left out.
+pub fn listed_playlists(json: &str) -> Result<Vec<ListedPlaylist>, String> {
+    let listing: Map<String, Value> =
+        serde_json::from_str(json.trim()).map_err(|e| format!("not the JSON of a listing: {e}"))?;
+    let Some(Value::Array(entries)) = listing.get("entries") else {
+        return Err("the JSON has no \"entries\" (is the URL a list of playlists?)".into());
+    };
+    Ok(entries
+        .iter()
+        .filter_map(|entry| {
+            let map = entry.as_object()?;
+            let id = lenient_text(map.get("id"))?.trim().to_owned();
+            let title = lenient_text(map.get("title"))?.trim().to_owned();
+            let url = lenient_text(map.get("url")).unwrap_or_default();
+            let is_list = url.contains("list=")
+                || lenient_text(map.get("ie_key")).as_deref() == Some("YoutubeTab");
+            let id_ok = !id.is_empty()
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            (is_list && id_ok && !title.is_empty() && !NOT_OWN_PLAYLISTS.contains(&id.as_str()))
+                .then(|| ListedPlaylist {
+                    url: format!("https://www.youtube.com/playlist?list={id}"),
+                    id,
+                    title,
+                })
+        })
+        .collect())
+}
+
 /// The track a flat entry stands for, or `None` when it cannot be played.
 fn listed(entry: &Value) -> Option<ListedTrack> {
     let info = Info::read(entry.as_object()?).ok()?;
@@ -753,6 +801,24 @@ mod tests {
             Some("https://i.ytimg.com/vi/aaaaaaaaaa1/hq720.jpg")
         );
         assert_eq!(list.tracks[1].tags.duration_secs, None);
+    }
+
+    #[test]
+    fn a_feed_of_playlists_gives_the_account_s_own() {
+        let feed = r#"{"_type":"playlist","id":"playlists","title":"Playlists","entries":[
+            {"_type":"url","ie_key":"YoutubeTab","id":"PLaaaa","url":"https://www.youtube.com/playlist?list=PLaaaa","title":"Road Trip","thumbnails":[]},
+            {"_type":"url","ie_key":"YoutubeTab","id":"LL","url":"https://www.youtube.com/playlist?list=LL","title":"Liked videos"},
+            {"_type":"url","ie_key":"YoutubeTab","id":"WL","url":"https://www.youtube.com/playlist?list=WL","title":"Watch later"},
+            {"_type":"url","ie_key":"Youtube","id":"dQw4w9WgXcQ","url":"https://www.youtube.com/watch?v=dQw4w9WgXcQ","title":"A video"},
+            {"_type":"url","ie_key":"YoutubeTab","id":"PLbbbb","url":"https://www.youtube.com/playlist?list=PLbbbb","title":" Gym "}]}"#;
+        let lists = listed_playlists(feed).expect("valid");
+        let shown: Vec<(&str, &str)> = lists
+            .iter()
+            .map(|p| (p.id.as_str(), p.title.as_str()))
+            .collect();
+        assert_eq!(shown, [("PLaaaa", "Road Trip"), ("PLbbbb", "Gym")]);
+        assert_eq!(lists[1].url, "https://www.youtube.com/playlist?list=PLbbbb");
+        assert!(listed_playlists("{}").is_err());
     }
 
     #[test]

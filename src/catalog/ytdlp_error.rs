@@ -83,8 +83,9 @@ impl Class {
     pub fn fix(self, upgrade: &str) -> String {
         match self {
             Class::BotCheck => "YouTube wants a signed-in session: export your YouTube cookies \
-                 from a private browser window to a file and add \"--cookies\", \"FILE\" to \
-                 [resolver] command (yt-dlp's wiki: Extractors, exporting YouTube cookies)"
+                 from a private browser window to a file and set [resolver] cookies_file to it \
+                 (README, \"Your library and search\"; yt-dlp's wiki: Extractors, exporting \
+                 YouTube cookies)"
                 .to_owned(),
             Class::RateLimited => "YouTube allows a guest session about 300 videos an hour: \
                  wait (up to an hour; warming pauses 10 minutes), or add an account's cookies \

@@ -437,10 +437,11 @@ fn major_version(text: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// The cookies file named in `[resolver] command` (`--cookies FILE`):
+/// The cookies file (`[resolver] cookies_file`, or `--cookies FILE` in
+/// `[resolver] command`):
 /// readable, not by others, not expired. `None` when there is none.
 fn cookies(config: &Config) -> Option<Check> {
-    let path = cookies_file(&config.resolver_command)?;
+    let path = cookies_path(config)?;
     let shown = path.display().to_string();
     if let Err(why) = permissions::check(&path, Want::Read) {
         return Some(Check::fail(
@@ -486,6 +487,15 @@ fn cookies(config: &Config) -> Option<Check> {
             Check::ok("cookies", format!("{shown} ({count} youtube.com cookies)"))
         }
     })
+}
+
+/// The cookies yt-dlp runs with: `[resolver] cookies_file`, or else a
+/// `--cookies FILE` written into `[resolver] command` by hand.
+fn cookies_path(config: &Config) -> Option<PathBuf> {
+    config
+        .cookies_file
+        .clone()
+        .or_else(|| cookies_file(&config.resolver_command))
 }
 
 /// `FILE` of `--cookies FILE` or `--cookies=FILE`.
@@ -909,7 +919,7 @@ pub fn startup_warnings(config: &Config) -> Vec<String> {
             ));
         }
     }
-    if let Some(file) = cookies_file(&config.resolver_command) {
+    if let Some(file) = cookies_path(config) {
         if let Err(why) = permissions::check(&file, Want::Read) {
             warnings.push(format!("cookies file: {why}: yt-dlp runs without them"));
         }

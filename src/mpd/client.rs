@@ -182,12 +182,17 @@ impl Connection {
     }
 
     /// `idle SUBSYSTEMS`: waits, as long as it takes, until MPD reports a
-    /// change in one of them. Ends within a tick of `stopping` (after
-    /// sending `noidle`, without waiting for its answer).
-    pub fn idle(&mut self, subsystems: &str) -> Result<(), Failure> {
+    /// change in one of them, and returns the subsystems that changed.
+    /// Ends within a tick of `stopping` (after sending `noidle`, without
+    /// waiting for its answer).
+    pub fn idle(&mut self, subsystems: &str) -> Result<Vec<String>, Failure> {
         self.send(&format!("idle {subsystems}"))?;
         match self.answer(None) {
-            Ok(_) => Ok(()),
+            Ok(pairs) => Ok(pairs
+                .into_iter()
+                .filter(|(key, _)| key == "changed")
+                .map(|(_, value)| value)
+                .collect()),
             Err(Failure::Stopped) => {
                 let _ = self.send("noidle");
                 Err(Failure::Stopped)

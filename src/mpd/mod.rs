@@ -17,12 +17,18 @@
 //! most three small `playlistinfo` ranges and `status` again (equal
 //! statuses prove the ranges match the plan), never the whole queue.
 //!
+//! With an `on_message` listener the follower also subscribes to MPD's
+//! channel `icyproxy`, waits for `message` in the same `idle`, and hands
+//! each message read with `readmessages` on (never running it here).
+//!
 //! Files: `protocol.rs` (answer parsing, pure), `window.rs` (the window,
-//! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`), this
+//! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`),
+//! `queue.rs` (a short-lived connection that appends tagged songs), this
 //! file (the thread, reconnecting and what it logs).
 
 pub mod client;
 pub mod protocol;
+pub mod queue;
 mod window;
 
 use std::fmt;
@@ -44,10 +50,38 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// What `idle` waits for: the current song, the queue, `repeat`.
 const IDLE_SUBSYSTEMS: &str = "player playlist options";
+/// The same, and the client-to-client messages of the channel.
+const IDLE_WITH_MESSAGES: &str = "player playlist options message";
+/// The MPD channel icyproxy listens on (`mpc sendmessage icyproxy TEXT`).
+pub const CHANNEL: &str = "icyproxy";
 /// How often a backoff wait looks at `stopping`.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 /// Reads of the window retried when the queue changes under them.
 const WINDOW_ATTEMPTS: usize = 3;
+/// Entries at the queue's end a [`QueueState`] carries.
+const TAIL: usize = 10;
+
+/// The player and the end of the queue, for deciding whether to extend
+/// it (autoplay): read after every change, consistent with one `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueState {
+    /// `state: play`.
+    pub playing: bool,
+    pub repeat: bool,
+    pub random: bool,
+    /// `single` on (or `oneshot`).
+    pub single: bool,
+    /// The current song's position.
+    pub song: Option<usize>,
+    /// Entries in the queue.
+    pub length: usize,
+    /// The queue's version: it changes with every change to the queue.
+    pub version: usize,
+    /// The current song's URI.
+    pub current: Option<String>,
+    /// The URIs of the last entries (at most ten), in queue order.
+    pub tail: Vec<String>,
+}
 
 /// Where MPD is and what to follow.
 #[derive(Clone)]
@@ -160,6 +194,19 @@ impl FollowStatus {
     }
 }
 
+/// What the follower hands on, from its thread: keep each quick (hand the
+/// value to a channel), the follower waits for it.
+pub struct Listeners {
+    /// The ids to keep warm, each time the window changes.
+    pub on_window: Box<dyn FnMut(Vec<VideoId>) + Send>,
+    /// Each message sent to MPD's channel [`CHANNEL`]; `None`: the
+    /// follower does not subscribe.
+    pub on_message: Option<Box<dyn FnMut(String) + Send>>,
+    /// The player and the queue's end, after each connect and each change
+    /// of the player or the queue; `None`: not read.
+    pub on_queue: Option<Box<dyn FnMut(QueueState) + Send>>,
+}
+
 /// Starts the follower thread (`mpd-follow`). Each time the window changes
 /// (and once after the first read), `on_window` gets the ids to keep warm,
 /// in order of need: the current song (with none, the first entry: what
@@ -181,6 +228,23 @@ pub fn follow(
     stopping: Arc<AtomicBool>,
     on_window: Box<dyn FnMut(Vec<VideoId>) + Send>,
 ) -> Result<(Arc<FollowStatus>, JoinHandle<()>)> {
+    let listeners = Listeners {
+        on_window,
+        on_message: None,
+        on_queue: None,
+    };
+    follow_with(settings, stopping, listeners)
+}
+
+/// [`follow`], handing on more: with `on_message`, the follower subscribes
+/// to MPD's channel [`CHANNEL`] after each connect, waits in `idle` for
+/// messages too, reads them (`readmessages`) and hands each on. A channel
+/// MPD refuses (no permission) is logged once; following goes on without.
+pub fn follow_with(
+    settings: FollowSettings,
+    stopping: Arc<AtomicBool>,
+    listeners: Listeners,
+) -> Result<(Arc<FollowStatus>, JoinHandle<()>)> {
     let off = settings.address.is_empty();
     let status = Arc::new(FollowStatus::new(if off {
         Link::Off
@@ -191,7 +255,7 @@ pub fn follow(
         settings,
         stopping,
         status: Arc::clone(&status),
-        on_window,
+        listeners,
         state: State::Starting,
         last: None,
         backoff: FIRST_BACKOFF,
@@ -240,7 +304,7 @@ struct Follower {
     settings: FollowSettings,
     stopping: Arc<AtomicBool>,
     status: Arc<FollowStatus>,
-    on_window: Box<dyn FnMut(Vec<VideoId>) + Send>,
+    listeners: Listeners,
     state: State,
     last: Option<Vec<VideoId>>,
     backoff: Duration,
@@ -337,15 +401,126 @@ impl Follower {
         self.enter(State::Connected, &format!("MPD connected at {addr}"));
         self.backoff = FIRST_BACKOFF;
         self.publish(first);
+        if let Err(failure) = self.report_queue(&mut conn) {
+            return failure.into();
+        }
+        let subsystems = match self.subscribe(&mut conn) {
+            Ok(true) => IDLE_WITH_MESSAGES,
+            Ok(false) => IDLE_SUBSYSTEMS,
+            Err(failure) => return failure.into(),
+        };
         loop {
-            if let Err(failure) = conn.idle(IDLE_SUBSYSTEMS) {
-                return failure.into();
+            let changed = match conn.idle(subsystems) {
+                Ok(changed) => changed,
+                Err(failure) => return failure.into(),
+            };
+            if changed.iter().any(|c| c == "message") {
+                if let Err(failure) = self.read_messages(&mut conn) {
+                    return failure.into();
+                }
+            }
+            if changed.iter().all(|c| c == "message") {
+                continue;
             }
             match self.read_window(&mut conn) {
                 Ok(window) => self.publish(window),
                 Err(failure) => return failure.into(),
             }
+            if let Err(failure) = self.report_queue(&mut conn) {
+                return failure.into();
+            }
         }
+    }
+
+    /// Reads the [`QueueState`] and hands it on, when asked for: `status`,
+    /// then one command list of the last entries, the current one and
+    /// `status` again (equal statuses: a consistent read; else once more).
+    fn report_queue(&mut self, conn: &mut Connection) -> std::result::Result<(), Failure> {
+        if self.listeners.on_queue.is_none() {
+            return Ok(());
+        }
+        let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
+        let mut status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+        for _ in 0..WINDOW_ATTEMPTS {
+            let from = status.length.saturating_sub(TAIL);
+            let mut commands = vec![format!("playlistinfo {from}:{}", status.length)];
+            if let Some(song) = status.song.filter(|&s| s < status.length) {
+                commands.push(format!("playlistinfo {song}:{}", song + 1));
+            }
+            commands.push("status".into());
+            let answers = match conn.command_list(&commands) {
+                Ok(answers) => answers,
+                Err(Failure::Ack(ack)) if ack.code == ACK_ARG => {
+                    status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+                    continue;
+                }
+                Err(failure) => return Err(failure),
+            };
+            let after = answers.last().map(|a| protocol::parse_status(a));
+            let after = after.transpose().map_err(lost)?.unwrap_or_default();
+            if after != status {
+                status = after;
+                continue;
+            }
+            let tail = protocol::parse_entries(&answers[0]).map_err(lost)?;
+            let current = match commands.len() {
+                3 => protocol::parse_entries(&answers[1]).map_err(lost)?,
+                _ => Vec::new(),
+            };
+            let state = QueueState {
+                playing: status.playing,
+                repeat: status.repeat,
+                random: status.random,
+                single: status.single,
+                song: status.song,
+                length: status.length,
+                version: status.version,
+                current: current.into_iter().next().map(|e| e.file),
+                tail: tail.into_iter().map(|e| e.file).collect(),
+            };
+            if let Some(on_queue) = self.listeners.on_queue.as_mut() {
+                on_queue(state);
+            }
+            return Ok(());
+        }
+        Ok(())
+    }
+
+    /// Subscribes to [`CHANNEL`] when messages are wanted: `Ok(true)` when
+    /// MPD took it. A refusal is logged (once per refusal streak) and
+    /// following goes on without messages.
+    fn subscribe(&mut self, conn: &mut Connection) -> std::result::Result<bool, Failure> {
+        if self.listeners.on_message.is_none() {
+            return Ok(false);
+        }
+        match conn.command(&format!("subscribe \"{CHANNEL}\"")) {
+            Ok(_) => Ok(true),
+            // Already subscribed cannot happen on a new connection; any
+            // refusal means no messages on this one.
+            Err(Failure::Ack(ack)) => {
+                log::warn!(
+                    "MPD at {} refused the channel {CHANNEL} ({ack}): `mpc sendmessage \
+                     {CHANNEL} ...` will not reach icyproxy",
+                    self.settings.address
+                );
+                Ok(false)
+            }
+            Err(failure) => Err(failure),
+        }
+    }
+
+    /// `readmessages`, each message of [`CHANNEL`] handed on.
+    fn read_messages(&mut self, conn: &mut Connection) -> std::result::Result<(), Failure> {
+        let pairs = conn.command("readmessages")?;
+        let Some(on_message) = self.listeners.on_message.as_mut() else {
+            return Ok(());
+        };
+        for (channel, text) in protocol::parse_messages(&pairs) {
+            if channel == CHANNEL {
+                on_message(text);
+            }
+        }
+        Ok(())
     }
 
     /// `status`, then the planned `playlistinfo` ranges and `status` again
@@ -417,7 +592,7 @@ impl Follower {
                 .join(" ")
         );
         self.last = Some(window.clone());
-        (self.on_window)(window);
+        (self.listeners.on_window)(window);
     }
 
     /// Logs `line` and updates the link when the state changes; a repeat

@@ -128,6 +128,10 @@ pub struct Status {
     /// The queue's version (`playlist`): it changes with every change to
     /// the queue, so two equal statuses frame a consistent read.
     pub version: usize,
+    /// `state: play` (not `pause` or `stop`).
+    pub playing: bool,
+    /// `single` on: `1`, or `oneshot` (MPD 0.21).
+    pub single: bool,
 }
 
 /// Reads a `status` answer. `playlistlength` is required; other missing
@@ -143,6 +147,8 @@ pub fn parse_status(pairs: &[(String, String)]) -> Result<Status, ProtocolError>
             "repeat" => status.repeat = flag(key, value)?,
             "random" => status.random = flag(key, value)?,
             "playlist" => status.version = number(key, value)?,
+            "state" => status.playing = value == "play",
+            "single" => status.single = value != "0",
             _ => {}
         }
     }
@@ -188,6 +194,24 @@ pub fn parse_entries(pairs: &[(String, String)]) -> Result<Vec<Entry>, ProtocolE
         entries.push(finish_entry(done)?);
     }
     Ok(entries)
+}
+
+/// Reads a `readmessages` answer: `(channel, message)` pairs in order.
+pub fn parse_messages(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    let mut messages = Vec::new();
+    let mut channel = None;
+    for (key, value) in pairs {
+        match key.as_str() {
+            "channel" => channel = Some(value.clone()),
+            "message" => {
+                if let Some(channel) = &channel {
+                    messages.push((channel.clone(), value.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    messages
 }
 
 fn finish_entry((file, pos): (String, Option<usize>)) -> Result<Entry, ProtocolError> {
@@ -323,6 +347,8 @@ mod tests {
                 repeat: true,
                 random: false,
                 version: 6,
+                playing: false,
+                single: false,
             }
         );
         let empty = parse_status(&pairs(
@@ -353,6 +379,21 @@ mod tests {
         ] {
             assert!(parse_status(&pairs(bad)).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn messages() {
+        let m = parse_messages(&pairs(
+            "channel: icyproxy\nmessage: search daft punk\nchannel: other\nmessage: x",
+        ));
+        assert_eq!(
+            m,
+            [
+                ("icyproxy".into(), "search daft punk".into()),
+                ("other".into(), "x".into())
+            ]
+        );
+        assert!(parse_messages(&pairs("message: orphan")).is_empty());
     }
 
     #[test]

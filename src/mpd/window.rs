@@ -213,6 +213,7 @@ mod tests {
             repeat,
             random: false,
             version: 1,
+            ..Status::default()
         }
     }
 

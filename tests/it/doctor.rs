@@ -358,7 +358,7 @@ fn a_failing_probe_resolve_names_the_cause_and_the_fix() {
     let origin = Origin::start();
     let s = Setup::new();
     for (mode, detail, fix) in [
-        ("bot", "YouTube's bot check", "\"--cookies\", \"FILE\""),
+        ("bot", "YouTube's bot check", "set [resolver] cookies_file"),
         (
             "ratelimit",
             "YouTube's rate limit",

@@ -34,7 +34,7 @@ const CLASSES: [(&str, &str, &str, &str); 7] = [
         "bot",
         "bot_check",
         "YouTube's bot check",
-        "\"--cookies\", \"FILE\"",
+        "set [resolver] cookies_file",
     ),
     (
         "ratelimit",

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod mpd;
+pub mod music;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -354,6 +355,7 @@ fn origin_body(path: &str) -> Option<(Vec<u8>, &'static str)> {
     let kind = match name.rsplit('.').next() {
         Some("webm") => "audio/webm",
         Some("mp3") => "audio/mpeg",
+        Some("wav") => "audio/wav",
         Some("jpg") => "image/jpeg",
         _ => "application/octet-stream",
     };

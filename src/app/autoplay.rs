@@ -1,0 +1,439 @@
+//! Autoplay: before MPD's queue runs dry, append the radio of its last
+//! song. The follower reports the player and the queue's end
+//! ([`QueueState`]) after every change; one thread (`autoplay`) decides
+//! ([`decide`], pure) and, when it is time, runs the radio (one yt-dlp
+//! run), resolves what it found (so the songs are warm and the ones that
+//! fail are left out), and appends them with their tags.
+//!
+//! Never while the user edits the queue (it waits [`DEBOUNCE`] after a
+//! change of the queue), never twice for one state of the queue, once per
+//! seed; ids played, queued, appended or failing lately are kept in the
+//! store (`autoplay_history`) and never appended again, across restarts:
+//! a restarted MPD or icyproxy appends nothing twice.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use log::{info, warn};
+
+use crate::catalog::discover;
+use crate::catalog::lookup::TrackSource;
+use crate::catalog::store::{Track, TrackStore};
+use crate::config::{self, Config};
+use crate::error::{Error, Result};
+use crate::mpd::queue::Session;
+use crate::mpd::{QueueState, proxied_id};
+use crate::video_id::VideoId;
+
+/// How long the queue must stay unchanged before autoplay appends: the
+/// user may be editing it.
+pub const DEBOUNCE: Duration = Duration::from_secs(2);
+/// How often the thread looks again (the debounce, the stop flag).
+const TICK: Duration = Duration::from_millis(100);
+
+/// What `/health` and `/metrics` show, and the switch the channel turns.
+#[derive(Debug, Default)]
+pub struct AutoplayStatus {
+    on: AtomicBool,
+    appended: AtomicU64,
+    last_seed: Mutex<Option<String>>,
+    last_error: Mutex<Option<String>>,
+}
+
+impl AutoplayStatus {
+    pub fn new(on: bool) -> AutoplayStatus {
+        AutoplayStatus {
+            on: AtomicBool::new(on),
+            ..AutoplayStatus::default()
+        }
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.on.load(Ordering::SeqCst)
+    }
+
+    /// Turns autoplay on or off (the channel's `autoplay on|off`).
+    pub fn set_on(&self, on: bool) {
+        self.on.store(on, Ordering::SeqCst);
+    }
+
+    /// Songs appended since the start.
+    pub fn appended(&self) -> u64 {
+        self.appended.load(Ordering::SeqCst)
+    }
+
+    pub fn last_seed(&self) -> Option<String> {
+        self.last_seed.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    fn set(&self, field: &Mutex<Option<String>>, value: Option<String>) {
+        if let Ok(mut slot) = field.lock() {
+            *slot = value;
+        }
+    }
+
+    /// The `"autoplay"` object of `/health`.
+    pub fn health(&self) -> serde_json::Value {
+        serde_json::json!({
+            "on": self.is_on(),
+            "appended": self.appended(),
+            "last_seed": self.last_seed(),
+            "last_error": self.last_error(),
+        })
+    }
+}
+
+/// Why autoplay waits, or the seeds to try, in order.
+pub fn decide(
+    state: &QueueState,
+    settings: &config::Autoplay,
+    port: u16,
+) -> std::result::Result<Vec<VideoId>, &'static str> {
+    if !state.playing {
+        return Err("MPD is not playing");
+    }
+    if state.repeat || state.random || state.single {
+        return Err("repeat, random or single is on");
+    }
+    let Some(song) = state.song else {
+        return Err("no current song");
+    };
+    if state.length.saturating_sub(song + 1) > settings.when_left {
+        return Err("enough songs left");
+    }
+    let last_proxied = state.tail.last().and_then(|f| proxied_id(f, port));
+    if last_proxied.is_none() && !settings.any_queue {
+        return Err("the queue ends in a song of the user's own");
+    }
+    let mut seeds: Vec<VideoId> = Vec::new();
+    for id in state.tail.iter().rev().filter_map(|f| proxied_id(f, port)) {
+        if seeds.len() == 2 {
+            break;
+        }
+        if !seeds.contains(&id) {
+            seeds.push(id);
+        }
+    }
+    let current = state.current.as_deref().and_then(|f| proxied_id(f, port));
+    if let Some(current) = current.filter(|c| seeds.len() < 2 && !seeds.contains(c)) {
+        seeds.push(current);
+    }
+    match seeds.is_empty() {
+        true => Err("no song of this proxy to start a radio from"),
+        false => Ok(seeds),
+    }
+}
+
+/// What autoplay (and the channel's `radio`) need to append a radio.
+#[derive(Clone)]
+pub struct Radio {
+    /// With the port the server really listens on.
+    pub config: Config,
+    pub tracks: Arc<TrackSource>,
+    pub session: Session,
+}
+
+impl Radio {
+    /// Appends up to `limit` songs of `seed`'s radio that are not in
+    /// `skip` and resolve, with their tags; remembers them (and those that
+    /// failed) in the history. Returns the songs appended.
+    pub fn append(
+        &self,
+        store: &mut TrackStore,
+        seed: &VideoId,
+        limit: usize,
+        skip: &HashSet<String>,
+    ) -> Result<Vec<Track>> {
+        let ask = discover::RadioAsk { seed, limit, skip };
+        let found = discover::radio(&self.config, &self.tracks, store, &ask)?;
+        let ids: Vec<VideoId> = found
+            .iter()
+            .filter(|t| t.stream_url.is_none())
+            .filter_map(|t| VideoId::parse(&t.video_id))
+            .collect();
+        let mut failed = Vec::new();
+        for (id, result) in self.tracks.resolve_batch(&ids, store) {
+            if let Err(e) = result {
+                info!("autoplay: {id} left out, it does not resolve: {e}");
+                failed.push(id);
+            }
+        }
+        let mut songs = Vec::new();
+        for track in &found {
+            if failed.iter().any(|f| f.as_str() == track.video_id) {
+                continue;
+            }
+            if let Some(fresh) =
+                VideoId::parse(&track.video_id).and_then(|id| store.get(&id).ok()?)
+            {
+                songs.push(fresh);
+            }
+        }
+        let queued: Vec<_> = songs
+            .iter()
+            .map(|t| super::queue_song(&self.config, t))
+            .collect();
+        self.session.append(&queued, false)?;
+        let mut seen: Vec<VideoId> = songs
+            .iter()
+            .filter_map(|t| VideoId::parse(&t.video_id))
+            .collect();
+        seen.extend(failed);
+        store.remember(&seen, self.config.autoplay.history)?;
+        Ok(songs)
+    }
+}
+
+/// Starts the `autoplay` thread; queue states sent to the returned sender
+/// are looked at in turn (the latest wins). It ends when `stopping` is set.
+pub fn start(
+    radio: Radio,
+    status: Arc<AutoplayStatus>,
+    stopping: Arc<AtomicBool>,
+) -> Result<Sender<QueueState>> {
+    let (tx, rx) = unbounded();
+    let worker = Worker {
+        radio,
+        status,
+        latest: None,
+        changed_at: Instant::now(),
+        handled: None,
+        tried: HashSet::new(),
+        seen_current: None,
+    };
+    thread::Builder::new()
+        .name("autoplay".into())
+        .spawn(move || worker.run(&rx, &stopping))
+        .map_err(|e| Error::io("cannot start the autoplay thread", e))?;
+    Ok(tx)
+}
+
+struct Worker {
+    radio: Radio,
+    status: Arc<AutoplayStatus>,
+    latest: Option<QueueState>,
+    /// When the queue last changed (its version).
+    changed_at: Instant,
+    /// The queue version last acted on (appended to, or given up on).
+    handled: Option<usize>,
+    /// Seeds whose radio ran: once per seed.
+    tried: HashSet<VideoId>,
+    /// The current song last put in the history.
+    seen_current: Option<String>,
+}
+
+impl Worker {
+    fn run(mut self, states: &Receiver<QueueState>, stopping: &AtomicBool) {
+        let mut store: Option<TrackStore> = None;
+        while !stopping.load(Ordering::Relaxed) {
+            match states.recv_timeout(TICK) {
+                Ok(state) => self.take(states.try_iter().last().unwrap_or(state)),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let store = match &mut store {
+                Some(store) => store,
+                None => match TrackStore::open(&self.radio.config.db_path) {
+                    Ok(opened) => store.insert(opened),
+                    Err(e) => {
+                        self.failed(format!("autoplay: {e}"));
+                        continue;
+                    }
+                },
+            };
+            self.remember_current(store);
+            self.consider(store);
+        }
+    }
+
+    /// A new state: a changed queue starts the debounce again.
+    fn take(&mut self, state: QueueState) {
+        if self.latest.as_ref().map(|s| s.version) != Some(state.version) {
+            self.changed_at = Instant::now();
+        }
+        self.latest = Some(state);
+    }
+
+    /// Puts the current song in the history once it plays.
+    fn remember_current(&mut self, store: &mut TrackStore) {
+        let Some(state) = &self.latest else { return };
+        let port = self.radio.config.port;
+        let Some(current) = state.current.as_deref().and_then(|f| proxied_id(f, port)) else {
+            return;
+        };
+        if self.seen_current.as_deref() == Some(current.as_str()) {
+            return;
+        }
+        if store
+            .remember(
+                std::slice::from_ref(&current),
+                self.radio.config.autoplay.history,
+            )
+            .is_ok()
+        {
+            self.seen_current = Some(current.to_string());
+        }
+    }
+
+    fn consider(&mut self, store: &mut TrackStore) {
+        let Some(state) = self.latest.clone() else {
+            return;
+        };
+        if !self.status.is_on()
+            || self.handled == Some(state.version)
+            || self.changed_at.elapsed() < DEBOUNCE
+        {
+            return;
+        }
+        let settings = self.radio.config.autoplay;
+        let Ok(seeds) = decide(&state, &settings, self.radio.config.port) else {
+            return;
+        };
+        self.handled = Some(state.version);
+        let mut skip: HashSet<String> = match store.history() {
+            Ok(ids) => ids.into_iter().collect(),
+            Err(e) => return self.failed(format!("autoplay: {e}")),
+        };
+        let port = self.radio.config.port;
+        skip.extend(
+            state
+                .tail
+                .iter()
+                .filter_map(|f| proxied_id(f, port))
+                .map(|i| i.to_string()),
+        );
+        for seed in &seeds {
+            if !self.tried.insert(seed.clone()) {
+                continue;
+            }
+            match self.radio.append(store, seed, settings.batch, &skip) {
+                Ok(songs) if songs.is_empty() => {
+                    info!("autoplay: the radio of {seed} has nothing new");
+                }
+                Ok(songs) => {
+                    self.status
+                        .appended
+                        .fetch_add(songs.len() as u64, Ordering::SeqCst);
+                    self.status
+                        .set(&self.status.last_seed, Some(seed.to_string()));
+                    self.status.set(&self.status.last_error, None);
+                    info!(
+                        "autoplay: appended {} songs from the radio of {seed}",
+                        songs.len()
+                    );
+                    return;
+                }
+                Err(e) => self.failed(format!("autoplay: the radio of {seed}: {e}")),
+            }
+        }
+        info!("autoplay: nothing to append; waiting for the queue to change");
+    }
+
+    fn failed(&self, line: String) {
+        warn!("{line}");
+        self.status.set(&self.status.last_error, Some(line));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PORT: u16 = 8080;
+
+    fn url(id: &str) -> String {
+        format!("http://127.0.0.1:{PORT}/proxy/{id}/?icy=0")
+    }
+
+    fn playing(song: usize, tail: &[&str]) -> QueueState {
+        QueueState {
+            playing: true,
+            song: Some(song),
+            length: tail.len(),
+            version: 7,
+            current: tail.get(song).map(|f| f.to_string()),
+            tail: tail.iter().map(|f| f.to_string()).collect(),
+            ..QueueState::default()
+        }
+    }
+
+    fn settings() -> config::Autoplay {
+        config::Autoplay {
+            on: true,
+            when_left: 2,
+            batch: 10,
+            history: 200,
+            any_queue: false,
+        }
+    }
+
+    #[test]
+    fn the_last_proxied_songs_seed_the_radio_when_few_are_left() {
+        let (a, b, c) = (url("aaaaaaaaaa1"), url("bbbbbbbbbb2"), url("ccccccccc03"));
+        let seeds = decide(&playing(0, &[&a, &b, &c]), &settings(), PORT).expect("extend");
+        let seeds: Vec<&str> = seeds.iter().map(VideoId::as_str).collect();
+        assert_eq!(seeds, ["ccccccccc03", "bbbbbbbbbb2"]);
+        let four = playing(0, &[&a, &b, &c, &a]);
+        assert_eq!(decide(&four, &settings(), PORT), Err("enough songs left"));
+    }
+
+    #[test]
+    fn nothing_is_appended_when_it_should_not_be() {
+        let (a, b) = (url("aaaaaaaaaa1"), url("bbbbbbbbbb2"));
+        let base = playing(0, &[&a, &b]);
+        let cases = [
+            (
+                QueueState {
+                    playing: false,
+                    ..base.clone()
+                },
+                "MPD is not playing",
+            ),
+            (
+                QueueState {
+                    repeat: true,
+                    ..base.clone()
+                },
+                "repeat, random or single is on",
+            ),
+            (
+                QueueState {
+                    random: true,
+                    ..base.clone()
+                },
+                "repeat, random or single is on",
+            ),
+            (
+                QueueState {
+                    single: true,
+                    ..base.clone()
+                },
+                "repeat, random or single is on",
+            ),
+            (
+                playing(0, &[&a, "music/mine.flac"]),
+                "the queue ends in a song of the user's own",
+            ),
+        ];
+        for (state, why) in cases {
+            assert_eq!(decide(&state, &settings(), PORT), Err(why));
+        }
+        let any = config::Autoplay {
+            any_queue: true,
+            ..settings()
+        };
+        let seeds = decide(&playing(0, &[&a, "music/mine.flac"]), &any, PORT).expect("any queue");
+        assert_eq!(seeds[0].as_str(), "aaaaaaaaaa1");
+    }
+}

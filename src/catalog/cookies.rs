@@ -1,0 +1,311 @@
+//! The user's YouTube cookies (`[resolver] cookies_file`), lent to every
+//! yt-dlp run: resolving, playlists, search, radio, the library.
+//!
+//! yt-dlp writes the jar back to the file given with `--cookies` when it
+//! exits, so it never gets the user's file: the service keeps a copy of
+//! its own beside the database ([`Config::cookies_copy`], 0600), taken
+//! again whenever the user's file is newer (exported again), and each run
+//! gets a private copy of that (0600, removed after the run). A run that
+//! ends well makes what it wrote back the service's copy (a rename: two
+//! runs that overlap never leave a torn file, the last one wins). The
+//! jar's contents are never logged.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::subprocess::{Failure, How};
+
+/// What yt-dlp says when YouTube wants a signed-in account, lower case:
+/// YouTube's bot check ("Sign in to confirm you're not a bot", "... your
+/// age"), yt-dlp's login hint ("Use --cookies-from-browser or --cookies
+/// for the authentication"), its check for content that needs an account,
+/// and its warning about rotated cookies.
+const LOGIN_NEEDED: [&str; 5] = [
+    "sign in to confirm",
+    "--cookies for the authentication",
+    "login details are needed",
+    "only available for registered users",
+    "cookies are no longer valid",
+];
+
+/// The user's cookies file and the service's copy of it.
+#[derive(Debug, Clone)]
+pub struct Cookies {
+    user: PathBuf,
+    copy: PathBuf,
+}
+
+/// One run's private copy of the jar; removed when dropped.
+#[derive(Debug)]
+pub struct Lent {
+    path: PathBuf,
+    copy: PathBuf,
+    /// The user's file and its time when lent: exported again since, it
+    /// wins over what this run wrote back.
+    user: PathBuf,
+    user_time: Option<SystemTime>,
+}
+
+impl Cookies {
+    /// `None` when `[resolver] cookies_file` is not set.
+    pub fn of(config: &Config) -> Option<Cookies> {
+        Some(Cookies {
+            user: config.cookies_file.clone()?,
+            copy: config.cookies_copy(),
+        })
+    }
+
+    /// The user's file, as messages name it.
+    pub fn file(&self) -> &Path {
+        &self.user
+    }
+
+    /// Checks the user's file (readable, by its owner only) and brings the
+    /// service's copy up to date with it.
+    pub fn check(&self) -> Result<()> {
+        let user = &self.user;
+        let shown = user.display();
+        let meta = fs::metadata(user).map_err(|e| {
+            Error::Config(format!(
+                "[resolver] cookies_file {shown}: cannot read it: {e} (export your YouTube \
+                 cookies there, or leave cookies_file empty)"
+            ))
+        })?;
+        let mode = meta.mode() & 0o777;
+        if mode & 0o044 != 0 {
+            return Err(Error::Config(format!(
+                "[resolver] cookies_file {shown} can be read by other users (mode {mode:03o}): \
+                 it holds your YouTube login; make it yours alone: chmod 600 {shown}"
+            )));
+        }
+        if same_file(user, &self.copy) {
+            return Err(Error::Config(format!(
+                "[resolver] cookies_file {shown} is where icyproxy keeps its own copy: \
+                 put your cookies file somewhere else"
+            )));
+        }
+        let copy_time = modified(&self.copy);
+        let user_time = meta.modified().ok();
+        if copy_time.is_none() || user_time > copy_time {
+            let jar = fs::read(user)
+                .map_err(|e| Error::io(format!("cannot read cookies_file {shown}"), e))?;
+            let tmp = private_file(&self.copy, &jar)?;
+            fs::rename(&tmp, &self.copy).map_err(|e| {
+                let _ = fs::remove_file(&tmp);
+                Error::io(format!("cannot write {}", self.copy.display()), e)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A private copy of the jar for one run (after [`Cookies::check`]).
+    pub fn lend(&self) -> Result<Lent> {
+        self.check()?;
+        let jar = fs::read(&self.copy)
+            .map_err(|e| Error::io(format!("cannot read {}", self.copy.display()), e))?;
+        Ok(Lent {
+            path: private_file(&self.copy, &jar)?,
+            copy: self.copy.clone(),
+            user: self.user.clone(),
+            user_time: modified(&self.user),
+        })
+    }
+
+    /// `failure` told as a jar that no longer logs in, when cookies are
+    /// set and yt-dlp's stderr says YouTube wants an account; unchanged
+    /// otherwise (without cookies, the yt-dlp classifier's cause, a bot
+    /// check or a login, already says to set `cookies_file`).
+    pub fn explain(cookies: Option<&Cookies>, failure: Failure) -> Failure {
+        if cookies.is_none() || !login_needed(&failure) {
+            return failure;
+        }
+        Failure {
+            how: How::LoginNeeded {
+                cookies: cookies.map(|c| c.user.display().to_string()),
+            },
+            ..failure
+        }
+    }
+}
+
+impl Lent {
+    /// The file to give yt-dlp with `--cookies`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The run ended well: the jar it wrote back becomes the service's
+    /// copy (YouTube rotates some cookies as they are used).
+    pub fn keep(self) {
+        if modified(&self.user) != self.user_time {
+            return;
+        }
+        if fs::rename(&self.path, &self.copy).is_err() {
+            log::debug!("could not keep the cookies a run wrote back");
+        }
+    }
+
+    /// `["--cookies", PATH]`.
+    pub fn options(&self) -> Vec<String> {
+        vec!["--cookies".into(), self.path.display().to_string()]
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Whether a failed run's message says YouTube wants a signed-in account.
+fn login_needed(failure: &Failure) -> bool {
+    let said = match &failure.how {
+        How::Failed { stderr_tail, .. }
+        | How::Missing { stderr_tail, .. }
+        | How::Unusable { stderr_tail, .. } => stderr_tail.as_deref(),
+        _ => None,
+    };
+    said.is_some_and(|text| {
+        let text = text.to_lowercase();
+        LOGIN_NEEDED.iter().any(|m| text.contains(m))
+    })
+}
+
+/// Writes `bytes` to a new file (mode 0600, a name no other run uses)
+/// beside `near` and returns its path.
+fn private_file(near: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let dir = near.parent().unwrap_or(Path::new(""));
+    if !dir.as_os_str().is_empty() {
+        fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let thread = format!("{:?}", std::thread::current().id());
+    let thread: String = thread.chars().filter(char::is_ascii_digit).collect();
+    for attempt in 0..100u32 {
+        let name = format!(
+            ".icyproxy-cookies.{}.{thread}.{nanos}.{attempt}",
+            std::process::id()
+        );
+        let path = dir.join(name);
+        let opened = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match opened {
+            Ok(mut file) => {
+                return file.write_all(bytes).map(|()| path.clone()).map_err(|e| {
+                    let _ = fs::remove_file(&path);
+                    Error::io(format!("cannot write {}", path.display()), e)
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(format!("cannot create {}", path.display()), e)),
+        }
+    }
+    Err(Error::io_msg(format!(
+        "cannot create a private copy of the cookies in {}",
+        dir.display()
+    )))
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Whether two paths name one file (both must exist).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn jar(dir: &Path, mode: u32) -> Cookies {
+        let user = dir.join("mine.txt");
+        fs::write(&user, "# Netscape HTTP Cookie File\n").expect("write");
+        fs::set_permissions(&user, fs::Permissions::from_mode(mode)).expect("chmod");
+        Cookies {
+            user,
+            copy: dir.join("state/icyproxy-cookies.txt"),
+        }
+    }
+
+    #[test]
+    fn a_file_others_can_read_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let e = jar(dir.path(), 0o644).lend().expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("can be read by other users (mode 644)"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("chmod 600"), "{e}");
+    }
+
+    #[test]
+    fn each_run_gets_a_private_copy_and_the_user_file_is_never_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cookies = jar(dir.path(), 0o600);
+        let (a, b) = (cookies.lend().expect("a"), cookies.lend().expect("b"));
+        assert_ne!(a.path(), b.path());
+        let mode = fs::metadata(a.path()).expect("meta").mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        fs::write(a.path(), "rotated\n").expect("yt-dlp writes back");
+        a.keep();
+        let b_path = b.path().to_path_buf();
+        drop(b);
+        assert!(!b_path.exists(), "removed after its run");
+        assert_eq!(
+            fs::read_to_string(&cookies.copy).expect("copy"),
+            "rotated\n"
+        );
+        assert_eq!(
+            fs::read_to_string(&cookies.user).expect("user"),
+            "# Netscape HTTP Cookie File\n"
+        );
+    }
+
+    #[test]
+    fn login_messages_name_the_file() {
+        let failure = |tail: &str| Failure {
+            program: "yt-dlp".into(),
+            helper: crate::subprocess::Helper::PlaylistCommand,
+            how: How::Failed {
+                status: std::process::ExitStatus::default(),
+                stderr_tail: Some(tail.into()),
+            },
+            cause: None,
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cookies = jar(dir.path(), 0o600);
+        let said = "ERROR: [youtube] x: Sign in to confirm you’re not a bot. Use \
+                    --cookies-from-browser or --cookies for the authentication.";
+        let e = Cookies::explain(Some(&cookies), failure(said)).to_string();
+        assert!(
+            e.contains(&format!(
+                "the cookies in {} no longer log in; export them again",
+                cookies.user.display()
+            )),
+            "{e}"
+        );
+        // Without cookies, the failure stays as the classifier named it.
+        let e = Cookies::explain(None, failure(said)).to_string();
+        assert!(!e.contains("no longer log in"), "{e}");
+        let e = Cookies::explain(Some(&cookies), failure("ERROR: Video unavailable")).to_string();
+        assert!(e.ends_with("ERROR: Video unavailable"), "{e}");
+    }
+}

@@ -1,0 +1,364 @@
+//! Finding music through yt-dlp, with the playlist command
+//! ([`Reader`]): YouTube Music's search, and the account's library (its
+//! "Liked music" and its playlists, which need cookies).
+//!
+//! What yt-dlp lists, flat (read in its `_tab.py` and `_search.py`):
+//!
+//! - a music search (`https://music.youtube.com/search?q=QUERY#songs`,
+//!   `YoutubeMusicSearchURLIE`) gives each song as `_type: url`, `ie_key:
+//!   Youtube`, `id`, `url` and `title` only (`_music_reponsive_list_entry`
+//!   reads the first text of the first column): no artist, no duration. So
+//!   a search runs the resolver once for the songs found (one yt-dlp run
+//!   for up to `batch_size` ids), which gives YouTube Music's artist,
+//!   album and duration, and a stream URL: playing one starts at once;
+//! - "Liked music" (`playlist?list=LM`) is a playlist like any other;
+//! - the account's playlists (`https://www.youtube.com/feed/playlists`, a
+//!   `feed/` tab of `YoutubeTabIE`) are listed as `ie_key: YoutubeTab`
+//!   entries with the playlist's `id`, `url` and `title`; liked videos
+//!   (`LL`) and watch later (`WL`) are among them and left out.
+//!
+//! yt-dlp pages a search or a feed without end unless told: every read
+//! here gives `--playlist-end N`.
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::catalog::cookies::Cookies;
+use crate::catalog::lookup::TrackSource;
+use crate::catalog::playlist_source::{self, Imported, MpdFiles, Reader};
+use crate::catalog::store::{ListedTrack, Track, TrackStore, check_playlist_name};
+use crate::catalog::ytdlp::{self, FlatPlaylist};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::subprocess::How;
+use crate::video_id::VideoId;
+
+/// The account's liked songs on YouTube Music.
+pub const LIKED_URL: &str = "https://music.youtube.com/playlist?list=LM";
+/// What they are called here.
+pub const LIKED_NAME: &str = "Liked songs";
+/// The account's playlists.
+pub const FEED_URL: &str = "https://www.youtube.com/feed/playlists";
+/// The most playlists read from the feed.
+const FEED_LIMIT: usize = 500;
+/// The origin of playlists made from the library.
+const LIBRARY: &str = "library";
+/// The origin of playlists made by a search from MPD's channel.
+const SEARCH: &str = "search";
+/// Search playlists kept (the newest); older ones are removed.
+pub const SEARCHES_KEPT: usize = 5;
+/// What the library needs, said when there are no cookies.
+pub const NEEDS_COOKIES: &str = "your library needs your YouTube cookies: set [resolver] \
+                             cookies_file (README, \"Your library and search\")";
+
+/// A section of YouTube Music's search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Songs,
+    Videos,
+}
+
+/// A search to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Search<'a> {
+    pub query: &'a str,
+    /// How many results, at most.
+    pub limit: usize,
+    pub section: Section,
+}
+
+/// YouTube Music's search URL for `query` in `section`.
+pub fn search_url(query: &str, section: Section) -> String {
+    let q = utf8_percent_encode(query.trim(), NON_ALPHANUMERIC).to_string();
+    let fragment = match section {
+        Section::Songs => "songs",
+        Section::Videos => "videos",
+    };
+    format!("https://music.youtube.com/search?q={q}#{fragment}")
+}
+
+/// Runs `search`, stores the songs found (tags, no URL yet) and completes
+/// the tags yt-dlp's listing lacks with one resolver run (see the module
+/// notes). Returns the songs in the search's order.
+pub fn search(
+    config: &Config,
+    source: &TrackSource,
+    store: &mut TrackStore,
+    search: &Search<'_>,
+) -> Result<Vec<Track>> {
+    if search.query.trim().is_empty() {
+        return Err(Error::InvalidInput("give something to search for".into()));
+    }
+    let url = search_url(search.query, search.section);
+    let mut listing = Reader::new(config).read_first(&url, Some(search.limit))?;
+    listing.tracks.truncate(search.limit);
+    store_found(source, store, &listing)
+}
+
+/// Stores a listing's tracks and completes the tags of those without an
+/// artist with the resolver; the stored tracks, in order.
+pub fn store_found(
+    source: &TrackSource,
+    store: &mut TrackStore,
+    listing: &FlatPlaylist,
+) -> Result<Vec<Track>> {
+    store.list_tracks(&listing.tracks)?;
+    // Known tracks keep what the resolver once gave them.
+    let mut bare = Vec::new();
+    for t in &listing.tracks {
+        if store
+            .get(&t.video_id)?
+            .is_some_and(|s| s.tags.artist.is_empty())
+        {
+            bare.push(t.video_id.clone());
+        }
+    }
+    if !bare.is_empty() && source.can_resolve() {
+        for (id, result) in source.resolve_batch(&bare, store) {
+            if let Err(e) = result {
+                log::info!("{id}: found, but its tags could not be read: {e}");
+            }
+        }
+    }
+    let mut tracks = Vec::with_capacity(listing.tracks.len());
+    for t in &listing.tracks {
+        if let Some(track) = store.get(&t.video_id)? {
+            tracks.push(track);
+        }
+    }
+    Ok(tracks)
+}
+
+/// YouTube Music's radio ("mix") of a song: yt-dlp reads the mix from
+/// the watch page (`_extract_from_playlist`, an inline playlist of
+/// `playlistPanelVideoRenderer`s: id, title, channel, duration,
+/// thumbnails).
+pub fn radio_url(seed: &VideoId) -> String {
+    format!("https://music.youtube.com/watch?v={seed}&list=RDAMVM{seed}")
+}
+
+/// A radio to read: whose, how many songs, and which ids to leave out.
+#[derive(Debug, Clone, Copy)]
+pub struct RadioAsk<'a> {
+    pub seed: &'a VideoId,
+    pub limit: usize,
+    /// Ids queued or played lately.
+    pub skip: &'a std::collections::HashSet<String>,
+}
+
+/// The radio of `ask.seed`: up to `limit` songs, without the seed and
+/// without `skip`, stored with their tags. One yt-dlp run (a mix's
+/// entries name their artist: no resolver run).
+pub fn radio(
+    config: &Config,
+    source: &TrackSource,
+    store: &mut TrackStore,
+    ask: &RadioAsk<'_>,
+) -> Result<Vec<Track>> {
+    let RadioAsk { seed, limit, skip } = *ask;
+    // Enough for the mix's own repeats of what is skipped.
+    let ask = (limit + skip.len().min(25) + 1).min(100);
+    let mut listing = Reader::new(config).read_first(&radio_url(seed), Some(ask))?;
+    let mut seen = std::collections::HashSet::new();
+    listing.tracks.retain(|t| {
+        let id = t.video_id.as_str();
+        id != seed.as_str() && !skip.contains(id) && seen.insert(id.to_owned())
+    });
+    listing.tracks.truncate(limit);
+    store_found(source, store, &listing)
+}
+
+/// The playlist a search from MPD's channel is stored as: `Search: QUERY`.
+pub fn search_playlist_name(query: &str) -> Result<String> {
+    let query: String = query
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .map(|c| if matches!(c, '/' | '\\') { '-' } else { c })
+        .collect();
+    let mut name = format!("Search: {query}");
+    while name.len() > 100 {
+        name.pop();
+    }
+    let name = name.trim_end().to_owned();
+    check_playlist_name(&name)?;
+    Ok(name)
+}
+
+/// Stores `tracks` as the playlist `name` made by a search (in `mpd_dir`
+/// too), and removes the search playlists older than the newest
+/// [`SEARCHES_KEPT`].
+pub fn store_search(
+    config: &Config,
+    store: &mut TrackStore,
+    name: &str,
+    tracks: &[Track],
+) -> Result<()> {
+    let listed: Vec<ListedTrack> = tracks
+        .iter()
+        .filter_map(|t| {
+            Some(ListedTrack {
+                video_id: VideoId::parse(&t.video_id)?,
+                tags: t.tags.clone(),
+            })
+        })
+        .collect();
+    let files = MpdFiles::of(config);
+    if let Some(files) = &files {
+        files.check_ours(name)?;
+    }
+    store.replace_playlist(name, None, &listed)?;
+    store.set_origin(name, SEARCH)?;
+    if let Some(files) = &files {
+        files.write(store, name)?;
+    }
+    for old in store
+        .playlists_from(SEARCH)?
+        .into_iter()
+        .skip(SEARCHES_KEPT)
+    {
+        remove_playlist(files.as_ref(), store, &old)?;
+    }
+    Ok(())
+}
+
+/// What a library sync did.
+#[derive(Debug, Default)]
+pub struct LibrarySync {
+    /// Each playlist read, as a sync tells it.
+    pub synced: Vec<Imported>,
+    /// Playlists made from the library that it no longer has: removed.
+    pub removed: Vec<String>,
+    /// Playlists left alone: a name taken by a playlist of the user's.
+    pub skipped: Vec<String>,
+    /// Playlists that could not be read (left as they were), with why.
+    pub failed: Vec<(String, Error)>,
+}
+
+/// `library sync`: imports the account's liked songs as [`LIKED_NAME`]
+/// and each of its playlists under its own name, as a playlist import
+/// does (tags, `mpd_dir`, sync semantics), and removes the playlists made
+/// from the library that it no longer lists. Needs cookies. An `Err` when
+/// nothing could be read: the liked songs or the feed.
+pub fn sync_library(config: &Config, store: &mut TrackStore) -> Result<LibrarySync> {
+    let reader = Reader::new(config);
+    let Some(cookies) = reader.cookies().cloned() else {
+        return Err(Error::InvalidInput(NEEDS_COOKIES.into()));
+    };
+    let mut report = LibrarySync::default();
+    let liked = reader
+        .read(LIKED_URL)
+        .map_err(|e| logged_out(e, &cookies))?;
+    report
+        .synced
+        .push(store_library(config, store, LIKED_NAME, LIKED_URL, &liked)?);
+    let feed = reader
+        .run_then(FEED_URL, Some(FEED_LIMIT), ytdlp::listed_playlists)
+        .map_err(|e| logged_out(e, &cookies))?;
+    let mut seen = vec![LIKED_NAME.to_owned()];
+    for list in &feed {
+        let name = match playlist_source::name_from_title(&list.title) {
+            Ok(name) => name,
+            Err(e) => {
+                report.failed.push((list.title.clone(), e));
+                continue;
+            }
+        };
+        seen.push(name.clone());
+        let taken =
+            store.origin(&name)?.is_none_or(|o| o != LIBRARY) && store.playlist(&name)?.is_some();
+        if taken {
+            report.skipped.push(name);
+            continue;
+        }
+        match reader.read(&list.url) {
+            Ok(listing) => {
+                let done = store_library(config, store, &name, &list.url, &listing)?;
+                report.synced.push(done);
+            }
+            Err(e) => report.failed.push((name, e)),
+        }
+    }
+    let files = MpdFiles::of(config);
+    for name in store.playlists_from(LIBRARY)? {
+        if !seen.contains(&name) {
+            remove_playlist(files.as_ref(), store, &name)?;
+            report.removed.push(name);
+        }
+    }
+    Ok(report)
+}
+
+/// Stores one playlist of the library and marks it as such.
+fn store_library(
+    config: &Config,
+    store: &mut TrackStore,
+    name: &str,
+    url: &str,
+    listing: &FlatPlaylist,
+) -> Result<Imported> {
+    let done = playlist_source::store_listing(config, store, Some(name), url, listing)?;
+    store.set_origin(name, LIBRARY)?;
+    Ok(done)
+}
+
+/// Removes a playlist icyproxy made, and its file in `mpd_dir`.
+fn remove_playlist(files: Option<&MpdFiles>, store: &mut TrackStore, name: &str) -> Result<()> {
+    store.playlist_remove(name, &[])?;
+    if let Some(files) = files {
+        files.write(store, name)?;
+    }
+    Ok(())
+}
+
+/// With cookies, a library YouTube says does not exist is a jar that no
+/// longer logs in (logged out, LM is nobody's).
+fn logged_out(error: Error, cookies: &Cookies) -> Error {
+    match error {
+        Error::PlaylistSource(failure) => {
+            let gone = matches!(&failure.how, How::Failed { stderr_tail: Some(t), .. }
+                if t.contains("does not exist"));
+            let failure = match gone {
+                true => crate::subprocess::Failure {
+                    how: How::LoginNeeded {
+                        cookies: Some(cookies.file().display().to_string()),
+                    },
+                    ..failure
+                },
+                false => failure,
+            };
+            Error::PlaylistSource(failure)
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_urls_name_the_section() {
+        assert_eq!(
+            search_url(" daft punk ", Section::Songs),
+            "https://music.youtube.com/search?q=daft%20punk#songs"
+        );
+        assert_eq!(
+            search_url("AC/DC & co", Section::Videos),
+            "https://music.youtube.com/search?q=AC%2FDC%20%26%20co#videos"
+        );
+    }
+
+    #[test]
+    fn search_playlists_are_named_after_the_query() {
+        assert_eq!(
+            search_playlist_name("  daft   punk ").expect("ok"),
+            "Search: daft punk"
+        );
+        assert_eq!(search_playlist_name("AC/DC").expect("ok"), "Search: AC-DC");
+        assert_eq!(
+            search_playlist_name(&"x".repeat(200)).expect("ok").len(),
+            100
+        );
+    }
+}
