@@ -80,6 +80,9 @@ pub struct Config {
     pub write_timeout: Duration,
     /// When set, streams, playlists and /metrics need this token.
     pub token: Option<String>,
+    /// Host names (beside `localhost` and IP addresses) a browser page may
+    /// reach this server by.
+    pub allowed_hosts: Vec<String>,
     /// The SQLite track store, already resolved against the config's directory.
     pub db_path: PathBuf,
     /// Audio bytes between inline ICY metadata blocks.
@@ -192,6 +195,7 @@ struct ServerSection {
     workers: usize,
     write_timeout_secs: u64,
     token: String,
+    allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerSection {
@@ -202,6 +206,7 @@ impl Default for ServerSection {
             workers: 16,
             write_timeout_secs: 30,
             token: String::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -380,6 +385,7 @@ impl Config {
             workers: file.server.workers,
             write_timeout: Duration::from_secs(file.server.write_timeout_secs),
             token: Some(file.server.token.clone()).filter(|t| !t.is_empty()),
+            allowed_hosts: file.server.allowed_hosts,
             db_path,
             metaint: file.icy.metaint,
             connect_timeout: Duration::from_secs(file.upstream.connect_timeout_secs),

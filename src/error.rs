@@ -13,6 +13,9 @@ pub enum Error {
     BadRequest(String),
     /// The access token is missing or wrong.
     Unauthorized,
+    /// A browser asked on behalf of a web page (cross-site, a foreign
+    /// `Origin`, a rebound host name): refused before anything runs.
+    Forbidden(String),
     /// Nothing is served at this path, or the track is unknown.
     NotFound(String),
     /// The path exists but not for this method; carries the `Allow` list.
@@ -102,6 +105,7 @@ impl Error {
         match self {
             Error::BadRequest(_) => 400,
             Error::Unauthorized => 401,
+            Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::RangeNotSatisfiable { .. } => 416,
@@ -142,6 +146,7 @@ impl fmt::Display for Error {
                 f,
                 "a valid token is needed (?token=... or Authorization: Bearer ...)"
             ),
+            Error::Forbidden(why) => write!(f, "forbidden: {why}"),
             Error::NotFound(what) => write!(f, "not found: {what}"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
             Error::Busy => write!(f, "all stream workers are busy, retry shortly"),

@@ -11,7 +11,7 @@ use tiny_http::ConnectionHandle;
 /// The statuses counted one by one; anything else is counted as `other`.
 /// (tiny_http answers over-long request lines and headers, 414 and 431,
 /// itself: those never reach us, so they have no series.)
-const STATUSES: [u16; 11] = [200, 206, 400, 401, 404, 405, 416, 500, 502, 503, 504];
+const STATUSES: [u16; 12] = [200, 206, 400, 401, 403, 404, 405, 416, 500, 502, 503, 504];
 
 #[derive(Default)]
 pub struct Metrics {

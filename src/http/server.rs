@@ -35,7 +35,7 @@ use crate::catalog::lookup::TrackSource;
 use crate::catalog::store::TrackStore;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::http::access::Access;
+use crate::http::access::{Access, BrowserMarks};
 use crate::http::endpoints::{self, Status};
 use crate::http::route::{self, Route};
 use crate::metrics::Metrics;
@@ -137,7 +137,7 @@ impl Server {
         };
         let (pools, workers_done) = start_pools(config, &shared)?;
         let senders = Senders {
-            access: Access::new(config.token.as_deref()),
+            access: Access::new(config.token.as_deref(), &config.allowed_hosts),
             pools,
             metrics: Arc::clone(&metrics),
         };
@@ -336,7 +336,14 @@ fn backoff(restarts: u32) -> Duration {
 /// writing: refusals are answered by the local pool.
 fn dispatch(request: Request, senders: &Senders) {
     let authorization = crate::wire::header(&request, "Authorization");
+    let marks = BrowserMarks {
+        sec_fetch_site: crate::wire::header(&request, "Sec-Fetch-Site"),
+        origin: crate::wire::header(&request, "Origin"),
+        host: crate::wire::header(&request, "Host"),
+    };
     let route = route::route(request.method().as_str(), request.url()).and_then(|r| {
+        // A web page's request is refused before anything runs.
+        senders.access.check_browser(marks)?;
         senders.access.check(&r, request.url(), authorization)?;
         Ok(r)
     });

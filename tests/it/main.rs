@@ -6,6 +6,7 @@
 
 mod common;
 
+mod browsers;
 mod catalog;
 mod causes;
 mod cli;
