@@ -102,6 +102,12 @@ pub struct Config {
     pub max_wait: Duration,
     /// Ids per resolver run when warming ahead (1: one at a time).
     pub batch_size: usize,
+    /// Resolver runs at once, requests and warming together.
+    pub max_running: usize,
+    /// How long a request (or warming) waits for a free resolver slot.
+    pub slot_wait: Duration,
+    /// How long an id's failed run is answered without running again.
+    pub remember_failure: Duration,
     /// Refresh a URL when fewer seconds than this remain before `expire=`.
     pub refresh_margin_secs: i64,
     /// Refresh a URL without `expire=` once it is this old.
@@ -271,6 +277,9 @@ struct ResolverSection {
     playlist_timeout_secs: u64,
     max_wait_secs: u64,
     batch_size: usize,
+    max_running: usize,
+    slot_wait_secs: u64,
+    remember_failure_secs: u64,
 }
 
 /// The playlist reader: yt-dlp's one JSON object for a whole playlist,
@@ -304,6 +313,9 @@ impl Default for ResolverSection {
             playlist_timeout_secs: 300,
             max_wait_secs: 60,
             batch_size: 8,
+            max_running: 2,
+            slot_wait_secs: 20,
+            remember_failure_secs: 60,
         }
     }
 }
@@ -397,6 +409,9 @@ impl Config {
             resolver_timeout: Duration::from_secs(file.resolver.timeout_secs),
             max_wait: Duration::from_secs(file.resolver.max_wait_secs),
             batch_size: file.resolver.batch_size,
+            max_running: file.resolver.max_running,
+            slot_wait: Duration::from_secs(file.resolver.slot_wait_secs),
+            remember_failure: Duration::from_secs(file.resolver.remember_failure_secs),
             refresh_margin_secs: file.resolver.refresh_margin_secs.min(i64::MAX as u64) as i64,
             max_age_secs: file.resolver.max_age_secs.min(i64::MAX as u64) as i64,
             cover_dir,
@@ -461,7 +476,7 @@ impl Config {
     }
 
     /// Every number with a range: key, value, least, most.
-    fn numbers(&self) -> [(&'static str, u64, u64, u64); 14] {
+    fn numbers(&self) -> [(&'static str, u64, u64, u64); 17] {
         let secs = |d: Duration| d.as_secs();
         let signed = |n: i64| u64::try_from(n).unwrap_or(0);
         [
@@ -514,6 +529,14 @@ impl Config {
                 3600,
             ),
             ("[resolver] max_wait_secs", secs(self.max_wait), 1, 3600),
+            ("[resolver] max_running", self.max_running as u64, 1, 16),
+            ("[resolver] slot_wait_secs", secs(self.slot_wait), 1, 3600),
+            (
+                "[resolver] remember_failure_secs",
+                secs(self.remember_failure),
+                0,
+                86_400,
+            ),
         ]
     }
 

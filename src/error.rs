@@ -79,6 +79,15 @@ pub enum Error {
     PlaylistSource(Failure),
     /// The resolver command ran past its time limit and was killed.
     ResolverTimeout(String),
+    /// Every resolver slot (`[resolver] max_running`) stayed busy for as
+    /// long as a request may wait for one.
+    ResolverBusy { slots: usize },
+    /// The resolver failed for this id a moment ago: that failure, and
+    /// the seconds until it may run for the id again.
+    RecentlyFailed {
+        cause: Arc<Error>,
+        retry_in_secs: u64,
+    },
     /// Bad input on the command line or in an import file.
     InvalidInput(String),
     /// The configuration file or a flag is wrong; the text names the key.
@@ -109,7 +118,8 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::RangeNotSatisfiable { .. } => 416,
-            Error::Busy | Error::Shutdown => 503,
+            Error::Busy | Error::Shutdown | Error::ResolverBusy { .. } => 503,
+            Error::RecentlyFailed { cause, .. } => cause.status(),
             Error::UpstreamUnreachable { .. }
             | Error::UpstreamStatus(_)
             | Error::UpstreamInvalid(_)
@@ -129,6 +139,10 @@ impl Error {
         match self {
             Error::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
             Error::Busy => vec![("Retry-After", "2".to_owned())],
+            Error::ResolverBusy { .. } => vec![("Retry-After", "10".to_owned())],
+            Error::RecentlyFailed { retry_in_secs, .. } => {
+                vec![("Retry-After", retry_in_secs.to_string())]
+            }
             Error::Unauthorized => vec![("WWW-Authenticate", "Bearer".to_owned())],
             Error::RangeNotSatisfiable {
                 content_range: Some(range),
@@ -170,6 +184,14 @@ impl fmt::Display for Error {
             Error::BadStreamUrl { why, .. } => write!(f, "stored stream URL refused: {why}"),
             Error::Resolver(failure) | Error::PlaylistSource(failure) => write!(f, "{failure}"),
             Error::ResolverTimeout(why) => write!(f, "{why}"),
+            Error::ResolverBusy { slots } => write!(
+                f,
+                "the resolver is busy ({slots} runs at once, [resolver] max_running), retry shortly"
+            ),
+            Error::RecentlyFailed {
+                cause,
+                retry_in_secs,
+            } => write!(f, "{cause} (next try in {retry_in_secs} s)"),
             Error::InvalidInput(why) => write!(f, "{why}"),
             Error::Config(why) => write!(f, "config: {why}"),
             Error::Store {
@@ -322,6 +344,7 @@ impl std::error::Error for Error {
                 Some(cause.as_ref() as &(dyn std::error::Error + 'static))
             }
             Error::StaleUrl { refresh, .. } => Some(refresh.as_ref()),
+            Error::RecentlyFailed { cause, .. } => Some(cause.as_ref()),
             Error::Resolver(failure) | Error::PlaylistSource(failure) => failure
                 .io_error()
                 .map(|e| e as &(dyn std::error::Error + 'static)),

@@ -28,6 +28,11 @@ pub struct Metrics {
     resolver_millis: AtomicU64,
     warm_resolves: AtomicU64,
     playlist_sync_failures: AtomicU64,
+    resolver_slots: AtomicUsize,
+    resolver_running: AtomicUsize,
+    resolver_waiting: AtomicUsize,
+    resolver_busy: AtomicU64,
+    resolver_recalled: AtomicU64,
     next_stream: AtomicU64,
     streams: Mutex<HashMap<u64, ConnectionHandle>>,
 }
@@ -67,6 +72,35 @@ impl Metrics {
             took.as_millis().min(u128::from(u64::MAX)) as u64,
             Ordering::Relaxed,
         );
+    }
+
+    /// `[resolver] max_running`.
+    pub fn resolver_slots(&self, n: usize) {
+        self.resolver_slots.store(n, Ordering::Relaxed);
+    }
+
+    /// Resolver runs going on now.
+    pub fn resolver_running(&self, n: usize) {
+        self.resolver_running.store(n, Ordering::Relaxed);
+    }
+
+    /// One more (`1`) or one fewer (`-1`) caller waiting for a slot.
+    pub fn resolver_waiting(&self, change: i8) {
+        if change > 0 {
+            self.resolver_waiting.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.resolver_waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a request refused because no resolver slot came free in time.
+    pub fn resolver_busy(&self) {
+        self.resolver_busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request answered with an id's remembered failure.
+    pub fn resolver_recalled(&self) {
+        self.resolver_recalled.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts ids warming made playable (resolved or refreshed ahead of play).
@@ -188,6 +222,44 @@ impl Metrics {
         ]
     }
 
+    /// The limits on resolver runs: name, type, help, value.
+    fn limits(&self) -> [(&'static str, &'static str, &'static str, u64); 5] {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let now = |c: &AtomicUsize| c.load(Ordering::Relaxed) as u64;
+        [
+            (
+                "icyproxy_resolver_slots",
+                "gauge",
+                "Resolver runs allowed at once ([resolver] max_running), requests and warming together.",
+                now(&self.resolver_slots),
+            ),
+            (
+                "icyproxy_resolver_running",
+                "gauge",
+                "Resolver runs going on now.",
+                now(&self.resolver_running),
+            ),
+            (
+                "icyproxy_resolver_waiting",
+                "gauge",
+                "Requests and warming runs waiting for a resolver slot now.",
+                now(&self.resolver_waiting),
+            ),
+            (
+                "icyproxy_resolver_busy_total",
+                "counter",
+                "Requests answered 503 because no resolver slot came free in time.",
+                get(&self.resolver_busy),
+            ),
+            (
+                "icyproxy_resolver_recalled_failures_total",
+                "counter",
+                "Requests answered with an id's recent failure instead of a new run.",
+                get(&self.resolver_recalled),
+            ),
+        ]
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -206,7 +278,7 @@ impl Metrics {
             "icyproxy_requests_total{{status=\"other\"}} {}",
             get(&self.requests[STATUSES.len()])
         );
-        for (name, kind, help, value) in self.series() {
+        for (name, kind, help, value) in self.series().into_iter().chain(self.limits()) {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"

@@ -21,6 +21,7 @@ use crate::catalog::lookup::TrackSource;
 use crate::catalog::store::{Track, TrackStore};
 use crate::catalog::stream_url;
 use crate::config::Config;
+use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::stream::cover::CoverCache;
 use crate::stream::upstream::Upstream;
@@ -31,6 +32,8 @@ use crate::video_id::VideoId;
 /// guests: a failing id must not be hammered).
 const RETRY_FIRST: Duration = Duration::from_secs(60);
 const RETRY_MOST: Duration = Duration::from_secs(30 * 60);
+/// When every resolver slot was busy.
+const BUSY_PAUSE: Duration = Duration::from_secs(5);
 /// How often the thread looks at the stop flag while idle.
 const TICK: Duration = Duration::from_millis(200);
 
@@ -185,6 +188,13 @@ impl WarmThread {
                 }
                 Ok(_) => {
                     self.failures.remove(&id);
+                }
+                // No resolver slot came free (requests hold them all):
+                // not the id's fault, look again soon.
+                Err(Error::ResolverBusy { .. }) => {
+                    let pause = self.failures.get(&id).map_or(RETRY_FIRST / 2, |f| f.1);
+                    self.failures
+                        .insert(id, (Instant::now() + BUSY_PAUSE, pause));
                 }
                 Err(e) => {
                     let pause = self

@@ -17,6 +17,7 @@ mod lifecycle;
 mod mpd;
 mod mpd_follow;
 mod playlists;
+mod resolving_limits;
 mod robustness;
 mod stream;
 mod tls;
