@@ -624,14 +624,60 @@ impl Config {
 /// Reads a config file found or given at `path`; `fix` says what to do when
 /// it cannot be read. The file is named by its absolute path from here on.
 fn read_file(path: &Path, fix: &str) -> Result<Config> {
+    use std::io::Read;
     let path = absolute(path);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let cannot = |e: std::io::Error| {
         Error::Config(format!(
             "cannot read config file {}: {e} ({fix})",
             path.display()
         ))
-    })?;
+    };
+    // Checked on the file opened, then read from it: no swap in between.
+    let mut file = std::fs::File::open(&path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    check_trusted(&path, &meta, effective_uid())?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(cannot)?;
     Config::from_toml(&text, Some(&path))
+}
+
+/// A config file decides which programs icyproxy runs (`[resolver]
+/// command`) and where it writes: like ssh with its own files, refuse one
+/// that another user could have written (writable by group or others,
+/// or owned by someone else than this user or root).
+fn check_trusted(path: &Path, meta: &std::fs::Metadata, me: Option<u32>) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let shown = path.display();
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(Error::Config(format!(
+            "bad permissions on config file {shown}: it is writable by {} (mode {mode:04o}), \
+             so another user could choose the commands icyproxy runs; \
+             fix: chmod go-w {shown}",
+            if mode & 0o002 != 0 {
+                "everyone"
+            } else {
+                "its group"
+            },
+        )));
+    }
+    let owner = meta.uid();
+    if owner != 0 && me.is_some_and(|me| me != owner) {
+        return Err(Error::Config(format!(
+            "bad owner of config file {shown}: it belongs to user id {owner}, not to you \
+             or root, so that user chooses the commands icyproxy runs; fix: remove it \
+             (or give --config FILE), or take it over with chown and check what it runs"
+        )));
+    }
+    Ok(())
+}
+
+/// The user id this process runs as (Linux: from `/proc/self/status`,
+/// no unsafe call); `None` when it cannot be read.
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// The default cover cache: `covers` in the database's directory.
@@ -726,6 +772,46 @@ mod tests {
             paths(None, None),
             ["proxy.toml", "/etc/icyproxy/proxy.toml"]
         );
+    }
+
+    #[test]
+    fn a_config_another_user_could_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("proxy.toml");
+        std::fs::write(&file, "").expect("write");
+        let meta = |mode: u32| {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            std::fs::metadata(&file).expect("stat")
+        };
+        let me = effective_uid();
+        assert!(me.is_some(), "/proc/self/status gives the user id");
+        for good in [0o600, 0o640, 0o644, 0o444] {
+            assert!(check_trusted(&file, &meta(good), me).is_ok(), "{good:o}");
+        }
+        for (bad, who) in [
+            (0o664, "its group"),
+            (0o646, "everyone"),
+            (0o666, "everyone"),
+        ] {
+            let e = check_trusted(&file, &meta(bad), me).expect_err("refused");
+            let text = e.to_string();
+            assert!(
+                text.contains(&file.display().to_string())
+                    && text.contains(who)
+                    && text.contains(&format!("chmod go-w {}", file.display())),
+                "{text}"
+            );
+        }
+        // Owned by someone else: refused, unless that is root.
+        let owner = std::os::unix::fs::MetadataExt::uid(&meta(0o644));
+        let verdict = check_trusted(&file, &meta(0o644), Some(owner + 1000));
+        if owner == 0 {
+            assert!(verdict.is_ok(), "root-owned is fine");
+        } else {
+            let e = verdict.expect_err("foreign");
+            assert!(e.to_string().contains("bad owner of config file"), "{e}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod browsers;
 mod catalog;
 mod causes;
 mod cli;
+mod config_files;
 mod errors;
 mod hardening;
 mod layers;
