@@ -397,6 +397,7 @@ pub fn playlist_remove(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
+    crate::catalog::store::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
     let mut store = open_store(config, Need::Existing)?;
     let removed = changing_mpd_file(config, &mut store, name, |s| s.playlist_remove(name, &ids))?;
@@ -487,13 +488,13 @@ pub fn playlist_export(config: &Config, export: &Export, out: &mut dyn Write) ->
     match output {
         None => write_all(out, &text),
         Some(path) => {
-            let tmp = path.with_extension("icyproxy-tmp");
-            std::fs::write(&tmp, &text)
-                .and_then(|()| std::fs::rename(&tmp, path))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    Error::io(format!("cannot write {}", path.display()), e)
-                })?;
+            // The token is in every URL: then not for every user to read.
+            let mode = match config.token {
+                Some(_) => crate::files::PRIVATE_MODE,
+                None => crate::files::SHARED_MODE,
+            };
+            crate::files::write_atomic(path, text.as_bytes(), mode)
+                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
             say(
                 out,
                 &format!(

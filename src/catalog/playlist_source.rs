@@ -16,6 +16,7 @@ use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
 use crate::catalog::ytdlp::{self, FlatPlaylist};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::metrics::Metrics;
 use crate::subprocess::{self, Helper, How};
 
@@ -203,13 +204,17 @@ impl MpdFiles {
         })
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.m3u"))
+    /// The file of playlist `name`; a name that could leave the directory
+    /// (`/`, `..`, absolute) is refused, whichever command gave it.
+    fn path(&self, name: &str) -> Result<PathBuf> {
+        check_playlist_name(name)?;
+        Ok(self.dir.join(format!("{name}.m3u")))
     }
 
-    /// Refuses a name whose file exists and was not written by us.
+    /// Refuses a name whose file exists and was not written by us (or is
+    /// not a regular file, or a symlink).
     pub fn check_ours(&self, name: &str) -> Result<()> {
-        let path = self.path(name);
+        let path = self.path(name)?;
         match is_ours(&path) {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::InvalidInput(format!(
@@ -217,7 +222,11 @@ impl MpdFiles {
                  (--name) or move that file",
                 path.display()
             ))),
-            Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+            Err(e) => Err(Error::io(
+                format!("cannot read {} (a symlink or not a file?)", path.display()),
+                e,
+            )
+            .with_fix("icyproxy writes only files of its own there: move that one away")),
         }
     }
 
@@ -226,7 +235,7 @@ impl MpdFiles {
     /// the playlist is gone.
     pub fn write(&self, store: &TrackStore, name: &str) -> Result<()> {
         self.check_ours(name)?;
-        let path = self.path(name);
+        let path = self.path(name)?;
         let Some(entries) = store.playlist(name)? else {
             return match std::fs::remove_file(&path) {
                 Ok(()) => Ok(()),
@@ -243,20 +252,22 @@ impl MpdFiles {
             Some(rest) => format!("#EXTM3U\n{MARKER}\n{rest}"),
             None => format!("{MARKER}\n{text}"),
         };
-        let tmp = self.dir.join(format!(".{name}.m3u.icyproxy-tmp"));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Error::io(format!("cannot write {}", path.display()), e)
-                    .with_fix("check [playlists] mpd_dir")
-            })
+        // The token is in every URL: then only MPD's group may read it.
+        let mode = match self.token {
+            Some(_) => files::PRIVATE_MODE,
+            None => files::SHARED_MODE,
+        };
+        files::write_atomic(&path, text.as_bytes(), mode).map_err(|e| {
+            Error::io(format!("cannot write {}", path.display()), e)
+                .with_fix("check [playlists] mpd_dir")
+        })
     }
 }
 
-/// Whether `path` is absent or carries our marker near its top.
+/// Whether `path` is absent or carries our marker near its top; an error
+/// for a symlink or anything but a regular file.
 fn is_ours(path: &Path) -> std::io::Result<bool> {
-    let file = match std::fs::File::open(path) {
+    let file = match files::open_existing(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
         Err(e) => return Err(e),

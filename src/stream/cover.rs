@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -33,9 +32,6 @@ fn fnv1a(text: &str) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
-
-/// Distinguishes temporary files of concurrent downloads.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl CoverCache {
     pub fn new(dir: &Path, max_bytes: u64) -> CoverCache {
@@ -91,9 +87,17 @@ impl CoverCache {
     }
 
     fn cached(&self, id: &VideoId, url: &str) -> Option<(Vec<u8>, String)> {
-        let bytes = std::fs::read(self.image_path(id, url)).ok()?;
-        let kind = std::fs::read_to_string(self.type_path(id, url))
-            .unwrap_or_else(|_| FALLBACK_TYPE.to_owned());
+        let read = |path: PathBuf| -> Option<Vec<u8>> {
+            let mut bytes = Vec::new();
+            crate::files::open_existing(&path)
+                .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut bytes))
+                .ok()?;
+            Some(bytes)
+        };
+        let bytes = read(self.image_path(id, url))?;
+        let kind = read(self.type_path(id, url))
+            .and_then(|k| String::from_utf8(k).ok())
+            .unwrap_or_else(|| FALLBACK_TYPE.to_owned());
         Some((bytes, kind))
     }
 
@@ -116,19 +120,10 @@ impl CoverCache {
             return Ok(()); // would evict everything else; serve it uncached
         }
         std::fs::create_dir_all(&self.dir)?;
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = self
-            .dir
-            .join(format!(".{id}.{}.{n}.tmp", std::process::id()));
         // The type first, the image last: an image present means complete.
-        let written = std::fs::write(&tmp, kind)
-            .and_then(|()| std::fs::rename(&tmp, self.type_path(id, url)))
-            .and_then(|()| std::fs::write(&tmp, bytes))
-            .and_then(|()| std::fs::rename(&tmp, self.image_path(id, url)));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written?;
+        let mode = crate::files::SHARED_MODE;
+        crate::files::write_atomic(&self.type_path(id, url), kind.as_bytes(), mode)?;
+        crate::files::write_atomic(&self.image_path(id, url), bytes, mode)?;
         self.evict()
     }
 

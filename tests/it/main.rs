@@ -12,6 +12,7 @@ mod causes;
 mod cli;
 mod config_files;
 mod errors;
+mod files;
 mod hardening;
 mod layers;
 mod lifecycle;
