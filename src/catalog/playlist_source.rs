@@ -118,6 +118,55 @@ pub fn store_listing(
     })
 }
 
+/// The name an import of `listing` gives its playlist: `name`, or else
+/// one made from the source's title.
+pub fn target_name(name: Option<&str>, listing: &FlatPlaylist) -> Result<String> {
+    match name {
+        Some(name) => Ok(name.to_owned()),
+        None => name_from_title(&listing.title),
+    }
+}
+
+/// Why importing `url` onto the playlist `name` would lose entries nobody
+/// asked to lose: it exists and was made by hand, or imported from another
+/// source. `None` when it is new or comes from `url` (then the import is a
+/// sync).
+pub fn import_conflict(store: &TrackStore, name: &str, url: &str) -> Result<Option<String>> {
+    let source = store
+        .playlist_sources()?
+        .into_iter()
+        .find_map(|(n, u)| (n == name).then_some(u));
+    let entries = store.playlist(name)?.map_or(0, |e| e.len());
+    let why = match source {
+        Some(source) if source == url => return Ok(None),
+        Some(source) => format!("was imported from another source ({source})"),
+        None if entries > 0 => format!("was made by hand ({})", tracks(entries)),
+        None => return Ok(None),
+    };
+    Ok(Some(format!(
+        "playlist {name:?} exists and {why}: importing would replace it; give \
+         --replace to replace it, or --name NAME to import beside it"
+    )))
+}
+
+/// Why entries may not be added by hand to the playlist `name`: it is
+/// imported, and `sync` makes it exactly its source again. `None` when it
+/// is not imported.
+pub fn hand_edit_conflict(store: &TrackStore, name: &str) -> Result<Option<String>> {
+    let source = store
+        .playlist_sources()?
+        .into_iter()
+        .find_map(|(n, u)| (n == name).then_some(u));
+    Ok(source.map(|url| {
+        format!(
+            "playlist {name:?} is imported from {url}, and `playlist sync` makes it \
+             exactly that source again, so entries added here would be lost: add them \
+             to the source, or keep them in a playlist of your own \
+             (icyproxy playlist add \"{name} extras\" ID...)"
+        )
+    }))
+}
+
 /// A playlist name from a source's title: path separators and a leading
 /// dot are replaced, the length is cut to 100 bytes.
 fn name_from_title(title: &str) -> Result<String> {

@@ -14,6 +14,7 @@ mod config_files;
 mod errors;
 mod files;
 mod hardening;
+mod interrupts;
 mod layers;
 mod lifecycle;
 mod mpd;
