@@ -556,6 +556,21 @@ impl Config {
         if !self.resolver_command.is_empty() && !program(&self.resolver_command) {
             return bad("[resolver] command", "must start with a program name");
         }
+        // Ids may begin with "-": a bare "{video_id}" gets "--" before it,
+        // which would make any option after it an argument.
+        let bare = self.resolver_command.iter().position(|a| a == "{video_id}");
+        if let Some(at) = bare {
+            if self.resolver_command[at..]
+                .iter()
+                .any(|a| a.starts_with('-'))
+            {
+                return bad(
+                    "[resolver] command",
+                    "must have every option before a bare \"{video_id}\" (ids may begin \
+                     with -, so -- is put before them)",
+                );
+            }
+        }
         if let Some(address) = &self.mpd_address {
             let socket = address.starts_with('/');
             let port = address.rsplit_once(':').map(|(_, p)| p.parse::<u16>());
@@ -906,6 +921,10 @@ mod tests {
         assert!(err("[playlists]\nmpd_dri = \"x\"\n").contains("mpd_dri"));
         assert!(err("[mpd]\naddress = \"localhost\"\n").contains("[mpd] address"));
         assert!(err("[resolver]\nbatch_size = 0\n").contains("batch_size"));
+        assert!(
+            err("[resolver]\ncommand = [\"yt-dlp\", \"{video_id}\", \"-j\"]\n")
+                .contains("every option before a bare")
+        );
         let off = Config::from_toml("[mpd]\naddress = \"\"\n", None).expect("valid");
         assert_eq!(off.mpd_address, None);
     }

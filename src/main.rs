@@ -75,8 +75,8 @@ enum Command {
         /// Cover art URL (http or https), served to MPD as cover.jpg
         #[arg(long, value_name = "URL")]
         thumbnail: Option<String>,
-        /// Length in seconds (shown by playlists)
-        #[arg(long, value_name = "SECS")]
+        /// Length in seconds (shown by playlists), at most a day
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u32).range(0..=86_400))]
         duration: Option<u32>,
     },
     /// Print one stored track as key<TAB>value lines (exit 1 when absent).

@@ -13,8 +13,9 @@ use crate::error::{Error, Result};
 use crate::stream::upstream::Upstream;
 use crate::video_id::VideoId;
 
-/// Larger images are refused (a thumbnail is tens of KiB).
-const MAX_IMAGE_BYTES: u64 = 8 * 1024 * 1024;
+/// Larger images are refused (a thumbnail is tens of KiB, YouTube's
+/// largest a few hundred).
+const MAX_IMAGE_BYTES: u64 = 2 * 1024 * 1024;
 const FALLBACK_TYPE: &str = "image/jpeg";
 
 /// The cache directory and its size limit.
@@ -24,6 +25,32 @@ pub struct CoverCache {
     /// One download at a time per id: a second request for the same art
     /// waits and then reads the cache.
     fetching: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+/// The image type `bytes` begin as: JPEG, PNG, GIF or WebP; `None` for
+/// anything else (SVG, HTML, text).
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0xff, 0xd8, 0xff, ..] => Some("image/jpeg"),
+        [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n', ..] => Some("image/png"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Some("image/webp"),
+        _ => None,
+    }
 }
 
 /// FNV-1a: a stable, dependency-free hash for cache file names.
@@ -106,9 +133,16 @@ impl CoverCache {
             debug!("{id}: cover art: {e}");
             Error::NotFound("no cover art".into())
         })?;
-        let kind = kind
-            .filter(|k| k.starts_with("image/") && !k.contains(['\r', '\n']))
-            .unwrap_or_else(|| FALLBACK_TYPE.to_owned());
+        // Only what the bytes show to be JPEG, PNG, GIF or WebP is served
+        // (never SVG, which can carry script, nor whatever a header says).
+        let Some(kind) = image_type(&bytes) else {
+            debug!(
+                "{id}: cover art refused: not a JPEG, PNG, GIF or WebP image (said {})",
+                kind.as_deref().unwrap_or("nothing")
+            );
+            return Err(Error::NotFound("no cover art".into()));
+        };
+        let kind = kind.to_owned();
         if let Err(e) = self.store(id, url, &bytes, &kind) {
             warn!("cover cache {}: {e}", self.dir.display());
         }

@@ -22,6 +22,7 @@ mod mpd_follow;
 mod playlists;
 mod resolving_limits;
 mod robustness;
+mod small_holes;
 mod stream;
 mod tls;
 mod warming;
