@@ -22,7 +22,7 @@
 //! file (the thread, reconnecting and what it logs).
 
 mod client;
-mod protocol;
+pub mod protocol;
 mod window;
 
 use std::fmt;

@@ -14,6 +14,7 @@ mod config_files;
 mod errors;
 mod files;
 mod hardening;
+mod hostile_mpd;
 mod interrupts;
 mod layers;
 mod lifecycle;
