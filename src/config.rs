@@ -87,6 +87,9 @@ pub struct Config {
     pub max_connections: Option<usize>,
     /// When set, streams, playlists and /metrics need this token.
     pub token: Option<String>,
+    /// Host names (beside `localhost` and IP addresses) a browser page may
+    /// reach this server by.
+    pub allowed_hosts: Vec<String>,
     /// The SQLite track store, already resolved against the config's directory.
     pub db_path: PathBuf,
     /// Audio bytes between inline ICY metadata blocks.
@@ -106,6 +109,12 @@ pub struct Config {
     pub max_wait: Duration,
     /// Ids per resolver run when warming ahead (1: one at a time).
     pub batch_size: usize,
+    /// Resolver runs at once, requests and warming together.
+    pub max_running: usize,
+    /// How long a request (or warming) waits for a free resolver slot.
+    pub slot_wait: Duration,
+    /// How long an id's failed run is answered without running again.
+    pub remember_failure: Duration,
     /// Refresh a URL when fewer seconds than this remain before `expire=`.
     pub refresh_margin_secs: i64,
     /// Refresh a URL without `expire=` once it is this old.
@@ -259,6 +268,7 @@ struct ServerSection {
     idle_timeout_secs: u64,
     /// 0: derived from the open-file limit.
     max_connections: usize,
+    allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerSection {
@@ -272,6 +282,7 @@ impl Default for ServerSection {
             header_timeout_secs: 10,
             idle_timeout_secs: 30,
             max_connections: 0,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -338,6 +349,9 @@ struct ResolverSection {
     batch_size: usize,
     /// Empty: no cookies.
     cookies_file: PathBuf,
+    max_running: usize,
+    slot_wait_secs: u64,
+    remember_failure_secs: u64,
 }
 
 /// The playlist reader: yt-dlp's one JSON object for a whole playlist,
@@ -372,6 +386,9 @@ impl Default for ResolverSection {
             max_wait_secs: 60,
             batch_size: 8,
             cookies_file: PathBuf::new(),
+            max_running: 2,
+            slot_wait_secs: 20,
+            remember_failure_secs: 60,
         }
     }
 }
@@ -452,6 +469,7 @@ impl Config {
             idle_timeout: Duration::from_secs(file.server.idle_timeout_secs),
             max_connections: Some(file.server.max_connections).filter(|&n| n > 0),
             token: Some(file.server.token.clone()).filter(|t| !t.is_empty()),
+            allowed_hosts: file.server.allowed_hosts,
             db_path,
             metaint: file.icy.metaint,
             connect_timeout: Duration::from_secs(file.upstream.connect_timeout_secs),
@@ -463,6 +481,9 @@ impl Config {
             resolver_timeout: Duration::from_secs(file.resolver.timeout_secs),
             max_wait: Duration::from_secs(file.resolver.max_wait_secs),
             batch_size: file.resolver.batch_size,
+            max_running: file.resolver.max_running,
+            slot_wait: Duration::from_secs(file.resolver.slot_wait_secs),
+            remember_failure: Duration::from_secs(file.resolver.remember_failure_secs),
             refresh_margin_secs: file.resolver.refresh_margin_secs.min(i64::MAX as u64) as i64,
             max_age_secs: file.resolver.max_age_secs.min(i64::MAX as u64) as i64,
             cover_dir,
@@ -537,7 +558,7 @@ impl Config {
     }
 
     /// Every number with a range: key, value, least, most.
-    fn numbers(&self) -> [(&'static str, u64, u64, u64); 20] {
+    fn numbers(&self) -> [(&'static str, u64, u64, u64); 23] {
         let secs = |d: Duration| d.as_secs();
         let signed = |n: i64| u64::try_from(n).unwrap_or(0);
         [
@@ -621,6 +642,14 @@ impl Config {
                 0,
                 MAX_CONNECTIONS as u64,
             ),
+            ("[resolver] max_running", self.max_running as u64, 1, 16),
+            ("[resolver] slot_wait_secs", secs(self.slot_wait), 1, 3600),
+            (
+                "[resolver] remember_failure_secs",
+                secs(self.remember_failure),
+                0,
+                86_400,
+            ),
         ]
     }
 
@@ -639,6 +668,21 @@ impl Config {
         let program = |argv: &[String]| argv.first().is_some_and(|p| !p.trim().is_empty());
         if !self.resolver_command.is_empty() && !program(&self.resolver_command) {
             return bad("[resolver] command", "must start with a program name");
+        }
+        // Ids may begin with "-": a bare "{video_id}" gets "--" before it,
+        // which would make any option after it an argument.
+        let bare = self.resolver_command.iter().position(|a| a == "{video_id}");
+        if let Some(at) = bare {
+            if self.resolver_command[at..]
+                .iter()
+                .any(|a| a.starts_with('-'))
+            {
+                return bad(
+                    "[resolver] command",
+                    "must have every option before a bare \"{video_id}\" (ids may begin \
+                     with -, so -- is put before them)",
+                );
+            }
         }
         if let Some(address) = &self.mpd_address {
             let socket = address.starts_with('/');
@@ -757,13 +801,20 @@ pub fn fd_reserve(threads: usize) -> u64 {
 /// Reads a config file found or given at `path`; `fix` says what to do when
 /// it cannot be read. The file is named by its absolute path from here on.
 fn read_file(path: &Path, fix: &str) -> Result<Config> {
+    use std::io::Read;
     let path = absolute(path);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let cannot = |e: std::io::Error| {
         Error::Config(format!(
             "cannot read config file {}: {e} ({fix})",
             path.display()
         ))
-    })?;
+    };
+    // Checked on the file opened, then read from it: no swap in between.
+    let mut file = std::fs::File::open(&path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    check_trusted(&path, &meta, effective_uid())?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(cannot)?;
     Config::from_toml(&text, Some(&path))
 }
 
@@ -775,6 +826,49 @@ fn every(name: &str, key: &str, minutes: f64) -> Result<Option<Duration>> {
         )));
     }
     Ok((minutes > 0.0).then(|| Duration::from_secs_f64(minutes * 60.0)))
+}
+
+/// A config file decides which programs icyproxy runs (`[resolver]
+/// command`) and where it writes: like ssh with its own files, refuse one
+/// that another user could have written (writable by group or others,
+/// or owned by someone else than this user or root).
+fn check_trusted(path: &Path, meta: &std::fs::Metadata, me: Option<u32>) -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    // `--config /dev/null` (no settings at all) reads nothing anyone wrote.
+    if meta.file_type().is_char_device() {
+        return Ok(());
+    }
+    let shown = path.display();
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(Error::Config(format!(
+            "bad permissions on config file {shown}: it is writable by {} (mode {mode:04o}), \
+             so another user could choose the commands icyproxy runs; \
+             fix: chmod go-w {shown}",
+            if mode & 0o002 != 0 {
+                "everyone"
+            } else {
+                "its group"
+            },
+        )));
+    }
+    let owner = meta.uid();
+    if owner != 0 && me.is_some_and(|me| me != owner) {
+        return Err(Error::Config(format!(
+            "bad owner of config file {shown}: it belongs to user id {owner}, not to you \
+             or root, so that user chooses the commands icyproxy runs; fix: remove it \
+             (or give --config FILE), or take it over with chown and check what it runs"
+        )));
+    }
+    Ok(())
+}
+
+/// The user id this process runs as (Linux: from `/proc/self/status`,
+/// no unsafe call); `None` when it cannot be read.
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// The default cover cache: `covers` in the database's directory.
@@ -890,6 +984,49 @@ mod tests {
     }
 
     #[test]
+    fn a_config_another_user_could_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("proxy.toml");
+        std::fs::write(&file, "").expect("write");
+        let meta = |mode: u32| {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            std::fs::metadata(&file).expect("stat")
+        };
+        let me = effective_uid();
+        assert!(me.is_some(), "/proc/self/status gives the user id");
+        for good in [0o600, 0o640, 0o644, 0o444] {
+            assert!(check_trusted(&file, &meta(good), me).is_ok(), "{good:o}");
+        }
+        for (bad, who) in [
+            (0o664, "its group"),
+            (0o646, "everyone"),
+            (0o666, "everyone"),
+        ] {
+            let e = check_trusted(&file, &meta(bad), me).expect_err("refused");
+            let text = e.to_string();
+            assert!(
+                text.contains(&file.display().to_string())
+                    && text.contains(who)
+                    && text.contains(&format!("chmod go-w {}", file.display())),
+                "{text}"
+            );
+        }
+        // A device reads nothing anyone wrote: --config /dev/null works.
+        let null = std::fs::metadata("/dev/null").expect("stat /dev/null");
+        assert!(check_trusted(Path::new("/dev/null"), &null, me).is_ok());
+        // Owned by someone else: refused, unless that is root.
+        let owner = std::os::unix::fs::MetadataExt::uid(&meta(0o644));
+        let verdict = check_trusted(&file, &meta(0o644), Some(owner + 1000));
+        if owner == 0 {
+            assert!(verdict.is_ok(), "root-owned is fine");
+        } else {
+            let e = verdict.expect_err("foreign");
+            assert!(e.to_string().contains("bad owner of config file"), "{e}");
+        }
+    }
+
+    #[test]
     fn a_file_is_named_by_its_absolute_path() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path();
@@ -1000,6 +1137,10 @@ mod tests {
         assert!(err("[mpd]\naddress = \"localhost\"\n").contains("[mpd] address"));
         assert!(err("[resolver]\nbatch_size = 0\n").contains("batch_size"));
         assert!(err("[doctor]\nprobe_id = \"x\"\n").contains("[doctor] probe_id"));
+        assert!(
+            err("[resolver]\ncommand = [\"yt-dlp\", \"{video_id}\", \"-j\"]\n")
+                .contains("every option before a bare")
+        );
         let off = Config::from_toml("[mpd]\naddress = \"\"\n", None).expect("valid");
         assert_eq!(off.mpd_address, None);
     }

@@ -13,6 +13,9 @@ pub enum Error {
     BadRequest(String),
     /// The access token is missing or wrong.
     Unauthorized,
+    /// A browser asked on behalf of a web page (cross-site, a foreign
+    /// `Origin`, a rebound host name): refused before anything runs.
+    Forbidden(String),
     /// Nothing is served at this path, or the track is unknown.
     NotFound(String),
     /// The path exists but not for this method; carries the `Allow` list.
@@ -79,6 +82,15 @@ pub enum Error {
     /// MPD could not be reached, or refused a change to its queue: the
     /// whole text, naming MPD's address and what to do.
     Mpd(String),
+    /// Every resolver slot (`[resolver] max_running`) stayed busy for as
+    /// long as a request may wait for one.
+    ResolverBusy { slots: usize },
+    /// The resolver failed for this id a moment ago: that failure, and
+    /// the seconds until it may run for the id again.
+    RecentlyFailed {
+        cause: Arc<Error>,
+        retry_in_secs: u64,
+    },
     /// Bad input on the command line or in an import file.
     InvalidInput(String),
     /// The configuration file or a flag is wrong; the text names the key.
@@ -105,10 +117,12 @@ impl Error {
         match self {
             Error::BadRequest(_) => 400,
             Error::Unauthorized => 401,
+            Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::RangeNotSatisfiable { .. } => 416,
-            Error::Busy | Error::Shutdown => 503,
+            Error::Busy | Error::Shutdown | Error::ResolverBusy { .. } => 503,
+            Error::RecentlyFailed { cause, .. } => cause.status(),
             Error::UpstreamUnreachable { .. }
             | Error::UpstreamStatus(_)
             | Error::UpstreamInvalid(_)
@@ -129,6 +143,10 @@ impl Error {
         match self {
             Error::MethodNotAllowed { allow } => vec![("Allow", (*allow).to_owned())],
             Error::Busy => vec![("Retry-After", "2".to_owned())],
+            Error::ResolverBusy { .. } => vec![("Retry-After", "10".to_owned())],
+            Error::RecentlyFailed { retry_in_secs, .. } => {
+                vec![("Retry-After", retry_in_secs.to_string())]
+            }
             Error::Unauthorized => vec![("WWW-Authenticate", "Bearer".to_owned())],
             Error::RangeNotSatisfiable {
                 content_range: Some(range),
@@ -146,6 +164,7 @@ impl fmt::Display for Error {
                 f,
                 "a valid token is needed (?token=... or Authorization: Bearer ...)"
             ),
+            Error::Forbidden(why) => write!(f, "forbidden: {why}"),
             Error::NotFound(what) => write!(f, "not found: {what}"),
             Error::MethodNotAllowed { allow } => write!(f, "method not allowed (allowed: {allow})"),
             Error::Busy => write!(f, "all stream workers are busy, retry shortly"),
@@ -169,6 +188,14 @@ impl fmt::Display for Error {
             Error::BadStreamUrl { why, .. } => write!(f, "stored stream URL refused: {why}"),
             Error::Resolver(failure) | Error::PlaylistSource(failure) => write!(f, "{failure}"),
             Error::ResolverTimeout(why) => write!(f, "{why}"),
+            Error::ResolverBusy { slots } => write!(
+                f,
+                "the resolver is busy ({slots} runs at once, [resolver] max_running), retry shortly"
+            ),
+            Error::RecentlyFailed {
+                cause,
+                retry_in_secs,
+            } => write!(f, "{cause} (next try in {retry_in_secs} s)"),
             Error::InvalidInput(why) | Error::Mpd(why) => write!(f, "{why}"),
             Error::Config(why) => write!(f, "config: {why}"),
             Error::Store {
@@ -321,6 +348,7 @@ impl std::error::Error for Error {
                 Some(cause.as_ref() as &(dyn std::error::Error + 'static))
             }
             Error::StaleUrl { refresh, .. } => Some(refresh.as_ref()),
+            Error::RecentlyFailed { cause, .. } => Some(cause.as_ref()),
             Error::Resolver(failure) | Error::PlaylistSource(failure) => failure
                 .io_error()
                 .map(|e| e as &(dyn std::error::Error + 'static)),

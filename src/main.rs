@@ -75,8 +75,8 @@ enum Command {
         /// Cover art URL (http or https), served to MPD as cover.jpg
         #[arg(long, value_name = "URL")]
         thumbnail: Option<String>,
-        /// Length in seconds (shown by playlists)
-        #[arg(long, value_name = "SECS")]
+        /// Length in seconds (shown by playlists), at most a day
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u32).range(0..=86_400))]
         duration: Option<u32>,
     },
     /// Print one stored track as key<TAB>value lines (exit 1 when absent).
@@ -258,6 +258,11 @@ enum PlaylistCommand {
         /// The playlist's name here [default: the source's title]
         #[arg(long)]
         name: Option<String>,
+        /// Replace a playlist of that name made by hand or imported from
+        /// another URL (without it, that is refused; the same URL again
+        /// is a sync)
+        #[arg(long)]
+        replace: bool,
     },
     /// Re-read imported playlists from their sources (one, or all).
     ///
@@ -268,6 +273,9 @@ enum PlaylistCommand {
     /// Example: icyproxy playlist sync "Road Trip"
     Sync { name: Option<String> },
     /// Append video ids to a playlist (created on first use).
+    ///
+    /// An imported playlist is refused: `playlist sync` makes it exactly
+    /// its source again, so the entries would be lost.
     ///
     /// Example: icyproxy playlist add "Road Trip" dQw4w9WgXcQ kJQP7kiw5Fk
     Add {
@@ -366,6 +374,20 @@ fn run(cli: Cli) -> Result<(), Error> {
             db_path: cli.db,
         })
     });
+    if !matches!(command, Command::Serve(_)) {
+        // Ctrl-C or SIGTERM while a helper (yt-dlp) runs: it is in a
+        // process group of its own, which the signal does not reach, so
+        // end it (and what it started) before exiting. Nothing is
+        // half-written: the database changes in transactions, files by
+        // rename.
+        let handled = ctrlc::set_handler(|| {
+            icyproxy::subprocess::kill_helpers();
+            std::process::exit(130);
+        });
+        if let Err(e) = handled {
+            eprintln!("icyproxy: cannot handle Ctrl-C: {e}");
+        }
+    }
     let mut out = std::io::stdout().lock();
     if let Command::Doctor { json } = command {
         // A config that cannot be read is the first thing doctor reports.
@@ -453,8 +475,12 @@ fn run_playlist(
     out: &mut dyn std::io::Write,
 ) -> Result<(), Error> {
     match cmd {
-        PlaylistCommand::Import { url, name } => {
-            commands::playlist_import(config, &url, name.as_deref(), out)
+        PlaylistCommand::Import { url, name, replace } => {
+            let target = commands::Target {
+                name: name.as_deref(),
+                replace,
+            };
+            commands::playlist_import(config, &url, target, out)
         }
         PlaylistCommand::Sync { name } => commands::playlist_sync(config, name.as_deref(), out),
         PlaylistCommand::Add { name, video_ids } => {

@@ -14,7 +14,7 @@ use crate::subprocess::How;
 /// The statuses counted one by one; anything else is counted as `other`.
 /// (tiny_http answers over-long request lines and headers, 414 and 431,
 /// itself: those never reach us, so they have no series.)
-const STATUSES: [u16; 11] = [200, 206, 400, 401, 404, 405, 416, 500, 502, 503, 504];
+const STATUSES: [u16; 12] = [200, 206, 400, 401, 403, 404, 405, 416, 500, 502, 503, 504];
 
 #[derive(Default)]
 pub struct Metrics {
@@ -36,6 +36,11 @@ pub struct Metrics {
     resolver_millis: AtomicU64,
     warm_resolves: AtomicU64,
     playlist_sync_failures: AtomicU64,
+    resolver_slots: AtomicUsize,
+    resolver_running: AtomicUsize,
+    resolver_waiting: AtomicUsize,
+    resolver_busy: AtomicU64,
+    resolver_recalled: AtomicU64,
     next_stream: AtomicU64,
     streams: Mutex<HashMap<u64, ConnectionHandle>>,
     /// The client connections tiny_http counts (open, closed by each rule).
@@ -145,6 +150,35 @@ impl Metrics {
             took.as_millis().min(u128::from(u64::MAX)) as u64,
             Ordering::Relaxed,
         );
+    }
+
+    /// `[resolver] max_running`.
+    pub fn resolver_slots(&self, n: usize) {
+        self.resolver_slots.store(n, Ordering::Relaxed);
+    }
+
+    /// Resolver runs going on now.
+    pub fn resolver_running(&self, n: usize) {
+        self.resolver_running.store(n, Ordering::Relaxed);
+    }
+
+    /// One more (`1`) or one fewer (`-1`) caller waiting for a slot.
+    pub fn resolver_waiting(&self, change: i8) {
+        if change > 0 {
+            self.resolver_waiting.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.resolver_waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a request refused because no resolver slot came free in time.
+    pub fn resolver_busy(&self) {
+        self.resolver_busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request answered with an id's remembered failure.
+    pub fn resolver_recalled(&self) {
+        self.resolver_recalled.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts ids warming made playable (resolved or refreshed ahead of play).
@@ -268,6 +302,44 @@ impl Metrics {
         ]
     }
 
+    /// The limits on resolver runs: name, type, help, value.
+    fn limits(&self) -> [(&'static str, &'static str, &'static str, u64); 5] {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let now = |c: &AtomicUsize| c.load(Ordering::Relaxed) as u64;
+        [
+            (
+                "icyproxy_resolver_slots",
+                "gauge",
+                "Resolver runs allowed at once ([resolver] max_running), requests and warming together.",
+                now(&self.resolver_slots),
+            ),
+            (
+                "icyproxy_resolver_running",
+                "gauge",
+                "Resolver runs going on now.",
+                now(&self.resolver_running),
+            ),
+            (
+                "icyproxy_resolver_waiting",
+                "gauge",
+                "Requests and warming runs waiting for a resolver slot now.",
+                now(&self.resolver_waiting),
+            ),
+            (
+                "icyproxy_resolver_busy_total",
+                "counter",
+                "Requests answered 503 because no resolver slot came free in time.",
+                get(&self.resolver_busy),
+            ),
+            (
+                "icyproxy_resolver_recalled_failures_total",
+                "counter",
+                "Requests answered with an id's recent failure instead of a new run.",
+                get(&self.resolver_recalled),
+            ),
+        ]
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -286,7 +358,7 @@ impl Metrics {
             "icyproxy_requests_total{{status=\"other\"}} {}",
             get(&self.requests[STATUSES.len()])
         );
-        for (name, kind, help, value) in self.series() {
+        for (name, kind, help, value) in self.series().into_iter().chain(self.limits()) {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"

@@ -70,6 +70,7 @@ pub fn reason(status: u16) -> &'static str {
         206 => "Partial Content",
         400 => "Bad Request",
         401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         416 => "Range Not Satisfiable",

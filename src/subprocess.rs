@@ -299,6 +299,40 @@ pub fn run(
     })
 }
 
+/// Kills every helper this process runs now, with whatever each started
+/// (its process group): for a command stopped by Ctrl-C or SIGTERM, which
+/// would otherwise leave them running, orphaned in their own groups. The
+/// helpers are found as this process's children that lead their own
+/// process group (read from `/proc`, so nothing needs registering).
+pub fn kill_helpers() {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After the command name in parentheses: state, parent, group.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().take(3).collect();
+        let parent = fields.get(1).and_then(|f| f.parse::<u32>().ok());
+        let group = fields.get(2).and_then(|f| f.parse::<u32>().ok());
+        if parent == Some(me) && group == Some(pid) {
+            kill_group(pid);
+        }
+    }
+}
+
 /// Kills the process group (a wrapper script's children too). Done with
 /// the `kill` command: no unsafe code for a signal.
 fn kill_group(pid: u32) {

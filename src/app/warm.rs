@@ -22,6 +22,7 @@ use crate::catalog::store::{Track, TrackStore};
 use crate::catalog::stream_url;
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;
+use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::stream::cover::CoverCache;
 use crate::stream::upstream::Upstream;
@@ -38,6 +39,8 @@ pub const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(10 * 60);
 /// An unavailable video (private, removed, ...) is not tried again while
 /// it stays in the window, within reason.
 const UNAVAILABLE_PAUSE: Duration = Duration::from_secs(24 * 3600);
+/// When every resolver slot was busy.
+const BUSY_PAUSE: Duration = Duration::from_secs(5);
 /// How often the thread looks at the stop flag while idle.
 const TICK: Duration = Duration::from_millis(200);
 
@@ -239,6 +242,12 @@ impl WarmThread {
                     info!("{id}: not warmed again (it cannot be played here): {e}");
                     let until = Instant::now() + UNAVAILABLE_PAUSE;
                     self.failures.insert(id, (until, UNAVAILABLE_PAUSE));
+                // No resolver slot came free (requests hold them all):
+                // not the id's fault, look again soon.
+                Err(Error::ResolverBusy { .. }) => {
+                    let pause = self.failures.get(&id).map_or(RETRY_FIRST / 2, |f| f.1);
+                    self.failures
+                        .insert(id, (Instant::now() + BUSY_PAUSE, pause));
                 }
                 Err(e) => {
                     let pause = self

@@ -1,6 +1,10 @@
 //! Finding a playable track for an id: the store first; the resolver for
 //! unknown ids and for URLs about to expire. Concurrent requests for the
-//! same id share one resolver run (single flight).
+//! same id share one resolver run (single flight); every run takes one of
+//! `[resolver] max_running` slots (requests and warming alike), waiting
+//! for it a bounded time, and an id whose run just failed is answered
+//! with that failure for `[resolver] remember_failure_secs` without a run
+//! (`limits`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
@@ -9,6 +13,7 @@ use std::time::{Duration, Instant};
 use log::{info, warn};
 
 use crate::catalog::cookies::Cookies;
+use crate::catalog::limits::{Failures, Slots};
 use crate::catalog::resolver::{Resolved, Resolver};
 use crate::catalog::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate};
 use crate::catalog::stream_url;
@@ -30,6 +35,10 @@ pub struct TrackSource {
     /// Ids per resolver run when warming.
     batch_size: usize,
     flights: Mutex<HashMap<VideoId, Arc<Flight>>>,
+    slots: Slots,
+    /// How long a caller waits for a slot.
+    slot_wait: Duration,
+    failures: Failures,
 }
 
 /// Whether the resolver ran for this request before upstream was asked.
@@ -52,12 +61,67 @@ impl TrackSource {
         TrackSource {
             resolver: Resolver::new(&config.resolver_command, config.resolver_timeout)
                 .map(|r| r.with_cookies(Cookies::of(config))),
-            metrics,
+            metrics: Arc::clone(&metrics),
             refresh_margin_secs: config.refresh_margin_secs,
             max_age_secs: config.max_age_secs,
             batch_size: config.batch_size,
             flights: Mutex::new(HashMap::new()),
+            slots: Slots::new(config.max_running, Arc::clone(&metrics)),
+            slot_wait: config.slot_wait,
+            failures: Failures::new(config.remember_failure),
         }
+    }
+
+    /// Whether a request for `id` needs a resolver run before anything
+    /// can be played: a resolver is configured and the id is unknown or
+    /// listed without a URL. Such requests are served away from the
+    /// stream workers ([`Self::resolve_for_request`]), which stored
+    /// tracks need.
+    pub fn needs_run(&self, id: &VideoId, store: &TrackStore) -> Result<bool> {
+        if self.resolver.is_none() {
+            return Ok(false);
+        }
+        Ok(store.get(id)?.is_none_or(|t| t.stream_url.is_none()))
+    }
+
+    /// The failure of the last run for `id`, while it is remembered.
+    pub fn recent_failure(&self, id: &VideoId) -> Option<Error> {
+        let recalled = self.failures.recall(id);
+        if recalled.is_some() {
+            self.metrics.resolver_recalled();
+        }
+        recalled
+    }
+
+    /// A track for a request that [`Self::needs_run`]: the remembered
+    /// failure, or a resolver run that waits for a slot until `deadline`
+    /// (else [`Error::ResolverBusy`]).
+    pub fn resolve_for_request(
+        &self,
+        id: &VideoId,
+        store: &mut TrackStore,
+        deadline: Instant,
+    ) -> Result<Track> {
+        if let Some(failed) = self.recent_failure(id) {
+            return Err(failed);
+        }
+        match store.get(id)? {
+            None => self.single_flight(id, || {
+                if let Some(track) = store.get(id)? {
+                    return Ok(track); // resolved by a flight that just ended
+                }
+                self.resolve_new(id, store, deadline)
+            }),
+            Some(track) if track.stream_url.is_none() => {
+                self.refresh_until(id, store, &track, deadline)
+            }
+            Some(track) => Ok(track),
+        }
+    }
+
+    /// Resolver runs allowed at once (`[resolver] max_running`).
+    pub fn max_running(&self) -> usize {
+        self.slots.most()
     }
 
     /// Whether a resolver is configured.
@@ -76,12 +140,8 @@ impl TrackSource {
             if self.resolver.is_none() {
                 return Err(Error::NotFound(format!("unknown video id {id}")));
             }
-            let track = self.single_flight(id, || {
-                if let Some(track) = store.get(id)? {
-                    return Ok(track); // resolved by a flight that just ended
-                }
-                self.resolve_new(id, store)
-            })?;
+            let deadline = Instant::now() + self.slot_wait;
+            let track = self.resolve_for_request(id, store, deadline)?;
             return Ok((track, Refreshed::Yes));
         };
         if track.stream_url.is_none() {
@@ -119,9 +179,10 @@ impl TrackSource {
         if self.resolver.is_none() {
             return Err(Error::Config(NO_RESOLVER.into()));
         }
+        let deadline = Instant::now() + self.slot_wait;
         match store.get(id)? {
             Some(track) => self.refresh(id, store, &track),
-            None => self.single_flight(id, || self.resolve_new(id, store)),
+            None => self.single_flight(id, || self.resolve_new(id, store, deadline)),
         }
     }
 
@@ -131,17 +192,31 @@ impl TrackSource {
     /// used without running the resolver again. A store that cannot be
     /// written plays the fresh URL from memory.
     pub fn refresh(&self, id: &VideoId, store: &mut TrackStore, stale: &Track) -> Result<Track> {
+        self.refresh_until(id, store, stale, Instant::now() + self.slot_wait)
+    }
+
+    /// [`Self::refresh`], waiting for a resolver slot until `deadline`.
+    fn refresh_until(
+        &self,
+        id: &VideoId,
+        store: &mut TrackStore,
+        stale: &Track,
+        deadline: Instant,
+    ) -> Result<Track> {
         let resolver = self
             .resolver
             .as_ref()
             .ok_or_else(|| Error::Config(NO_RESOLVER.into()))?;
+        if let Some(failed) = self.recent_failure(id) {
+            return Err(failed);
+        }
         self.single_flight(id, || {
             if let Some(current) = store.get(id)? {
                 if current.stream_url.is_some() && current.stream_url != stale.stream_url {
                     return Ok(current);
                 }
             }
-            let resolved = self.run(resolver, id)?;
+            let resolved = self.run(resolver, id, deadline)?;
             self.store_fresh(id, store, Some(stale), resolved)
         })
     }
@@ -193,23 +268,44 @@ impl TrackSource {
         let Some(resolver) = self.resolver.as_ref() else {
             return Vec::new();
         };
-        // Ids a request is resolving already are left to it.
-        let mine: Vec<LeaderGuard<'_>> = ids
+        let mut done = Vec::new();
+        // Ids that just failed are not run again before their time.
+        let due: Vec<&VideoId> = ids
             .iter()
+            .filter(|id| match self.failures.recall(id) {
+                Some(failed) => {
+                    done.push(((*id).clone(), Err(failed)));
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        // Ids a request is resolving already are left to it.
+        let mine: Vec<LeaderGuard<'_>> = due
+            .into_iter()
             .filter_map(|id| match self.claim(id) {
                 Claim::Leader(guard) => Some(guard),
                 Claim::Follower(_) => None,
             })
             .collect();
-        let mut done = Vec::new();
         for chunk in mine.chunks(self.batch_size.max(1)) {
             let chunk_ids: Vec<VideoId> = chunk.iter().map(|g| g.id.clone()).collect();
+            let Some(slot) = self.slots.take(Instant::now() + self.slot_wait) else {
+                self.metrics.resolver_busy();
+                let busy = Error::ResolverBusy {
+                    slots: self.slots.most(),
+                };
+                done.extend(chunk_ids.into_iter().map(|id| (id, Err(busy.clone()))));
+                continue;
+            };
             let started = Instant::now();
             let results = resolver.resolve_batch(&chunk_ids);
+            drop(slot);
             self.metrics
                 .resolver_batch(chunk_ids.len(), started.elapsed());
             for (id, result) in results {
                 self.metrics.resolver_result(&result);
+                self.failures.note(&id, &result);
                 let track = result.and_then(|resolved| {
                     let stale = store.get(&id)?;
                     self.store_fresh(&id, store, stale.as_ref(), resolved)
@@ -227,12 +323,17 @@ impl TrackSource {
         done
     }
 
-    fn resolve_new(&self, id: &VideoId, store: &mut TrackStore) -> Result<Track> {
+    fn resolve_new(
+        &self,
+        id: &VideoId,
+        store: &mut TrackStore,
+        deadline: Instant,
+    ) -> Result<Track> {
         let resolver = self
             .resolver
             .as_ref()
             .ok_or_else(|| Error::NotFound(format!("unknown video id {id}")))?;
-        let resolved = self.run(resolver, id)?;
+        let resolved = self.run(resolver, id, deadline)?;
         self.store_new(id, store, resolved)
     }
 
@@ -265,9 +366,19 @@ impl TrackSource {
             .ok_or_else(|| Error::NotFound(format!("{id} was removed while resolving")))
     }
 
-    fn run(&self, resolver: &Resolver, id: &VideoId) -> Result<Resolved> {
+    /// Runs the resolver for `id` once a slot is free (waiting until
+    /// `deadline`), and remembers a failure.
+    fn run(&self, resolver: &Resolver, id: &VideoId, deadline: Instant) -> Result<Resolved> {
+        let Some(slot) = self.slots.take(deadline) else {
+            self.metrics.resolver_busy();
+            return Err(Error::ResolverBusy {
+                slots: self.slots.most(),
+            });
+        };
         let result = resolver.resolve(id);
+        drop(slot);
         self.metrics.resolver_result(&result);
+        self.failures.note(id, &result);
         result
     }
 
@@ -309,8 +420,9 @@ impl TrackSource {
             .resolver
             .as_ref()
             .map_or(Duration::from_secs(60), |r| r.timeout());
-        let limit =
-            per_run * u32::try_from(self.batch_size.max(1)).unwrap_or(1) + Duration::from_secs(10);
+        let limit = per_run * u32::try_from(self.batch_size.max(1)).unwrap_or(1)
+            + self.slot_wait
+            + Duration::from_secs(10);
         let deadline = Instant::now() + limit;
         let mut slot = flight.result.lock().expect("flight poisoned");
         loop {

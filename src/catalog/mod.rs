@@ -1,11 +1,12 @@
 //! What icyproxy knows about tracks: the SQLite store, finding a playable
-//! URL (`lookup`, `resolver`, `stream_url`), playlists and their sources,
+//! URL (`lookup`, `resolver`, `stream_url`, `limits` on resolver runs), playlists and their sources,
 //! import files, and the one reader of yt-dlp's JSON (`ytdlp`). Knows no
 //! HTTP server and no stream.
 
 pub mod cookies;
 pub mod discover;
 pub(crate) mod import;
+pub mod limits;
 pub mod lookup;
 pub mod playlist;
 pub mod playlist_source;

@@ -17,6 +17,7 @@ use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
 use crate::catalog::ytdlp::{self, FlatPlaylist};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::metrics::Metrics;
 use crate::subprocess::{self, Helper, How};
 
@@ -156,6 +157,55 @@ pub fn store_listing(
     })
 }
 
+/// The name an import of `listing` gives its playlist: `name`, or else
+/// one made from the source's title.
+pub fn target_name(name: Option<&str>, listing: &FlatPlaylist) -> Result<String> {
+    match name {
+        Some(name) => Ok(name.to_owned()),
+        None => name_from_title(&listing.title),
+    }
+}
+
+/// Why importing `url` onto the playlist `name` would lose entries nobody
+/// asked to lose: it exists and was made by hand, or imported from another
+/// source. `None` when it is new or comes from `url` (then the import is a
+/// sync).
+pub fn import_conflict(store: &TrackStore, name: &str, url: &str) -> Result<Option<String>> {
+    let source = store
+        .playlist_sources()?
+        .into_iter()
+        .find_map(|(n, u)| (n == name).then_some(u));
+    let entries = store.playlist(name)?.map_or(0, |e| e.len());
+    let why = match source {
+        Some(source) if source == url => return Ok(None),
+        Some(source) => format!("was imported from another source ({source})"),
+        None if entries > 0 => format!("was made by hand ({})", tracks(entries)),
+        None => return Ok(None),
+    };
+    Ok(Some(format!(
+        "playlist {name:?} exists and {why}: importing would replace it; give \
+         --replace to replace it, or --name NAME to import beside it"
+    )))
+}
+
+/// Why entries may not be added by hand to the playlist `name`: it is
+/// imported, and `sync` makes it exactly its source again. `None` when it
+/// is not imported.
+pub fn hand_edit_conflict(store: &TrackStore, name: &str) -> Result<Option<String>> {
+    let source = store
+        .playlist_sources()?
+        .into_iter()
+        .find_map(|(n, u)| (n == name).then_some(u));
+    Ok(source.map(|url| {
+        format!(
+            "playlist {name:?} is imported from {url}, and `playlist sync` makes it \
+             exactly that source again, so entries added here would be lost: add them \
+             to the source, or keep them in a playlist of your own \
+             (icyproxy playlist add \"{name} extras\" ID...)"
+        )
+    }))
+}
+
 /// A playlist name from a source's title: path separators and a leading
 /// dot are replaced, the length is cut to 100 bytes.
 pub fn name_from_title(title: &str) -> Result<String> {
@@ -242,13 +292,17 @@ impl MpdFiles {
         })
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.m3u"))
+    /// The file of playlist `name`; a name that could leave the directory
+    /// (`/`, `..`, absolute) is refused, whichever command gave it.
+    fn path(&self, name: &str) -> Result<PathBuf> {
+        check_playlist_name(name)?;
+        Ok(self.dir.join(format!("{name}.m3u")))
     }
 
-    /// Refuses a name whose file exists and was not written by us.
+    /// Refuses a name whose file exists and was not written by us (or is
+    /// not a regular file, or a symlink).
     pub fn check_ours(&self, name: &str) -> Result<()> {
-        let path = self.path(name);
+        let path = self.path(name)?;
         match is_ours(&path) {
             Ok(true) => Ok(()),
             Ok(false) => Err(Error::InvalidInput(format!(
@@ -256,7 +310,11 @@ impl MpdFiles {
                  (--name) or move that file",
                 path.display()
             ))),
-            Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+            Err(e) => Err(Error::io(
+                format!("cannot read {} (a symlink or not a file?)", path.display()),
+                e,
+            )
+            .with_fix("icyproxy writes only files of its own there: move that one away")),
         }
     }
 
@@ -265,7 +323,7 @@ impl MpdFiles {
     /// the playlist is gone.
     pub fn write(&self, store: &TrackStore, name: &str) -> Result<()> {
         self.check_ours(name)?;
-        let path = self.path(name);
+        let path = self.path(name)?;
         let Some(entries) = store.playlist(name)? else {
             return match std::fs::remove_file(&path) {
                 Ok(()) => Ok(()),
@@ -282,20 +340,22 @@ impl MpdFiles {
             Some(rest) => format!("#EXTM3U\n{MARKER}\n{rest}"),
             None => format!("{MARKER}\n{text}"),
         };
-        let tmp = self.dir.join(format!(".{name}.m3u.icyproxy-tmp"));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Error::io(format!("cannot write {}", path.display()), e)
-                    .with_fix("check [playlists] mpd_dir")
-            })
+        // The token is in every URL: then only MPD's group may read it.
+        let mode = match self.token {
+            Some(_) => files::PRIVATE_MODE,
+            None => files::SHARED_MODE,
+        };
+        files::write_atomic(&path, text.as_bytes(), mode).map_err(|e| {
+            Error::io(format!("cannot write {}", path.display()), e)
+                .with_fix("check [playlists] mpd_dir")
+        })
     }
 }
 
-/// Whether `path` is absent or carries our marker near its top.
+/// Whether `path` is absent or carries our marker near its top; an error
+/// for a symlink or anything but a regular file.
 fn is_ours(path: &Path) -> std::io::Result<bool> {
-    let file = match std::fs::File::open(path) {
+    let file = match files::open_existing(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
         Err(e) => return Err(e),

@@ -134,16 +134,10 @@ impl Resolver {
     fn run(&self, ids: &[VideoId]) -> Result<Finished> {
         let lent = self.cookies.as_ref().map(Cookies::lend).transpose()?;
         let options = lent.as_ref().map(|l| l.options()).unwrap_or_default();
-        let argv: Vec<String> = subprocess::insert_before(&self.argv, "{video_id}", &options)
-            .iter()
-            .flat_map(|a| match a.contains("{video_id}") {
-                true => ids
-                    .iter()
-                    .map(|id| a.replace("{video_id}", id.as_str()))
-                    .collect(),
-                false => vec![a.clone()],
-            })
-            .collect();
+        let argv = argv_for(
+            &subprocess::insert_before(&self.argv, "{video_id}", &options),
+            ids,
+        );
         let what = match ids {
             [one] => one.to_string(),
             many => format!("{} ids", many.len()),
@@ -178,6 +172,27 @@ impl Resolver {
         }
         Ok(finished)
     }
+}
+
+/// The command line for `ids`: the element holding `{video_id}` repeated
+/// once per id. An id may begin with `-` (YouTube's do): where one would
+/// stand alone as an element, `--` goes first, so the program takes it as
+/// an argument and not as an option (config checks that no option comes
+/// after a bare `{video_id}`).
+fn argv_for(template: &[String], ids: &[VideoId]) -> Vec<String> {
+    let dashed = ids.iter().any(|id| id.as_str().starts_with('-'));
+    let mut argv = Vec::new();
+    for a in template {
+        if !a.contains("{video_id}") {
+            argv.push(a.clone());
+            continue;
+        }
+        if dashed && a == "{video_id}" && argv.last().is_none_or(|l| l != "--") {
+            argv.push("--".to_owned());
+        }
+        argv.extend(ids.iter().map(|id| a.replace("{video_id}", id.as_str())));
+    }
+    argv
 }
 
 /// The resolver, run for one id.
@@ -291,6 +306,43 @@ mod tests {
         let r = parse_output("\n  https://h/audio?x=1  \nsecond line\n").expect("valid");
         assert_eq!(r.stream_url, "https://h/audio?x=1");
         assert!(r.tags.title.is_empty());
+    }
+
+    #[test]
+    fn an_id_that_looks_like_an_option_follows_a_double_dash() {
+        let template: Vec<String> = ["yt-dlp", "-j", "{video_id}"].map(String::from).to_vec();
+        let id = |s: &str| VideoId::parse(s).expect("id");
+        assert_eq!(
+            argv_for(&template, &[id("-abcdefghij")]),
+            ["yt-dlp", "-j", "--", "-abcdefghij"]
+        );
+        assert_eq!(
+            argv_for(&template, &[id("dQw4w9WgXcQ"), id("-abcdefghij")]),
+            ["yt-dlp", "-j", "--", "dQw4w9WgXcQ", "-abcdefghij"]
+        );
+        assert_eq!(
+            argv_for(&template, &[id("dQw4w9WgXcQ")]),
+            ["yt-dlp", "-j", "dQw4w9WgXcQ"]
+        );
+        // Inside a URL an id is no option: nothing added.
+        let url: Vec<String> = ["yt-dlp", "https://music.youtube.com/watch?v={video_id}"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            argv_for(&url, &[id("-abcdefghij")]),
+            ["yt-dlp", "https://music.youtube.com/watch?v=-abcdefghij"]
+        );
+    }
+
+    #[test]
+    fn durations_are_clamped() {
+        for (duration, want) in [("212.4", Some(212)), ("-5", None), ("1e300", None)] {
+            let r = parse_output(&format!(
+                r#"{{"title":"T","duration":{duration},"url":"http://h/a"}}"#
+            ))
+            .expect("valid");
+            assert_eq!(r.tags.duration_secs, want, "{duration}");
+        }
     }
 
     #[test]

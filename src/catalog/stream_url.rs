@@ -33,6 +33,28 @@ pub fn check(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// `location` (a redirect's `Location`) taken against `base`: absolute
+/// as it is, `//host/...` with `base`'s scheme, `/path` on `base`'s
+/// authority, anything else beside `base`'s last path segment.
+pub fn join(base: &str, location: &str) -> String {
+    let lower = location.get(..8).unwrap_or(location).to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") || lower.contains(':') {
+        return location.to_owned();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    if let Some(net) = location.strip_prefix("//") {
+        return format!("{scheme}://{net}");
+    }
+    let path_at = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..path_at];
+    if location.starts_with('/') {
+        return format!("{scheme}://{authority}{location}");
+    }
+    let path = rest[path_at..].split(['?', '#']).next().unwrap_or("");
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    format!("{scheme}://{authority}{dir}{location}")
+}
+
 /// The host (and port) of a URL, without user info: what log lines and
 /// error texts may show of a stream URL, whose path and query carry
 /// credentials.

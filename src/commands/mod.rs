@@ -272,6 +272,11 @@ pub fn import(
     let tracks = import::parse(&input)
         .map_err(|e| Error::InvalidInput(format!("{name}: {e}; nothing was imported")))?;
     let mut store = open_store(config, Need::Write)?;
+    if let Some(name) = playlist {
+        if let Some(why) = playlist_source::hand_edit_conflict(&store, name)? {
+            return Err(Error::InvalidInput(format!("{why}; nothing was imported")));
+        }
+    }
     match playlist {
         Some(name) => store.import_into_playlist(&tracks, name)?,
         None => store.upsert_many(&tracks)?,
@@ -292,6 +297,9 @@ pub fn playlist_add(
     crate::catalog::store::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
     let mut store = open_store(config, Need::Write)?;
+    if let Some(why) = playlist_source::hand_edit_conflict(&store, name)? {
+        return Err(Error::InvalidInput(why));
+    }
     changing_mpd_file(config, &mut store, name, |s| s.playlist_add(name, &ids))?;
     say(
         out,
@@ -352,14 +360,27 @@ fn changing_mpd_file<T>(
     Ok(done)
 }
 
-/// `playlist import URL [--name NAME]`: one line, e.g.
-/// `Road Trip: 48 tracks (3 new), 2 unavailable skipped`.
+/// Where `playlist import` puts what it reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Target<'a> {
+    /// `--name`; default: the source's title.
+    pub name: Option<&'a str>,
+    /// `--replace`: a playlist of that name made by hand or imported from
+    /// another source is replaced (else that is refused).
+    pub replace: bool,
+}
+
+/// `playlist import URL [--name NAME] [--replace]`: one line, e.g.
+/// `Road Trip: 48 tracks (3 new), 2 unavailable skipped`. Onto a playlist
+/// made by hand or from another source only with `--replace`; the same
+/// URL again is a sync.
 pub fn playlist_import(
     config: &Config,
     url: &str,
-    name: Option<&str>,
+    target: Target<'_>,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let Target { name, replace } = target;
     // The source is read before the database is opened: a failing command
     // leaves no new, empty database behind.
     if let Some(name) = name {
@@ -367,8 +388,22 @@ pub fn playlist_import(
     }
     let listing = Reader::new(config).read(url)?;
     let mut store = open_store(config, Need::Write)?;
-    let done = playlist_source::store_listing(config, &mut store, name, url, &listing)?;
-    say(out, &playlist_source::import_summary(&done))
+    let name = playlist_source::target_name(name, &listing)?;
+    let resync = store
+        .playlist_sources()?
+        .iter()
+        .any(|(n, u)| *n == name && u == url);
+    if !replace {
+        if let Some(why) = playlist_source::import_conflict(&store, &name, url)? {
+            return Err(Error::InvalidInput(why));
+        }
+    }
+    let done = playlist_source::store_listing(config, &mut store, Some(&name), url, &listing)?;
+    // The same URL again is a sync: say what changed.
+    match resync {
+        true => say(out, &playlist_source::sync_summary(&done)),
+        false => say(out, &playlist_source::import_summary(&done)),
+    }
 }
 
 /// `playlist sync [NAME]`: re-reads one imported playlist, or all; one line
@@ -418,6 +453,7 @@ pub fn playlist_remove(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
+    crate::catalog::store::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
     let mut store = open_store(config, Need::Existing)?;
     let removed = changing_mpd_file(config, &mut store, name, |s| s.playlist_remove(name, &ids))?;
@@ -508,13 +544,13 @@ pub fn playlist_export(config: &Config, export: &Export, out: &mut dyn Write) ->
     match output {
         None => write_all(out, &text),
         Some(path) => {
-            let tmp = path.with_extension("icyproxy-tmp");
-            std::fs::write(&tmp, &text)
-                .and_then(|()| std::fs::rename(&tmp, path))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    Error::io(format!("cannot write {}", path.display()), e)
-                })?;
+            // The token is in every URL: then not for every user to read.
+            let mode = match config.token {
+                Some(_) => crate::files::PRIVATE_MODE,
+                None => crate::files::SHARED_MODE,
+            };
+            crate::files::write_atomic(path, text.as_bytes(), mode)
+                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
             say(
                 out,
                 &format!(

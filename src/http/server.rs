@@ -9,6 +9,13 @@
 //!   otherwise the client gets `503` at once (a stream holds its worker for
 //!   minutes, so queueing would mean waiting for a song to end).
 //! - `HEAD /proxy/{id}` (which asks upstream) goes to a small probe pool;
+//! - a stream or probe worker that finds the id needs a resolver run
+//!   (unknown, or listed without a URL) hands the request to the resolve
+//!   pool and is idle again at once: there it waits for one of
+//!   `[resolver] max_running` slots (at most `slot_wait_secs` from its
+//!   arrival, else `503`), and once resolved it goes back to the stream
+//!   or probe pool. A flood of unknown ids never holds the workers that
+//!   stored tracks need;
 //! - everything else (`/health`, `/metrics`, error replies and the `503`
 //!   refusals) goes to a local pool that never waits on upstream, so
 //!   `/health` answers while every stream and probe worker is busy.
@@ -27,15 +34,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 use log::{error, info};
 use tiny_http::Request;
 
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::store::TrackStore;
+use crate::catalog::store::{Track, TrackStore};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::http::access::Access;
+use crate::http::access::{Access, BrowserMarks};
 use crate::http::endpoints::{self, Status};
 use crate::http::route::{self, Route};
 use crate::metrics::Metrics;
@@ -43,11 +50,16 @@ use crate::response::{self, Outcome};
 use crate::stream::cover::CoverCache;
 use crate::stream::proxy::{self, ProxyContext, StreamSettings};
 use crate::stream::upstream::Upstream;
+use crate::video_id::VideoId;
 
 /// Threads answering `HEAD` (which asks upstream).
 const PROBE_WORKERS: usize = 4;
 /// `HEAD` requests that may wait for a probe worker before we answer `503`.
 const PROBE_QUEUE: usize = 64;
+/// Threads holding requests that wait for a resolver slot.
+const RESOLVE_WAITERS: usize = 8;
+/// Requests that may wait for a resolve thread; beyond this, `503`.
+const RESOLVE_QUEUE: usize = 32;
 /// Threads answering `/health`, `/metrics`, errors and refusals.
 const LOCAL_WORKERS: usize = 2;
 /// Local requests that may wait; beyond this a thread is started per reply.
@@ -84,6 +96,20 @@ impl StopHandle {
 struct Job {
     request: Request,
     route: Result<Route>,
+    /// When the request was taken from its connection (for the log line
+    /// and the time it may wait for a resolver slot).
+    started: Instant,
+    stage: JobStage,
+}
+
+/// Where a stream request is on its way through the pools.
+enum JobStage {
+    /// Just routed.
+    Fresh,
+    /// Handed to the resolve pool: its id needs a resolver run.
+    Resolving,
+    /// Back from the resolve pool with its track.
+    Resolved(Box<Track>),
 }
 
 /// What the server's workers use, built by the composition root.
@@ -120,6 +146,7 @@ impl Server {
         let stopping = Arc::clone(&parts.stopping);
         let metrics = Arc::clone(&parts.metrics);
         let connections = parts.connections;
+        let channels = Channels::new();
         let shared = Shared {
             upstream: parts.upstream,
             tracks: parts.tracks,
@@ -138,12 +165,15 @@ impl Server {
             token: config.token.as_deref().map(Arc::from),
             read_only: parts.read_only,
             status,
+            slot_wait: config.slot_wait,
+            handoff: channels.handoff(),
         };
-        let (pools, workers_done) = start_pools(config, &shared)?;
+        let (alive, workers_done) = start_pools(config, &shared, &channels)?;
         let senders = Senders {
-            access: Access::new(config.token.as_deref()),
-            pools,
+            access: Access::new(config.token.as_deref(), &config.allowed_hosts),
+            pools: channels.senders(),
             metrics: Arc::clone(&metrics),
+            _alive: alive,
         };
         let loop_stop = Arc::clone(&stopping);
         let accept_loop = thread::Builder::new()
@@ -205,28 +235,91 @@ struct Shared {
     read_only: bool,
     /// What the parts beside the server report.
     status: Arc<dyn Status>,
+    /// How long a request may wait for a resolver slot.
+    slot_wait: Duration,
+    /// The pools a worker hands a request on to.
+    handoff: Handoff,
 }
 
-/// Starts the three pools and waits until every worker waits on its
+/// The channels a worker hands requests on through.
+#[derive(Clone)]
+struct Handoff {
+    stream: Sender<Job>,
+    probe: Sender<Job>,
+    resolve: Sender<Job>,
+}
+
+/// The four pools' channels, both ends.
+struct Channels {
+    stream: (Sender<Job>, Receiver<Job>),
+    probe: (Sender<Job>, Receiver<Job>),
+    resolve: (Sender<Job>, Receiver<Job>),
+    local: (Sender<Job>, Receiver<Job>),
+}
+
+impl Channels {
+    fn new() -> Channels {
+        Channels {
+            stream: bounded(0),
+            probe: bounded(PROBE_QUEUE),
+            resolve: bounded(RESOLVE_QUEUE),
+            local: bounded(LOCAL_QUEUE),
+        }
+    }
+
+    fn handoff(&self) -> Handoff {
+        Handoff {
+            stream: self.stream.0.clone(),
+            probe: self.probe.0.clone(),
+            resolve: self.resolve.0.clone(),
+        }
+    }
+
+    fn senders(&self) -> Pools {
+        Pools {
+            stream: self.stream.0.clone(),
+            probe: self.probe.0.clone(),
+            local: self.local.0.clone(),
+        }
+    }
+}
+
+/// What a worker waits on: its pool's jobs, and the accept loop's end
+/// (workers hand jobs to each other, so the job channels never close).
+struct WorkerEnds {
+    jobs: Receiver<Job>,
+    alive: Receiver<()>,
+    done: Sender<()>,
+}
+
+/// Starts the four pools and waits until every worker waits on its
 /// channel: a request in the first milliseconds must not find a pool
-/// "busy". Returns the pools' senders and a channel that disconnects when
-/// every worker has exited.
-fn start_pools(config: &Config, shared: &Shared) -> Result<(Pools, Receiver<()>)> {
-    let (stream_tx, stream_rx) = bounded::<Job>(0);
-    let (probe_tx, probe_rx) = bounded::<Job>(PROBE_QUEUE);
-    let (local_tx, local_rx) = bounded::<Job>(LOCAL_QUEUE);
+/// "busy". Returns the sender whose drop ends the workers, and a channel
+/// that disconnects when every worker has exited.
+fn start_pools(
+    config: &Config,
+    shared: &Shared,
+    channels: &Channels,
+) -> Result<(Sender<()>, Receiver<()>)> {
     let pools = [
-        ("stream", config.workers, &stream_rx),
-        ("probe", PROBE_WORKERS, &probe_rx),
-        ("local", LOCAL_WORKERS, &local_rx),
+        ("stream", config.workers, &channels.stream.1),
+        ("probe", PROBE_WORKERS, &channels.probe.1),
+        ("resolve", RESOLVE_WAITERS, &channels.resolve.1),
+        ("local", LOCAL_WORKERS, &channels.local.1),
     ];
+    let (alive_tx, alive_rx) = bounded::<()>(0);
     let (done_tx, workers_done) = bounded::<()>(0);
-    let (ready_tx, ready_rx) = bounded::<()>(config.workers + PROBE_WORKERS + LOCAL_WORKERS);
+    let total = config.workers + PROBE_WORKERS + RESOLVE_WAITERS + LOCAL_WORKERS;
+    let (ready_tx, ready_rx) = bounded::<()>(total);
     let mut spawned = 0;
     for (name, size, jobs) in pools {
         for i in 0..size {
-            let ready = ready_tx.clone();
-            spawn_worker(format!("{name}-{i}"), shared, jobs, &done_tx, ready)?;
+            let ends = WorkerEnds {
+                jobs: jobs.clone(),
+                alive: alive_rx.clone(),
+                done: done_tx.clone(),
+            };
+            spawn_worker(format!("{name}-{i}"), shared, ends, ready_tx.clone())?;
             spawned += 1;
         }
     }
@@ -236,12 +329,7 @@ fn start_pools(config: &Config, shared: &Shared) -> Result<(Pools, Receiver<()>)
             .recv_deadline(deadline)
             .map_err(|_| Error::io_msg("worker threads did not start"))?;
     }
-    let pools = Pools {
-        stream: stream_tx,
-        probe: probe_tx,
-        local: local_tx,
-    };
-    Ok((pools, workers_done))
+    Ok((alive_tx, workers_done))
 }
 
 /// The pools' channels, at the accept loop's end.
@@ -256,21 +344,16 @@ struct Senders {
     access: Access,
     pools: Pools,
     metrics: Arc<Metrics>,
+    /// Dropped with the accept loop: the workers then end.
+    _alive: Sender<()>,
 }
 
-fn spawn_worker(
-    name: String,
-    shared: &Shared,
-    jobs: &Receiver<Job>,
-    done: &Sender<()>,
-    ready: Sender<()>,
-) -> Result<()> {
+fn spawn_worker(name: String, shared: &Shared, ends: WorkerEnds, ready: Sender<()>) -> Result<()> {
     let shared = shared.clone();
-    let jobs = jobs.clone();
-    let done = done.clone();
     thread::Builder::new()
         .name(name.clone())
         .spawn(move || {
+            let WorkerEnds { jobs, alive, done } = ends;
             let _done = done;
             // Each worker owns its connection, opened on first use.
             let mut store: Option<TrackStore> = None;
@@ -279,7 +362,14 @@ fn spawn_worker(
             let mut buf: Vec<u8> = Vec::new();
             let _ = ready.send(());
             drop(ready);
-            for job in jobs.iter() {
+            loop {
+                let job = select! {
+                    recv(jobs) -> job => match job {
+                        Ok(job) => job,
+                        Err(_) => break,
+                    },
+                    recv(alive) -> _ => break,
+                };
                 if buf.is_empty() {
                     buf = vec![0u8; COPY_BUFFER_BYTES];
                 }
@@ -364,7 +454,14 @@ fn backoff(restarts: u32) -> Duration {
 /// writing: refusals are answered by the local pool.
 fn dispatch(request: Request, senders: &Senders) {
     let authorization = crate::wire::header(&request, "Authorization");
+    let marks = BrowserMarks {
+        sec_fetch_site: crate::wire::header(&request, "Sec-Fetch-Site"),
+        origin: crate::wire::header(&request, "Origin"),
+        host: crate::wire::header(&request, "Host"),
+    };
     let route = route::route(request.method().as_str(), request.url()).and_then(|r| {
+        // A web page's request is refused before anything runs.
+        senders.access.check_browser(marks)?;
         senders.access.check(&r, request.url(), authorization)?;
         Ok(r)
     });
@@ -373,11 +470,17 @@ fn dispatch(request: Request, senders: &Senders) {
         Ok(Route::Stream { head: true, .. } | Route::Cover { .. }) => &senders.pools.probe,
         _ => &senders.pools.local,
     };
-    let refused = match queue.try_send(Job { request, route }) {
+    let job = Job {
+        request,
+        route,
+        started: Instant::now(),
+        stage: JobStage::Fresh,
+    };
+    let refused = match queue.try_send(job) {
         Ok(()) => return,
         Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => Job {
-            request: job.request,
             route: Err(Error::Busy),
+            ..job
         },
     };
     if let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) =
@@ -401,7 +504,7 @@ fn dispatch(request: Request, senders: &Senders) {
 }
 
 fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [u8]) {
-    let started = Instant::now();
+    let started = job.started;
     let client = client_of(&job.request);
     let target = describe(&job.request);
     let store = match store {
@@ -417,12 +520,21 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
             }
         },
     };
+    let job = match resolve_first(job, store, shared) {
+        Some(job) => job,
+        None => return, // handed on, or answered
+    };
     if !matches!(job.route, Ok(Route::Stream { head: false, .. })) {
         limit_writes(&job.request, REPLY_WRITE_TIMEOUT);
     }
+    let resolved = match job.stage {
+        JobStage::Resolved(track) => Some(*track),
+        JobStage::Fresh | JobStage::Resolving => None,
+    };
     let outcome = match job.route {
         Ok(Route::Stream { id, head, icy }) => {
             let mut ctx = ProxyContext {
+                resolved,
                 store,
                 upstream: &shared.upstream,
                 tracks: &shared.tracks,
@@ -452,6 +564,70 @@ fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [
     };
     shared.metrics.request(outcome.status, outcome.bytes);
     log_request(&client, &target, &outcome, started);
+}
+
+/// A stream request whose id needs a resolver run is handed to the
+/// resolve pool (this worker is free again at once); one in the resolve
+/// pool is resolved there, waiting for a slot, then handed back to the
+/// stream or probe pool. Returns the job when this worker serves it now.
+fn resolve_first(job: Job, store: &mut TrackStore, shared: &Shared) -> Option<Job> {
+    let (id, head) = match &job.route {
+        Ok(Route::Stream { id, head, .. }) => (id.clone(), *head),
+        _ => return Some(job),
+    };
+    let (job, error) = match job.stage {
+        JobStage::Resolved(_) => return Some(job),
+        JobStage::Fresh => match shared.tracks.needs_run(&id, store) {
+            Ok(false) => return Some(job),
+            Ok(true) => hand_to_resolver(job, &id, shared)?,
+            Err(e) => (job, e),
+        },
+        JobStage::Resolving => {
+            let deadline = job.started + shared.slot_wait;
+            match shared.tracks.resolve_for_request(&id, store, deadline) {
+                Ok(track) => hand_back(job, track, head, shared)?,
+                Err(e) => (job, e),
+            }
+        }
+    };
+    limit_writes(&job.request, REPLY_WRITE_TIMEOUT);
+    let client = client_of(&job.request);
+    let target = describe(&job.request);
+    let outcome = response::respond_error(job.request, &error);
+    shared.metrics.request(outcome.status, outcome.bytes);
+    log_request(&client, &target, &outcome, job.started);
+    None
+}
+
+/// Hands `job` to the resolve pool; `None` when it took it, else the job
+/// and why it is refused (the id failed a moment ago, or too many wait).
+fn hand_to_resolver(mut job: Job, id: &VideoId, shared: &Shared) -> Option<(Job, Error)> {
+    if let Some(failed) = shared.tracks.recent_failure(id) {
+        return Some((job, failed));
+    }
+    job.stage = JobStage::Resolving;
+    match shared.handoff.resolve.try_send(job) {
+        Ok(()) => None,
+        Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => {
+            shared.metrics.resolver_busy();
+            let slots = shared.tracks.max_running();
+            Some((job, Error::ResolverBusy { slots }))
+        }
+    }
+}
+
+/// Hands a resolved `job` back to the pool that serves it; `None` when
+/// it took it, else the job refused as [`Error::Busy`].
+fn hand_back(mut job: Job, track: Track, head: bool, shared: &Shared) -> Option<(Job, Error)> {
+    job.stage = JobStage::Resolved(Box::new(track));
+    let pool = match head {
+        true => &shared.handoff.probe,
+        false => &shared.handoff.stream,
+    };
+    match pool.try_send(job) {
+        Ok(()) => None,
+        Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => Some((job, Error::Busy)),
+    }
 }
 
 fn open_store(shared: &Shared) -> Result<TrackStore> {

@@ -1,11 +1,13 @@
 //! One connection to MPD, over TCP or a Unix socket: send a command, read
 //! its answer as key/value pairs, wait in `idle`.
 //!
-//! Nothing here can hang: the socket has a short read timeout (a tick), and
-//! between ticks the reader checks `stopping` and a deadline. A wait in
-//! `idle` has no deadline but still ends within a tick of `stopping`,
-//! after sending `noidle`. Lines are bounded in length, and every byte read
-//! is counted for [`super::FollowStatus::bytes_read`].
+//! Nothing here can hang or grow without bound, whatever listens on MPD's
+//! port: the socket has a short read timeout (a tick), and between reads
+//! (ticks, or bytes dripping in) the reader checks `stopping` and the
+//! answer's deadline. A wait in `idle` has no deadline but still ends
+//! within a tick of `stopping`, after sending `noidle`. Every answer is
+//! bounded in lines and bytes ([`Budget`]: `idle`'s far more tightly), and
+//! every byte read is counted for [`super::FollowStatus::bytes_read`].
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -15,18 +17,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::protocol::{self, Ack, Line};
+use super::protocol::{self, Ack, Budget, Line};
 
 /// How often a blocked read looks at `stopping`.
 const TICK: Duration = Duration::from_millis(200);
 /// How long one TCP connect may take (a stop waits for it).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long MPD may take to answer a command (not `idle`).
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long MPD may take to answer a command (not `idle`), the greeting
+/// included: MPD answers in milliseconds, even on a Pi.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a write may block.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest answer line accepted (a tag can be long, not this long).
-const MAX_LINE: u64 = 1 << 20;
 /// MPD's port when the address names none.
 const DEFAULT_PORT: u16 = 6600;
 
@@ -125,8 +126,9 @@ impl Connection {
             line: Vec::new(),
             version: String::new(),
         };
+        let mut budget = Budget::IDLE;
         let greeting = connection
-            .read_line(Some(Instant::now() + ANSWER_TIMEOUT))?
+            .read_line(Some(Instant::now() + ANSWER_TIMEOUT), &mut budget)?
             .ok_or_else(|| Failure::Lost("closed the connection without a greeting".into()))?;
         let version = protocol::parse_greeting(&greeting).map_err(|e| Failure::Lost(e.0))?;
         connection.version = version.trim().to_owned();
@@ -142,7 +144,7 @@ impl Connection {
     /// answer: `Ok(pairs)`, or `Err(Failure::Ack)` when MPD refused it.
     pub fn command(&mut self, line: &str) -> Result<Vec<(String, String)>, Failure> {
         self.send(line)?;
-        self.answer(Some(Instant::now() + ANSWER_TIMEOUT))
+        self.answer(Some(Instant::now() + ANSWER_TIMEOUT), Budget::COMMAND)
     }
 
     /// Sends `commands` as one `command_list_ok_begin` list, which MPD
@@ -160,10 +162,12 @@ impl Connection {
         text.push_str("command_list_end");
         self.send(&text)?;
         let deadline = Some(Instant::now() + ANSWER_TIMEOUT);
+        let mut budget = Budget::COMMAND;
         let mut answers = Vec::with_capacity(commands.len());
         let mut pairs = Vec::new();
         loop {
-            match self.next_line(deadline, !pairs.is_empty() || !answers.is_empty())? {
+            let mid_answer = !pairs.is_empty() || !answers.is_empty();
+            match self.next_line(deadline, mid_answer, &mut budget)? {
                 Line::Ok if pairs.is_empty() && answers.len() == commands.len() => {
                     return Ok(answers);
                 }
@@ -182,12 +186,13 @@ impl Connection {
     }
 
     /// `idle SUBSYSTEMS`: waits, as long as it takes, until MPD reports a
-    /// change in one of them, and returns the subsystems that changed.
-    /// Ends within a tick of `stopping` (after sending `noidle`, without
-    /// waiting for its answer).
+    /// change in one of them, and returns the subsystems that changed;
+    /// what it sends meanwhile is bounded by [`Budget::IDLE`]. Ends within
+    /// a tick of `stopping` (after sending `noidle`, without waiting for
+    /// its answer).
     pub fn idle(&mut self, subsystems: &str) -> Result<Vec<String>, Failure> {
         self.send(&format!("idle {subsystems}"))?;
-        match self.answer(None) {
+        match self.answer(None, Budget::IDLE) {
             Ok(pairs) => Ok(pairs
                 .into_iter()
                 .filter(|(key, _)| key == "changed")
@@ -209,11 +214,15 @@ impl Connection {
             .map_err(|e| Failure::Lost(format!("cannot send to MPD: {e}")))
     }
 
-    /// Reads `key: value` lines up to `OK` (or an `ACK`).
-    fn answer(&mut self, deadline: Option<Instant>) -> Result<Vec<(String, String)>, Failure> {
+    /// Reads `key: value` lines up to `OK` (or an `ACK`), within `budget`.
+    fn answer(
+        &mut self,
+        deadline: Option<Instant>,
+        mut budget: Budget,
+    ) -> Result<Vec<(String, String)>, Failure> {
         let mut pairs = Vec::new();
         loop {
-            match self.next_line(deadline, !pairs.is_empty())? {
+            match self.next_line(deadline, !pairs.is_empty(), &mut budget)? {
                 Line::Ok => return Ok(pairs),
                 Line::Ack(ack) => return Err(Failure::Ack(ack)),
                 Line::Pair(key, value) => pairs.push((key, value)),
@@ -226,8 +235,13 @@ impl Connection {
 
     /// The next answer line, parsed; `mid_answer` words the error when the
     /// connection ends.
-    fn next_line(&mut self, deadline: Option<Instant>, mid_answer: bool) -> Result<Line, Failure> {
-        let Some(line) = self.read_line(deadline)? else {
+    fn next_line(
+        &mut self,
+        deadline: Option<Instant>,
+        mid_answer: bool,
+        budget: &mut Budget,
+    ) -> Result<Line, Failure> {
+        let Some(line) = self.read_line(deadline, budget)? else {
             return Err(Failure::Lost(if mid_answer {
                 "MPD closed the connection in the middle of an answer".into()
             } else {
@@ -237,52 +251,67 @@ impl Connection {
         protocol::parse_line(&line).map_err(|e| Failure::Lost(e.0))
     }
 
-    /// One line without its `\n`; `None` when the connection ended before
-    /// it began. A partial line survives read timeouts.
-    fn read_line(&mut self, deadline: Option<Instant>) -> Result<Option<String>, Failure> {
+    /// One line without its `\n`, counted against `budget`; `None` when
+    /// the connection ended before it began. A partial line survives read
+    /// timeouts; between reads `stopping` and `deadline` are looked at, so
+    /// bytes dripping in cannot keep a read going past its deadline.
+    fn read_line(
+        &mut self,
+        deadline: Option<Instant>,
+        budget: &mut Budget,
+    ) -> Result<Option<String>, Failure> {
         loop {
-            let room = MAX_LINE.saturating_sub(self.line.len() as u64);
-            let before = self.line.len();
-            let read = (&mut self.reader)
-                .take(room)
-                .read_until(b'\n', &mut self.line);
-            let got = self.line.len() - before;
-            self.bytes_read.fetch_add(got as u64, Ordering::Relaxed);
-            match read {
-                Ok(_) if self.line.ends_with(b"\n") => {
-                    self.line.pop();
-                    let text = String::from_utf8_lossy(&self.line).into_owned();
-                    self.line.clear();
-                    return Ok(Some(text));
-                }
-                Ok(_) if self.line.len() as u64 >= MAX_LINE => {
-                    return Err(Failure::Lost(format!(
-                        "MPD sent a line longer than {MAX_LINE} bytes"
-                    )));
-                }
-                Ok(_) if self.line.is_empty() => return Ok(None),
-                Ok(_) => {
-                    return Err(Failure::Lost(
-                        "MPD closed the connection in the middle of an answer".into(),
-                    ));
-                }
+            if self.stopping.load(Ordering::SeqCst) {
+                return Err(Failure::Stopped);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Failure::Lost(format!(
+                    "MPD did not answer within {} s",
+                    ANSWER_TIMEOUT.as_secs()
+                )));
+            }
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
                 Err(e)
                     if matches!(
                         e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
                     ) =>
                 {
-                    if self.stopping.load(Ordering::SeqCst) {
-                        return Err(Failure::Stopped);
-                    }
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        return Err(Failure::Lost(format!(
-                            "MPD did not answer within {} s",
-                            ANSWER_TIMEOUT.as_secs()
-                        )));
-                    }
+                    continue;
                 }
                 Err(e) => return Err(Failure::Lost(format!("reading from MPD: {e}"))),
+            };
+            if buf.is_empty() {
+                return match self.line.is_empty() {
+                    true => Ok(None),
+                    false => Err(Failure::Lost(
+                        "MPD closed the connection in the middle of an answer".into(),
+                    )),
+                };
+            }
+            let (take, complete) = match buf.iter().position(|&b| b == b'\n') {
+                Some(at) => (at + 1, true),
+                None => (buf.len(), false),
+            };
+            if (self.line.len() + take) as u64 > budget.max_line() {
+                return Err(Failure::Lost(
+                    "MPD's answer is longer than any answer to this command can be".into(),
+                ));
+            }
+            self.line.extend_from_slice(&buf[..take]);
+            self.reader.consume(take);
+            self.bytes_read.fetch_add(take as u64, Ordering::Relaxed);
+            if complete {
+                budget
+                    .take(self.line.len())
+                    .map_err(|e| Failure::Lost(e.0))?;
+                self.line.pop();
+                let text = String::from_utf8_lossy(&self.line).into_owned();
+                self.line.clear();
+                return Ok(Some(text));
             }
         }
     }

@@ -39,6 +39,77 @@ impl fmt::Display for Ack {
     }
 }
 
+/// What one answer may hold: a hostile or broken server (anything
+/// listening on MPD's port) cannot grow us without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    lines_left: usize,
+    bytes_left: u64,
+}
+
+impl Budget {
+    /// A command's answer: far above what `status` or a window of
+    /// `playlistinfo` (at most ~100 songs of ~30 lines) can be.
+    pub const COMMAND: Budget = Budget {
+        lines_left: 65_536,
+        bytes_left: 8 << 20,
+    };
+    /// What `idle` may send while it waits: a few `changed:` lines.
+    pub const IDLE: Budget = Budget {
+        lines_left: 256,
+        bytes_left: 16 << 10,
+    };
+
+    /// The longest next line allowed (bytes, its `\n` included).
+    pub fn max_line(&self) -> u64 {
+        self.bytes_left
+    }
+
+    /// Counts one line of `bytes` (its `\n` included); an error once the
+    /// answer holds more lines or bytes than allowed.
+    pub fn take(&mut self, bytes: usize) -> Result<(), ProtocolError> {
+        let bytes = bytes as u64;
+        if self.lines_left == 0 || bytes > self.bytes_left {
+            return Err(ProtocolError(
+                "MPD's answer is longer than any answer to this command can be".into(),
+            ));
+        }
+        self.lines_left -= 1;
+        self.bytes_left -= bytes;
+        Ok(())
+    }
+}
+
+/// A whole answer: its pairs, or MPD's refusal.
+pub type Answer = Result<Vec<(String, String)>, Ack>;
+
+/// Reads a whole answer from `text` (as received), within `budget`:
+/// its pairs up to `OK`, or the `ACK`. What the client does line by line,
+/// in one pure function (for tests and fuzzing). `None` when `text` ends
+/// before the answer does.
+pub fn parse_answer(text: &[u8], mut budget: Budget) -> Option<Result<Answer, ProtocolError>> {
+    let mut pairs = Vec::new();
+    let mut rest = text;
+    loop {
+        let end = rest.iter().position(|&b| b == b'\n')?;
+        let (line, after) = rest.split_at(end + 1);
+        rest = after;
+        if let Err(e) = budget.take(line.len()) {
+            return Some(Err(e));
+        }
+        let line = String::from_utf8_lossy(&line[..end]);
+        match parse_line(&line) {
+            Ok(Line::Ok) => return Some(Ok(Ok(pairs))),
+            Ok(Line::Ack(ack)) => return Some(Ok(Err(ack))),
+            Ok(Line::Pair(key, value)) => pairs.push((key, value)),
+            Ok(Line::ListOk) => {
+                return Some(Err(ProtocolError("list_OK outside a list".into())));
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
+}
+
 /// One line of an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
@@ -254,6 +325,29 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_are_bounded_in_lines_and_bytes() {
+        let ok = parse_answer(b"a: 1\nb: 2\nOK\n", Budget::COMMAND).expect("whole");
+        assert_eq!(ok.expect("parsed").expect("not an ACK").len(), 2);
+        assert!(
+            parse_answer(b"a: 1\n", Budget::COMMAND).is_none(),
+            "unfinished"
+        );
+        let endless = b"changed: player\n".repeat(300);
+        let e = parse_answer(&endless, Budget::IDLE)
+            .expect("ended")
+            .expect_err("too long");
+        assert!(e.0.contains("longer than any answer"), "{e}");
+        let wide = [b"a: ".as_slice(), &[b'x'; 20_000], b"\nOK\n"].concat();
+        assert!(parse_answer(&wide, Budget::IDLE).expect("ended").is_err());
+        assert!(parse_answer(&wide, Budget::COMMAND).expect("ended").is_ok());
+        let mut budget = Budget::COMMAND;
+        for _ in 0..65_536 {
+            budget.take(4).expect("within");
+        }
+        assert!(budget.take(1).is_err(), "one line too many");
+    }
 
     fn pairs(text: &str) -> Vec<(String, String)> {
         text.lines()

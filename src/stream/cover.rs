@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -14,8 +13,9 @@ use crate::error::{Error, Result};
 use crate::stream::upstream::Upstream;
 use crate::video_id::VideoId;
 
-/// Larger images are refused (a thumbnail is tens of KiB).
-const MAX_IMAGE_BYTES: u64 = 8 * 1024 * 1024;
+/// Larger images are refused (a thumbnail is tens of KiB, YouTube's
+/// largest a few hundred).
+const MAX_IMAGE_BYTES: u64 = 2 * 1024 * 1024;
 const FALLBACK_TYPE: &str = "image/jpeg";
 
 /// The cache directory and its size limit.
@@ -27,15 +27,38 @@ pub struct CoverCache {
     fetching: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
+/// The image type `bytes` begin as: JPEG, PNG, GIF or WebP; `None` for
+/// anything else (SVG, HTML, text).
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0xff, 0xd8, 0xff, ..] => Some("image/jpeg"),
+        [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n', ..] => Some("image/png"),
+        [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some("image/gif"),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Some("image/webp"),
+        _ => None,
+    }
+}
+
 /// FNV-1a: a stable, dependency-free hash for cache file names.
 fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
-
-/// Distinguishes temporary files of concurrent downloads.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl CoverCache {
     pub fn new(dir: &Path, max_bytes: u64) -> CoverCache {
@@ -91,9 +114,17 @@ impl CoverCache {
     }
 
     fn cached(&self, id: &VideoId, url: &str) -> Option<(Vec<u8>, String)> {
-        let bytes = std::fs::read(self.image_path(id, url)).ok()?;
-        let kind = std::fs::read_to_string(self.type_path(id, url))
-            .unwrap_or_else(|_| FALLBACK_TYPE.to_owned());
+        let read = |path: PathBuf| -> Option<Vec<u8>> {
+            let mut bytes = Vec::new();
+            crate::files::open_existing(&path)
+                .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut bytes))
+                .ok()?;
+            Some(bytes)
+        };
+        let bytes = read(self.image_path(id, url))?;
+        let kind = read(self.type_path(id, url))
+            .and_then(|k| String::from_utf8(k).ok())
+            .unwrap_or_else(|| FALLBACK_TYPE.to_owned());
         Some((bytes, kind))
     }
 
@@ -102,9 +133,16 @@ impl CoverCache {
             debug!("{id}: cover art: {e}");
             Error::NotFound("no cover art".into())
         })?;
-        let kind = kind
-            .filter(|k| k.starts_with("image/") && !k.contains(['\r', '\n']))
-            .unwrap_or_else(|| FALLBACK_TYPE.to_owned());
+        // Only what the bytes show to be JPEG, PNG, GIF or WebP is served
+        // (never SVG, which can carry script, nor whatever a header says).
+        let Some(kind) = image_type(&bytes) else {
+            debug!(
+                "{id}: cover art refused: not a JPEG, PNG, GIF or WebP image (said {})",
+                kind.as_deref().unwrap_or("nothing")
+            );
+            return Err(Error::NotFound("no cover art".into()));
+        };
+        let kind = kind.to_owned();
         if let Err(e) = self.store(id, url, &bytes, &kind) {
             warn!("cover cache {}: {e}", self.dir.display());
         }
@@ -116,19 +154,10 @@ impl CoverCache {
             return Ok(()); // would evict everything else; serve it uncached
         }
         std::fs::create_dir_all(&self.dir)?;
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = self
-            .dir
-            .join(format!(".{id}.{}.{n}.tmp", std::process::id()));
         // The type first, the image last: an image present means complete.
-        let written = std::fs::write(&tmp, kind)
-            .and_then(|()| std::fs::rename(&tmp, self.type_path(id, url)))
-            .and_then(|()| std::fs::write(&tmp, bytes))
-            .and_then(|()| std::fs::rename(&tmp, self.image_path(id, url)));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written?;
+        let mode = crate::files::SHARED_MODE;
+        crate::files::write_atomic(&self.type_path(id, url), kind.as_bytes(), mode)?;
+        crate::files::write_atomic(&self.image_path(id, url), bytes, mode)?;
         self.evict()
     }
 

@@ -53,6 +53,9 @@ pub struct StreamSettings {
 /// What a worker lends a stream. The buffer is the worker's own, reused
 /// for every chunk of every stream.
 pub struct ProxyContext<'a> {
+    /// The track, when it was resolved for this request before it reached
+    /// its worker.
+    pub resolved: Option<Track>,
     pub store: &'a mut TrackStore,
     pub upstream: &'a Upstream,
     pub tracks: &'a TrackSource,
@@ -157,7 +160,10 @@ impl<'s, 'a> Stream<'s, 'a> {
         ask: Ask,
         ctx: &'s mut ProxyContext<'a>,
     ) -> Result<(Stream<'s, 'a>, UpstreamResponse)> {
-        let (track, refreshed) = ctx.tracks.playable(id, ctx.store)?;
+        let (track, refreshed) = match ctx.resolved.take() {
+            Some(track) => (track, Refreshed::Yes),
+            None => ctx.tracks.playable(id, ctx.store)?,
+        };
         let upstream = match ask.head_only {
             true => ctx.upstream.clone(),
             false => ctx.upstream.for_stream(),

@@ -22,6 +22,17 @@ use crate::wire::{ByteRange, ContentRange};
 
 const INPUT_BUFFER_BYTES: usize = 64 * 1024;
 const OUTPUT_BUFFER_BYTES: usize = 8 * 1024;
+/// Redirects followed from one URL, each checked as the first URL is.
+const MAX_REDIRECTS: usize = 5;
+
+/// One request to send: method, extra headers, a whole deadline.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    head: bool,
+    range: Option<&'a str>,
+    headers: &'a [(String, String)],
+    deadline: Option<Duration>,
+}
 
 /// A ureq agent (cheap to clone; connections are pooled).
 #[derive(Clone)]
@@ -87,6 +98,9 @@ impl Upstream {
             .timeout_recv_response(Some(config.read_timeout))
             .timeout_per_read(Some(config.read_timeout))
             .user_agent(concat!("icyproxy/", env!("CARGO_PKG_VERSION")))
+            // Redirects are followed by `send`, which checks each target
+            // as the first URL is checked (scheme, host, no user info).
+            .max_redirects(0)
             // Requests are a few hundred bytes; the input buffer bounds
             // each read. ureq's defaults (128 KiB each) cost a stream
             // 256 KiB of memory.
@@ -126,30 +140,74 @@ impl Upstream {
         range: Option<&str>,
         headers: &[(String, String)],
     ) -> Result<UpstreamResponse> {
-        let mut req = self.agent.get(url);
-        for (name, value) in headers {
-            req = req.header(name.as_str(), value.as_str());
+        let ask = Ask {
+            head: false,
+            range,
+            headers,
+            deadline: None,
+        };
+        let (url, resp) = self.send(url, ask)?;
+        UpstreamResponse::from_http(&url, resp, true)
+    }
+
+    /// Sends `ask` to `url`, following up to [`MAX_REDIRECTS`] redirects,
+    /// each target checked like a stream URL (`http(s)`, a host, no user
+    /// info): a redirect must not lead where a stored URL may not.
+    /// Returns the URL that answered, and its answer.
+    fn send(&self, url: &str, ask: Ask<'_>) -> Result<(String, Response<Body>)> {
+        let mut url = url.to_owned();
+        for hop in 0..=MAX_REDIRECTS {
+            let mut req = match ask.head {
+                true => self.agent.head(&url),
+                false => self.agent.get(&url),
+            };
+            for (name, value) in ask.headers {
+                req = req.header(name.as_str(), value.as_str());
+            }
+            if let Some(range) = ask.range {
+                req = req.header("Range", range);
+            }
+            if let Some(deadline) = ask.deadline {
+                req = req.config().timeout_global(Some(deadline)).build();
+            }
+            let resp = req.call().map_err(|e| map_error(&url, e))?;
+            let status = resp.status().as_u16();
+            let location = header(resp.headers(), "location");
+            let (true, Some(location)) = (matches!(status, 301 | 302 | 303 | 307 | 308), location)
+            else {
+                return Ok((url, resp));
+            };
+            let next = stream_url::join(&url, location.trim());
+            if let Err(e) = stream_url::check(&next) {
+                return Err(Error::UpstreamInvalid(format!(
+                    "{}: redirect {} refused: {e}",
+                    stream_url::host(&url),
+                    hop + 1
+                )));
+            }
+            url = next;
         }
-        if let Some(range) = range {
-            req = req.header("Range", range);
-        }
-        let resp = req.call().map_err(|e| map_error(url, e))?;
-        UpstreamResponse::from_http(url, resp, true)
+        Err(Error::UpstreamInvalid(format!(
+            "{}: more than {MAX_REDIRECTS} redirects",
+            stream_url::host(&url)
+        )))
     }
 
     /// The `200` a plain `GET` would get, without its body: `HEAD`, or where
     /// that gives no length (or is refused) a one-byte `GET` whose
     /// `Content-Range` tells the total.
     pub fn probe(&self, url: &str, headers: &[(String, String)]) -> Result<UpstreamResponse> {
-        let mut req = self.agent.head(url);
-        for (name, value) in headers {
-            req = req.header(name.as_str(), value.as_str());
-        }
-        let head = req.call().map_err(|e| map_error(url, e))?;
+        let ask = Ask {
+            head: true,
+            range: None,
+            headers,
+            deadline: None,
+        };
+        let (answered, head) = self.send(url, ask)?;
         let status = head.status().as_u16();
-        let has_length = content_length(url, head.headers())?.is_some();
+        let has_length = content_length(&answered, head.headers())?.is_some();
         if status == 200 && has_length || !matches!(status, 200 | 403 | 405 | 501) {
-            return UpstreamResponse::from_http(url, head, false);
+            return UpstreamResponse::from_http(&answered, head, false);
         }
         let mut one = self.get(url, Some("bytes=0-0"), headers)?;
         one.body = None;
@@ -200,14 +258,14 @@ impl Upstream {
         stream_url::check(url)?;
         // A whole deadline, not only one per read: a host that drips bytes
         // must not hold a worker for hours.
-        let mut resp = self
-            .agent
-            .get(url)
-            .config()
-            .timeout_global(Some(self.small_deadline))
-            .build()
-            .call()
-            .map_err(|e| map_error(url, e))?;
+        let ask = Ask {
+            head: false,
+            range: None,
+            headers: &[],
+            deadline: Some(self.small_deadline),
+        };
+        let (url, mut resp) = self.send(url, ask)?;
+        let url = url.as_str();
         let status = resp.status().as_u16();
         if status != 200 {
             return Err(Error::UpstreamStatus(status));
@@ -317,10 +375,25 @@ fn load_ca_file(path: &Path) -> Result<Vec<Certificate<'static>>> {
     let bad = |why: String| Error::Config(format!("[upstream] ca_file {}: {why}", path.display()));
     let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
     let mut certs = Vec::new();
-    for item in ureq::tls::parse_pem(&pem) {
+    for (n, item) in ureq::tls::parse_pem(&pem).enumerate() {
+        let n = n + 1;
         match item {
-            Ok(PemItem::Certificate(cert)) => certs.push(cert),
-            Ok(_) => {}
+            Ok(PemItem::Certificate(cert)) => {
+                // A block labelled CERTIFICATE must be one a root store
+                // takes: else every HTTPS stream would fail later instead.
+                let der = rustls::pki_types::CertificateDer::from(cert.der().to_vec());
+                if let Err(e) = rustls::RootCertStore::empty().add(der) {
+                    return Err(bad(format!(
+                        "PEM block {n} is not a usable certificate: {e}"
+                    )));
+                }
+                certs.push(cert);
+            }
+            Ok(_) => {
+                return Err(bad(format!(
+                    "PEM block {n} is not a certificate (a key?): only CA certificates belong here"
+                )));
+            }
             Err(e) => return Err(bad(format!("not a PEM file: {e}"))),
         }
     }

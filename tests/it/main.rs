@@ -6,14 +6,19 @@
 
 mod common;
 
+mod browsers;
 mod catalog;
 mod causes;
 mod cli;
+mod config_files;
 mod connections;
 mod doctor;
 mod errors;
+mod files;
 mod friction;
 mod hardening;
+mod hostile_mpd;
+mod interrupts;
 mod layers;
 mod library;
 mod lifecycle;
@@ -21,8 +26,10 @@ mod mpd;
 mod mpd_follow;
 mod playlists;
 mod radio;
+mod resolving_limits;
 mod robustness;
 mod search;
+mod small_holes;
 mod stream;
 mod tls;
 mod warming;

@@ -398,3 +398,73 @@ fn the_server_syncs_in_the_background_and_logs_a_failure_once() {
         format!("BG\t2\t{url}\n")
     );
 }
+
+/// No silent data loss: an import onto a playlist made by hand or from
+/// another source is refused unless `--replace`; the same URL again is a
+/// sync; entries cannot be added by hand to an imported playlist (sync
+/// would drop them), and the refusal says how to keep them.
+#[test]
+fn imports_never_replace_a_playlist_from_elsewhere_without_replace() {
+    let s = Source::new("");
+    let other = "https://music.youtube.com/playlist?list=PLother";
+    s.set(
+        "PLroad",
+        &listing("Road Trip", &["AAAAAAAAAAA", "BBBBBBBBBBB"]),
+    );
+    s.set("PLother", &listing("Other", &["CCCCCCCCCCC"]));
+    let entries = |name: &str| stdout(&s.run(&["playlist", "list", name]));
+
+    // Made by hand: refused, kept; --replace replaces.
+    let o = s.run(&["playlist", "add", "Road Trip", "DDDDDDDDDDD", "EEEEEEEEEEE"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = s.run(&["playlist", "import", ROAD]);
+    assert!(!o.status.success());
+    let text = stderr(&o);
+    assert!(
+        text.contains("\"Road Trip\" exists and was made by hand (2 tracks)")
+            && text.contains("--replace"),
+        "{text}"
+    );
+    assert!(entries("Road Trip").starts_with("DDDDDDDDDDD"), "kept");
+    let o = s.run(&["playlist", "import", ROAD, "--replace"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(entries("Road Trip").starts_with("AAAAAAAAAAA"));
+
+    // The same URL again: a sync, said as one.
+    let o = s.run(&["playlist", "import", ROAD]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "Road Trip: 2 tracks, unchanged");
+
+    // Another source onto it: refused, then replaced on request.
+    let o = s.run(&["playlist", "import", other, "--name", "Road Trip"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!("was imported from another source ({ROAD})")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(entries("Road Trip").starts_with("AAAAAAAAAAA"));
+
+    // By hand onto an imported playlist: refused with the way to keep them.
+    let o = s.run(&["playlist", "add", "Road Trip", "FFFFFFFFFFF"]);
+    assert!(!o.status.success());
+    let text = stderr(&o);
+    assert!(
+        text.contains("is imported from") && text.contains("playlist add \"Road Trip extras\""),
+        "{text}"
+    );
+    let o = s.run(&["playlist", "sync", "Road Trip"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).trim(), "Road Trip: 2 tracks, unchanged");
+
+    let o = s.run(&[
+        "playlist",
+        "import",
+        other,
+        "--name",
+        "Road Trip",
+        "--replace",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(entries("Road Trip").starts_with("CCCCCCCCCCC"));
+}

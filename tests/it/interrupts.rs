@@ -1,0 +1,103 @@
+//! Ctrl-C (SIGINT) or SIGTERM during a command that runs a helper ends the
+//! helper and everything it started (its own process group, which the
+//! terminal's signal does not reach) before icyproxy exits, and leaves
+//! nothing half-written.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::*;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Whether `pid` is gone (or a zombie no one has reaped yet).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn pid_in(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// A helper that writes its pid and its child's, then waits on the child.
+fn hanging(dir: &Path, placeholder: &str) -> String {
+    let script = format!(
+        "sleep 60 & echo $! > {kid}; echo $$ > {leader}; wait",
+        kid = dir.join("kid").display(),
+        leader = dir.join("leader").display()
+    );
+    format!("[\"sh\", \"-c\", {script:?}, \"sh\", \"{{{placeholder}}}\"]")
+}
+
+fn interrupted(args: &[&str], signal: &str) {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let dir = scratch.path();
+    let e = env(&format!(
+        "[resolver]\ncommand = {}\nplaylist_command = {}\n",
+        hanging(dir, "video_id"),
+        hanging(dir, "url")
+    ));
+    let mut child = bin(&e)
+        .arg("--config")
+        .arg(&e.config)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run icyproxy");
+    assert!(
+        wait_until(WAIT, || pid_in(&dir.join("leader")).is_some()
+            && pid_in(&dir.join("kid")).is_some()),
+        "the helper never started"
+    );
+    let (leader, kid) = (
+        pid_in(&dir.join("leader")).expect("leader"),
+        pid_in(&dir.join("kid")).expect("kid"),
+    );
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let mut exited = None;
+    assert!(
+        wait_until(WAIT, || {
+            exited = child.try_wait().expect("wait");
+            exited.is_some()
+        }),
+        "icyproxy still runs after {signal}"
+    );
+    assert!(!exited.expect("status").success());
+    assert!(
+        wait_until(WAIT, || gone(leader) && gone(kid)),
+        "{args:?} + {signal}: the helper ({leader}) or its child ({kid}) still runs"
+    );
+    // Nothing was stored: no playlist, no track.
+    let listed = icyproxy(&e, &["playlist", "list"], None);
+    assert!(stdout(&listed).trim().is_empty(), "{}", stdout(&listed));
+    let listed = icyproxy(&e, &["list"], None);
+    assert!(stdout(&listed).trim().is_empty(), "{}", stdout(&listed));
+}
+
+#[test]
+fn ctrl_c_during_playlist_import_ends_the_helper_and_its_children() {
+    interrupted(
+        &[
+            "playlist",
+            "import",
+            "https://music.youtube.com/playlist?list=PLx",
+        ],
+        "-INT",
+    );
+}
+
+#[test]
+fn sigterm_during_resolve_ends_the_helper_and_its_children() {
+    interrupted(&["resolve", "dQw4w9WgXcQ"], "-TERM");
+}
