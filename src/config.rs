@@ -558,10 +558,9 @@ impl Config {
     }
 
     /// Every number with a range: key, value, least, most.
-    fn numbers(&self) -> [(&'static str, u64, u64, u64); 23] {
-        let secs = |d: Duration| d.as_secs();
+    fn numbers(&self) -> Vec<(&'static str, u64, u64, u64)> {
         let signed = |n: i64| u64::try_from(n).unwrap_or(0);
-        [
+        let mut numbers = vec![
             ("[server] workers", self.workers as u64, 1, 1024),
             ("[icy] metaint", self.metaint as u64, 1, 1_048_576),
             ("[upstream] chunk_bytes", self.chunk_bytes, 1024, 1 << 30),
@@ -594,62 +593,36 @@ impl Config {
                 86_400,
             ),
             (
-                "[server] write_timeout_secs",
-                secs(self.write_timeout),
-                1,
-                3600,
-            ),
-            (
-                "[upstream] connect_timeout_secs",
-                secs(self.connect_timeout),
-                1,
-                3600,
-            ),
-            (
-                "[upstream] read_timeout_secs",
-                secs(self.read_timeout),
-                1,
-                3600,
-            ),
-            (
-                "[resolver] timeout_secs",
-                secs(self.resolver_timeout),
-                1,
-                3600,
-            ),
-            (
-                "[resolver] playlist_timeout_secs",
-                secs(self.playlist_timeout),
-                1,
-                3600,
-            ),
-            ("[resolver] max_wait_secs", secs(self.max_wait), 1, 3600),
-            (
-                "[server] header_timeout_secs",
-                secs(self.header_timeout),
-                1,
-                3600,
-            ),
-            (
-                "[server] idle_timeout_secs",
-                secs(self.idle_timeout),
-                1,
-                3600,
-            ),
-            (
                 "[server] max_connections",
                 self.max_connections.unwrap_or(0) as u64,
                 0,
                 MAX_CONNECTIONS as u64,
             ),
             ("[resolver] max_running", self.max_running as u64, 1, 16),
-            ("[resolver] slot_wait_secs", secs(self.slot_wait), 1, 3600),
             (
                 "[resolver] remember_failure_secs",
-                secs(self.remember_failure),
+                self.remember_failure.as_secs(),
                 0,
                 86_400,
             ),
+        ];
+        // Every timeout: 1 s to an hour.
+        numbers.extend(self.timeouts().map(|(key, d)| (key, d.as_secs(), 1, 3600)));
+        numbers
+    }
+
+    /// Every `_secs` key that is a timeout, with its value.
+    fn timeouts(&self) -> [(&'static str, Duration); 9] {
+        [
+            ("[server] write_timeout_secs", self.write_timeout),
+            ("[upstream] connect_timeout_secs", self.connect_timeout),
+            ("[upstream] read_timeout_secs", self.read_timeout),
+            ("[resolver] timeout_secs", self.resolver_timeout),
+            ("[resolver] playlist_timeout_secs", self.playlist_timeout),
+            ("[resolver] max_wait_secs", self.max_wait),
+            ("[server] header_timeout_secs", self.header_timeout),
+            ("[server] idle_timeout_secs", self.idle_timeout),
+            ("[resolver] slot_wait_secs", self.slot_wait),
         ]
     }
 

@@ -426,6 +426,22 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Import { file, playlist } => {
             commands::import(&config, &file, playlist.as_deref(), &mut out)
         }
+        Command::Search { .. } | Command::Radio { .. } | Command::Library(_) => {
+            run_discover(&config, command, &mut out)
+        }
+        Command::Playlist(cmd) => run_playlist(&config, cmd, &mut out),
+        Command::Doctor { .. } => Ok(()),
+    }
+}
+
+/// The commands that find music through yt-dlp: `search`, `radio`,
+/// `library`.
+fn run_discover(
+    config: &Config,
+    command: Command,
+    out: &mut dyn std::io::Write,
+) -> Result<(), Error> {
+    match command {
         Command::Search {
             query,
             limit,
@@ -442,7 +458,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 play,
                 playlist,
             };
-            commands::search(&config, &args, &mut out)
+            commands::search(config, &args, out)
         }
         Command::Radio {
             song,
@@ -460,11 +476,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                 play,
                 playlist,
             };
-            commands::radio(&config, &args, &mut out)
+            commands::radio(config, &args, out)
         }
-        Command::Library(LibraryCommand::Sync) => commands::library_sync(&config, &mut out),
-        Command::Playlist(cmd) => run_playlist(&config, cmd, &mut out),
-        Command::Doctor { .. } => Ok(()),
+        Command::Library(LibraryCommand::Sync) => commands::library_sync(config, out),
+        _ => Ok(()),
     }
 }
 

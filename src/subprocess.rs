@@ -161,21 +161,9 @@ impl fmt::Display for Failure {
                 "{name} gave no URL{for_what} ({status}): {}",
                 tail(stderr_tail)
             ),
-            (
-                How::LoginNeeded {
-                    cookies: Some(file),
-                },
-                _,
-            ) => write!(
-                f,
-                "{name}{for_what}: the cookies in {file} no longer log in; export them again \
-                 (from a private browser window: README, \"Your library and search\")"
-            ),
-            (How::LoginNeeded { cookies: None }, _) => write!(
-                f,
-                "{name}{for_what}: YouTube asks to sign in: set [resolver] cookies_file to \
-                 cookies exported from your browser (README, \"Your library and search\")"
-            ),
+            (How::LoginNeeded { cookies }, _) => {
+                write!(f, "{name}{for_what}: {}", login_needed(cookies.as_deref()))
+            }
             (How::Unusable { why, stderr_tail }, _) => {
                 write!(f, "{name} output{for_what}: {why}")?;
                 match stderr_tail {
@@ -184,6 +172,20 @@ impl fmt::Display for Failure {
                 }
             }
         }
+    }
+}
+
+/// What to do when YouTube wants an account: `cookies` is the user's
+/// cookies file, if one is set.
+fn login_needed(cookies: Option<&str>) -> String {
+    match cookies {
+        Some(file) => format!(
+            "the cookies in {file} no longer log in; export them again (from a private \
+             browser window: README, \"Your library and search\")"
+        ),
+        None => "YouTube asks to sign in: set [resolver] cookies_file to cookies exported \
+                 from your browser (README, \"Your library and search\")"
+            .to_owned(),
     }
 }
 

@@ -242,6 +242,7 @@ impl WarmThread {
                     info!("{id}: not warmed again (it cannot be played here): {e}");
                     let until = Instant::now() + UNAVAILABLE_PAUSE;
                     self.failures.insert(id, (until, UNAVAILABLE_PAUSE));
+                }
                 // No resolver slot came free (requests hold them all):
                 // not the id's fault, look again soon.
                 Err(Error::ResolverBusy { .. }) => {
