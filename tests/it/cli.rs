@@ -687,6 +687,16 @@ fn newcomer_errors_are_one_line_that_names_the_fix() {
             "proxy.toml lists every key",
         ),
         (
+            "[server]\nhost = 127.0.0.1\n",
+            vec!["list"],
+            "put the address in quotes: host = \"127.0.0.1\"",
+        ),
+        (
+            "[server]\nport = 70000\n",
+            vec!["serve"],
+            "[server] port must be a whole number from 1 to 65535, not 70000",
+        ),
+        (
             "",
             vec!["serve", "--port", "0", "--db", "/proc/icyproxy/t.db"],
             "choose a writable place",
