@@ -194,6 +194,13 @@ enum PlaylistCommand {
     Sync { name: Option<String> },
     /// Append video ids to a playlist (created on first use).
     ///
+    /// Ids with no stored track get their tags at once through [resolver]
+    /// command (one line each: id, artist, title), so MPD shows
+    /// "Artist - Title". An id the resolver cannot tag stays in the
+    /// playlist as a bare id, with a line on stderr saying why; the exit
+    /// status is still 0, since the entries were added (a running serve
+    /// tries such ids again when it starts, and each playlist sync).
+    ///
     /// Example: icyproxy playlist add "Road Trip" dQw4w9WgXcQ kJQP7kiw5Fk
     Add {
         name: String,
