@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+mod words;
+
 /// The file name looked for when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "proxy.toml";
 
@@ -428,18 +430,8 @@ impl Config {
     /// and anchors a relative store path.
     pub fn from_toml(text: &str, source: Option<&Path>) -> Result<Config> {
         let name = source.map_or("config".to_owned(), |p| p.display().to_string());
-        let file: FileConfig = toml::from_str(text).map_err(|e| {
-            let place = e.span().map(|span| {
-                let line = text[..span.start].matches('\n').count() + 1;
-                let snippet = text.lines().nth(line - 1).unwrap_or("").trim();
-                format!(" line {line} (`{snippet}`)")
-            });
-            Error::Config(format!(
-                "{name}{}: {} (the shipped proxy.toml lists every key, with a comment)",
-                place.unwrap_or_default(),
-                e.message().trim()
-            ))
-        })?;
+        let file: FileConfig =
+            toml::from_str(text).map_err(|e| Error::Config(words::explain(&name, text, &e)))?;
         let base = source
             .and_then(Path::parent)
             .map(Path::to_path_buf)

@@ -275,7 +275,13 @@ enum PlaylistCommand {
     /// Append video ids to a playlist (created on first use).
     ///
     /// An imported playlist is refused: `playlist sync` makes it exactly
-    /// its source again, so the entries would be lost.
+    /// its source again, so the entries would be lost. Ids with no stored
+    /// track get their tags at once through [resolver] command (one line
+    /// each: id, artist, title), so MPD shows "Artist - Title". An id the
+    /// resolver cannot tag stays in the playlist as a bare id, with a line
+    /// on stderr saying why; the exit status is still 0, since the entries
+    /// were added (a running serve tries such ids again when it starts, and
+    /// each playlist sync).
     ///
     /// Example: icyproxy playlist add "Road Trip" dQw4w9WgXcQ kJQP7kiw5Fk
     Add {

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! App::start:  bind  ->  check the store  ->  upstream, tracks, covers
-//!              ->  Ahead (mpd::follow feeding warm::Warmer)  ->  playlist sync
+//!              ->  Ahead (mpd::follow feeding warm::Warmer)
+//!              ->  playlists (bare entries tagged, playlist sync)
 //!              ->  http::server::Server::start(listener, parts)
 //! ```
 
@@ -44,8 +45,8 @@ pub struct App {
 
 impl App {
     /// Binds `host:port` (port 0 picks a free one), checks the store, and
-    /// starts the server, the MPD follower with its warmer, and playlist
-    /// sync as the config asks.
+    /// starts the server, the MPD follower with its warmer, and the
+    /// playlist thread as the config asks.
     pub fn start(config: &Config) -> Result<App> {
         let listener = bind(config)?;
         let read_only = check_store(config)?;
@@ -74,7 +75,7 @@ impl App {
             ..config.clone()
         };
         let ahead = start_ahead(&bound, &parts)?;
-        start_playlist_sync(config, &parts)?;
+        start_playlists(config, &parts)?;
         start_library_sync(&bound, &parts)?;
         let server = Server::start(config, listener, parts, Arc::new(ahead))?;
         Ok(App { server })
@@ -134,21 +135,25 @@ fn check_store(config: &Config) -> Result<bool> {
     }
 }
 
-/// Re-reads playlist sources every `sync_minutes` on its own thread.
-fn start_playlist_sync(config: &Config, parts: &Parts) -> Result<()> {
-    let Some(every) = config.sync_every.filter(|_| !parts.read_only) else {
+/// Starts the playlist thread when it has work: tagging the entries that
+/// are only an id (with a resolver), and re-reading playlist sources every
+/// `sync_minutes`. Not for a read-only store.
+fn start_playlists(config: &Config, parts: &Parts) -> Result<()> {
+    let every = config.sync_every;
+    if parts.read_only || (every.is_none() && !parts.tracks.can_resolve()) {
         return Ok(());
-    };
-    let (config, stop, counts) = (
+    }
+    let (config, tracks, stop, counts) = (
         config.clone(),
+        Arc::clone(&parts.tracks),
         Arc::clone(&parts.stopping),
         Arc::clone(&parts.metrics),
     );
     thread::Builder::new()
-        .name("playlist-sync".into())
-        .spawn(move || playlist_source::sync_forever(&config, every, &stop, &counts))
+        .name("playlists".into())
+        .spawn(move || playlist_source::keep_up(&config, &tracks, every, &stop, &counts))
         .map(drop)
-        .map_err(|e| Error::io("cannot start the playlist sync thread", e))
+        .map_err(|e| Error::io("cannot start the playlist thread", e))
 }
 
 /// Reads the account's library again every `library_minutes` on its own

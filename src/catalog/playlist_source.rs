@@ -12,14 +12,17 @@ use std::time::{Duration, Instant};
 use log::{info, warn};
 
 use crate::catalog::cookies::Cookies;
+use crate::catalog::lookup::TrackSource;
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
 use crate::catalog::ytdlp::{self, FlatPlaylist};
+use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::metrics::Metrics;
 use crate::subprocess::{self, Helper, How};
+use crate::video_id::VideoId;
 
 /// A playlist's JSON can be large (a 5,000-entry list is megabytes).
 const MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
@@ -368,11 +371,27 @@ fn is_ours(path: &Path) -> std::io::Result<bool> {
         .any(|l| l == MARKER))
 }
 
-/// Re-reads every imported playlist every `every`, one at a time, until
-/// `stopping` is set: the server's background sync. It uses its own store
-/// connection and never holds a stream's worker. A failure is logged once
-/// per failure streak of a playlist, and its recovery once.
-pub fn sync_forever(config: &Config, every: Duration, stopping: &AtomicBool, metrics: &Metrics) {
+/// The server's playlist thread: tags the entries that are only an id at
+/// once (see [`BareEntries`]), then, with `every` set, re-reads every
+/// imported playlist every `every`, one at a time, and tags again, until
+/// `stopping` is set. It uses its own store connection and never holds a
+/// stream's worker. A sync failure is logged once per failure streak of a
+/// playlist, and its recovery once.
+pub fn keep_up(
+    config: &Config,
+    tracks: &TrackSource,
+    every: Option<Duration>,
+    stopping: &AtomicBool,
+    metrics: &Metrics,
+) {
+    let mut bare = BareEntries::default();
+    match TrackStore::open(&config.db_path) {
+        Ok(mut store) => bare.tag(config, tracks, &mut store, stopping),
+        Err(e) => warn!("playlist tags: {e}"),
+    }
+    let Some(every) = every else {
+        return;
+    };
     let mut failing: HashSet<String> = HashSet::new();
     while pause(every, stopping) {
         let mut store = match TrackStore::open(&config.db_path) {
@@ -410,6 +429,98 @@ pub fn sync_forever(config: &Config, every: Duration, stopping: &AtomicBool, met
                 }
             }
         }
+        bare.tag(config, tracks, &mut store, stopping);
+    }
+}
+
+/// Playlist entries that are only an id (`playlist add` of an id that was
+/// never resolved, which MPD would show as the bare id): the server
+/// resolves their tags in the background, in batches of `[resolver]
+/// batch_size`, and writes the MPD files of their playlists again. Each id
+/// is tried once per run of the server (one that fails is tried again when
+/// played); a rate limit stops the round, and what is left waits for the
+/// next.
+#[derive(Debug, Default)]
+pub struct BareEntries {
+    tried: HashSet<VideoId>,
+}
+
+impl BareEntries {
+    /// One round: resolves what is bare and not tried yet.
+    pub fn tag(
+        &mut self,
+        config: &Config,
+        tracks: &TrackSource,
+        store: &mut TrackStore,
+        stopping: &AtomicBool,
+    ) {
+        if !tracks.can_resolve() {
+            return;
+        }
+        let entries = match store.bare_entries() {
+            Ok(entries) => entries,
+            Err(e) => {
+                warn!("playlist tags: {e}");
+                return;
+            }
+        };
+        let mut due: Vec<VideoId> = Vec::new();
+        for (_, id) in &entries {
+            if !self.tried.contains(id) && !due.contains(id) {
+                due.push(id.clone());
+            }
+        }
+        if due.is_empty() {
+            return;
+        }
+        info!(
+            "playlist tags: resolving {} added to playlists without tags",
+            count_ids(due.len())
+        );
+        let mut tagged: HashSet<VideoId> = HashSet::new();
+        for chunk in due.chunks(config.batch_size.max(1)) {
+            if stopping.load(Ordering::Relaxed) {
+                break;
+            }
+            let mut limited = false;
+            for (id, result) in tracks.resolve_batch(chunk, store) {
+                match result {
+                    Ok(_) => {
+                        tagged.insert(id.clone());
+                    }
+                    Err(e) if ytdlp_error::class_of(&e) == Some(Class::RateLimited) => {
+                        warn!("playlist tags: stopped until the next round: {e}");
+                        limited = true;
+                        continue;
+                    }
+                    Err(e) => info!("{id}: left without tags in its playlists: {e}"),
+                }
+                self.tried.insert(id);
+            }
+            if limited {
+                break;
+            }
+        }
+        if let Some(files) = MpdFiles::of(config) {
+            let mut names: Vec<&String> = entries
+                .iter()
+                .filter(|(_, id)| tagged.contains(id))
+                .map(|(name, _)| name)
+                .collect();
+            names.dedup();
+            for name in names {
+                if let Err(e) = files.write(store, name) {
+                    warn!("playlist {name}: {e}");
+                }
+            }
+        }
+    }
+}
+
+fn count_ids(n: usize) -> String {
+    match n {
+        1 => "1 id".into(),
+        n => format!("{n} ids"),
     }
 }
 

@@ -665,6 +665,23 @@ impl TrackStore {
         Ok((!entries.is_empty()).then_some(entries))
     }
 
+    /// Playlist entries that are only an id, with no track stored for it
+    /// (added by `playlist add` and never resolved, or its track removed
+    /// since): `(playlist, id)` by playlist and position.
+    pub fn bare_entries(&self) -> Result<Vec<(String, VideoId)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.playlist, e.video_id FROM playlist_entries e
+             LEFT JOIN tracks t ON t.video_id = e.video_id
+             WHERE t.video_id IS NULL ORDER BY e.playlist, e.position",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((text(r, 0)?, text(r, 1)?)))?;
+        let pairs = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(pairs
+            .into_iter()
+            .filter_map(|(name, id)| Some((name, VideoId::parse(&id)?)))
+            .collect())
+    }
+
     /// Deletes a track; `false` when it was not stored.
     pub fn remove(&mut self, id: &VideoId) -> Result<bool> {
         let n = self
@@ -1050,6 +1067,13 @@ mod tests {
         let ids: Vec<_> = entries.iter().map(|e| e.video_id.as_str()).collect();
         assert_eq!(ids, ["bbbbbbbbbbb", "aaaaaaaaaaa", "bbbbbbbbbbb"]);
         assert!(entries[0].track.is_none());
+        assert_eq!(
+            s.bare_entries().expect("bare"),
+            [
+                ("Road Trip".to_owned(), b.clone()),
+                ("Road Trip".to_owned(), b.clone())
+            ]
+        );
         assert_eq!(
             entries[1]
                 .track

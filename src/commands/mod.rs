@@ -287,7 +287,11 @@ pub fn import(
     )
 }
 
-/// `playlist add`: appends ids to a playlist (created on first use).
+/// `playlist add`: appends ids to a playlist (created on first use). Ids
+/// with no stored track get their tags at once through the resolver
+/// (saying so), so MPD shows `Artist - Title` rather than the id; one the
+/// resolver cannot tag stays in the playlist as a bare id, said on stderr,
+/// and the command still succeeds: the entries were added.
 pub fn playlist_add(
     config: &Config,
     name: &str,
@@ -300,11 +304,72 @@ pub fn playlist_add(
     if let Some(why) = playlist_source::hand_edit_conflict(&store, name)? {
         return Err(Error::InvalidInput(why));
     }
-    changing_mpd_file(config, &mut store, name, |s| s.playlist_add(name, &ids))?;
+    changing_mpd_file(config, &mut store, name, |s| {
+        s.playlist_add(name, &ids)?;
+        tag_new_ids(config, s, name, &ids, out)
+    })?;
     say(
         out,
         &format!("added {} to {name}", count(ids.len(), "entry", "entries")),
     )
+}
+
+/// Resolves the tags of those of `ids` that have no stored track, for
+/// `playlist add`: a line on `out` before and per id tagged, one on stderr
+/// per id left bare and why.
+fn tag_new_ids(
+    config: &Config,
+    store: &mut TrackStore,
+    name: &str,
+    ids: &[VideoId],
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut new: Vec<VideoId> = Vec::new();
+    for id in ids {
+        if store.get(id)?.is_none() && !new.contains(id) {
+            new.push(id.clone());
+        }
+    }
+    if new.is_empty() {
+        return Ok(());
+    }
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+    let source = TrackSource::new(config, metrics);
+    let ids_text = count(new.len(), "new id", "new ids");
+    if !source.can_resolve() {
+        return say(
+            out,
+            &format!(
+                "no tags for {ids_text}: [resolver] command is empty \
+                 (icyproxy add stores a track's tags by hand)"
+            ),
+        );
+    }
+    let program = config.resolver_command.first().map_or("", String::as_str);
+    let program = Path::new(program)
+        .file_name()
+        .map_or(program.into(), |name| name.to_string_lossy());
+    say(
+        out,
+        &format!("resolving the tags of {ids_text} with {program}"),
+    )?;
+    for (id, result) in source.resolve_batch(&new, store) {
+        match result {
+            Ok(track) => say(
+                out,
+                &format!(
+                    "{id}\t{}\t{}",
+                    clean(&track.tags.artist),
+                    clean(&track.tags.title)
+                ),
+            )?,
+            Err(e) => eprintln!(
+                "icyproxy: {id}: no tags: {e}; it stays in {name} as a bare id, \
+                 tried again when played"
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// `playlist list [NAME]`: `name<TAB>entries[<TAB>source URL]` per

@@ -24,7 +24,8 @@ impl Source {
         let scratch = tempfile::tempdir().expect("tempdir");
         let lists = scratch.path().to_path_buf();
         let calls = lists.join("calls");
-        let command = fake_playlists(&calls, &lists);
+        // No resolver: `playlist add` of an id not stored leaves it bare.
+        let command = fake_playlists(&calls, &lists).without_resolver();
         Source {
             env: env(&format!("{command}{extra}")),
             lists,
