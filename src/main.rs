@@ -458,11 +458,13 @@ fn run_discover(
         } => {
             let args = commands::SearchArgs {
                 query: query.join(" "),
-                limit: usize::from(limit),
                 videos,
-                add,
-                play,
-                playlist,
+                wanted: commands::Wanted {
+                    limit: usize::from(limit),
+                    add,
+                    play,
+                    playlist,
+                },
             };
             commands::search(config, &args, out)
         }
@@ -477,10 +479,12 @@ fn run_discover(
             let args = commands::RadioArgs {
                 seed: song,
                 current,
-                limit: usize::from(limit),
-                add,
-                play,
-                playlist,
+                wanted: commands::Wanted {
+                    limit: usize::from(limit),
+                    add,
+                    play,
+                    playlist,
+                },
             };
             commands::radio(config, &args, out)
         }

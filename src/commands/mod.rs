@@ -628,14 +628,12 @@ pub fn playlist_export(config: &Config, export: &Export, out: &mut dyn Write) ->
     }
 }
 
-/// What `search` does, as given on the command line.
+/// How many songs `search` and `radio` find, and where they go besides
+/// the printed table.
 #[derive(Debug, Clone)]
-pub struct SearchArgs {
-    pub query: String,
+pub struct Wanted {
     pub limit: usize,
-    /// The videos section instead of the songs.
-    pub videos: bool,
-    /// Append the results to MPD's queue.
+    /// Append the songs to MPD's queue.
     pub add: bool,
     /// Append them and play the first.
     pub play: bool,
@@ -643,20 +641,43 @@ pub struct SearchArgs {
     pub playlist: Option<String>,
 }
 
+impl Wanted {
+    /// Refuses a playlist name before anything runs.
+    fn check(&self) -> Result<()> {
+        match &self.playlist {
+            Some(name) => crate::catalog::store::check_playlist_name(name),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether MPD's queue changes.
+    fn queues(&self) -> bool {
+        self.add || self.play
+    }
+}
+
+/// What `search` does, as given on the command line.
+#[derive(Debug, Clone)]
+pub struct SearchArgs {
+    pub query: String,
+    /// The videos section instead of the songs.
+    pub videos: bool,
+    pub wanted: Wanted,
+}
+
 /// `search QUERY`: YouTube Music's search, printed as a numbered table
 /// (position, Artist - Title, duration, id); the songs are stored with
 /// their tags, and appended to MPD's queue, played or stored as a
 /// playlist as asked.
 pub fn search(config: &Config, args: &SearchArgs, out: &mut dyn Write) -> Result<()> {
-    if let Some(name) = &args.playlist {
-        crate::catalog::store::check_playlist_name(name)?;
-    }
-    let session = queue_session(config, args.add || args.play)?;
+    let wanted = &args.wanted;
+    wanted.check()?;
+    let session = queue_session(config, wanted.queues())?;
     let mut store = open_store(config, Need::Write)?;
     let source = TrackSource::new(config, std::sync::Arc::new(Metrics::default()));
     let search = Search {
         query: &args.query,
-        limit: args.limit,
+        limit: wanted.limit,
         section: if args.videos {
             Section::Videos
         } else {
@@ -673,8 +694,8 @@ pub fn search(config: &Config, args: &SearchArgs, out: &mut dyn Write) -> Result
     write_all(out, &results_table(&found))?;
     let deliver = Deliver {
         session: session.as_ref(),
-        playlist: args.playlist.as_deref(),
-        play: args.play,
+        playlist: wanted.playlist.as_deref(),
+        play: wanted.play,
     };
     deliver.found(config, &mut store, &found, out)
 }
@@ -696,20 +717,16 @@ pub struct RadioArgs {
     pub seed: Option<String>,
     /// The radio of MPD's current song.
     pub current: bool,
-    pub limit: usize,
-    pub add: bool,
-    pub play: bool,
-    pub playlist: Option<String>,
+    pub wanted: Wanted,
 }
 
 /// `radio ID|URL|--current`: YouTube Music's radio of a song, without the
 /// song itself and without what MPD's queue holds, printed like `search`
 /// and queued, played or stored as asked. One yt-dlp run.
 pub fn radio(config: &Config, args: &RadioArgs, out: &mut dyn Write) -> Result<()> {
-    if let Some(name) = &args.playlist {
-        crate::catalog::store::check_playlist_name(name)?;
-    }
-    let session = queue_session(config, args.add || args.play || args.current)?;
+    let wanted = &args.wanted;
+    wanted.check()?;
+    let session = queue_session(config, wanted.queues() || args.current)?;
     let port = crate::app::proxy_port(config);
     let seed = match (&args.seed, &session) {
         (Some(text), _) => seed_id(text)?,
@@ -741,7 +758,7 @@ pub fn radio(config: &Config, args: &RadioArgs, out: &mut dyn Write) -> Result<(
     let source = TrackSource::new(config, std::sync::Arc::new(Metrics::default()));
     let ask = discover::RadioAsk {
         seed: &seed,
-        limit: args.limit,
+        limit: wanted.limit,
         skip: &skip,
     };
     let found = discover::radio(config, &source, &mut store, &ask)?;
@@ -752,9 +769,9 @@ pub fn radio(config: &Config, args: &RadioArgs, out: &mut dyn Write) -> Result<(
     }
     write_all(out, &results_table(&found))?;
     let deliver = Deliver {
-        session: session.as_ref().filter(|_| args.add || args.play),
-        playlist: args.playlist.as_deref(),
-        play: args.play,
+        session: session.as_ref().filter(|_| wanted.queues()),
+        playlist: wanted.playlist.as_deref(),
+        play: wanted.play,
     };
     deliver.found(config, &mut store, &found, out)
 }
