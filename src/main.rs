@@ -181,15 +181,8 @@ enum Command {
         /// The videos section instead of the songs
         #[arg(long)]
         videos: bool,
-        /// Append the results to MPD's queue ([mpd] address), tagged
-        #[arg(long)]
-        add: bool,
-        /// Append them and play the first
-        #[arg(long)]
-        play: bool,
-        /// Store them as this playlist (replaced if it exists)
-        #[arg(long, value_name = "NAME")]
-        playlist: Option<String>,
+        #[command(flatten)]
+        deliver: Deliver,
     },
     /// YouTube Music's radio of a song: print, queue, play or store it.
     ///
@@ -209,19 +202,37 @@ enum Command {
         /// How many songs, at most
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=50))]
         limit: u16,
-        /// Append them to MPD's queue, tagged
-        #[arg(long)]
-        add: bool,
-        /// Append them and play the first
-        #[arg(long)]
-        play: bool,
-        /// Store them as this playlist (replaced if it exists)
-        #[arg(long, value_name = "NAME")]
-        playlist: Option<String>,
+        #[command(flatten)]
+        deliver: Deliver,
     },
     /// Your YouTube Music library (needs [resolver] cookies_file).
     #[command(subcommand)]
     Library(LibraryCommand),
+}
+
+/// Where `search` and `radio` put the songs they find, besides printing them.
+#[derive(Args)]
+struct Deliver {
+    /// Append them to MPD's queue ([mpd] address), tagged
+    #[arg(long)]
+    add: bool,
+    /// Append them and play the first
+    #[arg(long)]
+    play: bool,
+    /// Store them as this playlist (replaced if it exists)
+    #[arg(long, value_name = "NAME")]
+    playlist: Option<String>,
+}
+
+impl Deliver {
+    fn wanted(self, limit: u16) -> commands::Wanted {
+        commands::Wanted {
+            limit: usize::from(limit),
+            add: self.add,
+            play: self.play,
+            playlist: self.playlist,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -452,19 +463,12 @@ fn run_discover(
             query,
             limit,
             videos,
-            add,
-            play,
-            playlist,
+            deliver,
         } => {
             let args = commands::SearchArgs {
                 query: query.join(" "),
                 videos,
-                wanted: commands::Wanted {
-                    limit: usize::from(limit),
-                    add,
-                    play,
-                    playlist,
-                },
+                wanted: deliver.wanted(limit),
             };
             commands::search(config, &args, out)
         }
@@ -472,19 +476,12 @@ fn run_discover(
             song,
             current,
             limit,
-            add,
-            play,
-            playlist,
+            deliver,
         } => {
             let args = commands::RadioArgs {
                 seed: song,
                 current,
-                wanted: commands::Wanted {
-                    limit: usize::from(limit),
-                    add,
-                    play,
-                    playlist,
-                },
+                wanted: deliver.wanted(limit),
             };
             commands::radio(config, &args, out)
         }

@@ -22,7 +22,7 @@ use log::{info, warn};
 
 use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::store::{Track, TrackStore};
+use crate::catalog::store::{LazyStore, Track, TrackStore};
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::mpd::queue::Session;
@@ -235,22 +235,19 @@ struct Worker {
 
 impl Worker {
     fn run(mut self, states: &Receiver<QueueState>, stopping: &AtomicBool) {
-        let mut store: Option<TrackStore> = None;
+        let mut lazy = LazyStore::new(&self.radio.config.db_path, false);
         while !stopping.load(Ordering::Relaxed) {
             match states.recv_timeout(TICK) {
                 Ok(state) => self.take(states.try_iter().last().unwrap_or(state)),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
-            let store = match &mut store {
-                Some(store) => store,
-                None => match TrackStore::open(&self.radio.config.db_path) {
-                    Ok(opened) => store.insert(opened),
-                    Err(e) => {
-                        self.failed(format!("autoplay: {e}"));
-                        continue;
-                    }
-                },
+            let store = match lazy.get() {
+                Ok(store) => store,
+                Err(e) => {
+                    self.failed(format!("autoplay: {e}"));
+                    continue;
+                }
             };
             self.remember_current(store);
             self.consider(store);

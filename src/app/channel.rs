@@ -15,7 +15,7 @@ use log::{info, warn};
 
 use super::autoplay::{AutoplayStatus, Radio};
 use crate::catalog::discover::{self, SEARCHES_KEPT, Search, Section};
-use crate::catalog::store::TrackStore;
+use crate::catalog::store::{LazyStore, TrackStore};
 use crate::error::{Error, Result};
 use crate::mpd::proxied_id;
 
@@ -98,22 +98,19 @@ pub fn hand_over(sender: &Sender<String>, text: String) {
 
 impl Commands {
     fn run(self, messages: &Receiver<String>, stopping: &AtomicBool) {
-        let mut store: Option<TrackStore> = None;
+        let mut lazy = LazyStore::new(&self.radio.config.db_path, false);
         while !stopping.load(Ordering::Relaxed) {
             let text = match messages.recv_timeout(TICK) {
                 Ok(text) => text,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
-            let store = match &mut store {
-                Some(store) => store,
-                None => match TrackStore::open(&self.radio.config.db_path) {
-                    Ok(opened) => store.insert(opened),
-                    Err(e) => {
-                        warn!("MPD channel: {text:?} not run: {e}");
-                        continue;
-                    }
-                },
+            let store = match lazy.get() {
+                Ok(store) => store,
+                Err(e) => {
+                    warn!("MPD channel: {text:?} not run: {e}");
+                    continue;
+                }
             };
             if let Err(e) = self.handle(store, &text) {
                 warn!("MPD channel: {text:?} failed: {e}");

@@ -18,7 +18,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::{debug, info, warn};
 
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::store::{Track, TrackStore};
+use crate::catalog::store::{LazyStore, Track, TrackStore};
 use crate::catalog::stream_url;
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;
@@ -125,7 +125,7 @@ struct WarmThread {
 
 impl WarmThread {
     fn run(mut self, windows: &Receiver<Vec<VideoId>>) {
-        let mut store: Option<TrackStore> = None;
+        let mut lazy = LazyStore::new(&self.db_path, false);
         let mut next_look = Instant::now();
         loop {
             if self.parts.stopping.load(Ordering::Relaxed) {
@@ -146,16 +146,13 @@ impl WarmThread {
             if Instant::now() < next_look {
                 continue;
             }
-            let store = match &mut store {
-                Some(store) => store,
-                None => match TrackStore::open(&self.db_path) {
-                    Ok(opened) => store.insert(opened),
-                    Err(e) => {
-                        warn!("warming: {e}");
-                        next_look = Instant::now() + RETRY_FIRST;
-                        continue;
-                    }
-                },
+            let store = match lazy.get() {
+                Ok(store) => store,
+                Err(e) => {
+                    warn!("warming: {e}");
+                    next_look = Instant::now() + RETRY_FIRST;
+                    continue;
+                }
             };
             next_look = self.warm_once(store);
         }

@@ -250,6 +250,36 @@ pub struct PlaylistEntry {
     pub track: Option<Track>,
 }
 
+/// A thread's own connection, opened on its first use and then kept. A
+/// store that cannot be opened yet (a full disk, a directory not made) is
+/// tried again on the next use instead of ending the thread.
+pub struct LazyStore {
+    path: PathBuf,
+    read_only: bool,
+    open: Option<TrackStore>,
+}
+
+impl LazyStore {
+    /// Nothing is opened until [`LazyStore::get`].
+    pub fn new(path: &Path, read_only: bool) -> LazyStore {
+        LazyStore {
+            path: path.to_path_buf(),
+            read_only,
+            open: None,
+        }
+    }
+
+    /// The connection, opened (read-only when asked) if it is not yet.
+    pub fn get(&mut self) -> Result<&mut TrackStore> {
+        let store = match self.open.take() {
+            Some(store) => store,
+            None if self.read_only => TrackStore::open_read_only(&self.path)?,
+            None => TrackStore::open(&self.path)?,
+        };
+        Ok(self.open.insert(store))
+    }
+}
+
 /// One connection to the track store.
 pub struct TrackStore {
     conn: Connection,

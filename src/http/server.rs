@@ -39,7 +39,7 @@ use log::{error, info};
 use tiny_http::Request;
 
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::store::{Track, TrackStore};
+use crate::catalog::store::{LazyStore, Track, TrackStore};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, BrowserMarks};
@@ -356,7 +356,7 @@ fn spawn_worker(name: String, shared: &Shared, ends: WorkerEnds, ready: Sender<(
             let WorkerEnds { jobs, alive, done } = ends;
             let _done = done;
             // Each worker owns its connection, opened on first use.
-            let mut store: Option<TrackStore> = None;
+            let mut store = LazyStore::new(&shared.db_path, shared.read_only);
             // Allocated on the first request too: a thread that never
             // allocates costs no malloc arena, which keeps idle RSS small.
             let mut buf: Vec<u8> = Vec::new();
@@ -503,22 +503,19 @@ fn dispatch(request: Request, senders: &Senders) {
     }
 }
 
-fn handle(job: Job, store: &mut Option<TrackStore>, shared: &Shared, buf: &mut [u8]) {
+fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
     let started = job.started;
     let client = client_of(&job.request);
     let target = describe(&job.request);
-    let store = match store {
-        Some(open) => open,
-        None => match open_store(shared) {
-            Ok(opened) => store.insert(opened),
-            Err(e) => {
-                error!("{e}");
-                let outcome = response::respond_error(job.request, &e);
-                shared.metrics.request(outcome.status, outcome.bytes);
-                log_request(&client, &target, &outcome, started);
-                return;
-            }
-        },
+    let store = match store.get() {
+        Ok(store) => store,
+        Err(e) => {
+            error!("{e}");
+            let outcome = response::respond_error(job.request, &e);
+            shared.metrics.request(outcome.status, outcome.bytes);
+            log_request(&client, &target, &outcome, started);
+            return;
+        }
     };
     let job = match resolve_first(job, store, shared) {
         Some(job) => job,
@@ -627,14 +624,6 @@ fn hand_back(mut job: Job, track: Track, head: bool, shared: &Shared) -> Option<
     match pool.try_send(job) {
         Ok(()) => None,
         Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => Some((job, Error::Busy)),
-    }
-}
-
-fn open_store(shared: &Shared) -> Result<TrackStore> {
-    if shared.read_only {
-        TrackStore::open_read_only(&shared.db_path)
-    } else {
-        TrackStore::open(&shared.db_path)
     }
 }
 

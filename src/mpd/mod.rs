@@ -432,56 +432,49 @@ impl Follower {
         }
     }
 
-    /// Reads the [`QueueState`] and hands it on, when asked for: `status`,
-    /// then one command list of the last entries, the current one and
-    /// `status` again (equal statuses: a consistent read; else once more).
+    /// Reads the [`QueueState`] and hands it on, when asked for: the last
+    /// [`TAIL`] entries and the current one, in one consistent read.
     fn report_queue(&mut self, conn: &mut Connection) -> std::result::Result<(), Failure> {
         if self.listeners.on_queue.is_none() {
             return Ok(());
         }
-        let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
-        let mut status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
-        for _ in 0..WINDOW_ATTEMPTS {
+        let read = consistent_read(conn, |status| {
             let from = status.length.saturating_sub(TAIL);
             let mut commands = vec![format!("playlistinfo {from}:{}", status.length)];
-            if let Some(song) = status.song.filter(|&s| s < status.length) {
+            let current = status.song.filter(|&s| s < status.length);
+            if let Some(song) = current {
                 commands.push(format!("playlistinfo {song}:{}", song + 1));
             }
-            commands.push("status".into());
-            let answers = match conn.command_list(&commands) {
-                Ok(answers) => answers,
-                Err(Failure::Ack(ack)) if ack.code == ACK_ARG => {
-                    status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
-                    continue;
-                }
-                Err(failure) => return Err(failure),
-            };
-            let after = answers.last().map(|a| protocol::parse_status(a));
-            let after = after.transpose().map_err(lost)?.unwrap_or_default();
-            if after != status {
-                status = after;
-                continue;
-            }
-            let tail = protocol::parse_entries(&answers[0]).map_err(lost)?;
-            let current = match commands.len() {
-                3 => protocol::parse_entries(&answers[1]).map_err(lost)?,
-                _ => Vec::new(),
-            };
-            let state = QueueState {
-                playing: status.playing,
-                repeat: status.repeat,
-                random: status.random,
-                single: status.single,
-                song: status.song,
-                length: status.length,
-                version: status.version,
-                current: current.into_iter().next().map(|e| e.file),
-                tail: tail.into_iter().map(|e| e.file).collect(),
-            };
-            if let Some(on_queue) = self.listeners.on_queue.as_mut() {
-                on_queue(state);
-            }
+            (current.is_some(), commands)
+        })?;
+        let Some(Snapshot {
+            status,
+            plan: has_current,
+            answers,
+        }) = read
+        else {
             return Ok(());
+        };
+        let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
+        let entries = |at: usize| match answers.get(at) {
+            Some(pairs) => protocol::parse_entries(pairs).map_err(lost),
+            None => Ok(Vec::new()),
+        };
+        let tail = entries(0)?;
+        let current = if has_current { entries(1)? } else { Vec::new() };
+        let state = QueueState {
+            playing: status.playing,
+            repeat: status.repeat,
+            random: status.random,
+            single: status.single,
+            song: status.song,
+            length: status.length,
+            version: status.version,
+            current: current.into_iter().next().map(|e| e.file),
+            tail: tail.into_iter().map(|e| e.file).collect(),
+        };
+        if let Some(on_queue) = self.listeners.on_queue.as_mut() {
+            on_queue(state);
         }
         Ok(())
     }
@@ -523,56 +516,33 @@ impl Follower {
         Ok(())
     }
 
-    /// `status`, then the planned `playlistinfo` ranges and `status` again
-    /// in one command list (MPD runs it without other clients' commands in
-    /// between). When both statuses agree (the queue's version included),
-    /// the entries belong to the status the plan came from. When they do
-    /// not, the queue changed in between: plan again from the newer one.
-    /// `None` when it kept changing: the change is also an `idle` event,
-    /// so the next wait returns at once and reads again.
+    /// The window: the planned `playlistinfo` ranges, in one consistent
+    /// read. `None` when the queue kept changing.
     fn read_window(
         &self,
         conn: &mut Connection,
     ) -> std::result::Result<Option<Vec<VideoId>>, Failure> {
-        let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
-        let mut status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
-        for _ in 0..WINDOW_ATTEMPTS {
-            let plan = window::plan(&status, self.settings.warm_ahead);
-            let mut commands: Vec<String> = plan
+        let read = consistent_read(conn, |status| {
+            let plan = window::plan(status, self.settings.warm_ahead);
+            let commands = plan
                 .ranges
                 .iter()
                 .map(|(start, end)| format!("playlistinfo {start}:{end}"))
                 .collect();
-            commands.push("status".into());
-            let answers = match conn.command_list(&commands) {
-                Ok(answers) => answers,
-                // A range past the end: the queue shrank since `status`.
-                Err(Failure::Ack(ack)) if ack.code == ACK_ARG => {
-                    status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
-                    continue;
-                }
-                Err(failure) => return Err(failure),
-            };
-            let Some((last, ranges)) = answers.split_last() else {
-                return Err(Failure::Lost("MPD answered an empty command list".into()));
-            };
-            let after = protocol::parse_status(last).map_err(lost)?;
-            if after != status {
-                status = after;
-                continue;
-            }
-            let mut entries = Vec::new();
-            for pairs in ranges {
-                entries.extend(protocol::parse_entries(pairs).map_err(lost)?);
-            }
-            return Ok(Some(window::window(
-                &plan.order,
-                &entries,
-                self.settings.proxy_port,
-            )));
+            (plan, commands)
+        })?;
+        let Some(Snapshot { plan, answers, .. }) = read else {
+            return Ok(None);
+        };
+        let mut entries = Vec::new();
+        for pairs in &answers {
+            entries.extend(protocol::parse_entries(pairs).map_err(|e| Failure::Lost(e.0))?);
         }
-        log::debug!("MPD's queue changed under {WINDOW_ATTEMPTS} reads; reading again after idle");
-        Ok(None)
+        Ok(Some(window::window(
+            &plan.order,
+            &entries,
+            self.settings.proxy_port,
+        )))
     }
 
     /// Calls `on_window` when the window differs from the last one.
@@ -627,4 +597,54 @@ impl Follower {
         }
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+/// What [`consistent_read`] gives: a status, what was planned from it, and
+/// the answers to the planned commands, all from one unchanged queue.
+struct Snapshot<P> {
+    status: protocol::Status,
+    plan: P,
+    answers: Vec<Vec<(String, String)>>,
+}
+
+/// `status`, then the commands planned from it and `status` again in one
+/// command list (MPD runs it without other clients' commands in between).
+/// When both statuses agree (the queue's version included), the answers
+/// belong to the status the plan came from. When they do not, or a range
+/// ran past a queue that shrank, plan again from the newer status. `None`
+/// when the queue kept changing: that change is also an `idle` event, so
+/// the next wait returns at once and reads again.
+fn consistent_read<P>(
+    conn: &mut Connection,
+    plan: impl Fn(&protocol::Status) -> (P, Vec<String>),
+) -> std::result::Result<Option<Snapshot<P>>, Failure> {
+    let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
+    let mut status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+    for _ in 0..WINDOW_ATTEMPTS {
+        let (planned, mut commands) = plan(&status);
+        commands.push("status".into());
+        let mut answers = match conn.command_list(&commands) {
+            Ok(answers) => answers,
+            Err(Failure::Ack(ack)) if ack.code == ACK_ARG => {
+                status = protocol::parse_status(&conn.command("status")?).map_err(lost)?;
+                continue;
+            }
+            Err(failure) => return Err(failure),
+        };
+        let Some(last) = answers.pop() else {
+            return Err(Failure::Lost("MPD answered an empty command list".into()));
+        };
+        let after = protocol::parse_status(&last).map_err(lost)?;
+        if after != status {
+            status = after;
+            continue;
+        }
+        return Ok(Some(Snapshot {
+            status,
+            plan: planned,
+            answers,
+        }));
+    }
+    log::debug!("MPD's queue changed under {WINDOW_ATTEMPTS} reads; reading again after idle");
+    Ok(None)
 }

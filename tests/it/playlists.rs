@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::common::music::listing;
 use crate::common::*;
 
 const ROAD: &str = "https://music.youtube.com/playlist?list=PLroad";
@@ -56,23 +57,6 @@ impl Source {
 
 fn flat_fixture() -> String {
     std::fs::read_to_string(fixture("flat-playlist.json")).expect("fixture")
-}
-
-/// A flat listing of `ids` with titles `Title ID` by channel `Chan - Topic`.
-fn listing(title: &str, ids: &[&str]) -> String {
-    let entries: Vec<serde_json::Value> = ids
-        .iter()
-        .map(|id| {
-            serde_json::json!({
-                "_type": "url", "ie_key": "Youtube", "id": id,
-                "url": format!("https://www.youtube.com/watch?v={id}"),
-                "title": format!("Title {id}"), "duration": 100,
-                "channel": "Chan - Topic", "uploader": "Chan - Topic",
-                "thumbnails": [], "__x_forwarded_for_ip": null,
-            })
-        })
-        .collect();
-    serde_json::json!({"_type": "playlist", "title": title, "entries": entries}).to_string()
 }
 
 fn lines(text: &str) -> Vec<&str> {
