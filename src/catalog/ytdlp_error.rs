@@ -100,9 +100,13 @@ impl Class {
                  resolver runs with, and a yt-dlp with its solver scripts (the standalone binary, \
                  or yt-dlp[default]); icyproxy doctor checks both"
                 .to_owned(),
-            Class::Outdated => {
-                format!("YouTube changed and this yt-dlp cannot follow: upgrade it ({upgrade})")
-            }
+            // Without a JavaScript runtime (and with --no-warnings) yt-dlp
+            // often says only "Requested format is not available" too.
+            Class::Outdated => format!(
+                "YouTube changed and this yt-dlp cannot follow: upgrade it ({upgrade}); if it \
+                 is current, it may lack a JavaScript runtime (deno, Node.js 20+): icyproxy \
+                 doctor checks both"
+            ),
             Class::Network => {
                 "yt-dlp could not reach YouTube: check this machine's network and DNS".to_owned()
             }

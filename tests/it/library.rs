@@ -5,6 +5,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::common::music::{Music, feed, listing};
 use crate::common::*;
@@ -223,4 +224,65 @@ fn the_resolver_gets_the_cookies_too_and_a_logged_out_jar_is_named() {
         jar.display()
     );
     assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+}
+
+/// `[playlists] library_minutes`: the server reads the library again on
+/// its own, logging a line per change and one per failure streak.
+#[test]
+fn the_server_syncs_the_library_in_the_background() {
+    let music = Music::new();
+    let cookies = music.dir.join("my-cookies.txt");
+    std::fs::write(&cookies, JAR).expect("jar");
+    std::fs::set_permissions(&cookies, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    music.set("LM", &listing("Liked music", &["aaaaaaaaaa1"]));
+    music.set("feed", &feed(&[("PLgym", "Gym")]));
+    music.set("PLgym", &listing("Gym", &["ccccccccc01"]));
+    let config = format!(
+        "{}[playlists]\nlibrary_minutes = 0.005\n",
+        music.resolver(
+            "music",
+            "http://127.0.0.1:9/a",
+            &format!("cookies_file = {:?}", cookies.display().to_string())
+        )
+    );
+    let mut served = Served::start(&config, &[]);
+    let wait = Duration::from_secs(20);
+    let synced = |served: &mut Served, text: &str| {
+        let want = format!("library synced: {text}");
+        let line = served.wait_for_line(wait, |l| l.contains(&want));
+        assert!(line.is_some(), "no {want:?}: {:#?}", served.log_lines());
+    };
+    synced(&mut served, "Liked songs: 1 track, 1 added");
+    synced(&mut served, "Gym: 1 track, 1 added");
+
+    // A song liked, a playlist gone from the account.
+    music.set(
+        "LM",
+        &listing("Liked music", &["aaaaaaaaaa1", "aaaaaaaaaa2"]),
+    );
+    music.set("feed", &feed(&[]));
+    synced(&mut served, "Liked songs: 2 tracks, 1 added");
+    let gone = "library sync: Gym is no longer in your library: removed";
+    let line = served.wait_for_line(wait, |l| l.contains(gone));
+    assert!(line.is_some(), "{:#?}", served.log_lines());
+    let lists = stdout(&served.cli(&["playlist", "list"]));
+    assert!(lists.starts_with("Liked songs\t2\t"), "{lists}");
+    assert!(!lists.contains("Gym"), "{lists}");
+
+    // Logged out from now on: one warning, however many rounds fail.
+    std::fs::write(music.dir.join("logged-out"), "").expect("log out");
+    let runs = music.calls().len();
+    assert!(
+        wait_until(wait, || music.calls().len() >= runs + 3),
+        "no more rounds: {:?}",
+        music.calls()
+    );
+    let warned = served
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("library sync failed, playlists left as they were"))
+        .count();
+    assert_eq!(warned, 1, "{:#?}", served.log_lines());
+    let lists = stdout(&served.cli(&["playlist", "list"]));
+    assert!(lists.starts_with("Liked songs\t2\t"), "kept: {lists}");
 }
