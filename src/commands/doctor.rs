@@ -822,8 +822,8 @@ fn mpd_dir(config: &Config, listed: Option<Vec<String>>) -> Option<Check> {
         return Some(Check::fail(
             "mpd_dir",
             why,
-            "let this user write there: with the packaged service, the mpd_dir drop-in of the \
-             README (ReadWritePaths= and the audio group; chmod g+w the directory)",
+            "let this user write there: with the packaged service, the README's mpd_dir steps \
+             (adduser icyproxy audio, chmod g+ws the directory, ReadWritePaths= in a drop-in)",
         ));
     }
     let written: Vec<String> = std::fs::read_dir(dir)
