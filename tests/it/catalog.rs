@@ -320,13 +320,17 @@ fn metrics_count_what_happened() {
         );
         parse_metrics(&reply.body_text())
     };
-    assert!(wait_until(Duration::from_secs(2), || {
-        fetch().get("icyproxy_requests_total{status=\"404\"}") == Some(&1.0)
+    // The 400 is answered (and then counted) on a thread of its own, so it
+    // may be counted after the 404 that was sent later: wait for both.
+    assert!(wait_until(Duration::from_secs(10), || {
+        let m = fetch();
+        m.get("icyproxy_requests_total{status=\"404\"}") == Some(&1.0)
+            && m.get("icyproxy_requests_total{status=\"400\"}") == Some(&1.0)
     }));
     // The stream, and every /metrics answered before this one (the one
     // just before may be counted a moment after its answer arrived).
     let mut m = fetch();
-    assert!(wait_until(Duration::from_secs(2), || {
+    assert!(wait_until(Duration::from_secs(10), || {
         m = fetch();
         m["icyproxy_requests_total{status=\"200\"}"] == fetches.get()
     }));
