@@ -21,12 +21,13 @@ use std::thread;
 
 use log::{info, warn};
 
+use crate::catalog::cookies;
 use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::playlist_source;
 use crate::catalog::store::{Track, TrackStore};
-use crate::catalog::ytdlp_error::Class;
+use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::endpoints::Status;
@@ -34,6 +35,7 @@ use crate::http::server::{Parts, Server, StopHandle, client_connections};
 use crate::metrics::Metrics;
 use crate::mpd::queue::{QueueSong, Session};
 use crate::mpd::{self, FollowSettings, FollowStatus, Link, Listeners};
+use crate::permissions::{self, Want};
 use crate::stream::cover::CoverCache;
 use crate::stream::upstream::Upstream;
 use warm::{WarmParts, Warmer};
@@ -41,6 +43,7 @@ use warm::{WarmParts, Warmer};
 /// The whole running service: the HTTP server and what runs beside it.
 pub struct App {
     server: Server,
+    warnings: Vec<String>,
 }
 
 impl App {
@@ -74,11 +77,20 @@ impl App {
             port,
             ..config.clone()
         };
-        let ahead = start_ahead(&bound, &parts)?;
+        let warnings = start_warnings(config);
+        let mut ahead = start_ahead(&bound, &parts)?;
+        ahead.warnings.clone_from(&warnings);
         start_playlists(config, &parts)?;
         start_library_sync(&bound, &parts)?;
         let server = Server::start(config, listener, parts, Arc::new(ahead))?;
-        Ok(App { server })
+        Ok(App { server, warnings })
+    }
+
+    /// What doctor would fail, as this process sees it at start (with the
+    /// user, groups and sandbox it runs with): said once in the log, and
+    /// kept in `/health` (`warnings`) for doctor run from another shell.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -94,6 +106,34 @@ impl App {
     pub fn wait(self) -> Result<()> {
         self.server.wait()
     }
+}
+
+/// The resolver program missing, `mpd_dir` not writable, the cookies file
+/// unreadable.
+fn start_warnings(config: &Config) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(program) = config.resolver_command.first() {
+        if ytdlp_error::locate(program, std::env::var_os("PATH").as_deref()).is_none() {
+            warnings.push(format!(
+                "resolver program {program} not found on PATH: unknown ids will fail (install \
+                 yt-dlp, or set [resolver] command = [] to turn resolving off)"
+            ));
+        }
+    }
+    if let Some(dir) = &config.mpd_dir {
+        if let Err(why) = permissions::check(dir, Want::Write) {
+            warnings.push(format!(
+                "[playlists] mpd_dir: {why}: playlists will not reach MPD (README: the mpd_dir \
+                 steps)"
+            ));
+        }
+    }
+    if let Some(file) = cookies::file_of(config) {
+        if let Err(why) = permissions::check(&file, Want::Read) {
+            warnings.push(format!("cookies file: {why}: yt-dlp runs without them"));
+        }
+    }
+    warnings
 }
 
 /// Binds the listening socket, with the fix for the usual refusals.
@@ -296,6 +336,7 @@ fn start_ahead(config: &Config, parts: &Parts) -> Result<Ahead> {
         follow: Some(follow),
         warmer: Some(warmer),
         autoplay: Some(autoplay),
+        warnings: Vec::new(),
     })
 }
 
@@ -306,6 +347,8 @@ struct Ahead {
     follow: Option<Arc<FollowStatus>>,
     warmer: Option<Arc<Warmer>>,
     autoplay: Option<Arc<autoplay::AutoplayStatus>>,
+    /// [`App::warnings`], for `/health`.
+    warnings: Vec<String>,
 }
 
 impl Ahead {
@@ -348,6 +391,7 @@ impl Status for Ahead {
             |a| a.health(),
         );
         fields.insert("autoplay".into(), autoplay);
+        fields.insert("warnings".into(), self.warnings.clone().into());
         fields
     }
 

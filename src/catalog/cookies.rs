@@ -229,6 +229,29 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The cookies yt-dlp runs with: `[resolver] cookies_file`, or else a
+/// `--cookies FILE` written into `[resolver] command` by hand.
+pub fn file_of(config: &Config) -> Option<PathBuf> {
+    config
+        .cookies_file
+        .clone()
+        .or_else(|| named_in(&config.resolver_command))
+}
+
+/// `FILE` of `--cookies FILE` or `--cookies=FILE`.
+pub fn named_in(argv: &[String]) -> Option<PathBuf> {
+    let mut args = argv.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--cookies" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(file) = arg.strip_prefix("--cookies=") {
+            return Some(PathBuf::from(file));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +265,20 @@ mod tests {
             user,
             copy: dir.join("state/icyproxy-cookies.txt"),
         }
+    }
+
+    #[test]
+    fn the_cookies_file_comes_from_the_command() {
+        let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            named_in(&argv(&["yt-dlp", "--cookies", "/c.txt", "-j"])),
+            Some(PathBuf::from("/c.txt"))
+        );
+        assert_eq!(
+            named_in(&argv(&["yt-dlp", "--cookies=/d.txt"])),
+            Some(PathBuf::from("/d.txt"))
+        );
+        assert_eq!(named_in(&argv(&["yt-dlp", "-j"])), None);
     }
 
     #[test]

@@ -163,7 +163,7 @@ pub fn run(config: &Config) -> Vec<Check> {
         checks.extend(probe(config, &program));
     }
     checks.extend(mpd(config));
-    checks.push(listen(config));
+    checks.extend(listen(config));
     checks
 }
 
@@ -441,7 +441,7 @@ fn major_version(text: &str) -> Option<u32> {
 /// `[resolver] command`):
 /// readable, not by others, not expired. `None` when there is none.
 fn cookies(config: &Config) -> Option<Check> {
-    let path = cookies_path(config)?;
+    let path = crate::catalog::cookies::file_of(config)?;
     let shown = path.display().to_string();
     if let Err(why) = permissions::check(&path, Want::Read) {
         return Some(Check::fail(
@@ -488,30 +488,6 @@ fn cookies(config: &Config) -> Option<Check> {
         }
     })
 }
-
-/// The cookies yt-dlp runs with: `[resolver] cookies_file`, or else a
-/// `--cookies FILE` written into `[resolver] command` by hand.
-fn cookies_path(config: &Config) -> Option<PathBuf> {
-    config
-        .cookies_file
-        .clone()
-        .or_else(|| cookies_file(&config.resolver_command))
-}
-
-/// `FILE` of `--cookies FILE` or `--cookies=FILE`.
-pub fn cookies_file(argv: &[String]) -> Option<PathBuf> {
-    let mut args = argv.iter();
-    while let Some(arg) = args.next() {
-        if arg == "--cookies" {
-            return args.next().map(PathBuf::from);
-        }
-        if let Some(file) = arg.strip_prefix("--cookies=") {
-            return Some(PathBuf::from(file));
-        }
-    }
-    None
-}
-
 /// What a Netscape cookie jar says about YouTube's login.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CookieState {
@@ -858,73 +834,63 @@ fn mpd_dir(config: &Config, listed: Option<Vec<String>>) -> Option<Check> {
 }
 
 /// The listening address: free, or icyproxy already answers there.
-fn listen(config: &Config) -> Check {
+/// When icyproxy answers there, what it said at start of its own setup
+/// (`/health`'s `warnings`) is a failed check each: the service runs with
+/// its own user, groups and sandbox, which this shell may not share.
+fn listen(config: &Config) -> Vec<Check> {
     let bind = config.bind_address();
     match TcpListener::bind(&bind) {
         Ok(listener) => {
             drop(listener);
-            Check::ok("listen", format!("{bind} is free"))
+            return vec![Check::ok("listen", format!("{bind} is free"))];
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-            if answers_health(config) {
-                Check::ok(
-                    "listen",
-                    format!("icyproxy already answers /health on {bind}"),
-                )
-            } else {
-                Check::fail(
-                    "listen",
-                    format!("{bind} is taken by another program"),
-                    "stop it, or choose another [server] port",
-                )
-            }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {}
+        Err(e) => {
+            return vec![Check::fail(
+                "listen",
+                format!("cannot listen on {bind}: {e}"),
+                "choose another [server] host or port (ports below 1024 need privileges)",
+            )];
         }
-        Err(e) => Check::fail(
+    }
+    let Some(warnings) = running_icyproxy(config) else {
+        return vec![Check::fail(
             "listen",
-            format!("cannot listen on {bind}: {e}"),
-            "choose another [server] host or port (ports below 1024 need privileges)",
-        ),
-    }
-}
-
-/// Whether `GET /health` on the configured address is icyproxy's.
-fn answers_health(config: &Config) -> bool {
-    let Ok(upstream) = Upstream::new(config) else {
-        return false;
+            format!("{bind} is taken by another program"),
+            "stop it, or choose another [server] port",
+        )];
     };
-    let url = format!("{}/health", config.base_url());
-    upstream
-        .fetch_small(&url, 64 * 1024)
-        .is_ok_and(|(body, _)| String::from_utf8_lossy(&body).contains("\"service\":\"icyproxy\""))
+    let mut checks = vec![Check::ok(
+        "listen",
+        format!("icyproxy already answers /health on {bind}"),
+    )];
+    checks.extend(warnings.into_iter().map(|warning| {
+        Check::fail(
+            "service",
+            format!("the icyproxy on {bind} says: {warning}"),
+            "it runs with its own user, groups and sandbox: fix this for it (README, \
+             \"Install on a Raspberry Pi\"), then restart it",
+        )
+    }));
+    checks
 }
 
-/// What `serve` says at start, once each, of what doctor would fail: the
-/// resolver program missing, `mpd_dir` not writable, the cookies file
-/// unreadable.
-pub fn startup_warnings(config: &Config) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if let Some(program) = config.resolver_command.first() {
-        if ytdlp_error::locate(program, std::env::var_os("PATH").as_deref()).is_none() {
-            warnings.push(format!(
-                "resolver program {program} not found on PATH: unknown ids will fail (install \
-                 yt-dlp, or set [resolver] command = [] to turn resolving off)"
-            ));
-        }
+/// When `GET /health` on the configured address is icyproxy's: the
+/// warnings it reports.
+fn running_icyproxy(config: &Config) -> Option<Vec<String>> {
+    let upstream = Upstream::new(config).ok()?;
+    let url = format!("{}/health", config.base_url());
+    let (body, _) = upstream.fetch_small(&url, 64 * 1024).ok()?;
+    let health: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    if health["service"] != "icyproxy" {
+        return None;
     }
-    if let Some(dir) = &config.mpd_dir {
-        if let Err(why) = permissions::check(dir, Want::Write) {
-            warnings.push(format!(
-                "[playlists] mpd_dir: {why}: playlists will not reach MPD (README: the mpd_dir \
-                 drop-in)"
-            ));
-        }
-    }
-    if let Some(file) = cookies_path(config) {
-        if let Err(why) = permissions::check(&file, Want::Read) {
-            warnings.push(format!("cookies file: {why}: yt-dlp runs without them"));
-        }
-    }
-    warnings
+    let warnings = health["warnings"].as_array().map_or_else(Vec::new, |all| {
+        all.iter()
+            .filter_map(|w| w.as_str().map(str::to_owned))
+            .collect()
+    });
+    Some(warnings)
 }
 
 #[cfg(test)]
@@ -949,20 +915,6 @@ mod tests {
         assert_eq!(major_version("deno 2.1.4 (stable, release)"), Some(2));
         assert_eq!(major_version("1.1.0"), Some(1));
         assert_eq!(major_version(""), None);
-    }
-
-    #[test]
-    fn the_cookies_file_comes_from_the_command() {
-        let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(
-            cookies_file(&argv(&["yt-dlp", "--cookies", "/c.txt", "-j"])),
-            Some(PathBuf::from("/c.txt"))
-        );
-        assert_eq!(
-            cookies_file(&argv(&["yt-dlp", "--cookies=/d.txt"])),
-            Some(PathBuf::from("/d.txt"))
-        );
-        assert_eq!(cookies_file(&argv(&["yt-dlp", "-j"])), None);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn serve(config: &Config) -> Result<()> {
     let server = App::start(config)?;
     // What doctor would fail, said once each once serving (a server that
     // failed to start says only why).
-    for warning in doctor::startup_warnings(config) {
+    for warning in server.warnings() {
         warn!("{warning}");
     }
     if !config.is_loopback() && config.token.is_none() {

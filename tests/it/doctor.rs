@@ -508,6 +508,57 @@ fn a_taken_port_is_told_from_icyproxy_answering_there() {
     );
 }
 
+/// The service runs as another user in a sandbox: what it found wrong at
+/// its start (`/health`'s `warnings`) fails doctor, though this shell may
+/// see the same setting as fine.
+#[test]
+fn the_running_service_s_own_warnings_are_checks() {
+    let s = Setup::new();
+    let playlists = s.path("mpd-playlists");
+    let config = format!(
+        "[resolver]\ncommand = []\n[playlists]\nmpd_dir = {:?}\n",
+        playlists.display().to_string()
+    );
+    // Missing when the server starts: it says so, in its log and /health.
+    let served = crate::common::Served::start(&config, &[]);
+    let health = crate::common::health(served.addr);
+    let warnings = health["warnings"].as_array().expect("warnings").clone();
+    assert_eq!(warnings.len(), 1, "{health}");
+    let warning = warnings[0].as_str().unwrap_or("");
+    assert!(
+        warning.starts_with("[playlists] mpd_dir: ") && warning.contains("mpd-playlists"),
+        "{warning}"
+    );
+    // Here it exists and is writable; the service still said otherwise.
+    std::fs::create_dir(&playlists).expect("mkdir");
+    s.config(&format!(
+        "{config}[server]\nport = {}\n",
+        served.addr.port()
+    ));
+    let r = s.doctor();
+    assert_eq!(r.check("mpd_dir").0, "ok", "{}", r.json);
+    assert!(
+        r.check("listen")
+            .1
+            .contains("icyproxy already answers /health")
+    );
+    r.fails("service", warning, "its own user, groups and sandbox");
+    assert_eq!(r.failed(), ["service"], "{}", r.json);
+
+    // A server that found nothing wrong adds no check.
+    let fine = crate::common::Served::start(&config, &[]);
+    s.config(&format!("{config}[server]\nport = {}\n", fine.addr.port()));
+    let r = s.doctor();
+    assert_eq!(r.code, Some(0), "{}", r.json);
+    assert!(
+        r.json["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .all(|c| c["check"] != "service")
+    );
+}
+
 #[test]
 fn a_config_that_cannot_be_read_is_the_first_check() {
     let s = Setup::new();
