@@ -78,11 +78,13 @@ impl App {
             ..config.clone()
         };
         let warnings = start_warnings(config);
-        let mut ahead = start_ahead(&bound, &parts)?;
-        ahead.warnings.clone_from(&warnings);
+        let beside = Beside {
+            ahead: start_ahead(&bound, &parts)?,
+            warnings: warnings.clone(),
+        };
         start_playlists(config, &parts)?;
         start_library_sync(&bound, &parts)?;
-        let server = Server::start(config, listener, parts, Arc::new(ahead))?;
+        let server = Server::start(config, listener, parts, Arc::new(beside))?;
         Ok(App { server, warnings })
     }
 
@@ -336,7 +338,6 @@ fn start_ahead(config: &Config, parts: &Parts) -> Result<Ahead> {
         follow: Some(follow),
         warmer: Some(warmer),
         autoplay: Some(autoplay),
-        warnings: Vec::new(),
     })
 }
 
@@ -347,8 +348,6 @@ struct Ahead {
     follow: Option<Arc<FollowStatus>>,
     warmer: Option<Arc<Warmer>>,
     autoplay: Option<Arc<autoplay::AutoplayStatus>>,
-    /// [`App::warnings`], for `/health`.
-    warnings: Vec<String>,
 }
 
 impl Ahead {
@@ -391,7 +390,6 @@ impl Status for Ahead {
             |a| a.health(),
         );
         fields.insert("autoplay".into(), autoplay);
-        fields.insert("warnings".into(), self.warnings.clone().into());
         fields
     }
 
@@ -410,5 +408,24 @@ impl Status for Ahead {
             u8::from(self.autoplay.as_ref().is_some_and(|a| a.is_on())),
             self.autoplay.as_ref().map_or(0, |a| a.appended()),
         )
+    }
+}
+
+/// What `/health` and `/metrics` show beside the server's own counters:
+/// what runs ahead of the player, and [`App::warnings`].
+struct Beside {
+    ahead: Ahead,
+    warnings: Vec<String>,
+}
+
+impl Status for Beside {
+    fn health(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = self.ahead.health();
+        fields.insert("warnings".into(), self.warnings.clone().into());
+        fields
+    }
+
+    fn metrics(&self) -> String {
+        self.ahead.metrics()
     }
 }
