@@ -15,7 +15,7 @@ const ID: &str = "dQw4w9WgXcQ";
 #[test]
 fn add_get_list_remove() {
     let e = env("");
-    let o = icyproxy(
+    succeeds(
         &e,
         &[
             "add",
@@ -27,9 +27,7 @@ fn add_get_list_remove() {
             "--title",
             "Never",
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         e.dir.path().join("data/tracks.db").exists(),
         "parent directory created"
@@ -163,8 +161,7 @@ fn import_is_all_or_nothing() {
     );
     let file = e.dir.path().join("good.tsv");
     std::fs::write(&file, &good).expect("write");
-    let o = icyproxy(&e, &["import", file.to_str().expect("utf8 path")], None);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = succeeds(&e, &["import", file.to_str().expect("utf8 path")]);
     assert!(stdout(&o).contains("imported 2"));
 
     let bad = format!("bbbbbbbbbbb\thttp://h/c\tA\tT\n\n{ID}\thttp://h/a\tonly three\n");
@@ -458,7 +455,7 @@ fn playlist_commands_and_export() {
     let tsv = format!("{ID}\thttp://h/a\tRick Astley\tNever\thttps://i.example/a.jpg\n");
     let o = icyproxy(&e, &["import", "-", "--playlist", "Road Trip"], Some(&tsv));
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = icyproxy(
+    succeeds(
         &e,
         &[
             "add",
@@ -474,9 +471,7 @@ fn playlist_commands_and_export() {
             "--thumbnail",
             "https://i.example/b.jpg",
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let fields = key_values(&stdout(&icyproxy(&e, &["get", "aaaaaaaaaaa"], None)));
     for (key, value) in [
         ("album", "LP"),
@@ -488,12 +483,10 @@ fn playlist_commands_and_export() {
             "{fields:?}"
         );
     }
-    let o = icyproxy(
+    let o = succeeds(
         &e,
         &["playlist", "add", "Road Trip", "aaaaaaaaaaa", "zzzzzzzzzzz"],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
         "no tags for 1 new id: [resolver] command is empty \
@@ -510,12 +503,7 @@ fn playlist_commands_and_export() {
     // The format comes from the file name when --format is left out.
     let out = e.dir.path().join("road.m3u");
     let outs = out.to_str().expect("utf8");
-    let o = icyproxy(
-        &e,
-        &["playlist", "export", "Road Trip", "--output", outs],
-        None,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = succeeds(&e, &["playlist", "export", "Road Trip", "--output", outs]);
     assert_eq!(stdout(&o), format!("wrote 3 entries to {outs}\n"));
     let m3u = std::fs::read_to_string(&out).expect("written");
     assert!(
@@ -541,12 +529,7 @@ fn playlist_commands_and_export() {
     assert!(stdout(&o).contains("<album>LP</album>"));
     let xspf = e.dir.path().join("road.XSPF");
     let xspfs = xspf.to_str().expect("utf8");
-    let o = icyproxy(
-        &e,
-        &["playlist", "export", "Road Trip", "--output", xspfs],
-        None,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    succeeds(&e, &["playlist", "export", "Road Trip", "--output", xspfs]);
     assert!(
         std::fs::read_to_string(&xspf)
             .expect("written")
@@ -554,7 +537,7 @@ fn playlist_commands_and_export() {
     );
     let m3u8 = e.dir.path().join("road.m3u8");
     let m3u8s = m3u8.to_str().expect("utf8");
-    let o = icyproxy(
+    succeeds(
         &e,
         &[
             "playlist",
@@ -565,9 +548,7 @@ fn playlist_commands_and_export() {
             "--output",
             m3u8s,
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         std::fs::read_to_string(&m3u8)
             .expect("written")
@@ -804,7 +785,7 @@ fn db_is_a_global_option_for_the_cli_and_the_server() {
     let e = env("[resolver]\ncommand = []\n");
     let db = e.dir.path().join("x.db");
     let dbs = db.to_str().expect("utf8");
-    let o = icyproxy(
+    let o = succeeds(
         &e,
         &[
             "--db",
@@ -816,15 +797,13 @@ fn db_is_a_global_option_for_the_cli_and_the_server() {
             "--title",
             "T",
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains(&format!("database at {dbs} ")),
         "{}",
         stderr(&o)
     );
-    let o = icyproxy(
+    let o = succeeds(
         &e,
         &[
             "add",
@@ -836,12 +815,9 @@ fn db_is_a_global_option_for_the_cli_and_the_server() {
             "--db",
             dbs,
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stderr(&o), "", "the database exists now");
-    let o = icyproxy(&e, &["playlist", "add", "P", ID, "--db", dbs], None);
-    assert!(o.status.success(), "{}", stderr(&o));
+    succeeds(&e, &["playlist", "add", "P", ID, "--db", dbs]);
     assert_eq!(
         stdout(&icyproxy(&e, &["list", "--db", dbs], None))
             .lines()

@@ -18,7 +18,7 @@ const PASTED: &str = "https://music.youtube.com/watch?v=dQw4w9WgXcQ&list=RDAMVMd
 #[test]
 fn a_pasted_youtube_url_is_taken_wherever_an_id_is() {
     let env = env("[resolver]\ncommand = []\n");
-    let o = icyproxy(
+    let o = succeeds(
         &env,
         &[
             "add",
@@ -28,19 +28,15 @@ fn a_pasted_youtube_url_is_taken_wherever_an_id_is() {
             "--title",
             "T",
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "stored dQw4w9WgXcQ\n");
-    let o = icyproxy(&env, &["get", "https://youtu.be/dQw4w9WgXcQ?si=x"], None);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let o = succeeds(&env, &["get", "https://youtu.be/dQw4w9WgXcQ?si=x"]);
     assert!(
         stdout(&o).starts_with("video_id\tdQw4w9WgXcQ\n"),
         "{}",
         stdout(&o)
     );
-    let o = icyproxy(&env, &["playlist", "add", "P", PASTED], None);
-    assert!(o.status.success(), "{}", stderr(&o));
+    succeeds(&env, &["playlist", "add", "P", PASTED]);
     let o = icyproxy(&env, &["playlist", "list", "P"], None);
     assert_eq!(stdout(&o), "dQw4w9WgXcQ\t\tT\n");
     let o = icyproxy(
@@ -62,8 +58,7 @@ fn a_pasted_youtube_url_is_taken_wherever_an_id_is() {
             stdout(&o)
         );
     }
-    let o = icyproxy(&env, &["remove", "youtu.be/dQw4w9WgXcQ"], None);
-    assert!(o.status.success(), "{}", stderr(&o));
+    succeeds(&env, &["remove", "youtu.be/dQw4w9WgXcQ"]);
 }
 
 #[test]
@@ -93,7 +88,7 @@ fn a_url_without_its_scheme_is_quoted_as_typed() {
 #[test]
 fn read_only_commands_read_a_database_this_user_cannot_write() {
     let env = env("[resolver]\ncommand = []\n");
-    let o = icyproxy(
+    succeeds(
         &env,
         &[
             "add",
@@ -103,11 +98,8 @@ fn read_only_commands_read_a_database_this_user_cannot_write() {
             "--title",
             "T",
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = icyproxy(&env, &["playlist", "add", "P", "dQw4w9WgXcQ"], None);
-    assert!(o.status.success(), "{}", stderr(&o));
+    succeeds(&env, &["playlist", "add", "P", "dQw4w9WgXcQ"]);
     let data = env.dir.path().join("data");
     for path in [env.dir.path(), &data] {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o555)).expect("chmod");
@@ -165,7 +157,7 @@ fn playlist_add_tags_new_ids_through_the_resolver_at_once() {
         fake_resolver("json", &calls, "http://127.0.0.1:9/a"),
         mpd_dir.display().to_string()
     ));
-    let o = icyproxy(
+    succeeds(
         &env,
         &[
             "add",
@@ -177,10 +169,8 @@ fn playlist_add_tags_new_ids_through_the_resolver_at_once() {
             "--title",
             "Kept",
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = icyproxy(
+    let o = succeeds(
         &env,
         &[
             "playlist",
@@ -191,9 +181,7 @@ fn playlist_add_tags_new_ids_through_the_resolver_at_once() {
             "ccccccccccc",
             "bbbbbbbbbbb",
         ],
-        None,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
         "resolving the tags of 2 new ids with fake-resolver\n\

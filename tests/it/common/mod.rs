@@ -1064,6 +1064,14 @@ pub fn icyproxy(env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
     run(bin(env).arg("--config").arg(&env.config).args(args), stdin)
 }
 
+/// Runs `icyproxy ARGS` with `env`'s config and asserts that it succeeded
+/// (its stderr in the message when not).
+pub fn succeeds(env: &Env, args: &[&str]) -> Output {
+    let o = icyproxy(env, args, None);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    o
+}
+
 /// Runs a prepared command, feeding it `stdin`, and collects its output.
 pub fn run(command: &mut Command, stdin: Option<&str>) -> Output {
     let mut child = command
