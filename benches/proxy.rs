@@ -382,11 +382,14 @@ fn serve_file(conn: TcpStream, root: &Path) {
         }
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
         let mut range = None;
+        // Honoured as nginx does: the ttfb loop reads each answer to EOF.
+        let mut close = false;
         loop {
             let mut h = String::new();
             if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
                 break;
             }
+            close |= h.trim().eq_ignore_ascii_case("connection: close");
             if let Some(v) = h.to_ascii_lowercase().strip_prefix("range: bytes=") {
                 let (a, b) = v.trim().split_once('-').unwrap_or(("0", ""));
                 range = Some((a.parse::<u64>().unwrap_or(0), b.parse::<u64>().ok()));
@@ -394,6 +397,9 @@ fn serve_file(conn: TcpStream, root: &Path) {
         }
         let Ok(mut file) = std::fs::File::open(root.join(path.trim_start_matches('/'))) else {
             let _ = out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+            if close {
+                return;
+            }
             continue;
         };
         let len = file.metadata().map_or(0, |m| m.len());
@@ -418,7 +424,7 @@ fn serve_file(conn: TcpStream, root: &Path) {
         if file.seek(std::io::SeekFrom::Start(start)).is_err() {
             return;
         }
-        if std::io::copy(&mut (&mut file).take(end - start), &mut out).is_err() {
+        if std::io::copy(&mut (&mut file).take(end - start), &mut out).is_err() || close {
             return;
         }
     }
