@@ -441,27 +441,25 @@ impl Follower {
         let read = consistent_read(conn, |status| {
             let from = status.length.saturating_sub(TAIL);
             let mut commands = vec![format!("playlistinfo {from}:{}", status.length)];
-            let current = status.song.filter(|&s| s < status.length);
-            if let Some(song) = current {
+            if let Some(song) = status.song.filter(|&s| s < status.length) {
                 commands.push(format!("playlistinfo {song}:{}", song + 1));
             }
-            (current.is_some(), commands)
+            ((), commands)
         })?;
         let Some(Snapshot {
-            status,
-            plan: has_current,
-            answers,
+            status, answers, ..
         }) = read
         else {
             return Ok(());
         };
+        // The tail's answer, then the current song's when there is one.
         let lost = |e: protocol::ProtocolError| Failure::Lost(e.0);
         let entries = |at: usize| match answers.get(at) {
             Some(pairs) => protocol::parse_entries(pairs).map_err(lost),
             None => Ok(Vec::new()),
         };
         let tail = entries(0)?;
-        let current = if has_current { entries(1)? } else { Vec::new() };
+        let current = entries(1)?;
         let state = QueueState {
             playing: status.playing,
             repeat: status.repeat,
