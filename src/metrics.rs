@@ -359,10 +359,7 @@ impl Metrics {
             get(&self.requests[STATUSES.len()])
         );
         for (name, kind, help, value) in self.series().into_iter().chain(self.limits()) {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
+            write_series(&mut out, Series { name, kind, help }, value);
         }
         out.push_str(
             "# HELP icyproxy_resolver_failures_by_cause_total Resolver failures by cause \
@@ -380,6 +377,26 @@ impl Metrics {
         }
         out
     }
+}
+
+/// One unlabelled series of the text exposition: its name, `counter` or
+/// `gauge`, and what it counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Series {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub help: &'static str,
+}
+
+/// Writes `series` with its `# HELP` and `# TYPE` lines: the one place
+/// the exposition's shape is written, for the server's counters and for
+/// what runs beside it.
+pub fn write_series(out: &mut String, series: Series, value: u64) {
+    let Series { name, kind, help } = series;
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }
 
 /// The resolver's last failure.

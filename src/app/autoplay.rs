@@ -12,6 +12,7 @@
 //! a restarted MPD or icyproxy appends nothing twice.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -20,12 +21,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::{info, warn};
 
+use super::entries::QueueEntries;
 use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::playlist_source::Sources;
 use crate::catalog::store::{LazyStore, Track, TrackStore};
-use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::mpd::queue::Session;
+use crate::mpd::settings::Autoplay;
 use crate::mpd::{QueueState, proxied_id};
 use crate::video_id::VideoId;
 
@@ -97,7 +100,7 @@ impl AutoplayStatus {
 /// Why autoplay waits, or the seeds to try, in order.
 pub fn decide(
     state: &QueueState,
-    settings: &config::Autoplay,
+    settings: &Autoplay,
     port: u16,
 ) -> std::result::Result<Vec<VideoId>, &'static str> {
     if !state.playing {
@@ -138,10 +141,15 @@ pub fn decide(
 /// What autoplay (and the channel's `radio`) need to append a radio.
 #[derive(Clone)]
 pub struct Radio {
-    /// With the port the server really listens on.
-    pub config: Config,
     pub tracks: Arc<TrackSource>,
     pub session: Session,
+    /// The radio's reader, and MPD's playlist files for searches.
+    pub sources: Sources,
+    /// This server's queue entries (by the port it really listens on).
+    pub entries: QueueEntries,
+    /// The database each thread opens its own connection to.
+    pub store_path: PathBuf,
+    pub autoplay: Autoplay,
 }
 
 impl Radio {
@@ -156,7 +164,7 @@ impl Radio {
         skip: &HashSet<String>,
     ) -> Result<Vec<Track>> {
         let ask = discover::RadioAsk { seed, limit, skip };
-        let found = discover::radio(&self.config, &self.tracks, store, &ask)?;
+        let found = discover::radio(&self.sources, &self.tracks, store, &ask)?;
         let ids: Vec<VideoId> = found
             .iter()
             .filter(|t| t.stream_url.is_none())
@@ -180,17 +188,14 @@ impl Radio {
                 songs.push(fresh);
             }
         }
-        let queued: Vec<_> = songs
-            .iter()
-            .map(|t| super::queue_song(&self.config, t))
-            .collect();
+        let queued: Vec<_> = songs.iter().map(|t| self.entries.song(t)).collect();
         self.session.append(&queued, false)?;
         let mut seen: Vec<VideoId> = songs
             .iter()
             .filter_map(|t| VideoId::parse(&t.video_id))
             .collect();
         seen.extend(failed);
-        store.remember(&seen, self.config.autoplay.history)?;
+        store.remember(&seen, self.autoplay.history)?;
         Ok(songs)
     }
 }
@@ -235,7 +240,7 @@ struct Worker {
 
 impl Worker {
     fn run(mut self, states: &Receiver<QueueState>, stopping: &AtomicBool) {
-        let mut lazy = LazyStore::new(&self.radio.config.db_path, false);
+        let mut lazy = LazyStore::new(&self.radio.store_path, false);
         while !stopping.load(Ordering::Relaxed) {
             match states.recv_timeout(TICK) {
                 Ok(state) => self.take(states.try_iter().last().unwrap_or(state)),
@@ -265,18 +270,15 @@ impl Worker {
     /// Puts the current song in the history once it plays.
     fn remember_current(&mut self, store: &mut TrackStore) {
         let Some(state) = &self.latest else { return };
-        let port = self.radio.config.port;
-        let Some(current) = state.current.as_deref().and_then(|f| proxied_id(f, port)) else {
+        let entries = &self.radio.entries;
+        let Some(current) = state.current.as_deref().and_then(|f| entries.id_of(f)) else {
             return;
         };
         if self.seen_current.as_deref() == Some(current.as_str()) {
             return;
         }
         if store
-            .remember(
-                std::slice::from_ref(&current),
-                self.radio.config.autoplay.history,
-            )
+            .remember(std::slice::from_ref(&current), self.radio.autoplay.history)
             .is_ok()
         {
             self.seen_current = Some(current.to_string());
@@ -293,8 +295,8 @@ impl Worker {
         {
             return;
         }
-        let settings = self.radio.config.autoplay;
-        let Ok(seeds) = decide(&state, &settings, self.radio.config.port) else {
+        let settings = self.radio.autoplay;
+        let Ok(seeds) = decide(&state, &settings, self.radio.entries.port()) else {
             return;
         };
         self.handled = Some(state.version);
@@ -302,12 +304,12 @@ impl Worker {
             Ok(ids) => ids.into_iter().collect(),
             Err(e) => return self.failed(format!("autoplay: {e}")),
         };
-        let port = self.radio.config.port;
+        let entries = &self.radio.entries;
         skip.extend(
             state
                 .tail
                 .iter()
-                .filter_map(|f| proxied_id(f, port))
+                .filter_map(|f| entries.id_of(f))
                 .map(|i| i.to_string()),
         );
         for seed in &seeds {
@@ -365,8 +367,8 @@ mod tests {
         }
     }
 
-    fn settings() -> config::Autoplay {
-        config::Autoplay {
+    fn settings() -> Autoplay {
+        Autoplay {
             on: true,
             when_left: 2,
             batch: 10,
@@ -426,7 +428,7 @@ mod tests {
         for (state, why) in cases {
             assert_eq!(decide(&state, &settings(), PORT), Err(why));
         }
-        let any = config::Autoplay {
+        let any = Autoplay {
             any_queue: true,
             ..settings()
         };

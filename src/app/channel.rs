@@ -17,7 +17,6 @@ use super::autoplay::{AutoplayStatus, Radio};
 use crate::catalog::discover::{self, SEARCHES_KEPT, Search, Section};
 use crate::catalog::store::{LazyStore, TrackStore};
 use crate::error::{Error, Result};
-use crate::mpd::proxied_id;
 
 /// Messages waiting beyond this are dropped (and said so).
 const QUEUED: usize = 16;
@@ -98,7 +97,7 @@ pub fn hand_over(sender: &Sender<String>, text: String) {
 
 impl Commands {
     fn run(self, messages: &Receiver<String>, stopping: &AtomicBool) {
-        let mut lazy = LazyStore::new(&self.radio.config.db_path, false);
+        let mut lazy = LazyStore::new(&self.radio.store_path, false);
         while !stopping.load(Ordering::Relaxed) {
             let text = match messages.recv_timeout(TICK) {
                 Ok(text) => text,
@@ -144,23 +143,23 @@ impl Commands {
 
     /// Appends the radio of the current song (a song of this proxy).
     fn radio(&self, store: &mut TrackStore) -> Result<()> {
-        let config = &self.radio.config;
+        let entries = &self.radio.entries;
         let current = self.radio.session.current()?;
         let seed = current
             .as_deref()
-            .and_then(|f| proxied_id(f, config.port))
+            .and_then(|f| entries.id_of(f))
             .ok_or_else(|| {
                 Error::InvalidInput("radio: the current song is not one of icyproxy's".into())
             })?;
         let mut skip: HashSet<String> = store.history()?.into_iter().collect();
         for entry in self.radio.session.queue()? {
-            if let Some(id) = proxied_id(&entry.file, config.port) {
+            if let Some(id) = entries.id_of(&entry.file) {
                 skip.insert(id.to_string());
             }
         }
         let songs = self
             .radio
-            .append(store, &seed, config.autoplay.batch, &skip)?;
+            .append(store, &seed, self.radio.autoplay.batch, &skip)?;
         info!(
             "MPD channel: radio: appended {} songs from the radio of {seed}",
             songs.len()
@@ -171,8 +170,8 @@ impl Commands {
     fn search(&self, store: &mut TrackStore, query: &str) -> Result<()> {
         let name = discover::search_playlist_name(query)?;
         let found = self.find(store, query, SEARCH_LIMIT)?;
-        discover::store_search(&self.radio.config, store, &name, &found)?;
-        let place = match self.radio.config.mpd_dir {
+        discover::store_search(&self.radio.sources, store, &name, &found)?;
+        let place = match self.radio.sources.files {
             Some(_) => "in MPD's playlists",
             None => "served at /playlists/ (set [playlists] mpd_dir for `mpc lsplaylists`)",
         };
@@ -189,7 +188,7 @@ impl Commands {
         let Some(first) = found.first() else {
             return Err(Error::NotFound(format!("no song found for {query:?}")));
         };
-        let song = super::queue_song(&self.radio.config, first);
+        let song = self.radio.entries.song(first);
         self.radio
             .session
             .append(std::slice::from_ref(&song), false)?;
@@ -212,7 +211,7 @@ impl Commands {
             limit,
             section: Section::Songs,
         };
-        discover::search(&self.radio.config, &self.radio.tracks, store, &search)
+        discover::search(&self.radio.sources, &self.radio.tracks, store, &search)
     }
 }
 

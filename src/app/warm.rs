@@ -19,9 +19,8 @@ use log::{debug, info, warn};
 
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::store::{LazyStore, Track, TrackStore};
-use crate::catalog::stream_url;
+use crate::catalog::stream_url::Freshness;
 use crate::catalog::ytdlp_error::{self, Class};
-use crate::config::Config;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::stream::cover::CoverCache;
@@ -58,19 +57,21 @@ pub struct WarmParts {
     pub upstream: Upstream,
     pub metrics: Arc<Metrics>,
     pub stopping: Arc<AtomicBool>,
+    /// The database the thread opens its own connection to.
+    pub store_path: std::path::PathBuf,
 }
 
 impl Warmer {
     /// Starts the `warm` thread; it ends when `stopping` is set.
-    pub fn start(config: &Config, parts: WarmParts) -> std::io::Result<(Warmer, JoinHandle<()>)> {
+    /// Resolves in batches of `[resolver] batch_size` and keeps a URL warm
+    /// by the tracks' own freshness rule.
+    pub fn start(parts: WarmParts) -> std::io::Result<(Warmer, JoinHandle<()>)> {
         let (windows, rx) = unbounded();
         let warm = Arc::new(AtomicUsize::new(0));
         let paused = Arc::new(AtomicBool::new(false));
         let state = WarmThread {
-            db_path: config.db_path.clone(),
-            margin: config.refresh_margin_secs,
-            max_age: config.max_age_secs,
-            batch: config.batch_size,
+            freshness: parts.tracks.freshness(),
+            batch: parts.tracks.batch_size(),
             parts,
             warm: Arc::clone(&warm),
             paused: Arc::clone(&paused),
@@ -108,9 +109,7 @@ impl Warmer {
 }
 
 struct WarmThread {
-    db_path: std::path::PathBuf,
-    margin: i64,
-    max_age: i64,
+    freshness: Freshness,
     batch: usize,
     parts: WarmParts,
     warm: Arc<AtomicUsize>,
@@ -125,7 +124,7 @@ struct WarmThread {
 
 impl WarmThread {
     fn run(mut self, windows: &Receiver<Vec<VideoId>>) {
-        let mut lazy = LazyStore::new(&self.db_path, false);
+        let mut lazy = LazyStore::new(&self.parts.store_path, false);
         let mut next_look = Instant::now();
         loop {
             if self.parts.stopping.load(Ordering::Relaxed) {
@@ -283,13 +282,9 @@ impl WarmThread {
     /// request then finds is played at once.
     fn url_warm(&self, track: &Track) -> bool {
         track.stream_url.is_some()
-            && !stream_url::needs_refresh(
-                track.expires_at,
-                track.updated_at,
-                unix_now().saturating_add(self.margin),
-                self.margin,
-                self.max_age,
-            )
+            && self
+                .freshness
+                .warm(track.expires_at, track.updated_at, unix_now())
     }
 
     /// Art that can be served from the cache (or there is none to serve).
@@ -306,10 +301,7 @@ impl WarmThread {
         let soonest = tracks
             .iter()
             .map(|t| {
-                let stale_at = match t.expires_at {
-                    Some(expiry) => expiry.saturating_sub(2 * self.margin),
-                    None => t.updated_at.saturating_add(self.max_age),
-                };
+                let stale_at = self.freshness.warm_until(t.expires_at, t.updated_at);
                 stale_at.saturating_sub(now).max(0)
             })
             .min()

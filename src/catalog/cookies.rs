@@ -16,7 +16,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::Config;
+use crate::catalog::settings::ResolverSettings;
 use crate::error::{Error, Result};
 use crate::subprocess::{Failure, How};
 
@@ -52,12 +52,10 @@ pub struct Lent {
 }
 
 impl Cookies {
-    /// `None` when `[resolver] cookies_file` is not set.
-    pub fn of(config: &Config) -> Option<Cookies> {
-        Some(Cookies {
-            user: config.cookies_file.clone()?,
-            copy: config.cookies_copy(),
-        })
+    /// The user's jar `user`, lent through the service's own `copy`
+    /// (the composition root puts it beside the database).
+    pub fn new(user: PathBuf, copy: PathBuf) -> Cookies {
+        Cookies { user, copy }
     }
 
     /// The user's file, as messages name it.
@@ -231,11 +229,11 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// The cookies yt-dlp runs with: `[resolver] cookies_file`, or else a
 /// `--cookies FILE` written into `[resolver] command` by hand.
-pub fn file_of(config: &Config) -> Option<PathBuf> {
-    config
-        .cookies_file
-        .clone()
-        .or_else(|| named_in(&config.resolver_command))
+pub fn file_of(resolver: &ResolverSettings) -> Option<PathBuf> {
+    resolver
+        .cookies_file()
+        .map(Path::to_path_buf)
+        .or_else(|| named_in(&resolver.command))
 }
 
 /// `FILE` of `--cookies FILE` or `--cookies=FILE`.

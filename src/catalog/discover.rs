@@ -1,5 +1,5 @@
 //! Finding music through yt-dlp, with the playlist command
-//! ([`Reader`]): YouTube Music's search, and the account's library (its
+//! ([`playlist_source::Reader`]): YouTube Music's search, and the account's library (its
 //! "Liked music" and its playlists, which need cookies).
 //!
 //! What yt-dlp lists, flat (read in its `_tab.py` and `_search.py`):
@@ -24,10 +24,9 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::playlist_source::{self, Imported, MpdFiles, Reader};
+use crate::catalog::playlist_source::{self, Imported, MpdFiles, Sources};
 use crate::catalog::store::{ListedTrack, Track, TrackStore, check_playlist_name};
 use crate::catalog::ytdlp::{self, FlatPlaylist};
-use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::subprocess::How;
 use crate::video_id::VideoId;
@@ -80,7 +79,7 @@ pub fn search_url(query: &str, section: Section) -> String {
 /// the tags yt-dlp's listing lacks with one resolver run (see the module
 /// notes). Returns the songs in the search's order.
 pub fn search(
-    config: &Config,
+    sources: &Sources,
     source: &TrackSource,
     store: &mut TrackStore,
     search: &Search<'_>,
@@ -89,7 +88,7 @@ pub fn search(
         return Err(Error::InvalidInput("give something to search for".into()));
     }
     let url = search_url(search.query, search.section);
-    let mut listing = Reader::new(config).read_first(&url, Some(search.limit))?;
+    let mut listing = sources.reader.read_first(&url, Some(search.limit))?;
     listing.tracks.truncate(search.limit);
     store_found(source, store, &listing)
 }
@@ -149,7 +148,7 @@ pub struct RadioAsk<'a> {
 /// without `skip`, stored with their tags. One yt-dlp run (a mix's
 /// entries name their artist: no resolver run).
 pub fn radio(
-    config: &Config,
+    sources: &Sources,
     source: &TrackSource,
     store: &mut TrackStore,
     ask: &RadioAsk<'_>,
@@ -157,7 +156,7 @@ pub fn radio(
     let RadioAsk { seed, limit, skip } = *ask;
     // Enough for the mix's own repeats of what is skipped.
     let ask = (limit + skip.len().min(25) + 1).min(100);
-    let mut listing = Reader::new(config).read_first(&radio_url(seed), Some(ask))?;
+    let mut listing = sources.reader.read_first(&radio_url(seed), Some(ask))?;
     let mut seen = std::collections::HashSet::new();
     listing.tracks.retain(|t| {
         let id = t.video_id.as_str();
@@ -189,7 +188,7 @@ pub fn search_playlist_name(query: &str) -> Result<String> {
 /// too), and removes the search playlists older than the newest
 /// [`SEARCHES_KEPT`].
 pub fn store_search(
-    config: &Config,
+    sources: &Sources,
     store: &mut TrackStore,
     name: &str,
     tracks: &[Track],
@@ -203,13 +202,13 @@ pub fn store_search(
             })
         })
         .collect();
-    let files = MpdFiles::of(config);
-    if let Some(files) = &files {
+    let files = sources.files.as_ref();
+    if let Some(files) = files {
         files.check_ours(name)?;
     }
     store.replace_playlist(name, None, &listed)?;
     store.set_origin(name, SEARCH)?;
-    if let Some(files) = &files {
+    if let Some(files) = files {
         files.write(store, name)?;
     }
     for old in store
@@ -217,7 +216,7 @@ pub fn store_search(
         .into_iter()
         .skip(SEARCHES_KEPT)
     {
-        remove_playlist(files.as_ref(), store, &old)?;
+        remove_playlist(files, store, &old)?;
     }
     Ok(())
 }
@@ -240,8 +239,8 @@ pub struct LibrarySync {
 /// does (tags, `mpd_dir`, sync semantics), and removes the playlists made
 /// from the library that it no longer lists. Needs cookies. An `Err` when
 /// nothing could be read: the liked songs or the feed.
-pub fn sync_library(config: &Config, store: &mut TrackStore) -> Result<LibrarySync> {
-    let reader = Reader::new(config);
+pub fn sync_library(sources: &Sources, store: &mut TrackStore) -> Result<LibrarySync> {
+    let reader = &sources.reader;
     let Some(cookies) = reader.cookies().cloned() else {
         return Err(Error::InvalidInput(NEEDS_COOKIES.into()));
     };
@@ -249,9 +248,9 @@ pub fn sync_library(config: &Config, store: &mut TrackStore) -> Result<LibrarySy
     let liked = reader
         .read(LIKED_URL)
         .map_err(|e| logged_out(e, &cookies))?;
-    report
-        .synced
-        .push(store_library(config, store, LIKED_NAME, LIKED_URL, &liked)?);
+    report.synced.push(store_library(
+        sources, store, LIKED_NAME, LIKED_URL, &liked,
+    )?);
     let feed = reader
         .run_then(FEED_URL, Some(FEED_LIMIT), ytdlp::listed_playlists)
         .map_err(|e| logged_out(e, &cookies))?;
@@ -273,16 +272,15 @@ pub fn sync_library(config: &Config, store: &mut TrackStore) -> Result<LibrarySy
         }
         match reader.read(&list.url) {
             Ok(listing) => {
-                let done = store_library(config, store, &name, &list.url, &listing)?;
+                let done = store_library(sources, store, &name, &list.url, &listing)?;
                 report.synced.push(done);
             }
             Err(e) => report.failed.push((name, e)),
         }
     }
-    let files = MpdFiles::of(config);
     for name in store.playlists_from(LIBRARY)? {
         if !seen.contains(&name) {
-            remove_playlist(files.as_ref(), store, &name)?;
+            remove_playlist(sources.files.as_ref(), store, &name)?;
             report.removed.push(name);
         }
     }
@@ -291,13 +289,13 @@ pub fn sync_library(config: &Config, store: &mut TrackStore) -> Result<LibrarySy
 
 /// Stores one playlist of the library and marks it as such.
 fn store_library(
-    config: &Config,
+    sources: &Sources,
     store: &mut TrackStore,
     name: &str,
     url: &str,
     listing: &FlatPlaylist,
 ) -> Result<Imported> {
-    let done = playlist_source::store_listing(config, store, Some(name), url, listing)?;
+    let done = playlist_source::store_listing(sources, store, Some(name), url, listing)?;
     store.set_origin(name, LIBRARY)?;
     Ok(done)
 }

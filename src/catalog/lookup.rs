@@ -15,9 +15,9 @@ use log::{info, warn};
 use crate::catalog::cookies::Cookies;
 use crate::catalog::limits::{Failures, Slots};
 use crate::catalog::resolver::{Resolved, Resolver};
+use crate::catalog::settings::ResolverSettings;
 use crate::catalog::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate};
-use crate::catalog::stream_url;
-use crate::config::Config;
+use crate::catalog::stream_url::{self, Freshness};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::time::unix_now;
@@ -30,8 +30,7 @@ const NO_RESOLVER: &str = "[resolver] command is empty: nothing to resolve with"
 pub struct TrackSource {
     resolver: Option<Resolver>,
     metrics: Arc<Metrics>,
-    refresh_margin_secs: i64,
-    max_age_secs: i64,
+    freshness: Freshness,
     /// Ids per resolver run when warming.
     batch_size: usize,
     flights: Mutex<HashMap<VideoId, Arc<Flight>>>,
@@ -57,19 +56,38 @@ struct Flight {
 }
 
 impl TrackSource {
-    pub fn new(config: &Config, metrics: Arc<Metrics>) -> TrackSource {
+    /// The resolver of `settings`, lending every run `cookies`.
+    pub fn new(
+        settings: &ResolverSettings,
+        cookies: Option<Cookies>,
+        metrics: Arc<Metrics>,
+    ) -> TrackSource {
         TrackSource {
-            resolver: Resolver::new(&config.resolver_command, config.resolver_timeout)
-                .map(|r| r.with_cookies(Cookies::of(config))),
+            resolver: Resolver::new(&settings.command, settings.timeout())
+                .map(|r| r.with_cookies(cookies)),
             metrics: Arc::clone(&metrics),
-            refresh_margin_secs: config.refresh_margin_secs,
-            max_age_secs: config.max_age_secs,
-            batch_size: config.batch_size,
+            freshness: settings.freshness(),
+            batch_size: settings.batch_size,
             flights: Mutex::new(HashMap::new()),
-            slots: Slots::new(config.max_running, Arc::clone(&metrics)),
-            slot_wait: config.slot_wait,
-            failures: Failures::new(config.remember_failure),
+            slots: Slots::new(settings.max_running, Arc::clone(&metrics)),
+            slot_wait: settings.slot_wait(),
+            failures: Failures::new(settings.remember_failure()),
         }
+    }
+
+    /// Ids per resolver run when resolving ahead (`[resolver] batch_size`).
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// How long a request waits for a free resolver slot.
+    pub fn slot_wait(&self) -> Duration {
+        self.slot_wait
+    }
+
+    /// When a stored URL needs a refresh.
+    pub fn freshness(&self) -> Freshness {
+        self.freshness
     }
 
     /// Whether a request for `id` needs a resolver run before anything
@@ -154,13 +172,9 @@ impl TrackSource {
             return Ok((self.refresh(id, store, &track)?, Refreshed::Yes));
         }
         let stale = self.resolver.is_some()
-            && stream_url::needs_refresh(
-                track.expires_at,
-                track.updated_at,
-                unix_now(),
-                self.refresh_margin_secs,
-                self.max_age_secs,
-            );
+            && self
+                .freshness
+                .needs_refresh(track.expires_at, track.updated_at, unix_now());
         if !stale {
             return Ok((track, Refreshed::No));
         }

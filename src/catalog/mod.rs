@@ -11,6 +11,7 @@ pub mod lookup;
 pub mod playlist;
 pub mod playlist_source;
 pub(crate) mod resolver;
+pub mod settings;
 pub mod store;
 pub mod stream_url;
 pub mod tags;

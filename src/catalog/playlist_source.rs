@@ -14,13 +14,14 @@ use log::{info, warn};
 use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::playlist::{self, Links};
+use crate::catalog::settings::ResolverSettings;
 use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
 use crate::catalog::ytdlp::{self, FlatPlaylist};
 use crate::catalog::ytdlp_error::{self, Class};
-use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::files;
 use crate::metrics::Metrics;
+use crate::public_url::PublicUrl;
 use crate::subprocess::{self, Helper, How};
 use crate::video_id::VideoId;
 
@@ -61,11 +62,12 @@ pub fn check_source_url(url: &str) -> std::result::Result<(), String> {
 }
 
 impl Reader {
-    pub fn new(config: &Config) -> Reader {
+    /// `[resolver] playlist_command`, lending every run `cookies`.
+    pub fn new(settings: &ResolverSettings, cookies: Option<Cookies>) -> Reader {
         Reader {
-            argv: config.playlist_command.clone(),
-            timeout: config.playlist_timeout,
-            cookies: Cookies::of(config),
+            argv: settings.playlist_command.clone(),
+            timeout: settings.playlist_timeout(),
+            cookies,
         }
     }
 
@@ -124,17 +126,26 @@ impl Reader {
     }
 }
 
+/// What reading playlists from their sources and keeping MPD's copies
+/// need; built once by the composition root.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    pub reader: Reader,
+    /// `None` when `[playlists] mpd_dir` is not set.
+    pub files: Option<MpdFiles>,
+}
+
 /// `icyproxy playlist sync`: re-reads one imported playlist's source. A
 /// failure leaves the playlist as it was.
-pub fn sync(config: &Config, store: &mut TrackStore, name: &str, url: &str) -> Result<Imported> {
-    let listing = Reader::new(config).read(url)?;
-    store_listing(config, store, Some(name), url, &listing)
+pub fn sync(sources: &Sources, store: &mut TrackStore, name: &str, url: &str) -> Result<Imported> {
+    let listing = sources.reader.read(url)?;
+    store_listing(sources, store, Some(name), url, &listing)
 }
 
 /// Makes the playlist `name` (or, without one, the source's title) exactly
 /// the listing's usable entries, created or replaced, and remembers `url`.
 pub fn store_listing(
-    config: &Config,
+    sources: &Sources,
     store: &mut TrackStore,
     name: Option<&str>,
     url: &str,
@@ -145,12 +156,12 @@ pub fn store_listing(
         None => name_from_title(&listing.title)?,
     };
     let name = name.as_str();
-    let files = MpdFiles::of(config);
-    if let Some(files) = &files {
+    let files = &sources.files;
+    if let Some(files) = files {
         files.check_ours(name)?;
     }
     let change = store.replace_playlist(name, Some(url), &listing.tracks)?;
-    if let Some(files) = &files {
+    if let Some(files) = files {
         files.write(store, name)?;
     }
     Ok(Imported {
@@ -279,6 +290,7 @@ fn tracks(n: usize) -> String {
 }
 
 /// The playlist files in MPD's `playlist_directory`.
+#[derive(Debug, Clone)]
 pub struct MpdFiles {
     dir: PathBuf,
     base_url: String,
@@ -286,13 +298,14 @@ pub struct MpdFiles {
 }
 
 impl MpdFiles {
-    /// `None` when `[playlists] mpd_dir` is not set.
-    pub fn of(config: &Config) -> Option<MpdFiles> {
-        Some(MpdFiles {
-            dir: config.mpd_dir.clone()?,
-            base_url: config.playlists_base_url(),
-            token: config.token.clone(),
-        })
+    /// The files in `dir`, whose entries point at `public` (with the
+    /// server's `token`, when set).
+    pub fn new(dir: &Path, public: &PublicUrl, token: Option<&str>) -> MpdFiles {
+        MpdFiles {
+            dir: dir.to_path_buf(),
+            base_url: public.base().to_owned(),
+            token: token.map(str::to_owned),
+        }
     }
 
     /// The file of playlist `name`; a name that could leave the directory
@@ -377,24 +390,19 @@ fn is_ours(path: &Path) -> std::io::Result<bool> {
 /// `stopping` is set. It uses its own store connection and never holds a
 /// stream's worker. A sync failure is logged once per failure streak of a
 /// playlist, and its recovery once.
-pub fn keep_up(
-    config: &Config,
-    tracks: &TrackSource,
-    every: Option<Duration>,
-    stopping: &AtomicBool,
-    metrics: &Metrics,
-) {
+pub fn keep_up(keep: &KeepUp, tracks: &TrackSource, stopping: &AtomicBool, metrics: &Metrics) {
+    let files = keep.sources.files.as_ref();
     let mut bare = BareEntries::default();
-    match TrackStore::open(&config.db_path) {
-        Ok(mut store) => bare.tag(config, tracks, &mut store, stopping),
+    match TrackStore::open(&keep.store_path) {
+        Ok(mut store) => bare.tag(files, tracks, &mut store, stopping),
         Err(e) => warn!("playlist tags: {e}"),
     }
-    let Some(every) = every else {
+    let Some(every) = keep.every else {
         return;
     };
     let mut failing: HashSet<String> = HashSet::new();
     while pause(every, stopping) {
-        let mut store = match TrackStore::open(&config.db_path) {
+        let mut store = match TrackStore::open(&keep.store_path) {
             Ok(store) => store,
             Err(e) => {
                 warn!("playlist sync: {e}");
@@ -412,7 +420,7 @@ pub fn keep_up(
             if stopping.load(Ordering::Relaxed) {
                 return;
             }
-            let result = sync(config, &mut store, &name, &url);
+            let result = sync(&keep.sources, &mut store, &name, &url);
             metrics.playlist_synced(result.is_ok());
             match result {
                 Ok(done) => {
@@ -429,8 +437,16 @@ pub fn keep_up(
                 }
             }
         }
-        bare.tag(config, tracks, &mut store, stopping);
+        bare.tag(files, tracks, &mut store, stopping);
     }
+}
+
+/// What the playlist thread ([`keep_up`]) works with.
+pub struct KeepUp {
+    pub sources: Sources,
+    pub store_path: PathBuf,
+    /// `[playlists] sync_minutes`; `None`: only the bare entries, once.
+    pub every: Option<Duration>,
 }
 
 /// Playlist entries that are only an id (`playlist add` of an id that was
@@ -449,7 +465,7 @@ impl BareEntries {
     /// One round: resolves what is bare and not tried yet.
     pub fn tag(
         &mut self,
-        config: &Config,
+        files: Option<&MpdFiles>,
         tracks: &TrackSource,
         store: &mut TrackStore,
         stopping: &AtomicBool,
@@ -478,7 +494,7 @@ impl BareEntries {
             count_ids(due.len())
         );
         let mut tagged: HashSet<VideoId> = HashSet::new();
-        for chunk in due.chunks(config.batch_size.max(1)) {
+        for chunk in due.chunks(tracks.batch_size().max(1)) {
             if stopping.load(Ordering::Relaxed) {
                 break;
             }
@@ -501,7 +517,7 @@ impl BareEntries {
                 break;
             }
         }
-        if let Some(files) = MpdFiles::of(config) {
+        if let Some(files) = files {
             let mut names: Vec<&String> = entries
                 .iter()
                 .filter(|(_, id)| tagged.contains(id))

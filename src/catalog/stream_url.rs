@@ -102,19 +102,41 @@ pub fn expires_at(url: &str) -> Option<i64> {
     crate::wire::query_param(url, "expire")?.parse().ok()
 }
 
-/// Whether a stream URL should be replaced before use: fewer than
-/// `margin` seconds left before its `expire=`, or, without one, older than
-/// `max_age` seconds.
-pub fn needs_refresh(
-    expires_at: Option<i64>,
-    updated_at: i64,
-    now: i64,
-    margin: i64,
-    max_age: i64,
-) -> bool {
-    match expires_at {
-        Some(expiry) => expiry.saturating_sub(now) < margin,
-        None => now.saturating_sub(updated_at) > max_age,
+/// When a stored stream URL should be replaced before use: fewer than
+/// `margin_secs` seconds left before its `expire=`, or, without one, older
+/// than `max_age_secs`. The one rule for requests and warming
+/// (`[resolver] refresh_margin_secs` and `max_age_secs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    pub margin_secs: i64,
+    pub max_age_secs: i64,
+}
+
+impl Freshness {
+    /// The last moment (unix seconds) a URL stored at `updated_at` is
+    /// used without a refresh.
+    pub fn fresh_until(&self, expires_at: Option<i64>, updated_at: i64) -> i64 {
+        match expires_at {
+            Some(expiry) => expiry.saturating_sub(self.margin_secs),
+            None => updated_at.saturating_add(self.max_age_secs),
+        }
+    }
+
+    /// Whether the URL needs a refresh at `now`.
+    pub fn needs_refresh(&self, expires_at: Option<i64>, updated_at: i64, now: i64) -> bool {
+        now > self.fresh_until(expires_at, updated_at)
+    }
+
+    /// Whether the URL is warm at `now`: it will not need a refresh for
+    /// another margin, so a request then plays it at once.
+    pub fn warm(&self, expires_at: Option<i64>, updated_at: i64, now: i64) -> bool {
+        !self.needs_refresh(expires_at, updated_at, now.saturating_add(self.margin_secs))
+    }
+
+    /// When a warm URL stops being warm.
+    pub fn warm_until(&self, expires_at: Option<i64>, updated_at: i64) -> i64 {
+        self.fresh_until(expires_at, updated_at)
+            .saturating_sub(self.margin_secs)
     }
 }
 
@@ -193,12 +215,24 @@ mod tests {
 
     #[test]
     fn refresh_decision() {
+        let rule = Freshness {
+            margin_secs: 300,
+            max_age_secs: 18000,
+        };
         // expire= known: refresh inside the margin, not before.
-        assert!(!needs_refresh(Some(1000), 0, 600, 300, 18000));
-        assert!(needs_refresh(Some(1000), 0, 701, 300, 18000));
-        assert!(needs_refresh(Some(1000), 0, 5000, 300, 18000));
+        assert!(!rule.needs_refresh(Some(1000), 0, 600));
+        assert!(!rule.needs_refresh(Some(1000), 0, 700));
+        assert!(rule.needs_refresh(Some(1000), 0, 701));
+        assert!(rule.needs_refresh(Some(1000), 0, 5000));
         // no expire=: by age.
-        assert!(!needs_refresh(None, 1000, 1000 + 18000, 300, 18000));
-        assert!(needs_refresh(None, 1000, 1000 + 18001, 300, 18000));
+        assert!(!rule.needs_refresh(None, 1000, 1000 + 18000));
+        assert!(rule.needs_refresh(None, 1000, 1000 + 18001));
+        // Warm: good for another margin; it stops being warm a margin
+        // before it needs a refresh.
+        assert!(rule.warm(Some(1000), 0, 400) && !rule.warm(Some(1000), 0, 401));
+        assert_eq!(rule.warm_until(Some(1000), 0), 400);
+        assert_eq!(rule.warm_until(None, 1000), 1000 + 18000 - 300);
+        assert!(rule.warm(None, 1000, rule.warm_until(None, 1000)));
+        assert!(!rule.warm(None, 1000, rule.warm_until(None, 1000) + 1));
     }
 }

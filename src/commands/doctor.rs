@@ -180,8 +180,8 @@ fn config_file(config: &Config) -> Check {
         std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777
     });
     let secrets: Vec<&str> = [
-        config.token.as_ref().map(|_| "[server] token"),
-        config.mpd_password.as_ref().map(|_| "[mpd] password"),
+        config.server.token().map(|_| "[server] token"),
+        config.mpd.password().map(|_| "[mpd] password"),
     ]
     .into_iter()
     .flatten()
@@ -205,7 +205,7 @@ fn config_file(config: &Config) -> Check {
 
 /// The database: where, which schema, whether this user may write it.
 fn database(config: &Config) -> Check {
-    let path = absolute(&config.db_path);
+    let path = absolute(&config.store.path);
     if !path.exists() {
         return Check::warn(
             "database",
@@ -245,7 +245,7 @@ fn database(config: &Config) -> Check {
 /// The resolver program, its version and age, and (for yt-dlp) a
 /// JavaScript runtime. Returns the program when a probe can run.
 fn resolver_checks(config: &Config, checks: &mut Vec<Check>) -> Option<PathBuf> {
-    let Some(program) = config.resolver_command.first() else {
+    let Some(program) = config.resolver.command.first() else {
         checks.push(Check::ok(
             "resolver",
             "off ([resolver] command = []): only stored tracks play",
@@ -363,7 +363,8 @@ pub fn ytdlp_age_days(version: &str, now: i64) -> Option<i64> {
 /// with `--js-runtimes`).
 fn js_runtime(config: &Config, path: Option<&std::ffi::OsStr>) -> Check {
     let named = config
-        .resolver_command
+        .resolver
+        .command
         .iter()
         .any(|a| a.starts_with("--js-runtimes"));
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -441,7 +442,7 @@ fn major_version(text: &str) -> Option<u32> {
 /// `[resolver] command`):
 /// readable, not by others, not expired. `None` when there is none.
 fn cookies(config: &Config) -> Option<Check> {
-    let path = crate::catalog::cookies::file_of(config)?;
+    let path = crate::catalog::cookies::file_of(&config.resolver)?;
     let shown = path.display().to_string();
     if let Err(why) = permissions::check(&path, Want::Read) {
         return Some(Check::fail(
@@ -539,14 +540,17 @@ pub fn cookie_expiry(jar: &str, now: i64) -> CookieState {
 /// A real resolve of `[doctor] probe_id`, then its stream's first 64 KiB
 /// and 64 KiB from ~90 s in.
 fn probe(config: &Config, _program: &Path) -> Vec<Check> {
-    let Some(id) = VideoId::parse(&config.probe_id) else {
+    let Some(id) = VideoId::parse(config.doctor.probe_id()) else {
         return vec![Check::fail(
             "probe",
-            format!("[doctor] probe_id {:?} is not a video id", config.probe_id),
+            format!(
+                "[doctor] probe_id {:?} is not a video id",
+                config.doctor.probe_id()
+            ),
             "give an 11-character YouTube video id",
         )];
     };
-    let Some(resolver) = Resolver::new(&config.resolver_command, config.resolver_timeout) else {
+    let Some(resolver) = Resolver::new(&config.resolver.command, config.resolver.timeout()) else {
         return Vec::new();
     };
     let started = Instant::now();
@@ -584,14 +588,15 @@ fn resolve_failed(config: &Config, id: &VideoId, e: &Error) -> Check {
         _ => ytdlp_error::classify(&text, Some(1)),
     };
     let program = config
-        .resolver_command
+        .resolver
+        .command
         .first()
         .map_or("yt-dlp", String::as_str);
     let upgrade = Install::find(program, std::env::var_os("PATH").as_deref()).upgrade_command();
     let fix = match e {
         Error::ResolverTimeout(_) => format!(
             "raise [resolver] timeout_secs ({} s now), or check the network",
-            config.resolver_timeout.as_secs()
+            config.resolver.timeout().as_secs()
         ),
         _ => class.fix(&upgrade),
     };
@@ -605,7 +610,7 @@ fn resolve_failed(config: &Config, id: &VideoId, e: &Error) -> Check {
 /// The first 64 KiB of the resolved stream, then 64 KiB from ~90 s of
 /// audio in: a URL refused there is the PO-token case.
 fn stream_probe(config: &Config, resolved: &Resolved) -> Vec<Check> {
-    let upstream = match Upstream::new(config) {
+    let upstream = match Upstream::new(&config.upstream) {
         Ok(u) => u,
         Err(e) => {
             return vec![Check::fail(
@@ -620,7 +625,7 @@ fn stream_probe(config: &Config, resolved: &Resolved) -> Vec<Check> {
     let host = crate::catalog::stream_url::host(url).to_owned();
     if let Some(at) = resolved.fetch.available_at {
         let wait = at - crate::time::unix_now();
-        if wait > 0 && wait <= config.max_wait.as_secs() as i64 {
+        if wait > 0 && wait <= config.resolver.max_wait().as_secs() as i64 {
             std::thread::sleep(Duration::from_secs(wait as u64));
         }
     }
@@ -713,7 +718,7 @@ fn read_range(
 /// whether MPD lists what icyproxy writes there.
 fn mpd(config: &Config) -> Vec<Check> {
     let mut checks = Vec::new();
-    let Some(address) = &config.mpd_address else {
+    let Some(address) = config.mpd.address() else {
         checks.push(Check::ok("mpd", "off ([mpd] address is empty)"));
         checks.extend(mpd_dir(config, None));
         return checks;
@@ -732,7 +737,7 @@ fn mpd(config: &Config) -> Vec<Check> {
         }
     };
     let version = conn.version().to_owned();
-    let password = match &config.mpd_password {
+    let password = match config.mpd.password() {
         Some(pw) => match crate::mpd::protocol::quote(pw) {
             Some(quoted) => conn.command(&format!("password {quoted}")).map(drop),
             None => Err(Failure::Lost("the password holds a line break".into())),
@@ -756,7 +761,7 @@ fn mpd(config: &Config) -> Vec<Check> {
             "mpd",
             format!(
                 "MPD {version} at {address}{}",
-                match config.mpd_password {
+                match config.mpd.password() {
                     Some(_) => ", password accepted",
                     None => "",
                 }
@@ -793,7 +798,7 @@ fn failure_text(e: &Failure) -> String {
 /// `[playlists] mpd_dir`: writable by this user, and (when MPD lists its
 /// playlists and icyproxy has written some) the directory MPD reads.
 fn mpd_dir(config: &Config, listed: Option<Vec<String>>) -> Option<Check> {
-    let dir = config.mpd_dir.as_ref()?;
+    let dir = config.playlists.mpd_dir()?;
     if let Err(why) = permissions::check(dir, Want::Write) {
         return Some(Check::fail(
             "mpd_dir",
@@ -838,7 +843,7 @@ fn mpd_dir(config: &Config, listed: Option<Vec<String>>) -> Option<Check> {
 /// (`/health`'s `warnings`) is a failed check each: the service runs with
 /// its own user, groups and sandbox, which this shell may not share.
 fn listen(config: &Config) -> Vec<Check> {
-    let bind = config.bind_address();
+    let bind = config.server.bind_address();
     match TcpListener::bind(&bind) {
         Ok(listener) => {
             drop(listener);
@@ -878,8 +883,8 @@ fn listen(config: &Config) -> Vec<Check> {
 /// When `GET /health` on the configured address is icyproxy's: the
 /// warnings it reports.
 fn running_icyproxy(config: &Config) -> Option<Vec<String>> {
-    let upstream = Upstream::new(config).ok()?;
-    let url = format!("{}/health", config.base_url());
+    let upstream = Upstream::new(&config.upstream).ok()?;
+    let url = format!("{}/health", config.server.url().base());
     let (body, _) = upstream.fetch_small(&url, 64 * 1024).ok()?;
     let health: serde_json::Value = serde_json::from_slice(&body).ok()?;
     if health["service"] != "icyproxy" {

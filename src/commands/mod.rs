@@ -9,12 +9,12 @@ use std::path::Path;
 
 use log::{info, warn};
 
-use crate::app::App;
+use crate::app::entries::QueueEntries;
+use crate::app::root::{self, App};
 use crate::catalog::discover::{self, Search, Section};
 use crate::catalog::import;
-use crate::catalog::lookup::TrackSource;
 use crate::catalog::playlist::Format;
-use crate::catalog::playlist_source::{self, MpdFiles, Reader};
+use crate::catalog::playlist_source::{self, Sources};
 use crate::catalog::store::{NewTrack, Track, TrackStore};
 use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
@@ -29,16 +29,16 @@ use crate::video_id::VideoId;
 /// The warning about a public address comes only once the server listens:
 /// a server that failed to start exposes nothing.
 pub fn serve(config: &Config) -> Result<()> {
-    let resolver = if config.resolver_command.is_empty() {
+    let resolver = if config.resolver.command.is_empty() {
         "off".to_owned()
     } else {
-        config.resolver_command.join(" ")
+        config.resolver.command.join(" ")
     };
     info!(
         "config: {}; database: {}; resolver: {resolver}; covers: {}",
         config.source,
-        absolute(&config.db_path).display(),
-        absolute(&config.cover_dir).display()
+        absolute(&config.store.path).display(),
+        absolute(&config.cover.cache_dir).display()
     );
     let server = App::start(config)?;
     // What doctor would fail, said once each once serving (a server that
@@ -46,11 +46,11 @@ pub fn serve(config: &Config) -> Result<()> {
     for warning in server.warnings() {
         warn!("{warning}");
     }
-    if !config.is_loopback() && config.token.is_none() {
+    if !config.server.is_loopback() && config.server.token().is_none() {
         warn!(
             "listening on {} (not loopback) without [server] token: anyone on the network \
              can use this proxy",
-            config.host
+            config.server.host
         );
     }
     let stop = server.stop_handle();
@@ -78,8 +78,8 @@ enum Need {
 /// with the absolute path and the config; a command that only reads or
 /// removes refuses a missing database instead of leaving an empty file.
 fn open_store(config: &Config, need: Need) -> Result<TrackStore> {
-    if !config.db_path.exists() {
-        let path = absolute(&config.db_path);
+    if !config.store.path.exists() {
+        let path = absolute(&config.store.path);
         match need {
             Need::Write => eprintln!(
                 "icyproxy: creating a new, empty track database at {} (config: {})",
@@ -98,9 +98,9 @@ fn open_store(config: &Config, need: Need) -> Result<TrackStore> {
     }
     match need {
         // An older schema needs a writer to upgrade it: then as before.
-        Need::Read => TrackStore::open_read_only(&config.db_path)
-            .or_else(|_| TrackStore::open(&config.db_path)),
-        Need::Write | Need::Existing => TrackStore::open(&config.db_path),
+        Need::Read => TrackStore::open_read_only(&config.store.path)
+            .or_else(|_| TrackStore::open(&config.store.path)),
+        Need::Write | Need::Existing => TrackStore::open(&config.store.path),
     }
 }
 
@@ -154,8 +154,8 @@ pub fn get(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
 pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
     let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-    let source = TrackSource::new(config, metrics);
-    if config.db_path.exists() {
+    let source = root::track_source(config, metrics);
+    if config.store.path.exists() {
         let track = source.resolve_now(&id, &mut open_store(config, Need::Write)?)?;
         return write_all(out, &track_lines(&track));
     }
@@ -334,7 +334,7 @@ fn tag_new_ids(
         return Ok(());
     }
     let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-    let source = TrackSource::new(config, metrics);
+    let source = root::track_source(config, metrics);
     let ids_text = count(new.len(), "new id", "new ids");
     if !source.can_resolve() {
         return say(
@@ -345,7 +345,7 @@ fn tag_new_ids(
             ),
         );
     }
-    let program = config.resolver_command.first().map_or("", String::as_str);
+    let program = config.resolver.command.first().map_or("", String::as_str);
     let program = Path::new(program)
         .file_name()
         .map_or(program.into(), |name| name.to_string_lossy());
@@ -414,7 +414,7 @@ fn changing_mpd_file<T>(
     name: &str,
     change: impl FnOnce(&mut TrackStore) -> Result<T>,
 ) -> Result<T> {
-    let files = MpdFiles::of(config);
+    let files = sources(config).files;
     if let Some(files) = &files {
         files.check_ours(name)?;
     }
@@ -423,6 +423,12 @@ fn changing_mpd_file<T>(
         files.write(store, name)?;
     }
     Ok(done)
+}
+
+/// The playlist reader and MPD's playlist files, for a command (no
+/// server runs: its public URL is the configured one).
+fn sources(config: &Config) -> Sources {
+    root::sources(config, &config.public_url(None))
 }
 
 /// Where `playlist import` puts what it reads.
@@ -451,7 +457,8 @@ pub fn playlist_import(
     if let Some(name) = name {
         crate::catalog::store::check_playlist_name(name)?;
     }
-    let listing = Reader::new(config).read(url)?;
+    let sources = sources(config);
+    let listing = sources.reader.read(url)?;
     let mut store = open_store(config, Need::Write)?;
     let name = playlist_source::target_name(name, &listing)?;
     let resync = store
@@ -463,7 +470,7 @@ pub fn playlist_import(
             return Err(Error::InvalidInput(why));
         }
     }
-    let done = playlist_source::store_listing(config, &mut store, Some(&name), url, &listing)?;
+    let done = playlist_source::store_listing(&sources, &mut store, Some(&name), url, &listing)?;
     // The same URL again is a sync: say what changed.
     match resync {
         true => say(out, &playlist_source::sync_summary(&done)),
@@ -476,11 +483,11 @@ pub fn playlist_import(
 /// status 1; the others still sync.
 pub fn playlist_sync(config: &Config, name: Option<&str>, out: &mut dyn Write) -> Result<()> {
     let mut store = open_store(config, Need::Existing)?;
-    let sources = store.playlist_sources()?;
+    let imported = store.playlist_sources()?;
     let chosen: Vec<(String, String)> = match name {
-        None => sources,
+        None => imported,
         Some(name) => {
-            let found = sources.into_iter().find(|(n, _)| n == name);
+            let found = imported.into_iter().find(|(n, _)| n == name);
             vec![found.ok_or_else(|| {
                 Error::NotFound(format!(
                     "playlist {name:?} was not imported from a URL: nothing to sync"
@@ -491,9 +498,10 @@ pub fn playlist_sync(config: &Config, name: Option<&str>, out: &mut dyn Write) -
     if chosen.is_empty() {
         return say(out, "no imported playlists to sync");
     }
+    let sources = sources(config);
     let mut failed = 0;
     for (name, url) in &chosen {
-        match playlist_source::sync(config, &mut store, name, url) {
+        match playlist_source::sync(&sources, &mut store, name, url) {
             Ok(done) => say(out, &playlist_source::sync_summary(&done))?,
             Err(e) => {
                 failed += 1;
@@ -595,7 +603,9 @@ pub fn playlist_export(config: &Config, export: &Export, out: &mut dyn Write) ->
     let entries = store
         .playlist(name)?
         .ok_or_else(|| Error::NotFound(format!("no playlist {name:?}")))?;
-    let base = base_url.clone().unwrap_or_else(|| config.base_url());
+    let base = base_url
+        .clone()
+        .unwrap_or_else(|| config.server.url().base().to_owned());
     if !base.starts_with("http://") && !base.starts_with("https://") {
         return Err(Error::InvalidInput(format!(
             "--base-url must start with http:// or https://: {base}"
@@ -603,14 +613,14 @@ pub fn playlist_export(config: &Config, export: &Export, out: &mut dyn Write) ->
     }
     let links = crate::catalog::playlist::Links {
         base_url: &base,
-        token: config.token.as_deref(),
+        token: config.server.token(),
     };
     let text = format.render(name, &entries, links);
     match output {
         None => write_all(out, &text),
         Some(path) => {
             // The token is in every URL: then not for every user to read.
-            let mode = match config.token {
+            let mode = match config.server.token() {
                 Some(_) => crate::files::PRIVATE_MODE,
                 None => crate::files::SHARED_MODE,
             };
@@ -674,7 +684,7 @@ pub fn search(config: &Config, args: &SearchArgs, out: &mut dyn Write) -> Result
     wanted.check()?;
     let session = queue_session(config, wanted.queues())?;
     let mut store = open_store(config, Need::Write)?;
-    let source = TrackSource::new(config, std::sync::Arc::new(Metrics::default()));
+    let source = root::track_source(config, std::sync::Arc::new(Metrics::default()));
     let search = Search {
         query: &args.query,
         limit: wanted.limit,
@@ -684,7 +694,7 @@ pub fn search(config: &Config, args: &SearchArgs, out: &mut dyn Write) -> Result
             Section::Songs
         },
     };
-    let found = discover::search(config, &source, &mut store, &search)?;
+    let found = discover::search(&sources(config), &source, &mut store, &search)?;
     if found.is_empty() {
         return Err(Error::NotFound(format!(
             "nothing found for {:?}",
@@ -727,13 +737,13 @@ pub fn radio(config: &Config, args: &RadioArgs, out: &mut dyn Write) -> Result<(
     let wanted = &args.wanted;
     wanted.check()?;
     let session = queue_session(config, wanted.queues() || args.current)?;
-    let port = crate::app::proxy_port(config);
+    let entries = QueueEntries::of(config, None);
     let seed = match (&args.seed, &session) {
         (Some(text), _) => seed_id(text)?,
         (None, Some(session)) if args.current => session
             .current()?
             .as_deref()
-            .and_then(|file| crate::mpd::proxied_id(file, port))
+            .and_then(|file| entries.id_of(file))
             .ok_or_else(|| {
                 Error::InvalidInput(
                     "MPD's current song is not one of icyproxy's (or none plays): give an id"
@@ -749,19 +759,19 @@ pub fn radio(config: &Config, args: &RadioArgs, out: &mut dyn Write) -> Result<(
     let mut skip = std::collections::HashSet::new();
     if let Some(session) = &session {
         for entry in session.queue()? {
-            if let Some(id) = crate::mpd::proxied_id(&entry.file, port) {
+            if let Some(id) = entries.id_of(&entry.file) {
                 skip.insert(id.to_string());
             }
         }
     }
     let mut store = open_store(config, Need::Write)?;
-    let source = TrackSource::new(config, std::sync::Arc::new(Metrics::default()));
+    let source = root::track_source(config, std::sync::Arc::new(Metrics::default()));
     let ask = discover::RadioAsk {
         seed: &seed,
         limit: wanted.limit,
         skip: &skip,
     };
-    let found = discover::radio(config, &source, &mut store, &ask)?;
+    let found = discover::radio(&sources(config), &source, &mut store, &ask)?;
     if found.is_empty() {
         return Err(Error::NotFound(format!(
             "the radio of {seed} has nothing new"
@@ -798,7 +808,7 @@ fn queue_session(config: &Config, wanted: bool) -> Result<Option<Session>> {
     if !wanted {
         return Ok(None);
     }
-    crate::app::mpd_session(config).map(Some).ok_or_else(|| {
+    config.mpd.session().map(Some).ok_or_else(|| {
         Error::InvalidInput("--add and --play need MPD: set [mpd] address in proxy.toml".into())
     })
 }
@@ -826,10 +836,8 @@ impl Deliver<'_> {
             say(out, &format!("stored as the playlist {name}"))?;
         }
         if let Some(session) = self.session {
-            let songs: Vec<_> = found
-                .iter()
-                .map(|t| crate::app::queue_song(config, t))
-                .collect();
+            let entries = QueueEntries::of(config, None);
+            let songs: Vec<_> = found.iter().map(|t| entries.song(t)).collect();
             session.append(&songs, play)?;
             let songs = count(songs.len(), "song", "songs");
             match play {
@@ -881,12 +889,12 @@ fn clock(secs: i64) -> String {
 /// `library sync`: the account's liked songs and playlists, a line each;
 /// a playlist that fails is left as it was (exit 1).
 pub fn library_sync(config: &Config, out: &mut dyn Write) -> Result<()> {
-    if config.cookies_file.is_none() {
+    if config.resolver.cookies_file().is_none() {
         // Said before a database is created for nothing.
         return Err(Error::InvalidInput(discover::NEEDS_COOKIES.into()));
     }
     let mut store = open_store(config, Need::Write)?;
-    let report = discover::sync_library(config, &mut store)?;
+    let report = discover::sync_library(&sources(config), &mut store)?;
     for done in &report.synced {
         say(out, &playlist_source::sync_summary(done))?;
     }

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::FileConfig;
+use super::Config;
 
 /// One toml error about `text` as a sentence that names the key (`[server]
 /// port`) and what it must be, after the line it is on, e.g.
@@ -134,13 +134,13 @@ fn about_entry(entry: &Entry, message: &str, at: &str) -> Option<String> {
 
 /// What a key takes, by serde's own words: what it says it expected when
 /// given a string (`None`: no such key). Found by trying, so that it
-/// cannot drift from [`FileConfig`].
+/// cannot drift from [`Config`].
 fn wanted(section: Option<&str>, key: &str) -> Option<String> {
     let probe = match section {
         Some(section) => format!("[{section}]\n{key} = \"?\"\n"),
         None => format!("{key} = \"?\"\n"),
     };
-    match toml::from_str::<FileConfig>(&probe) {
+    match toml::from_str::<Config>(&probe) {
         Ok(_) => Some("a string".into()),
         Err(e) if e.message().starts_with("invalid type") => e
             .message()
@@ -172,7 +172,7 @@ impl Want {
             "a string" | "path string" => Want::Text,
             "a sequence" => Want::List,
             other => match other.strip_prefix("struct ") {
-                Some(name) => Want::Section(name.trim_end_matches("Section").to_lowercase()),
+                Some(name) => Want::Section(name.trim_end_matches("Settings").to_lowercase()),
                 None => Want::Other(other.to_owned()),
             },
         }
@@ -259,7 +259,7 @@ mod tests {
     use super::*;
 
     fn said(text: &str) -> String {
-        let error = toml::from_str::<FileConfig>(text).expect_err("refused");
+        let error = toml::from_str::<Config>(text).expect_err("refused");
         explain("/etc/icy/proxy.toml", text, &error)
     }
 

@@ -8,3 +8,4 @@ pub mod access;
 pub(crate) mod endpoints;
 pub mod route;
 pub mod server;
+pub mod settings;

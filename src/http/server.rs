@@ -40,11 +40,11 @@ use tiny_http::Request;
 
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::store::{LazyStore, Track, TrackStore};
-use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, BrowserMarks};
 use crate::http::endpoints::{self, Status};
 use crate::http::route::{self, Route};
+use crate::http::settings::ServerSettings;
 use crate::metrics::Metrics;
 use crate::response::{self, Outcome};
 use crate::stream::cover::CoverCache;
@@ -125,6 +125,10 @@ pub struct Parts {
     /// The deadlines and the cap on client connections
     /// ([`client_connections`]), whose counts `metrics` shows.
     pub connections: Arc<tiny_http::Connections>,
+    /// What every stream is copied with.
+    pub stream: StreamSettings,
+    /// The database each worker opens its own connection to.
+    pub store_path: PathBuf,
 }
 
 impl Server {
@@ -132,7 +136,7 @@ impl Server {
     /// `status` is what the parts beside the server report in `/health`
     /// and `/metrics`.
     pub fn start(
-        config: &Config,
+        settings: &ServerSettings,
         listener: TcpListener,
         parts: Parts,
         status: Arc<dyn Status>,
@@ -147,30 +151,25 @@ impl Server {
         let metrics = Arc::clone(&parts.metrics);
         let connections = parts.connections;
         let channels = Channels::new();
+        let slot_wait = parts.tracks.slot_wait();
         let shared = Shared {
             upstream: parts.upstream,
             tracks: parts.tracks,
-            settings: StreamSettings {
-                metaint: config.metaint,
-                chunk_bytes: config.chunk_bytes,
-                retries: config.retries,
-                write_timeout: config.write_timeout,
-                max_wait: config.max_wait,
-            },
+            settings: parts.stream,
             stopping: parts.stopping,
             metrics: parts.metrics,
             covers: parts.covers,
             addr,
-            db_path: Arc::new(config.db_path.clone()),
-            token: config.token.as_deref().map(Arc::from),
+            db_path: Arc::new(parts.store_path),
+            token: settings.token().map(Arc::from),
             read_only: parts.read_only,
             status,
-            slot_wait: config.slot_wait,
+            slot_wait,
             handoff: channels.handoff(),
         };
-        let (alive, workers_done) = start_pools(config, &shared, &channels)?;
+        let (alive, workers_done) = start_pools(settings.workers, &shared, &channels)?;
         let senders = Senders {
-            access: Access::new(config.token.as_deref(), &config.allowed_hosts),
+            access: Access::new(settings.token(), &settings.allowed_hosts),
             pools: channels.senders(),
             metrics: Arc::clone(&metrics),
             _alive: alive,
@@ -297,19 +296,19 @@ struct WorkerEnds {
 /// "busy". Returns the sender whose drop ends the workers, and a channel
 /// that disconnects when every worker has exited.
 fn start_pools(
-    config: &Config,
+    workers: usize,
     shared: &Shared,
     channels: &Channels,
 ) -> Result<(Sender<()>, Receiver<()>)> {
     let pools = [
-        ("stream", config.workers, &channels.stream.1),
+        ("stream", workers, &channels.stream.1),
         ("probe", PROBE_WORKERS, &channels.probe.1),
         ("resolve", RESOLVE_WAITERS, &channels.resolve.1),
         ("local", LOCAL_WORKERS, &channels.local.1),
     ];
     let (alive_tx, alive_rx) = bounded::<()>(0);
     let (done_tx, workers_done) = bounded::<()>(0);
-    let total = config.workers + PROBE_WORKERS + RESOLVE_WAITERS + LOCAL_WORKERS;
+    let total = workers + PROBE_WORKERS + RESOLVE_WAITERS + LOCAL_WORKERS;
     let (ready_tx, ready_rx) = bounded::<()>(total);
     let mut spawned = 0;
     for (name, size, jobs) in pools {
@@ -390,14 +389,14 @@ fn spawn_worker(name: String, shared: &Shared, ends: WorkerEnds, ready: Sender<(
 /// heads and idle keep-alive connections, and a cap below the open-file
 /// limit (raised to its hard limit first), so that idle sockets never take
 /// the descriptors MPD and `/health` need (vendor/tiny_http patch 11).
-pub fn client_connections(config: &Config) -> Arc<tiny_http::Connections> {
+pub fn client_connections(settings: &ServerSettings) -> Arc<tiny_http::Connections> {
     let open_files = tiny_http::raise_open_files_limit().unwrap_or(1024);
-    let threads = config.workers + PROBE_WORKERS + LOCAL_WORKERS;
-    let max = config.max_connections(open_files, threads);
+    let threads = settings.workers + PROBE_WORKERS + LOCAL_WORKERS;
+    let max = settings.max_connections(open_files, threads);
     info!("at most {max} client connections (open-file limit {open_files})");
     tiny_http::Connections::new(tiny_http::ConnectionLimits {
-        header_timeout: Some(config.header_timeout),
-        idle_timeout: Some(config.idle_timeout),
+        header_timeout: Some(settings.header_timeout()),
+        idle_timeout: Some(settings.idle_timeout()),
         max_connections: Some(max),
     })
 }

@@ -29,6 +29,7 @@
 pub mod client;
 pub mod protocol;
 pub mod queue;
+pub mod settings;
 mod window;
 
 use std::fmt;

@@ -9,4 +9,5 @@ pub mod icy;
 pub(crate) mod pieces;
 pub(crate) mod proxy;
 pub mod retry;
+pub mod settings;
 pub mod upstream;

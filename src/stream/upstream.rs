@@ -16,8 +16,8 @@ use ureq::unversioned::transport::{
 use ureq::{Agent, Body};
 
 use crate::catalog::stream_url;
-use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::stream::settings::UpstreamSettings;
 use crate::wire::{ByteRange, ContentRange};
 
 const INPUT_BUFFER_BYTES: usize = 64 * 1024;
@@ -80,10 +80,10 @@ pub struct Piece {
 }
 
 impl Upstream {
-    /// The agent for `config`. Fails only on a bad `[upstream] ca_file`.
-    pub fn new(config: &Config) -> Result<Upstream> {
+    /// The agent for `[upstream]`. Fails only on a bad `ca_file`.
+    pub fn new(settings: &UpstreamSettings) -> Result<Upstream> {
         let mut tls = TlsConfig::builder();
-        if let Some(path) = &config.ca_file {
+        if let Some(path) = settings.ca_file() {
             let mut roots: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
                 .iter()
                 .map(|der| Certificate::from_der(der.as_ref()))
@@ -94,9 +94,9 @@ impl Upstream {
         let agent_config = Agent::config_builder()
             .tls_config(tls.build())
             .http_status_as_error(false)
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_recv_response(Some(config.read_timeout))
-            .timeout_per_read(Some(config.read_timeout))
+            .timeout_connect(Some(settings.connect_timeout()))
+            .timeout_recv_response(Some(settings.read_timeout()))
+            .timeout_per_read(Some(settings.read_timeout()))
             .user_agent(concat!("icyproxy/", env!("CARGO_PKG_VERSION")))
             // Redirects are followed by `send`, which checks each target
             // as the first URL is checked (scheme, host, no user info).
@@ -111,7 +111,7 @@ impl Upstream {
         Ok(Upstream {
             agent: agent_with(agent_config, &tls),
             tls,
-            small_deadline: config.connect_timeout + config.read_timeout,
+            small_deadline: settings.connect_timeout() + settings.read_timeout(),
         })
     }
 

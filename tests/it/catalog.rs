@@ -195,7 +195,7 @@ fn cover_art_is_fetched_once_cached_and_bounded() {
         get(proxy.addr, &format!("/proxy/{B}/cover.jpg"), &[]).status,
         404
     );
-    let cache = proxy.config.cover_dir.clone();
+    let cache = proxy.config.cover.cache_dir.clone();
     assert!(!cached(&cache, B), "a partial download was cached");
 
     // Three covers into room for two: the oldest goes.

@@ -171,7 +171,7 @@ fn a_full_pool_answers_503_at_once_and_health_still_answers() {
 fn an_unreachable_upstream_keeps_its_cause() {
     use std::error::Error as _;
     let config = icyproxy::config::Config::from_toml("", None).expect("defaults");
-    let upstream = icyproxy::stream::upstream::Upstream::new(&config).expect("agent");
+    let upstream = icyproxy::stream::upstream::Upstream::new(&config.upstream).expect("agent");
     let url = format!("http://127.0.0.1:{}/audio", dead_port());
     let Err(e) = upstream.get(&url, None, &[]) else {
         panic!("a dead port answered");

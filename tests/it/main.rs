@@ -25,6 +25,7 @@ mod lifecycle;
 mod mpd;
 mod mpd_follow;
 mod playlists;
+mod public_port;
 mod radio;
 mod resolving_limits;
 mod robustness;

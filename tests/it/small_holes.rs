@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-use icyproxy::app::App;
+use icyproxy::app::root::App;
 use icyproxy::catalog::store::{NewTrack, TrackStore};
 use icyproxy::config::Config;
 

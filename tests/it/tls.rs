@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::common::*;
-use icyproxy::app::App;
+use icyproxy::app::root::App;
 use icyproxy::config::Config;
 
 const ID: &str = "dQw4w9WgXcQ";
@@ -163,7 +163,7 @@ fn a_refused_certificate_keeps_the_verdict_of_rustls() {
     let origin = Origin::start();
     let front = TlsFront::start(&origin, &ca, Leaf::Good);
     let config = Config::from_toml("", None).expect("defaults");
-    let upstream = icyproxy::stream::upstream::Upstream::new(&config).expect("agent");
+    let upstream = icyproxy::stream::upstream::Upstream::new(&config.upstream).expect("agent");
     let Err(e) = upstream.get(&front.url("/audio/10"), None, &[]) else {
         panic!("a private CA was trusted without ca_file");
     };

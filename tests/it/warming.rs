@@ -75,7 +75,7 @@ impl World {
     }
 
     fn store(&self) -> TrackStore {
-        TrackStore::open(&self.config.db_path).expect("store")
+        TrackStore::open(&self.config.store.path).expect("store")
     }
 
     fn url_of(&self, id: &str) -> Option<String> {

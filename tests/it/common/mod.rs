@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use icyproxy::app::App;
+use icyproxy::app::root::App;
 use icyproxy::catalog::store::{NewTrack, TrackStore};
 use icyproxy::config::Config;
 use icyproxy::http::server::StopHandle;
@@ -541,7 +541,7 @@ impl Proxy {
         let server = App::start(&config).expect("server starts");
         Proxy {
             addr: server.local_addr(),
-            db_path: config.db_path.clone(),
+            db_path: config.store.path.clone(),
             stop: server.stop_handle(),
             config,
             server: Some(server),
@@ -1119,22 +1119,26 @@ pub struct StartedWarmer {
 }
 
 pub fn start_warmer(config: &Config) -> StartedWarmer {
+    use icyproxy::app::root::track_source;
     use icyproxy::app::warm::{WarmParts, Warmer};
-    use icyproxy::catalog::lookup::TrackSource;
     use icyproxy::metrics::Metrics;
     use icyproxy::stream::cover::CoverCache;
     use icyproxy::stream::upstream::Upstream;
-    TrackStore::open(&config.db_path).expect("create store");
+    TrackStore::open(&config.store.path).expect("create store");
     let metrics = Arc::new(Metrics::default());
     let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let parts = WarmParts {
-        tracks: Arc::new(TrackSource::new(config, Arc::clone(&metrics))),
-        covers: Arc::new(CoverCache::new(&config.cover_dir, config.cover_max_bytes)),
-        upstream: Upstream::new(config).expect("upstream"),
+        tracks: Arc::new(track_source(config, Arc::clone(&metrics))),
+        covers: Arc::new(CoverCache::new(
+            &config.cover.cache_dir,
+            config.cover.max_bytes,
+        )),
+        upstream: Upstream::new(&config.upstream).expect("upstream"),
         metrics: Arc::clone(&metrics),
         stopping: Arc::clone(&stopping),
+        store_path: config.store.path.clone(),
     };
-    let (warmer, _thread) = Warmer::start(config, parts).expect("warm thread");
+    let (warmer, _thread) = Warmer::start(parts).expect("warm thread");
     StartedWarmer {
         warmer,
         metrics,

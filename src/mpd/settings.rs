@@ -1,0 +1,145 @@
+//! `[mpd]`: the MPD icyproxy follows and appends to, and autoplay's
+//! numbers, checked here.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::mpd::FollowSettings;
+use crate::mpd::queue::Session;
+use crate::settings::{self, Checked, bad, within};
+
+/// `[mpd]` as written in `proxy.toml`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MpdSettings {
+    /// `host:port` or a Unix socket path; empty: off.
+    pub address: String,
+    /// Empty: none sent.
+    pub password: String,
+    /// Queue entries after the current one kept warm.
+    pub warm_ahead: usize,
+    pub autoplay: bool,
+    pub autoplay_when_left: usize,
+    pub autoplay_batch: usize,
+    pub autoplay_history: usize,
+    pub autoplay_any_queue: bool,
+}
+
+impl fmt::Debug for MpdSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MpdSettings")
+            .field("address", &self.address)
+            .field("password", &self.password().map(|_| "***"))
+            .field("warm_ahead", &self.warm_ahead)
+            .field("autoplay", &self.autoplay())
+            .finish()
+    }
+}
+
+impl Default for MpdSettings {
+    fn default() -> Self {
+        MpdSettings {
+            address: "127.0.0.1:6600".into(),
+            password: String::new(),
+            warm_ahead: 5,
+            autoplay: false,
+            autoplay_when_left: 2,
+            autoplay_batch: 10,
+            autoplay_history: 200,
+            autoplay_any_queue: false,
+        }
+    }
+}
+
+/// `[mpd] autoplay*`: when and how much to append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Autoplay {
+    /// On at start (`autoplay = true`); the channel can toggle it.
+    pub on: bool,
+    /// Append when at most this many songs remain after the current one.
+    pub when_left: usize,
+    /// Songs appended at a time.
+    pub batch: usize,
+    /// Recent ids (played, queued, appended, failed) never appended again.
+    pub history: usize,
+    /// Also extend a queue whose last song is not this proxy's.
+    pub any_queue: bool,
+}
+
+impl MpdSettings {
+    /// The first wrong key of `[mpd]`.
+    pub fn check(&self) -> Checked {
+        settings::first([
+            within("[mpd] warm_ahead", self.warm_ahead as u64, 0, 100),
+            within(
+                "[mpd] autoplay_when_left",
+                self.autoplay_when_left as u64,
+                0,
+                100,
+            ),
+            within("[mpd] autoplay_batch", self.autoplay_batch as u64, 1, 50),
+            within(
+                "[mpd] autoplay_history",
+                self.autoplay_history as u64,
+                0,
+                100_000,
+            ),
+            self.check_address(),
+        ])
+    }
+
+    fn check_address(&self) -> Checked {
+        let Some(address) = self.address() else {
+            return Ok(());
+        };
+        let socket = address.starts_with('/');
+        let port = address.rsplit_once(':').map(|(_, p)| p.parse::<u16>());
+        match socket || matches!(port, Some(Ok(_))) {
+            true => Ok(()),
+            false => bad(
+                "[mpd] address",
+                "must be HOST:PORT or a socket path starting with /",
+            ),
+        }
+    }
+
+    /// The address, when following is on.
+    pub fn address(&self) -> Option<&str> {
+        settings::set_text(&self.address)
+    }
+
+    pub fn password(&self) -> Option<&str> {
+        (!self.password.is_empty()).then_some(self.password.as_str())
+    }
+
+    pub fn autoplay(&self) -> Autoplay {
+        Autoplay {
+            on: self.autoplay,
+            when_left: self.autoplay_when_left,
+            batch: self.autoplay_batch,
+            history: self.autoplay_history,
+            any_queue: self.autoplay_any_queue,
+        }
+    }
+
+    /// A connection for changes to the queue, when `address` is set.
+    pub fn session(&self) -> Option<Session> {
+        Some(Session {
+            address: self.address()?.to_owned(),
+            password: self.password().map(str::to_owned),
+        })
+    }
+
+    /// What the follower needs, when `address` is set; `proxy_port` is
+    /// the port of this server's queue entries (its public URL's).
+    pub fn follow(&self, proxy_port: u16) -> Option<FollowSettings> {
+        let session = self.session()?;
+        Some(FollowSettings {
+            address: session.address,
+            password: session.password,
+            warm_ahead: self.warm_ahead,
+            proxy_port,
+        })
+    }
+}
