@@ -269,19 +269,149 @@ fn a_mistyped_command_gets_a_suggestion() {
     assert!(stderr(&o).contains("'export'"), "{}", stderr(&o));
 }
 
+/// Every command, by its line in its parent's `--help` (name, then the
+/// first line of its doc): `(path, about)`; a group's commands follow it.
+/// A command removed, renamed, added or reworded fails the test.
+const COMMANDS: &[(&[&str], &str)] = &[
+    (
+        &["serve"],
+        "Serve /proxy/VIDEO_ID and /health in the foreground (Ctrl-C stops)",
+    ),
+    (
+        &["add"],
+        "Store a track, or replace the one with the same id",
+    ),
+    (
+        &["get"],
+        "Print one stored track as key<TAB>value lines (exit 1 when absent)",
+    ),
+    (
+        &["resolve"],
+        "Run the resolver (yt-dlp) for a video id and store the stream URL",
+    ),
+    (
+        &["list"],
+        "Print all tracks: video_id<TAB>artist<TAB>title<TAB>updated_at (RFC 3339 UTC)",
+    ),
+    (&["remove"], "Delete a stored track (exit 1 when absent)"),
+    (
+        &["import"],
+        "Import tracks from a file or stdin (\"-\"), all or nothing",
+    ),
+    (
+        &["playlist"],
+        "Named playlists, served as /playlists/NAME.xspf and NAME.m3u",
+    ),
+    (
+        &["playlist", "import"],
+        "Import a YouTube Music (or YouTube) playlist by its URL",
+    ),
+    (
+        &["playlist", "sync"],
+        "Re-read imported playlists from their sources (one, or all)",
+    ),
+    (
+        &["playlist", "add"],
+        "Append video ids to a playlist (created on first use)",
+    ),
+    (
+        &["playlist", "list"],
+        "List playlists (name<TAB>entries[<TAB>source URL]), or one playlist's entries",
+    ),
+    (
+        &["playlist", "remove"],
+        "Remove ids from a playlist, or the whole playlist without ids",
+    ),
+    (
+        &["playlist", "export"],
+        "Write a playlist as XSPF or extended M3U (for MPD's playlist_directory)",
+    ),
+    (&["playlist", "help"], HELP),
+    (
+        &["doctor"],
+        "Check every link from the config file to MPD, and say what to fix",
+    ),
+    (
+        &["search"],
+        "Search YouTube Music; print, queue, play or store what it finds",
+    ),
+    (
+        &["radio"],
+        "YouTube Music's radio of a song: print, queue, play or store it",
+    ),
+    (
+        &["library"],
+        "Your YouTube Music library (needs [resolver] cookies_file)",
+    ),
+    (
+        &["library", "sync"],
+        "Import your liked songs and your playlists, or bring them up to date",
+    ),
+    (&["library", "help"], HELP),
+    (&["help"], HELP),
+];
+
+/// clap's own `help` command, in every group.
+const HELP: &str = "Print this message or the help of the given subcommand(s)";
+
+/// The `Commands:` section of a `--help` output as (name, about) pairs,
+/// each line whole: the name, the column padding, the about text.
+fn help_commands(help: &str) -> Vec<(String, String)> {
+    let mut lines = help.lines().skip_while(|l| *l != "Commands:");
+    assert_eq!(
+        lines.next(),
+        Some("Commands:"),
+        "no Commands: section in\n{help}"
+    );
+    lines
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (name, about) = l.trim().split_once(' ').unwrap_or((l.trim(), ""));
+            (name.to_owned(), about.trim().to_owned())
+        })
+        .collect()
+}
+
 #[test]
 fn help_explains_every_subcommand() {
     let e = env("");
-    let o = icyproxy(&e, &["--help"], None);
-    assert!(o.status.success());
-    for word in ["serve", "add", "get", "list", "remove", "import"] {
-        assert!(stdout(&o).contains(word), "--help lacks {word}");
+    let groups: Vec<&[&str]> = COMMANDS
+        .iter()
+        .map(|(path, _)| &path[..path.len() - 1])
+        .fold(Vec::new(), |mut groups, parent| {
+            if !groups.contains(&parent) {
+                groups.push(parent);
+            }
+            groups
+        });
+    assert_eq!(groups, [&[][..], &["playlist"], &["library"]]);
+    for parent in groups {
+        let want: Vec<(String, String)> = COMMANDS
+            .iter()
+            .filter(|(path, _)| &path[..path.len() - 1] == parent)
+            .map(|(path, about)| (path[path.len() - 1].to_owned(), (*about).to_owned()))
+            .collect();
+        let args = [parent, &["--help"]].concat();
+        let o = succeeds(&e, &args);
+        assert_eq!(help_commands(&stdout(&o)), want, "{args:?}");
     }
-    for sub in ["serve", "add", "get", "remove", "import"] {
-        let o = icyproxy(&e, &[sub, "--help"], None);
+    // Each command that does something (not a group, not help) shows an
+    // example of itself.
+    for (path, _) in COMMANDS {
+        let group = COMMANDS
+            .iter()
+            .any(|(p, _)| p.len() > path.len() && p.starts_with(path));
+        if group || path.last() == Some(&"help") {
+            continue;
+        }
+        let args = [path, &["--help"][..]].concat();
+        let o = succeeds(&e, &args);
+        let itself = format!("icyproxy {}", path.join(" "));
+        let help = stdout(&o);
         assert!(
-            stdout(&o).contains("Example"),
-            "{sub} --help has no example"
+            help.lines()
+                .any(|l| l.starts_with("Example: ") && l.contains(&itself)),
+            "{args:?} has no example of {itself}:\n{help}"
         );
     }
 }

@@ -1,7 +1,7 @@
 //! The real thing: a real MPD (with a null audio output) plays through
 //! icyproxy, and we ask it, over its own protocol and with `mpc`, what it
-//! shows. In CI (`CI=true`) a missing `mpd` fails the test; locally it
-//! prints loudly that it did not run.
+//! shows. A missing `mpd` or `mpc` fails the tests;
+//! `ICYPROXY_SKIP_MPD=1` skips them (`common::mpd::skip_mpd_test`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -102,7 +102,7 @@ impl World {
 
 #[test]
 fn mpd_shows_artist_title_once_plays_seeks_and_shows_cover_art() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
     let w = world();
@@ -287,7 +287,7 @@ fn seek_each(c: &mut MpdClient, w: &World, what: &str) {
 /// no stream URL yet resolves it and plays it.
 #[test]
 fn an_imported_playlist_is_listed_loaded_and_played_by_mpd() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
     let origin = Origin::start();
@@ -411,7 +411,7 @@ fn an_imported_playlist_is_listed_loaded_and_played_by_mpd() {
 /// resolver again, long before a resolver run could have ended.
 #[test]
 fn a_skip_into_the_warm_window_starts_without_the_resolver() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd"]) {
         return;
     }
     let origin = Origin::start();

@@ -4,8 +4,8 @@
 //! served by a small tone server (any path answers `tests/fixtures/tone.mp3`),
 //! so MPD can play and pause them without errors that would move the queue.
 //!
-//! Without `mpd` installed the tests say so loudly and pass (fail in CI),
-//! like `tests/it/mpd.rs`.
+//! Without `mpd` the tests fail; `ICYPROXY_SKIP_MPD=1` skips them, as in
+//! `tests/it/mpd.rs`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::common::mpd::{Mpd, mpd_available};
+use crate::common::mpd::{Mpd, skip_mpd_test};
 use crate::common::{fixture, wait_until};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use icyproxy::mpd::{FollowSettings, FollowStatus, Link, follow};
@@ -249,7 +249,7 @@ fn proxy_url(port: u16, path: &str) -> String {
 /// leave it alone call nobody; a stop while in `idle` is quick.
 #[test]
 fn the_window_follows_the_queue() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd"]) {
         return;
     }
     let (proxy, other) = (tone_server(), tone_server());
@@ -308,7 +308,7 @@ fn the_window_follows_the_queue() {
 /// what the follower reads stays far below one listing of the queue.
 #[test]
 fn a_long_queue_costs_only_the_window() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd"]) {
         return;
     }
     let proxy = tone_server();
@@ -377,7 +377,7 @@ fn a_long_queue_costs_only_the_window() {
 /// and counts the reconnect. Also over MPD's Unix socket.
 #[test]
 fn mpd_coming_and_going() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd"]) {
         return;
     }
     let proxy = tone_server();
@@ -437,7 +437,7 @@ fn mpd_coming_and_going() {
 /// none) is one clear warning however many retries; the right one works.
 #[test]
 fn a_password_mpd_refuses_is_said_once() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd"]) {
         return;
     }
     let proxy = tone_server();

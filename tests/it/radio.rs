@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::mpd::{Mpd, MpdClient, get_value, mpd_available, wait_state};
+use crate::common::mpd::{Mpd, MpdClient, get_value, skip_mpd_test, wait_state};
 use crate::common::music::Music;
 use crate::common::*;
 
@@ -101,7 +101,7 @@ struct Look {
 
 #[test]
 fn autoplay_plays_past_a_three_song_queue_into_tagged_radio_songs_without_gaps() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
     let w = world(true, "");
@@ -212,7 +212,7 @@ fn length_after_playing(w: &World, c: &mut MpdClient, ids: &[&str], options: &[&
 
 #[test]
 fn autoplay_appends_nothing_when_it_should_not() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
     let w = world(true, "");
@@ -271,7 +271,7 @@ fn autoplay_appends_nothing_when_it_should_not() {
 
 #[test]
 fn a_radio_with_nothing_new_falls_back_to_the_song_before() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd"]) {
         return;
     }
     let w = world(true, "");
@@ -298,7 +298,7 @@ fn a_radio_with_nothing_new_falls_back_to_the_song_before() {
 
 #[test]
 fn mpd_restarted_mid_way_gets_no_song_twice() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
     let state = tempfile::tempdir().expect("tempdir");
@@ -358,7 +358,7 @@ fn mpd_restarted_mid_way_gets_no_song_twice() {
 
 #[test]
 fn radio_current_add_appends_tagged_songs_in_one_yt_dlp_run() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
     let w = world(false, "");

@@ -192,37 +192,109 @@ fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
     assert_eq!(reply.status, 206, "the worker is free again");
 }
 
+/// One client pipelines a stream, a stream, `/health` and a stream; the
+/// first stream stalls for 3 s while another client's stream holds the
+/// second worker: everyone else is served meanwhile, a third stream is
+/// refused at once, and the pipelining client then gets its four answers,
+/// in order.
+///
+/// Why the second worker: the next pipelined request is read only once the
+/// previous response is complete, and a stream worker takes a request only
+/// while it waits on its channel. With one worker, the second pipelined
+/// stream can arrive before that worker is back there and is refused
+/// `503` (about 1 run in 10 here). Two workers, the other one idle for
+/// seconds by then, make the four answers certain.
 #[test]
 fn pipelining_behind_a_stream_blocks_nobody_else() {
+    const OTHER: &str = "bbbbbbbbbbb";
     let origin = Origin::start();
-    let proxy = Proxy::start_with("[server]\nworkers = 1\n");
+    let proxy = Proxy::start_with("[server]\nworkers = 2\n");
+    // Stalls once per URL: only the first stream waits.
     proxy.add(
         ID,
-        &origin.url("/audio/1000000?stall_after=1000&stall_ms=3000"),
+        &origin.url("/audio/1000000?stall_at=1000&stall_ms=3000"),
         "A",
         "T",
     );
+    proxy.add(
+        OTHER,
+        &origin.url("/audio/1000000?stall_after=1000&stall_ms=30000"),
+        "B",
+        "T",
+    );
+    let streams = |n: u64| move || health(proxy.addr)["active_streams"] == n;
     // One client: a stream, then three requests queued behind it.
     let mut s = connect(proxy.addr);
     let one = format!("GET /proxy/{ID} HTTP/1.1\r\nHost: x\r\n\r\n");
     let pipelined = format!("{one}{one}GET /health HTTP/1.1\r\nHost: x\r\n\r\n{one}");
     s.write_all(pipelined.as_bytes()).expect("send");
-    // The stream holds the only worker.
-    let _ = wait_until(Duration::from_secs(10), || {
-        health(proxy.addr)["active_streams"] == 1
-    });
+    let first_started = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(10), streams(1)),
+        "the first stream never started: {}",
+        health(proxy.addr)
+    );
+    // Another client's stream holds the other worker.
+    let mut other = connect(proxy.addr);
+    write!(other, "GET /proxy/{OTHER} HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+    assert!(
+        wait_until(Duration::from_secs(10), streams(2)),
+        "the other stream never started: {}",
+        health(proxy.addr)
+    );
     // Everyone else is served meanwhile.
     for _ in 0..5 {
         still_serving(proxy.addr);
     }
     let started = Instant::now();
     let busy = get(proxy.addr, &format!("/proxy/{ID}"), &[]);
-    assert_eq!(busy.status, 503, "the only worker is streaming");
+    assert_eq!(busy.status, 503, "both workers are streaming");
     // Not after the stream's 3 s stall: refused at once.
     assert!(started.elapsed() < Duration::from_millis(1500));
-    // The pipelining client gets its answers in order once the stream ends.
+    // The other client leaves: its worker is free (its upstream is cut).
+    drop(other);
+    assert!(
+        wait_until(Duration::from_secs(10), streams(1)),
+        "the other stream still holds its worker: {}",
+        health(proxy.addr)
+    );
+    assert!(
+        first_started.elapsed() < Duration::from_millis(2500),
+        "the first stream's stall may be over before a worker was free: \
+         the answers below would race"
+    );
+    // The pipelining client gets its four answers in order once the first
+    // stream ends: stream, stream, health, stream.
     let mut r = BufReader::new(s);
-    let first = read_reply(&mut r, false);
-    assert_eq!(first.status, 200);
-    assert!(first.body == audio_bytes(1_000_000));
+    let audio = audio_bytes(1_000_000);
+    for (n, want) in ["stream", "stream", "health", "stream"].iter().enumerate() {
+        let reply = read_reply(&mut r, false);
+        assert_eq!(reply.status_line, "HTTP/1.1 200 OK", "answer {n} ({want})");
+        if *want == "health" {
+            let h: serde_json::Value = serde_json::from_slice(&reply.body)
+                .unwrap_or_else(|e| panic!("answer {n} is not health's JSON: {e}"));
+            assert_eq!(
+                (&h["service"], &h["status"]),
+                (&"icyproxy".into(), &"ok".into()),
+                "answer {n}: {h}"
+            );
+        } else {
+            assert!(
+                reply
+                    .header("content-type")
+                    .is_some_and(|t| t.starts_with("audio/")),
+                "answer {n} ({want}): {:?}",
+                reply.headers
+            );
+            assert!(
+                reply.body == audio,
+                "answer {n} ({want}): {} bytes, not the track's",
+                reply.body.len()
+            );
+        }
+    }
+    assert!(
+        first_started.elapsed() >= Duration::from_millis(2900),
+        "the first stream did not stall: the others never waited behind it"
+    );
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::common::mpd::{Mpd, get_value, mpd_available, wait_state};
+use crate::common::mpd::{Mpd, get_value, skip_mpd_test, wait_state};
 use crate::common::music::Music;
 use crate::common::*;
 
@@ -147,7 +147,7 @@ fn search_prints_numbered_results_with_their_tags_soon_after_yt_dlp() {
 
 #[test]
 fn search_add_queues_tagged_seekable_songs_in_a_real_mpd() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
     let mpd = Mpd::started("");
@@ -206,7 +206,7 @@ fn search_add_queues_tagged_seekable_songs_in_a_real_mpd() {
 
 #[test]
 fn a_search_sent_over_mpd_s_channel_becomes_a_stored_playlist() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
     let mpd = Mpd::started("");

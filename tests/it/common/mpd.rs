@@ -11,24 +11,48 @@ use std::time::{Duration, Instant};
 
 use super::{dead_port, wait_until};
 
+/// Whether `program` is an executable file in a directory of `PATH`.
 pub fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        dir.join(program)
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
 }
 
-/// `false` (after saying so loudly) when MPD is missing outside CI.
-pub fn mpd_available() -> bool {
-    if have("mpd") && have("mpc") {
+/// How to get what the MPD tests run.
+pub const INSTALL: &str = "apt-get install mpd mpc";
+
+/// What a test does before it needs a real MPD:
+/// `if skip_mpd_test(&["mpd", "mpc"]) { return; }`, naming the programs it
+/// runs. With `ICYPROXY_SKIP_MPD=1` the rest of the test is skipped: `true`,
+/// after a line on stderr saying so and why. Otherwise a program missing
+/// from `PATH` fails the test, saying what to install.
+pub fn skip_mpd_test(programs: &[&str]) -> bool {
+    let missing: Vec<&str> = programs.iter().copied().filter(|p| !have(p)).collect();
+    let test = std::thread::current()
+        .name()
+        .map_or_else(|| "an MPD test".to_owned(), str::to_owned);
+    let needs = programs.join(" and ");
+    if std::env::var_os("ICYPROXY_SKIP_MPD").is_some_and(|v| v == "1") {
+        let found = match missing.as_slice() {
+            [] => format!("{needs} on PATH"),
+            m => format!("{} not on PATH: {INSTALL}", m.join(" and ")),
+        };
+        eprintln!(
+            "SKIPPED {test}: what needs {needs} did not run, as ICYPROXY_SKIP_MPD=1 is set ({found})"
+        );
         return true;
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("mpd and mpc are required in CI (.ci/run installs them)");
-    }
-    eprintln!(
-        "\n!!!!!!!! MPD TEST DID NOT RUN: mpd/mpc not installed (apt-get install mpd mpc) !!!!!!!!\n"
+    assert!(
+        missing.is_empty(),
+        "{test} needs {needs}: {} not on PATH ({INSTALL}), \
+         or set ICYPROXY_SKIP_MPD=1 to skip the MPD tests",
+        missing.join(" and ")
     );
     false
 }
@@ -103,7 +127,7 @@ impl Mpd {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start mpd");
+            .unwrap_or_else(|e| panic!("start mpd: {e} ({INSTALL})"));
         self.child = Some(child);
         let port = self.port;
         assert!(
@@ -158,7 +182,7 @@ impl Mpd {
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .args(args)
             .output()
-            .expect("run mpc");
+            .unwrap_or_else(|e| panic!("run mpc: {e} ({INSTALL})"));
         assert!(
             o.status.success(),
             "mpc {args:?}: {}",
@@ -172,7 +196,7 @@ impl Mpd {
         let o = Command::new("mpc")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "current"])
             .output()
-            .expect("run mpc");
+            .unwrap_or_else(|e| panic!("run mpc: {e} ({INSTALL})"));
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
