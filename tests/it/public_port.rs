@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::common::mpd::{Mpd, mpd_available, wait_state};
+use crate::common::mpd::{Mpd, skip_mpd_test, wait_state};
 use crate::common::music::Music;
 use crate::common::*;
 
@@ -58,7 +58,7 @@ fn port_of(file: &str) -> Option<u16> {
 
 #[test]
 fn the_follower_autoplay_and_radio_current_agree_on_a_base_url_of_another_port() {
-    if !mpd_available() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
     let origin = Origin::start();
