@@ -22,7 +22,9 @@ use log::{info, warn};
 
 use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::store::{LazyStore, Track, TrackStore};
+use crate::catalog::model::Track;
+use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::LazyStore;
 use crate::config::{self, Config};
 use crate::error::{Error, Result};
 use crate::mpd::queue::Session;

@@ -18,7 +18,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::{debug, info, warn};
 
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::store::{LazyStore, Track, TrackStore};
+use crate::catalog::model::Track;
+use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::LazyStore;
 use crate::catalog::stream_url;
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;

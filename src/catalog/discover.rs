@@ -24,8 +24,9 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::model::{ListedTrack, Track, check_playlist_name};
 use crate::catalog::playlist_source::{self, Imported, MpdFiles, Reader};
-use crate::catalog::store::{ListedTrack, Track, TrackStore, check_playlist_name};
+use crate::catalog::store::TrackStore;
 use crate::catalog::ytdlp::{self, FlatPlaylist};
 use crate::config::Config;
 use crate::error::{Error, Result};

@@ -13,7 +13,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::catalog::store::NewTrack;
+use crate::catalog::model::NewTrack;
 use crate::catalog::tags::Tags;
 use crate::catalog::ytdlp::{self, Info};
 use crate::error::{Error, Result};

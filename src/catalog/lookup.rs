@@ -14,8 +14,9 @@ use log::{info, warn};
 
 use crate::catalog::cookies::Cookies;
 use crate::catalog::limits::{Failures, Slots};
+use crate::catalog::model::{NewTrack, TagSource, Track, UrlUpdate};
 use crate::catalog::resolver::{Resolved, Resolver};
-use crate::catalog::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate};
+use crate::catalog::store::TrackStore;
 use crate::catalog::stream_url;
 use crate::config::Config;
 use crate::error::{Error, Result};

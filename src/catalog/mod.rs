@@ -8,6 +8,7 @@ pub mod discover;
 pub(crate) mod import;
 pub mod limits;
 pub mod lookup;
+pub mod model;
 pub mod playlist;
 pub mod playlist_source;
 pub(crate) mod resolver;

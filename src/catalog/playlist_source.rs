@@ -13,8 +13,9 @@ use log::{info, warn};
 
 use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::model::{PlaylistChange, check_playlist_name};
 use crate::catalog::playlist::{self, Links};
-use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
+use crate::catalog::store::TrackStore;
 use crate::catalog::ytdlp::{self, FlatPlaylist};
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;

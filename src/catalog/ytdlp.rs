@@ -18,7 +18,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::catalog::store::ListedTrack;
+use crate::catalog::model::ListedTrack;
 use crate::catalog::stream_url::{self, FetchTerms};
 use crate::catalog::tags::Tags;
 use crate::video_id::VideoId;

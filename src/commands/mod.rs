@@ -13,9 +13,10 @@ use crate::app::App;
 use crate::catalog::discover::{self, Search, Section};
 use crate::catalog::import;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::model::{NewTrack, Track};
 use crate::catalog::playlist::Format;
 use crate::catalog::playlist_source::{self, MpdFiles, Reader};
-use crate::catalog::store::{NewTrack, Track, TrackStore};
+use crate::catalog::store::TrackStore;
 use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -253,7 +254,7 @@ pub fn import(
     out: &mut dyn Write,
 ) -> Result<()> {
     if let Some(name) = playlist {
-        crate::catalog::store::check_playlist_name(name)?;
+        crate::catalog::model::check_playlist_name(name)?;
     }
     let mut input = Vec::new();
     if source == "-" {
@@ -298,7 +299,7 @@ pub fn playlist_add(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
-    crate::catalog::store::check_playlist_name(name)?;
+    crate::catalog::model::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
     let mut store = open_store(config, Need::Write)?;
     if let Some(why) = playlist_source::hand_edit_conflict(&store, name)? {
@@ -449,7 +450,7 @@ pub fn playlist_import(
     // The source is read before the database is opened: a failing command
     // leaves no new, empty database behind.
     if let Some(name) = name {
-        crate::catalog::store::check_playlist_name(name)?;
+        crate::catalog::model::check_playlist_name(name)?;
     }
     let listing = Reader::new(config).read(url)?;
     let mut store = open_store(config, Need::Write)?;
@@ -518,7 +519,7 @@ pub fn playlist_remove(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
-    crate::catalog::store::check_playlist_name(name)?;
+    crate::catalog::model::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
     let mut store = open_store(config, Need::Existing)?;
     let removed = changing_mpd_file(config, &mut store, name, |s| s.playlist_remove(name, &ids))?;
@@ -645,7 +646,7 @@ impl Wanted {
     /// Refuses a playlist name before anything runs.
     fn check(&self) -> Result<()> {
         match &self.playlist {
-            Some(name) => crate::catalog::store::check_playlist_name(name),
+            Some(name) => crate::catalog::model::check_playlist_name(name),
             None => Ok(()),
         }
     }
