@@ -27,7 +27,7 @@ use crate::catalog::lookup::TrackSource;
 use crate::catalog::model::{ListedTrack, Track, check_playlist_name};
 use crate::catalog::playlist_source::{self, Imported, MpdFiles, Reader};
 use crate::catalog::store::TrackStore;
-use crate::catalog::ytdlp::{self, FlatPlaylist};
+use crate::catalog::ytdlp::flat::{self, FlatPlaylist};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::subprocess::How;
@@ -254,7 +254,7 @@ pub fn sync_library(config: &Config, store: &mut TrackStore) -> Result<LibrarySy
         .synced
         .push(store_library(config, store, LIKED_NAME, LIKED_URL, &liked)?);
     let feed = reader
-        .run_then(FEED_URL, Some(FEED_LIMIT), ytdlp::listed_playlists)
+        .run_then(FEED_URL, Some(FEED_LIMIT), flat::listed_playlists)
         .map_err(|e| logged_out(e, &cookies))?;
     let mut seen = vec![LIKED_NAME.to_owned()];
     for list in &feed {

@@ -16,7 +16,7 @@ use crate::catalog::lookup::TrackSource;
 use crate::catalog::model::{PlaylistChange, check_playlist_name};
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::store::TrackStore;
-use crate::catalog::ytdlp::{self, FlatPlaylist};
+use crate::catalog::ytdlp::flat::{self, FlatPlaylist};
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -83,7 +83,7 @@ impl Reader {
     /// [`Reader::read`], asking for the first `limit` entries only (yt-dlp
     /// pages a search or a feed without end unless told).
     pub fn read_first(&self, url: &str, limit: Option<usize>) -> Result<FlatPlaylist> {
-        self.run_then(url, limit, ytdlp::flat_playlist)
+        self.run_then(url, limit, flat::flat_playlist)
     }
 
     /// Runs the command for `url` (with `--playlist-end LIMIT` when given,
