@@ -162,7 +162,7 @@ impl Radio {
         let ids: Vec<VideoId> = found
             .iter()
             .filter(|t| t.stream_url.is_none())
-            .filter_map(|t| VideoId::parse(&t.video_id))
+            .map(|t| t.video_id.clone())
             .collect();
         let mut failed = Vec::new();
         for (id, result) in self.tracks.resolve_batch(&ids, store) {
@@ -173,12 +173,10 @@ impl Radio {
         }
         let mut songs = Vec::new();
         for track in &found {
-            if failed.iter().any(|f| f.as_str() == track.video_id) {
+            if failed.contains(&track.video_id) {
                 continue;
             }
-            if let Some(fresh) =
-                VideoId::parse(&track.video_id).and_then(|id| store.get(&id).ok()?)
-            {
+            if let Some(fresh) = store.get(&track.video_id).ok().flatten() {
                 songs.push(fresh);
             }
         }
@@ -187,10 +185,7 @@ impl Radio {
             .map(|t| super::queue_song(&self.config, t))
             .collect();
         self.session.append(&queued, false)?;
-        let mut seen: Vec<VideoId> = songs
-            .iter()
-            .filter_map(|t| VideoId::parse(&t.video_id))
-            .collect();
+        let mut seen: Vec<VideoId> = songs.iter().map(|t| t.video_id.clone()).collect();
         seen.extend(failed);
         store.remember(&seen, self.config.autoplay.history)?;
         Ok(songs)

@@ -255,7 +255,7 @@ pub fn queue_song(config: &Config, track: &Track) -> QueueSong {
         token: config.token.as_deref(),
     };
     QueueSong {
-        url: playlist::track_url(links, &track.video_id),
+        url: playlist::track_url(links, track.video_id.as_str()),
         artist: track.tags.artist.clone(),
         title: track.tags.title.clone(),
         album: track.tags.album.clone(),

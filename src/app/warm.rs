@@ -299,7 +299,7 @@ impl WarmThread {
         let Some(url) = track.tags.thumbnail_url.as_deref() else {
             return true;
         };
-        VideoId::parse(&track.video_id).is_some_and(|id| self.parts.covers.has(&id, url))
+        self.parts.covers.has(&track.video_id, url)
     }
 
     /// When the first warm URL of the window stops being warm.

@@ -197,11 +197,9 @@ pub fn store_search(
 ) -> Result<()> {
     let listed: Vec<ListedTrack> = tracks
         .iter()
-        .filter_map(|t| {
-            Some(ListedTrack {
-                video_id: VideoId::parse(&t.video_id)?,
-                tags: t.tags.clone(),
-            })
+        .map(|t| ListedTrack {
+            video_id: t.video_id.clone(),
+            tags: t.tags.clone(),
         })
         .collect();
     let files = MpdFiles::of(config);

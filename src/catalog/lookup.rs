@@ -352,7 +352,7 @@ impl TrackSource {
             // A read-only store: play it all the same, unstored.
             warn!("{id}: resolved track not stored: {e}");
             return Ok(Track {
-                video_id: id.to_string(),
+                video_id: id.clone(),
                 expires_at: stream_url::expires_at(&track.stream_url),
                 stream_url: Some(track.stream_url),
                 tags: track.tags,

@@ -41,7 +41,7 @@ impl TagSource {
 /// A stored track.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Track {
-    pub video_id: String,
+    pub video_id: VideoId,
     /// `None` until the track is first resolved (a playlist import stores
     /// tags only).
     pub stream_url: Option<String>,

@@ -192,7 +192,7 @@ mod tests {
         PlaylistEntry {
             video_id: id.into(),
             track: Some(Track {
-                video_id: id.into(),
+                video_id: crate::video_id::VideoId::parse(id).expect("id"),
                 stream_url: Some("http://h/x".into()),
                 tags: crate::catalog::tags::Tags {
                     artist: artist.into(),

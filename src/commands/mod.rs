@@ -183,7 +183,7 @@ pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
 fn track_lines(track: &Track) -> String {
     let time = |t: Option<i64>| t.map(crate::time::rfc3339).unwrap_or_default();
     let fields = [
-        ("video_id", track.video_id.clone()),
+        ("video_id", track.video_id.to_string()),
         ("artist", clean(&track.tags.artist)),
         ("title", clean(&track.tags.title)),
         ("album", clean(track.tags.album.as_deref().unwrap_or(""))),
@@ -816,10 +816,7 @@ impl Deliver<'_> {
     ) -> Result<()> {
         let play = self.play;
         if let Some(name) = self.playlist {
-            let ids: Vec<VideoId> = found
-                .iter()
-                .filter_map(|t| VideoId::parse(&t.video_id))
-                .collect();
+            let ids: Vec<VideoId> = found.iter().map(|t| t.video_id.clone()).collect();
             changing_mpd_file(config, store, name, |s| {
                 s.playlist_remove(name, &[])?;
                 s.playlist_add(name, &ids)

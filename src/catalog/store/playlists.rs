@@ -164,7 +164,7 @@ impl TrackStore {
             let video_id = text(r, 0)?;
             let stored: Option<String> = r.get(1)?;
             let track = match stored {
-                Some(_) => Some(track_at(r, 1)?),
+                Some(_) => track_at(r, 1)?,
                 None => None,
             };
             Ok(PlaylistEntry { video_id, track })

@@ -31,7 +31,10 @@ impl TrackStore {
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT {COLUMNS} FROM tracks WHERE video_id = ?1"))?;
-        Ok(stmt.query_row([id.as_str()], track_from_row).optional()?)
+        Ok(stmt
+            .query_row([id.as_str()], track_from_row)
+            .optional()?
+            .flatten())
     }
 
     /// Stores a fresh stream URL for a stored track; `false` when absent.
@@ -99,13 +102,15 @@ impl TrackStore {
         Ok(n > 0)
     }
 
-    /// All tracks, ordered by video id.
+    /// All tracks, ordered by video id (a row whose id is not a video id,
+    /// written by another program, is left out).
     pub fn list(&self) -> Result<Vec<Track>> {
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT {COLUMNS} FROM tracks ORDER BY video_id"))?;
         let rows = stmt.query_map([], track_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let tracks = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(tracks.into_iter().flatten().collect())
     }
 
     /// How many tracks are stored.
@@ -217,19 +222,23 @@ fn headers_from(json: Option<String>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn track_from_row(row: &Row<'_>) -> rusqlite::Result<Track> {
+fn track_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Track>> {
     track_at(row, 0)
 }
 
-/// Reads the track columns starting at column `at`.
-pub(super) fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Track> {
+/// Reads the track columns starting at column `at`; `None` when its id is
+/// not a video id (another program may have written anything).
+pub(super) fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Option<Track>> {
+    let Some(video_id) = VideoId::parse(&text(row, at)?) else {
+        return Ok(None);
+    };
     let thumbnail = row
         .get_ref(at + 8)?
         .as_bytes_or_null()?
         .map(|bytes| String::from_utf8_lossy(bytes).into_owned());
     let url = text(row, at + 1)?;
-    Ok(Track {
-        video_id: text(row, at)?,
+    Ok(Some(Track {
+        video_id,
         stream_url: Some(url).filter(|u| !u.is_empty()),
         tags: Tags {
             artist: text(row, at + 2)?,
@@ -245,7 +254,7 @@ pub(super) fn track_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Track> {
             available_at: row.get(at + 10)?,
             http_headers: headers_from(row.get::<_, Option<String>>(at + 11).ok().flatten()),
         },
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -290,7 +299,7 @@ mod tests {
             .list()
             .expect("list")
             .into_iter()
-            .map(|t| t.video_id)
+            .map(|t| t.video_id.as_str().to_owned())
             .collect();
         assert_eq!(ids, ["aaaaaaaaaaa", "dQw4w9WgXcQ"]);
         assert!(s.remove(&id).expect("rm"));
@@ -317,6 +326,31 @@ mod tests {
             .expect("get")
             .expect("row");
         assert_eq!(t.tags.artist, "\u{FFFD}A");
+    }
+
+    #[test]
+    fn rows_whose_id_is_not_a_video_id_are_left_out() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = TrackStore::open(&dir.path().join("t.db")).expect("open");
+        s.upsert(&track("aaaaaaaaaaa", "A")).expect("upsert");
+        s.conn
+            .execute_batch(
+                "INSERT INTO tracks (video_id, stream_url, artist, title, updated_at)
+                 VALUES ('not an id', 'http://h/x', '', 'T', 0);
+                 INSERT INTO playlist_entries (playlist, position, video_id)
+                 VALUES ('P', 0, 'not an id'), ('P', 1, 'aaaaaaaaaaa');",
+            )
+            .expect("raw insert");
+        let ids: Vec<_> = s
+            .list()
+            .expect("list")
+            .into_iter()
+            .map(|t| t.video_id)
+            .collect();
+        assert_eq!(ids, [VideoId::parse("aaaaaaaaaaa").expect("id")]);
+        let entries = s.playlist("P").expect("q").expect("exists");
+        assert_eq!(entries.len(), 1);
+        assert!(entries[0].track.is_some());
     }
 
     #[test]
