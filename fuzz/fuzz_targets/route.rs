@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(VideoId::parse(id.as_str()).is_some());
             }
             Route::Playlist { name, .. } => {
-                assert!(icyproxy::catalog::store::check_playlist_name(&name).is_ok());
+                assert!(icyproxy::catalog::model::check_playlist_name(&name).is_ok());
                 assert!(!name.contains('/'));
             }
             Route::Health | Route::Metrics | Route::Playlists => {}

@@ -24,8 +24,10 @@ use log::{info, warn};
 use super::entries::QueueEntries;
 use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::model::Track;
 use crate::catalog::playlist_source::Sources;
-use crate::catalog::store::{LazyStore, Track, TrackStore};
+use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::LazyStore;
 use crate::error::{Error, Result};
 use crate::mpd::queue::Session;
 use crate::mpd::settings::Autoplay;
@@ -168,7 +170,7 @@ impl Radio {
         let ids: Vec<VideoId> = found
             .iter()
             .filter(|t| t.stream_url.is_none())
-            .filter_map(|t| VideoId::parse(&t.video_id))
+            .map(|t| t.video_id.clone())
             .collect();
         let mut failed = Vec::new();
         for (id, result) in self.tracks.resolve_batch(&ids, store) {
@@ -179,21 +181,16 @@ impl Radio {
         }
         let mut songs = Vec::new();
         for track in &found {
-            if failed.iter().any(|f| f.as_str() == track.video_id) {
+            if failed.contains(&track.video_id) {
                 continue;
             }
-            if let Some(fresh) =
-                VideoId::parse(&track.video_id).and_then(|id| store.get(&id).ok()?)
-            {
+            if let Some(fresh) = store.get(&track.video_id).ok().flatten() {
                 songs.push(fresh);
             }
         }
         let queued: Vec<_> = songs.iter().map(|t| self.entries.song(t)).collect();
         self.session.append(&queued, false)?;
-        let mut seen: Vec<VideoId> = songs
-            .iter()
-            .filter_map(|t| VideoId::parse(&t.video_id))
-            .collect();
+        let mut seen: Vec<VideoId> = songs.iter().map(|t| t.video_id.clone()).collect();
         seen.extend(failed);
         store.remember(&seen, self.autoplay.history)?;
         Ok(songs)

@@ -15,7 +15,8 @@ use log::{info, warn};
 
 use super::autoplay::{AutoplayStatus, Radio};
 use crate::catalog::discover::{self, SEARCHES_KEPT, Search, Section};
-use crate::catalog::store::{LazyStore, TrackStore};
+use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::LazyStore;
 use crate::error::{Error, Result};
 
 /// Messages waiting beyond this are dropped (and said so).
@@ -205,7 +206,7 @@ impl Commands {
         store: &mut TrackStore,
         query: &str,
         limit: usize,
-    ) -> Result<Vec<crate::catalog::store::Track>> {
+    ) -> Result<Vec<crate::catalog::model::Track>> {
         let search = Search {
             query,
             limit,

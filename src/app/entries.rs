@@ -4,8 +4,8 @@
 //! the follower, autoplay, the channel and the CLI (`radio --current`,
 //! `--add`), derived once from the public URL.
 
+use crate::catalog::model::Track;
 use crate::catalog::playlist::{self, Links};
-use crate::catalog::store::Track;
 use crate::config::Config;
 use crate::mpd::proxied_id;
 use crate::mpd::queue::QueueSong;

@@ -18,7 +18,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::{debug, info, warn};
 
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::store::{LazyStore, Track, TrackStore};
+use crate::catalog::model::Track;
+use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::LazyStore;
 use crate::catalog::stream_url::Freshness;
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::error::Error;
@@ -292,7 +294,7 @@ impl WarmThread {
         let Some(url) = track.tags.thumbnail_url.as_deref() else {
             return true;
         };
-        VideoId::parse(&track.video_id).is_some_and(|id| self.parts.covers.has(&id, url))
+        self.parts.covers.has(&track.video_id, url)
     }
 
     /// When the first warm URL of the window stops being warm.

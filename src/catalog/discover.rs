@@ -24,9 +24,10 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::model::{ListedTrack, Track, check_playlist_name};
 use crate::catalog::playlist_source::{self, Imported, MpdFiles, Sources};
-use crate::catalog::store::{ListedTrack, Track, TrackStore, check_playlist_name};
-use crate::catalog::ytdlp::{self, FlatPlaylist};
+use crate::catalog::store::TrackStore;
+use crate::catalog::ytdlp::flat::{self, FlatPlaylist};
 use crate::error::{Error, Result};
 use crate::subprocess::How;
 use crate::video_id::VideoId;
@@ -195,11 +196,9 @@ pub fn store_search(
 ) -> Result<()> {
     let listed: Vec<ListedTrack> = tracks
         .iter()
-        .filter_map(|t| {
-            Some(ListedTrack {
-                video_id: VideoId::parse(&t.video_id)?,
-                tags: t.tags.clone(),
-            })
+        .map(|t| ListedTrack {
+            video_id: t.video_id.clone(),
+            tags: t.tags.clone(),
         })
         .collect();
     let files = sources.files.as_ref();
@@ -252,7 +251,7 @@ pub fn sync_library(sources: &Sources, store: &mut TrackStore) -> Result<Library
         sources, store, LIKED_NAME, LIKED_URL, &liked,
     )?);
     let feed = reader
-        .run_then(FEED_URL, Some(FEED_LIMIT), ytdlp::listed_playlists)
+        .run_then(FEED_URL, Some(FEED_LIMIT), flat::listed_playlists)
         .map_err(|e| logged_out(e, &cookies))?;
     let mut seen = vec![LIKED_NAME.to_owned()];
     for list in &feed {

@@ -13,7 +13,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::catalog::store::NewTrack;
+use crate::catalog::model::NewTrack;
 use crate::catalog::tags::Tags;
 use crate::catalog::ytdlp::{self, Info};
 use crate::error::{Error, Result};
@@ -137,10 +137,10 @@ fn json_line(line: &str) -> Result<NewTrack> {
     }
     let duration_secs = match info.duration {
         None => None,
-        Some(secs) => Some(ytdlp::duration_secs(secs).ok_or_else(|| {
+        Some(secs) => Some(ytdlp::rules::duration_secs(secs).ok_or_else(|| {
             Error::InvalidInput(format!(
                 "duration must be a number of seconds, 0 to {}: {secs}",
-                ytdlp::MAX_DURATION_SECS
+                ytdlp::rules::MAX_DURATION_SECS
             ))
         })?),
     };

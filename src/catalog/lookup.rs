@@ -14,9 +14,10 @@ use log::{info, warn};
 
 use crate::catalog::cookies::Cookies;
 use crate::catalog::limits::{Failures, Slots};
+use crate::catalog::model::{NewTrack, TagSource, Track, UrlUpdate};
 use crate::catalog::resolver::{Resolved, Resolver};
 use crate::catalog::settings::ResolverSettings;
-use crate::catalog::store::{NewTrack, TagSource, Track, TrackStore, UrlUpdate};
+use crate::catalog::store::TrackStore;
 use crate::catalog::stream_url::{self, Freshness};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -365,7 +366,7 @@ impl TrackSource {
             // A read-only store: play it all the same, unstored.
             warn!("{id}: resolved track not stored: {e}");
             return Ok(Track {
-                video_id: id.to_string(),
+                video_id: id.clone(),
                 expires_at: stream_url::expires_at(&track.stream_url),
                 stream_url: Some(track.stream_url),
                 tags: track.tags,

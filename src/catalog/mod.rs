@@ -1,4 +1,4 @@
-//! What icyproxy knows about tracks: the SQLite store, finding a playable
+//! What icyproxy knows about tracks: the model, the SQLite store, finding a playable
 //! URL (`lookup`, `resolver`, `stream_url`, `limits` on resolver runs), playlists and their sources,
 //! import files, and the one reader of yt-dlp's JSON (`ytdlp`). Knows no
 //! HTTP server and no stream.
@@ -8,6 +8,7 @@ pub mod discover;
 pub(crate) mod import;
 pub mod limits;
 pub mod lookup;
+pub mod model;
 pub mod playlist;
 pub mod playlist_source;
 pub(crate) mod resolver;

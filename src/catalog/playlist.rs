@@ -6,7 +6,7 @@
 //! the stream as unseekable). The trailing slash makes MPD look for
 //! `cover.jpg` in `/proxy/{id}/`.
 
-use crate::catalog::store::PlaylistEntry;
+use crate::catalog::model::PlaylistEntry;
 
 /// The playlist file formats icyproxy writes and serves; everything that
 /// depends on the format is decided here.
@@ -186,13 +186,13 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::store::Track;
+    use crate::catalog::model::Track;
 
     fn entry(id: &str, artist: &str, title: &str, album: &str, secs: Option<i64>) -> PlaylistEntry {
         PlaylistEntry {
             video_id: id.into(),
             track: Some(Track {
-                video_id: id.into(),
+                video_id: crate::video_id::VideoId::parse(id).expect("id"),
                 stream_url: Some("http://h/x".into()),
                 tags: crate::catalog::tags::Tags {
                     artist: artist.into(),
@@ -203,7 +203,7 @@ mod tests {
                 },
                 updated_at: 0,
                 expires_at: None,
-                tags_from: crate::catalog::store::TagSource::User,
+                tags_from: crate::catalog::model::TagSource::User,
                 fetch: Default::default(),
             }),
         }

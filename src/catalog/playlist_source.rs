@@ -13,10 +13,11 @@ use log::{info, warn};
 
 use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::model::{PlaylistChange, check_playlist_name};
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::settings::ResolverSettings;
-use crate::catalog::store::{PlaylistChange, TrackStore, check_playlist_name};
-use crate::catalog::ytdlp::{self, FlatPlaylist};
+use crate::catalog::store::TrackStore;
+use crate::catalog::ytdlp::flat::{self, FlatPlaylist};
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::error::{Error, Result};
 use crate::files;
@@ -84,7 +85,7 @@ impl Reader {
     /// [`Reader::read`], asking for the first `limit` entries only (yt-dlp
     /// pages a search or a feed without end unless told).
     pub fn read_first(&self, url: &str, limit: Option<usize>) -> Result<FlatPlaylist> {
-        self.run_then(url, limit, ytdlp::flat_playlist)
+        self.run_then(url, limit, flat::flat_playlist)
     }
 
     /// Runs the command for `url` (with `--playlist-end LIMIT` when given,

@@ -1,7 +1,7 @@
 //! What a track is called: its tags, and how clients show them.
 
 /// A track's tags, the one shape every track-like value carries (a stored
-/// [`Track`](crate::catalog::store::Track), one being written, one a
+/// [`Track`](crate::catalog::model::Track), one being written, one a
 /// playlist lists, what the resolver found).
 ///
 /// In a track being written, `None` keeps what is stored; in a stored

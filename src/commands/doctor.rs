@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::{Duration, Instant};
 
 use crate::catalog::resolver::{Resolved, Resolver};
-use crate::catalog::store::{SCHEMA_VERSION, TrackStore};
+use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::SCHEMA_VERSION;
 use crate::catalog::ytdlp_error::{self, Class, Install};
 use crate::config::{Config, Source, absolute};
 use crate::error::{Error, Result};

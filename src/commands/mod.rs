@@ -13,9 +13,10 @@ use crate::app::entries::QueueEntries;
 use crate::app::root::{self, App};
 use crate::catalog::discover::{self, Search, Section};
 use crate::catalog::import;
+use crate::catalog::model::{NewTrack, Track};
 use crate::catalog::playlist::Format;
 use crate::catalog::playlist_source::{self, Sources};
-use crate::catalog::store::{NewTrack, Track, TrackStore};
+use crate::catalog::store::TrackStore;
 use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -182,7 +183,7 @@ pub fn resolve(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
 fn track_lines(track: &Track) -> String {
     let time = |t: Option<i64>| t.map(crate::time::rfc3339).unwrap_or_default();
     let fields = [
-        ("video_id", track.video_id.clone()),
+        ("video_id", track.video_id.to_string()),
         ("artist", clean(&track.tags.artist)),
         ("title", clean(&track.tags.title)),
         ("album", clean(track.tags.album.as_deref().unwrap_or(""))),
@@ -253,7 +254,7 @@ pub fn import(
     out: &mut dyn Write,
 ) -> Result<()> {
     if let Some(name) = playlist {
-        crate::catalog::store::check_playlist_name(name)?;
+        crate::catalog::model::check_playlist_name(name)?;
     }
     let mut input = Vec::new();
     if source == "-" {
@@ -298,7 +299,7 @@ pub fn playlist_add(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
-    crate::catalog::store::check_playlist_name(name)?;
+    crate::catalog::model::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
     let mut store = open_store(config, Need::Write)?;
     if let Some(why) = playlist_source::hand_edit_conflict(&store, name)? {
@@ -455,7 +456,7 @@ pub fn playlist_import(
     // The source is read before the database is opened: a failing command
     // leaves no new, empty database behind.
     if let Some(name) = name {
-        crate::catalog::store::check_playlist_name(name)?;
+        crate::catalog::model::check_playlist_name(name)?;
     }
     let sources = sources(config);
     let listing = sources.reader.read(url)?;
@@ -526,7 +527,7 @@ pub fn playlist_remove(
     ids: &[String],
     out: &mut dyn Write,
 ) -> Result<()> {
-    crate::catalog::store::check_playlist_name(name)?;
+    crate::catalog::model::check_playlist_name(name)?;
     let ids = parse_ids(ids)?;
     let mut store = open_store(config, Need::Existing)?;
     let removed = changing_mpd_file(config, &mut store, name, |s| s.playlist_remove(name, &ids))?;
@@ -655,7 +656,7 @@ impl Wanted {
     /// Refuses a playlist name before anything runs.
     fn check(&self) -> Result<()> {
         match &self.playlist {
-            Some(name) => crate::catalog::store::check_playlist_name(name),
+            Some(name) => crate::catalog::model::check_playlist_name(name),
             None => Ok(()),
         }
     }
@@ -825,10 +826,7 @@ impl Deliver<'_> {
     ) -> Result<()> {
         let play = self.play;
         if let Some(name) = self.playlist {
-            let ids: Vec<VideoId> = found
-                .iter()
-                .filter_map(|t| VideoId::parse(&t.video_id))
-                .collect();
+            let ids: Vec<VideoId> = found.iter().map(|t| t.video_id.clone()).collect();
             changing_mpd_file(config, store, name, |s| {
                 s.playlist_remove(name, &[])?;
                 s.playlist_add(name, &ids)

@@ -57,7 +57,7 @@ pub fn route(method: &str, target: &str) -> Result<Route> {
         let name = wire::percent_decode(encoded).ok_or_else(|| {
             Error::BadRequest("playlist name is not valid URL-encoded UTF-8".into())
         })?;
-        crate::catalog::store::check_playlist_name(&name)
+        crate::catalog::model::check_playlist_name(&name)
             .map_err(|e| Error::BadRequest(e.to_string()))?;
         return Ok(Route::Playlist { name, format });
     }

@@ -39,7 +39,9 @@ use log::{error, info};
 use tiny_http::Request;
 
 use crate::catalog::lookup::TrackSource;
-use crate::catalog::store::{LazyStore, Track, TrackStore};
+use crate::catalog::model::Track;
+use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::LazyStore;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, BrowserMarks};
 use crate::http::endpoints::{self, Status};

@@ -19,7 +19,8 @@ use log::debug;
 use tiny_http::Request;
 
 use crate::catalog::lookup::{Refreshed, TrackSource};
-use crate::catalog::store::{Track, TrackStore};
+use crate::catalog::model::Track;
+use crate::catalog::store::TrackStore;
 use crate::catalog::stream_url;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;

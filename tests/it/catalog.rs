@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use icyproxy::catalog::store::{NewTrack, TrackStore};
+use icyproxy::catalog::model::NewTrack;
+use icyproxy::catalog::store::TrackStore;
 use icyproxy::video_id::VideoId;
 
 const A: &str = "aaaaaaaaaaa";

@@ -40,8 +40,8 @@ fn a_planted_wrong_import_is_caught() {
     copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &src);
     // The catalog reaching up into the HTTP server, and MPD into the
     // stream through a grouped import.
-    let store = src.join("catalog/store.rs");
-    let mut text = std::fs::read_to_string(&store).expect("read store.rs");
+    let store = src.join("catalog/store/tracks.rs");
+    let mut text = std::fs::read_to_string(&store).expect("read store/tracks.rs");
     text.push_str("\nuse crate::http::server::Server;\n");
     std::fs::write(&store, text).expect("plant an import");
     let window = src.join("mpd/window.rs");
@@ -58,7 +58,8 @@ fn a_planted_wrong_import_is_caught() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("catalog/store.rs:") && stderr.contains("catalog must not use crate::http"),
+        stderr.contains("catalog/store/tracks.rs:")
+            && stderr.contains("catalog must not use crate::http"),
         "{stderr}"
     );
     assert!(

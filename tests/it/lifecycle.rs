@@ -46,7 +46,7 @@ impl Setup {
             .collect()
     }
 
-    fn stored(&self, id: &str) -> Option<icyproxy::catalog::store::Track> {
+    fn stored(&self, id: &str) -> Option<icyproxy::catalog::model::Track> {
         TrackStore::open(&self.proxy.db_path)
             .expect("open")
             .get(&VideoId::parse(id).expect("id"))

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::mpd::*;
 use crate::common::*;
-use icyproxy::catalog::store::{NewTrack, TrackStore};
+use icyproxy::catalog::model::NewTrack;
+use icyproxy::catalog::store::TrackStore;
 use icyproxy::video_id::VideoId;
 
 const WEBM: &str = "webmTone001";

@@ -8,7 +8,8 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 
 use icyproxy::app::root::App;
-use icyproxy::catalog::store::{NewTrack, TrackStore};
+use icyproxy::catalog::model::NewTrack;
+use icyproxy::catalog::store::TrackStore;
 use icyproxy::config::Config;
 
 use crate::common::*;

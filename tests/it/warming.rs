@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use crate::common::*;
 use icyproxy::app::warm::Warmer;
-use icyproxy::catalog::store::{NewTrack, TrackStore};
+use icyproxy::catalog::model::NewTrack;
+use icyproxy::catalog::store::TrackStore;
 use icyproxy::config::Config;
 use icyproxy::metrics::Metrics;
 use icyproxy::video_id::VideoId;

@@ -18,7 +18,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use icyproxy::app::root::App;
-use icyproxy::catalog::store::{NewTrack, TrackStore};
+use icyproxy::catalog::model::NewTrack;
+use icyproxy::catalog::store::TrackStore;
 use icyproxy::config::Config;
 use icyproxy::http::server::StopHandle;
 

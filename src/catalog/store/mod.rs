@@ -1,0 +1,39 @@
+//! [`TrackStore`]: the SQLite file that maps video ids to stream URLs and
+//! tags. One connection per thread (rusqlite connections are not `Sync`);
+//! WAL and a busy timeout let the CLI write while the server reads.
+//!
+//! Its methods are split by table: `open` (opening, migrating, the schema,
+//! [`open::LazyStore`]), `tracks`, `playlists`, and `history` (autoplay's).
+//! What it stores is [`crate::catalog::model`].
+
+use std::path::PathBuf;
+
+use rusqlite::{Connection, Row};
+
+mod history;
+pub mod open;
+mod playlists;
+mod tracks;
+
+/// One connection to the track store.
+pub struct TrackStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Reads text leniently: another program may have written invalid UTF-8,
+/// which must not make a row unreadable.
+fn text(row: &Row<'_>, i: usize) -> rusqlite::Result<String> {
+    let value = row.get_ref(i)?;
+    Ok(match value.as_bytes_or_null()? {
+        Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        None => String::new(),
+    })
+}
+
+/// A valid user track, for the tests of every table.
+#[cfg(test)]
+fn track(id: &str, title: &str) -> crate::catalog::model::NewTrack {
+    crate::catalog::model::NewTrack::new(id, "http://127.0.0.1:1/a", "Artist", title)
+        .expect("valid track")
+}

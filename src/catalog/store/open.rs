@@ -1,0 +1,353 @@
+//! Opening a store: creating it, bringing its schema up to date (or
+//! refusing a newer one), read-only and inspecting opens, and
+//! [`LazyStore`], a thread's connection opened on its first use.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::catalog::store::TrackStore;
+use crate::error::{Error, Result};
+
+/// Schema steps; `PRAGMA user_version` counts how many have run.
+/// Append new steps, never edit old ones.
+const MIGRATIONS: &[&str] = &[
+    // 1: the track table, with room for expiry and duration.
+    "CREATE TABLE tracks (
+        video_id      TEXT PRIMARY KEY NOT NULL,
+        stream_url    TEXT NOT NULL,
+        artist        TEXT NOT NULL DEFAULT '',
+        title         TEXT NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        expires_at    INTEGER,
+        duration_secs INTEGER
+    );",
+    // 2: album and cover art per track; named playlists.
+    "ALTER TABLE tracks ADD COLUMN album TEXT NOT NULL DEFAULT '';
+     ALTER TABLE tracks ADD COLUMN thumbnail_url TEXT;
+     CREATE TABLE playlist_entries (
+        playlist TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        video_id TEXT NOT NULL,
+        PRIMARY KEY (playlist, position)
+     );",
+    // 3: where a track's tags came from ('' stream_url: not resolved yet),
+    // and the source URL of an imported playlist.
+    "ALTER TABLE tracks ADD COLUMN tags_from TEXT NOT NULL DEFAULT 'user';
+     CREATE TABLE playlist_sources (
+        playlist  TEXT PRIMARY KEY NOT NULL,
+        url       TEXT NOT NULL,
+        synced_at INTEGER NOT NULL
+     );",
+    // 4: what a resolved URL needs: the time before which it must not be
+    // fetched, and the request headers to fetch it with (a JSON object).
+    "ALTER TABLE tracks ADD COLUMN available_at INTEGER;
+     ALTER TABLE tracks ADD COLUMN http_headers TEXT;",
+    // 5: playlists icyproxy made itself ('library': from the account's
+    // library, removed with it; 'search': a search's results, the oldest
+    // removed), and when.
+    "CREATE TABLE playlist_origins (
+        playlist   TEXT PRIMARY KEY NOT NULL,
+        origin     TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+     );",
+    // 6: ids autoplay saw played, queued, appended or failing: not
+    // appended again while they are among the most recent.
+    "CREATE TABLE autoplay_history (
+        video_id TEXT PRIMARY KEY NOT NULL,
+        seen_at  INTEGER NOT NULL
+     );",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The fix for a database that cannot be opened.
+const WHERE_TO: &str = "choose a writable place with [store] path or --db";
+
+/// How long a statement waits for another writer before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A thread's own connection, opened on its first use and then kept. A
+/// store that cannot be opened yet (a full disk, a directory not made) is
+/// tried again on the next use instead of ending the thread.
+pub struct LazyStore {
+    path: PathBuf,
+    read_only: bool,
+    open: Option<TrackStore>,
+}
+
+impl LazyStore {
+    /// Nothing is opened until [`LazyStore::get`].
+    pub fn new(path: &Path, read_only: bool) -> LazyStore {
+        LazyStore {
+            path: path.to_path_buf(),
+            read_only,
+            open: None,
+        }
+    }
+
+    /// The connection, opened (read-only when asked) if it is not yet.
+    pub fn get(&mut self) -> Result<&mut TrackStore> {
+        let store = match self.open.take() {
+            Some(store) => store,
+            None if self.read_only => TrackStore::open_read_only(&self.path)?,
+            None => TrackStore::open(&self.path)?,
+        };
+        Ok(self.open.insert(store))
+    }
+}
+
+impl TrackStore {
+    /// Opens (creating if needed) the store at `path` and brings its schema
+    /// up to date. Refuses a file written by a newer icyproxy.
+    pub fn open(path: &Path) -> Result<TrackStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::store(format!("cannot create directory {}", dir.display()), e)
+                    .with_fix(WHERE_TO)
+            })?;
+        }
+        share_with_group(path).map_err(|e| {
+            Error::store(format!("cannot create {}", path.display()), e).with_fix(WHERE_TO)
+        })?;
+        let fail =
+            |e: rusqlite::Error| Error::store(path.display().to_string(), e).with_fix(WHERE_TO);
+        let conn = Connection::open(path).map_err(fail)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(fail)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(fail)?;
+        // Point lookups need few pages; a small cache keeps each worker's
+        // connection cheap on a Pi (SQLite's default is 2 MB).
+        conn.pragma_update(None, "cache_size", -256).map_err(fail)?;
+        let mut store = TrackStore {
+            conn,
+            path: path.to_owned(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store without writing anything: for serving from a
+    /// database this process may not write. First as a normal reader; if
+    /// even that needs a write (WAL's shared-memory file in a read-only
+    /// directory), as an immutable file.
+    pub fn open_read_only(path: &Path) -> Result<TrackStore> {
+        let try_open = |query: &str| -> Result<TrackStore> {
+            let store = TrackStore::open_uri(path, query)?;
+            let version = store.schema_version()?;
+            store.check_version(version)?;
+            if version < SCHEMA_VERSION {
+                return Err(Error::store_msg(format!(
+                    "{} needs a schema upgrade but is read-only",
+                    path.display()
+                ))
+                .with_fix(WHERE_TO));
+            }
+            store.count()?;
+            Ok(store)
+        };
+        try_open("mode=ro").or_else(|_| try_open("mode=ro&immutable=1"))
+    }
+
+    /// Opens `path` read-only with SQLite URI parameters (`mode=ro`,
+    /// `immutable=1`), checking nothing.
+    fn open_uri(path: &Path, query: &str) -> Result<TrackStore> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let fail = |e: rusqlite::Error| Error::store(path.display().to_string(), e);
+        let uri = format!("file:{}?{query}", uri_path(path));
+        let conn = Connection::open_with_flags(&uri, flags).map_err(fail)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        Ok(TrackStore {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Reads what `icyproxy doctor` reports of an existing store (its
+    /// schema version and track count) without writing anything, whatever
+    /// its schema: an older one is upgraded by the next writer. With no
+    /// `-wal` file beside it (no writer has it open), the file is read as
+    /// immutable: a WAL reader would create `-wal` and `-shm` files.
+    pub fn inspect(path: &Path) -> Result<(i64, u64)> {
+        let look = |query: &str| -> Result<(i64, u64)> {
+            let store = TrackStore::open_uri(path, query)?;
+            let version = store.schema_version()?;
+            store.check_version(version)?;
+            let tracks = match version {
+                0 => 0,
+                _ => store.count()?,
+            };
+            Ok((version, tracks))
+        };
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        match Path::new(&wal).exists() {
+            true => look("mode=ro").or_else(|_| look("mode=ro&immutable=1")),
+            false => look("mode=ro&immutable=1"),
+        }
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version = self.schema_version()?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        self.check_version(version)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Read again under the write lock: another process may have migrated.
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        for (step, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            tx.execute_batch(sql)
+                .map_err(|e| Error::store(format!("migration to schema {} failed", step + 1), e))?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| Error::store(self.path.display().to_string(), e))
+    }
+
+    fn check_version(&self, version: i64) -> Result<()> {
+        if version > SCHEMA_VERSION {
+            return Err(Error::store_msg(format!(
+                "{} has schema version {version}, newer than this icyproxy understands \
+                 ({SCHEMA_VERSION}); upgrade icyproxy or use another database",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A new database in a directory its group may write (the packaged
+/// `/var/lib/icyproxy`, shared by the service and the `icyproxy` group's
+/// CLI users) is created group-writable, whatever the umask; SQLite gives
+/// its WAL and shared-memory files the database's mode. Elsewhere SQLite
+/// creates it as usual.
+fn share_with_group(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => dir,
+        None => Path::new("."),
+    };
+    let group_writable = std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o020 != 0);
+    if !group_writable || path.exists() {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o660)
+        .open(path)
+    {
+        Ok(_) => std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)),
+        // Created meanwhile by another process: its mode stands.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A path as the path part of an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::store::track;
+    use crate::video_id::VideoId;
+
+    #[test]
+    fn newer_schema_is_refused_and_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.pragma_update(None, "user_version", 99)
+            .expect("set version");
+        drop(conn);
+        let before = std::fs::read(&path).expect("read");
+        let e = TrackStore::open(&path).err().expect("refused").to_string();
+        assert!(e.contains("newer"), "{e}");
+        let conn = Connection::open(&path).expect("open");
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, 99);
+        assert_eq!(before.len(), std::fs::read(&path).expect("read").len());
+    }
+
+    #[test]
+    fn version_1_databases_are_migrated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(MIGRATIONS[0]).expect("v1 schema");
+        conn.execute(
+            "INSERT INTO tracks (video_id, stream_url, artist, title, updated_at)
+             VALUES ('aaaaaaaaaaa', 'http://h/x', 'A', 'T', 1)",
+            [],
+        )
+        .expect("v1 row");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        drop(conn);
+        let s = TrackStore::open(&path).expect("migrates");
+        let t = s
+            .get(&VideoId::parse("aaaaaaaaaaa").expect("id"))
+            .expect("q")
+            .expect("row");
+        assert_eq!(
+            (t.tags.title.as_str(), t.tags.album, t.tags.thumbnail_url),
+            ("T", None, None)
+        );
+        assert_eq!(s.schema_version().expect("v"), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_database_in_a_group_directory_is_group_writable_with_its_wal() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shared = dir.path().join("shared");
+        let private = dir.path().join("private");
+        for (d, mode) in [(&shared, 0o2770), (&private, 0o700)] {
+            std::fs::create_dir(d).expect("dir");
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        }
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        let mut s = TrackStore::open(&shared.join("t.db")).expect("open");
+        s.upsert(&track("aaaaaaaaaaa", "A")).expect("write");
+        assert_eq!(mode(&shared.join("t.db")), 0o660);
+        assert_eq!(mode(&shared.join("t.db-wal")), 0o660);
+        let s2 = TrackStore::open(&private.join("t.db")).expect("open");
+        drop(s2);
+        assert_eq!(
+            mode(&private.join("t.db")) & 0o020,
+            0,
+            "not shared outside a group dir"
+        );
+    }
+}
