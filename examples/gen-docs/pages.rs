@@ -13,9 +13,14 @@ use icyproxy::cli::Cli;
 
 /// What the top page's description adds to `--help`'s first lines (roff
 /// text: no line starts with a dot, and `-` is written `\-`).
-const MORE: &str = "The rest of the documentation is installed in /usr/share/doc/icyproxy \
-(README.md). Every key of the config file is commented in /etc/icyproxy/proxy.toml. Each \
-subcommand has a page of its own, named below.";
+const MORE: &str = "The rest of the documentation is installed in /usr/share/doc/icyproxy: \
+README.md (what icyproxy is, and a first song in MPD) and, in docs/ beside it, \
+raspberry-pi.md (the package, yt-dlp, doctor, playlists in MPD with the packaged service), \
+configuration.md (which config, which database; following MPD's queue), commands.md \
+(every command, playlists, your library and search, radio and autoplay, import files), \
+http.md (the routes, /health, /metrics; how MPD shows the tags), performance.md and \
+security.md (security and robustness). Every key of the config file is commented in \
+/etc/icyproxy/proxy.toml. Each subcommand has a page of its own, named below.";
 
 /// Writes into `dir`: `man1/icyproxy.1` and a page for each subcommand
 /// (`man1/icyproxy-add.1`, `man1/icyproxy-playlist-import.1`, ...), and the
