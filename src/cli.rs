@@ -1,7 +1,9 @@
-//! The command line: clap's types for the flags and subcommands, and how
-//! they become the commands' own arguments. The commands never see these
-//! types; `main` parses, loads the config and dispatches.
-//! `examples/gen-docs.rs` writes the man page and the shell completions
+//! The command line: clap's types for the flags and subcommands, with the
+//! few conversions that are theirs (`Deliver::wanted`, `ExportFormat` into
+//! `Format`, the playlist URL check). The commands never see these types:
+//! `main` parses, loads the config and dispatches, turning each
+//! subcommand's fields into the commands' own arguments.
+//! `examples/gen-docs/` writes the man pages and the shell completions
 //! from the same definitions.
 
 use std::path::PathBuf;
