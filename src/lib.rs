@@ -10,7 +10,7 @@
 //! - `http`: the server, routing, access, endpoints;
 //! - `mpd`: following MPD's queue (uses only the base);
 //! - `app`: the composition root that builds and wires all of them;
-//! - `commands` (and the binary's `main`) on top.
+//! - `commands` and `cli` (clap's types for the binary's `main`) on top.
 
 pub mod config;
 pub mod error;
@@ -33,4 +33,5 @@ pub mod mpd;
 
 pub mod app;
 
+pub mod cli;
 pub mod commands;

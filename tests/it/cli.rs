@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
+/// The generator `cargo run --example gen-docs` runs (and `scripts/dist`).
+#[path = "../../examples/gen-docs/pages.rs"]
+mod pages;
+
 const ID: &str = "dQw4w9WgXcQ";
 
 #[test]
@@ -413,6 +417,88 @@ fn help_explains_every_subcommand() {
                 .any(|l| l.starts_with("Example: ") && l.contains(&itself)),
             "{args:?} has no example of {itself}:\n{help}"
         );
+    }
+}
+
+/// The subcommands `--help` lists (its "Commands:" block), but `help`.
+fn listed_commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn man_pages_and_completions_cover_every_subcommand() {
+    let e = env("");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let written = pages::write_all(dir.path()).expect("write the pages");
+    let man1 = dir.path().join("man1");
+    assert_eq!(written[0], man1.join("icyproxy.1"));
+    let read = |path: &Path| std::fs::read_to_string(path).expect("read a page");
+
+    let top = read(&man1.join("icyproxy.1"));
+    let title = top.lines().find(|line| line.starts_with(".TH "));
+    assert!(
+        title.is_some_and(|t| t.starts_with(".TH ICYPROXY 1 ")),
+        "{title:?}"
+    );
+    assert!(top.contains("/usr/share/doc/icyproxy"), "{top}");
+    assert!(top.contains("Run without a subcommand to serve."));
+
+    let mut commands: Vec<Vec<String>> = Vec::new();
+    for name in listed_commands(&stdout(&succeeds(&e, &["--help"]))) {
+        let nested = listed_commands(&stdout(&succeeds(&e, &[&name, "--help"])));
+        commands.extend(nested.iter().map(|sub| vec![name.clone(), sub.clone()]));
+        commands.push(vec![name]);
+    }
+    assert!(commands.len() >= 19, "{commands:?}");
+    for words in &commands {
+        // icyproxy-playlist-import.1, named on icyproxy-playlist.1
+        let page = format!("icyproxy-{}", words.join("-"));
+        let parent = match &words[..] {
+            [first, _] => format!("icyproxy-{first}.1"),
+            _ => "icyproxy.1".to_owned(),
+        };
+        let text = read(&man1.join(format!("{page}.1")));
+        let title = format!(".TH {} 1 ", page.to_uppercase());
+        assert!(text.contains(&title), "{page}: {title}");
+        let named = format!("\n{}(1)\n", page.replace('-', "\\-"));
+        assert!(
+            read(&man1.join(&parent)).contains(&named),
+            "{parent} lacks {page}"
+        );
+    }
+    let pages = std::fs::read_dir(&man1).expect("list man1").count();
+    assert_eq!(pages, commands.len() + 1, "a page for each, no more");
+
+    // bash offers every subcommand after `icyproxy `.
+    let bash = dir.path().join("bash/icyproxy");
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(
+            "source \"$1\" && COMP_WORDS=(icyproxy '') COMP_CWORD=1 && \
+             _icyproxy icyproxy '' icyproxy && printf '%s\\n' \"${COMPREPLY[@]}\"",
+        )
+        .arg("_")
+        .arg(&bash)
+        .output()
+        .expect("run bash");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let offered = stdout(&o);
+    for words in commands.iter().filter(|words| words.len() == 1) {
+        assert!(
+            offered.lines().any(|line| line == words[0]),
+            "bash does not offer {}: {offered}",
+            words[0]
+        );
+    }
+    for file in ["zsh/_icyproxy", "fish/icyproxy.fish"] {
+        assert!(read(&dir.path().join(file)).contains("playlist"), "{file}");
     }
 }
 

@@ -72,3 +72,37 @@ fn a_planted_wrong_import_is_caught() {
         "{stderr}"
     );
 }
+
+#[test]
+fn only_main_uses_the_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("src");
+    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &src);
+    // The script reads every .rs file, in the module tree or not. clap's
+    // types reach no layer: not the base, not the commands beside them.
+    std::fs::write(src.join("planted.rs"), "use crate::cli::Cli;\n").expect("plant");
+    std::fs::write(
+        src.join("commands/planted.rs"),
+        "use crate::{cli::Command, app::App};\n",
+    )
+    .expect("plant");
+
+    let out = Command::new(script())
+        .arg(&src)
+        .output()
+        .expect("run scripts/check-layers");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("planted.rs:1: base must not use crate::cli"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("commands/planted.rs:1: commands must not use crate::cli"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 import(s) against the layer order"),
+        "{stderr}"
+    );
+}
