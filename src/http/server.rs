@@ -490,14 +490,9 @@ fn dispatch(request: Request, senders: &Senders) {
         // The local pool is swamped too: one short-lived thread per reply
         // still keeps the accept loop free.
         let metrics = Arc::clone(&senders.metrics);
-        let spawned = thread::Builder::new().name("refuse".into()).spawn(move || {
-            let client = client_of(&job.request);
-            let target = describe(&job.request);
-            let started = Instant::now();
-            let outcome = response::respond_error(job.request, &Error::Busy);
-            metrics.request(outcome.status, outcome.bytes);
-            log_request(&client, &target, &outcome, started);
-        });
+        let spawned = thread::Builder::new()
+            .name("refuse".into())
+            .spawn(move || refuse(job.request, &Error::Busy, job.started, &metrics));
         if let Err(e) = spawned {
             error!("cannot start a thread to refuse a request: {e}");
         }
@@ -505,17 +500,11 @@ fn dispatch(request: Request, senders: &Senders) {
 }
 
 fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
-    let started = job.started;
-    let client = client_of(&job.request);
-    let target = describe(&job.request);
     let store = match store.get() {
         Ok(store) => store,
         Err(e) => {
             error!("{e}");
-            let outcome = response::respond_error(job.request, &e);
-            shared.metrics.request(outcome.status, outcome.bytes);
-            log_request(&client, &target, &outcome, started);
-            return;
+            return refuse(job.request, &e, job.started, &shared.metrics);
         }
     };
     let job = match resolve_first(job, store, shared) {
@@ -525,6 +514,7 @@ fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
     if !matches!(job.route, Ok(Route::Stream { head: false, .. })) {
         limit_writes(&job.request, REPLY_WRITE_TIMEOUT);
     }
+    let seen = Seen::of(&job.request, job.started);
     let resolved = match job.stage {
         JobStage::Resolved(track) => Some(*track),
         JobStage::Fresh | JobStage::Resolving => None,
@@ -560,8 +550,7 @@ fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
         }
         Err(e) => response::respond_error(job.request, &e),
     };
-    shared.metrics.request(outcome.status, outcome.bytes);
-    log_request(&client, &target, &outcome, started);
+    seen.answered(&outcome, &shared.metrics);
 }
 
 /// A stream request whose id needs a resolver run is handed to the
@@ -589,11 +578,7 @@ fn resolve_first(job: Job, store: &mut TrackStore, shared: &Shared) -> Option<Jo
         }
     };
     limit_writes(&job.request, REPLY_WRITE_TIMEOUT);
-    let client = client_of(&job.request);
-    let target = describe(&job.request);
-    let outcome = response::respond_error(job.request, &error);
-    shared.metrics.request(outcome.status, outcome.bytes);
-    log_request(&client, &target, &outcome, job.started);
+    refuse(job.request, &error, job.started, &shared.metrics);
     None
 }
 
@@ -632,6 +617,38 @@ fn hand_back(mut job: Job, track: Track, head: bool, shared: &Shared) -> Option<
 fn limit_writes(request: &Request, timeout: Duration) {
     if let Some(conn) = request.connection() {
         let _ = conn.set_write_timeout(Some(timeout));
+    }
+}
+
+/// Answers `request` with `error` (its status and short text), counts it
+/// and logs its line: every refusal, from any pool or thread.
+fn refuse(request: Request, error: &Error, started: Instant, metrics: &Metrics) {
+    let seen = Seen::of(&request, started);
+    let outcome = response::respond_error(request, error);
+    seen.answered(&outcome, metrics);
+}
+
+/// A request as its access line names it, kept before the request is
+/// consumed by its answer.
+struct Seen {
+    client: String,
+    target: String,
+    started: Instant,
+}
+
+impl Seen {
+    fn of(request: &Request, started: Instant) -> Seen {
+        Seen {
+            client: client_of(request),
+            target: describe(request),
+            started,
+        }
+    }
+
+    /// Counts the answer and writes its one line.
+    fn answered(&self, outcome: &Outcome, metrics: &Metrics) {
+        metrics.request(outcome.status, outcome.bytes);
+        log_request(&self.client, &self.target, outcome, self.started);
     }
 }
 
