@@ -30,7 +30,7 @@ use crate::catalog::store::TrackStore;
 use crate::catalog::store::open::LazyStore;
 use crate::error::{Error, Result};
 use crate::mpd::queue::Session;
-use crate::mpd::settings::Autoplay;
+use crate::mpd::settings::{Autoplay, MpdSettings};
 use crate::mpd::{QueueState, proxied_id};
 use crate::video_id::VideoId;
 
@@ -151,7 +151,8 @@ pub struct Radio {
     pub entries: QueueEntries,
     /// The database each thread opens its own connection to.
     pub store_path: PathBuf,
-    pub autoplay: Autoplay,
+    /// `[mpd]`: autoplay's numbers, and the channel's.
+    pub mpd: MpdSettings,
 }
 
 impl Radio {
@@ -192,7 +193,7 @@ impl Radio {
         self.session.append(&queued, false)?;
         let mut seen: Vec<VideoId> = songs.iter().map(|t| t.video_id.clone()).collect();
         seen.extend(failed);
-        store.remember(&seen, self.autoplay.history)?;
+        store.remember(&seen, self.mpd.autoplay_history)?;
         Ok(songs)
     }
 }
@@ -275,7 +276,10 @@ impl Worker {
             return;
         }
         if store
-            .remember(std::slice::from_ref(&current), self.radio.autoplay.history)
+            .remember(
+                std::slice::from_ref(&current),
+                self.radio.mpd.autoplay_history,
+            )
             .is_ok()
         {
             self.seen_current = Some(current.to_string());
@@ -292,7 +296,7 @@ impl Worker {
         {
             return;
         }
-        let settings = self.radio.autoplay;
+        let settings = self.radio.mpd.autoplay();
         let Ok(seeds) = decide(&state, &settings, self.radio.entries.port()) else {
             return;
         };

@@ -160,7 +160,7 @@ impl Commands {
         }
         let songs = self
             .radio
-            .append(store, &seed, self.radio.autoplay.batch, &skip)?;
+            .append(store, &seed, self.radio.mpd.autoplay_batch, &skip)?;
         info!(
             "MPD channel: radio: appended {} songs from the radio of {seed}",
             songs.len()

@@ -322,7 +322,7 @@ fn start_ahead(
         sources: sources.clone(),
         entries: entries.clone(),
         store_path: config.store.path.clone(),
-        autoplay: config.mpd.autoplay(),
+        mpd: config.mpd.clone(),
     };
     let autoplay = Arc::new(autoplay::AutoplayStatus::new(config.mpd.autoplay));
     let commands = channel::Commands {
