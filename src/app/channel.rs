@@ -4,11 +4,11 @@
 //! them in turn, since yt-dlp takes seconds. A command that fails is
 //! logged with its cause; nothing here can stop the follower.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 use log::{info, warn};
@@ -60,6 +60,66 @@ pub fn parse(text: &str) -> Command {
     }
 }
 
+impl Command {
+    /// Whether running it asks YouTube (yt-dlp with the owner's cookies).
+    pub fn reaches_youtube(&self) -> bool {
+        matches!(self, Command::Search(_) | Command::Add(_) | Command::Radio)
+    }
+}
+
+/// At most `per_minute` commands that reach YouTube in any 60 s: any MPD
+/// client may send them (MPD's default has no password), and each costs
+/// the owner's cookies a yt-dlp run.
+#[derive(Debug)]
+struct Budget {
+    per_minute: usize,
+    spent: VecDeque<Instant>,
+    /// The refusal of this streak was said at warn.
+    said: bool,
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+impl Budget {
+    fn new(per_minute: usize) -> Budget {
+        Budget {
+            per_minute,
+            spent: VecDeque::new(),
+            said: false,
+        }
+    }
+
+    /// Takes one run at `now`, if the last minute left room for it.
+    fn take(&mut self, now: Instant) -> bool {
+        while self
+            .spent
+            .front()
+            .is_some_and(|&at| now.saturating_duration_since(at) >= MINUTE)
+        {
+            self.spent.pop_front();
+        }
+        if self.spent.len() >= self.per_minute {
+            return false;
+        }
+        self.spent.push_back(now);
+        self.said = false;
+        true
+    }
+
+    /// Says a refusal: the first of a streak at warn, the rest at debug.
+    fn refused(&mut self, text: &str) {
+        let why = format!(
+            "more than {} commands reaching YouTube in a minute ([mpd] channel_per_minute): \
+             {text:?} dropped",
+            self.per_minute
+        );
+        match std::mem::replace(&mut self.said, true) {
+            false => warn!("MPD channel: {why}"),
+            true => log::debug!("MPD channel: {why}"),
+        }
+    }
+}
+
 /// The commands, as `help` logs them.
 pub const HELP: &str = "MPD channel icyproxy understands: \"search QUERY\" (the songs found \
                         become the stored playlist \"Search: QUERY\"), \"add QUERY\" (the first \
@@ -99,12 +159,17 @@ pub fn hand_over(sender: &Sender<String>, text: String) {
 impl Commands {
     fn run(self, messages: &Receiver<String>, stopping: &AtomicBool) {
         let mut lazy = LazyStore::new(&self.radio.store_path, false);
+        let mut budget = Budget::new(self.radio.mpd.channel_per_minute);
         while !stopping.load(Ordering::Relaxed) {
             let text = match messages.recv_timeout(TICK) {
                 Ok(text) => text,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return,
             };
+            if parse(&text).reaches_youtube() && !budget.take(Instant::now()) {
+                budget.refused(&text);
+                continue;
+            }
             let store = match lazy.get() {
                 Ok(store) => store,
                 Err(e) => {
@@ -244,5 +309,22 @@ mod tests {
         );
         assert_eq!(parse("search"), Command::Unknown("search".into()));
         assert_eq!(parse("dance"), Command::Unknown("dance".into()));
+    }
+
+    #[test]
+    fn the_budget_allows_so_many_a_minute() {
+        let t0 = Instant::now();
+        let at = |secs: u64| t0 + Duration::from_secs(secs);
+        let mut budget = Budget::new(2);
+        assert!(budget.take(at(0)) && budget.take(at(10)));
+        assert!(!budget.take(at(59)), "a third within the minute");
+        assert!(budget.take(at(60)), "the first is a minute old");
+        assert!(!budget.take(at(65)));
+        assert!(budget.take(at(70)));
+        let mut none = Budget::new(0);
+        assert!(!none.take(at(0)) && !none.take(at(3600)));
+        // Only what runs yt-dlp is counted.
+        assert!(parse("search x").reaches_youtube() && parse("radio").reaches_youtube());
+        assert!(!parse("autoplay on").reaches_youtube() && !parse("help").reaches_youtube());
     }
 }

@@ -24,6 +24,9 @@ pub struct MpdSettings {
     pub autoplay_batch: usize,
     pub autoplay_history: usize,
     pub autoplay_any_queue: bool,
+    /// Channel commands that reach YouTube (search, add, radio) run in
+    /// any minute; 0: none.
+    pub channel_per_minute: usize,
 }
 
 impl fmt::Debug for MpdSettings {
@@ -48,6 +51,7 @@ impl Default for MpdSettings {
             autoplay_batch: 10,
             autoplay_history: 200,
             autoplay_any_queue: false,
+            channel_per_minute: 10,
         }
     }
 }
@@ -84,6 +88,12 @@ impl MpdSettings {
                 self.autoplay_history as u64,
                 0,
                 100_000,
+            ),
+            within(
+                "[mpd] channel_per_minute",
+                self.channel_per_minute as u64,
+                0,
+                600,
             ),
             self.check_address(),
         ])

@@ -277,3 +277,58 @@ fn a_search_sent_over_mpd_s_channel_becomes_a_stored_playlist() {
     );
     assert_eq!(health(w.proxy.addr)["mpd"], "connected");
 }
+
+#[test]
+fn channel_commands_past_the_budget_are_dropped_and_said_once() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
+        return;
+    }
+    let mpd = Mpd::started("");
+    let origin = Origin::start();
+    let music = Music::new();
+    let resolver = music.resolver("music", &origin.url("/file/tone.webm"), "");
+    let mut served = Served::start(
+        &format!(
+            "{resolver}[mpd]\naddress = {:?}\nchannel_per_minute = 2\n",
+            mpd.address()
+        ),
+        &[],
+    );
+    assert!(wait_until(Duration::from_secs(15), || mpd
+        .mpc(&["channels"])
+        .contains("icyproxy")));
+    for q in ["one", "two", "three", "four"] {
+        mpd.mpc(&["sendmessage", "icyproxy", &format!("search {q}")]);
+    }
+    // Free of the budget, and run after the four (in turn): when it is
+    // logged, the four were handled.
+    mpd.mpc(&["sendmessage", "icyproxy", "help"]);
+    assert!(wait_until(Duration::from_secs(30), || served
+        .log_lines()
+        .iter()
+        .any(|l| l.contains("MPD channel icyproxy understands"))));
+    let said: Vec<String> = served
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("channel_per_minute"))
+        .cloned()
+        .collect();
+    assert_eq!(said.len(), 1, "once a streak: {said:?}");
+    assert!(
+        said[0].contains("more than 2 commands") && said[0].contains("\"search three\" dropped"),
+        "{said:?}"
+    );
+    let calls = music.calls();
+    for (q, ran) in [
+        ("one", true),
+        ("two", true),
+        ("three", false),
+        ("four", false),
+    ] {
+        assert_eq!(
+            calls.iter().any(|c| c.contains(&format!("q={q}"))),
+            ran,
+            "{q}: {calls:?}"
+        );
+    }
+}
