@@ -216,7 +216,7 @@ impl<'s, 'a> Stream<'s, 'a> {
             return self.upstream.probe(url, headers);
         }
         let first = self.upstream.get(url, Some(&self.first_range()), headers)?;
-        if first.status == 206 && first.total().is_none() {
+        if first.head.status == 206 && first.head.total().is_none() {
             // Pieces need a known total: one plain request as the client
             // asked instead.
             let range = self.ask.range.map(|r| r.to_string());
@@ -313,7 +313,7 @@ impl<'s, 'a> Stream<'s, 'a> {
     /// range can be served: by ranged pieces, or, when upstream ignores
     /// `Range`, by reading and dropping the bytes before it.
     fn shape(&self, first: UpstreamResponse) -> Result<Shaped> {
-        let total = first.total();
+        let total = first.head.total();
         let span = match (self.ask.range, total) {
             (None, Some(total)) => Some((0, total)),
             (Some(range), Some(total)) => {
@@ -329,9 +329,9 @@ impl<'s, 'a> Stream<'s, 'a> {
         };
         let mut shaped = Shaped {
             status: 200,
-            content_type: first.content_type,
+            content_type: first.head.content_type,
             content_range: None,
-            length: first.content_length,
+            length: first.head.content_length,
             accepts_ranges: false,
             body: first.body,
             plan: Plan::Plain {
@@ -339,7 +339,7 @@ impl<'s, 'a> Stream<'s, 'a> {
                 take: None,
             },
         };
-        match (first.content_range, span, total) {
+        match (first.head.content_range, span, total) {
             (Some(got), Some((start, end)), Some(total)) if !self.ask.head_only => {
                 let (got_start, got_end) = got.span();
                 if got_start != start {
