@@ -1,12 +1,14 @@
-//! One stream's path: the request's stages (`proxy`), upstream requests
-//! (`upstream`), what a failed one calls for (`retry`, pure), ranged
-//! pieces with resume (`pieces`), ICY blocks (`icy`)
-//! and cover art fetched upstream and cached on disk (`cover`). Uses
-//! `catalog`; knows nothing of the HTTP server's pools or routes.
+//! One stream's path: the request's stages (`proxy`; the shape stage,
+//! pure, is `shape`), upstream requests (`upstream`), what a failed one
+//! calls for (`retry`, pure), ranged pieces with resume (`pieces`), ICY
+//! blocks (`icy`) and cover art fetched upstream and cached on disk
+//! (`cover`). Uses `catalog`; knows nothing of the HTTP server's pools or
+//! routes.
 
 pub mod cover;
 pub mod icy;
 pub(crate) mod pieces;
 pub(crate) mod proxy;
 pub mod retry;
+pub mod shape;
 pub mod upstream;
