@@ -9,9 +9,10 @@
 //!    how the body is read (ranged pieces, or one plain body): the pure
 //!    [`shape::shape`] of the client's ask and upstream's head;
 //! 3. **respond**: write our own head on tiny_http's raw writer;
-//! 4. **copy**: the audio, with ICY blocks when the client asked for them.
+//! 4. **copy**: the audio, with ICY blocks when the client asked for them
+//!    (the client's side of it, and its watch, are in `client`).
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -25,6 +26,7 @@ use crate::catalog::stream_url;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::response::{self, BodyWriter, Framing, Outcome, ResponseHead};
+use crate::stream::client::{ClientBody, ClientWatch, End, copy_body, discard};
 use crate::stream::icy::{self, IcyInserter};
 use crate::stream::pieces::PieceReader;
 use crate::stream::retry::{self, Recovery, Stage};
@@ -324,13 +326,9 @@ impl<'s, 'a> Stream<'s, 'a> {
         let watch = connection
             .clone()
             .and_then(|conn| ClientWatch::start(conn, self.upstream.clone()));
-        let mut client = ClientBody {
-            out: BodyWriter::new(writer, head.framing),
-            icy: inserter,
-            sent: 0,
-        };
-        let gone = watch.as_ref().map(|w| Arc::clone(&w.gone));
-        let end = self.copy(body, shape.plan, &mut client, gone.as_deref());
+        let mut client = ClientBody::new(BodyWriter::new(writer, head.framing), inserter);
+        let gone = watch.as_ref().map(ClientWatch::gone);
+        let end = self.copy(body, shape.plan, &mut client, gone);
         let (sent, why) = client.finish(end, head.framing);
         // A close-delimited body ends only when the connection does; a
         // cut-short one must end visibly.
@@ -499,152 +497,4 @@ fn with_blocks(n: u64, metaint: usize, inserter: &IcyInserter) -> Result<u64> {
                 "{n} bytes with ICY blocks are more than a client can count"
             ))
         })
-}
-
-/// Where audio goes: the client's body, through the ICY inserter when the
-/// client asked for blocks.
-struct ClientBody<W: Write> {
-    out: BodyWriter<W>,
-    icy: Option<IcyInserter>,
-    /// Body bytes written (audio and blocks).
-    sent: u64,
-}
-
-impl<W: Write> ClientBody<W> {
-    /// Writes and flushes one chunk: the first audio byte leaves as soon
-    /// as it arrives.
-    fn send(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let written = match self.icy.as_mut() {
-            Some(ins) => ins.write_audio(chunk, &mut self.out)?,
-            None => {
-                self.out.write_all(chunk)?;
-                chunk.len() as u64
-            }
-        };
-        self.out.flush()?;
-        self.sent += written;
-        Ok(())
-    }
-
-    /// Ends the body: the bytes sent, and why it ended early, if it did. A
-    /// body shorter than its `Content-Length` is cut short, whoever ended it.
-    fn finish(self, end: End, framing: Framing) -> (u64, Option<String>) {
-        let why = match end {
-            End::Complete => match framing {
-                Framing::Length(n) if self.sent != n => Some(format!(
-                    "upstream ended the body at {} of {n} bytes",
-                    self.sent
-                )),
-                _ => self
-                    .out
-                    .finish()
-                    .err()
-                    .map(|e| format!("client gone at the end: {e}")),
-            },
-            End::Stopped => Some("server shutting down".into()),
-            End::UpstreamFailed(e) => Some(format!("upstream failed: {e}")),
-            End::ClientGone(e) => Some(format!("client gone: {e}")),
-        };
-        (self.sent, why)
-    }
-}
-
-enum End {
-    Complete,
-    Stopped,
-    UpstreamFailed(io::Error),
-    ClientGone(io::Error),
-}
-
-/// Copies upstream to the client chunk by chunk. (A read-ahead thread was
-/// measured on 2 cores: 600-680 MB/s against 955 for this loop.)
-fn copy_body<R: Read, W: Write>(
-    mut body: R,
-    client: &mut ClientBody<W>,
-    stopping: &AtomicBool,
-    buf: &mut [u8],
-) -> End {
-    loop {
-        if stopping.load(Ordering::Relaxed) {
-            return End::Stopped;
-        }
-        let n = match body.read(buf) {
-            Ok(0) => return End::Complete,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return End::UpstreamFailed(e),
-        };
-        if let Err(e) = client.send(&buf[..n]) {
-            return End::ClientGone(e);
-        }
-    }
-}
-
-/// Reads and drops the first `n` bytes of a body that ignored our `Range`;
-/// how the stream ends if that cannot be done.
-fn discard(body: &mut impl Read, n: u64, buf: &mut [u8], stopping: &AtomicBool) -> Result<(), End> {
-    let mut left = n;
-    while left > 0 {
-        if stopping.load(Ordering::Relaxed) {
-            return Err(End::Stopped);
-        }
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        match body.read(&mut buf[..want]) {
-            Ok(0) => {
-                return Err(End::UpstreamFailed(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("body ended {left} bytes before the range asked for"),
-                )));
-            }
-            Ok(got) => left -= got as u64,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(End::UpstreamFailed(e)),
-        }
-    }
-    Ok(())
-}
-
-/// Watches a stream's client while the worker may be blocked on upstream:
-/// when the client closes, the stream's upstream connections are cut, so
-/// the blocked read returns and the worker is free within moments instead
-/// of after the upstream read timeout.
-struct ClientWatch {
-    done: Arc<AtomicBool>,
-    /// Set when the client has closed.
-    gone: Arc<AtomicBool>,
-    upstream: Upstream,
-}
-
-impl ClientWatch {
-    fn start(conn: tiny_http::ConnectionHandle, upstream: Upstream) -> Option<ClientWatch> {
-        let done = Arc::new(AtomicBool::new(false));
-        let gone = Arc::new(AtomicBool::new(false));
-        let (seen, mark) = (Arc::clone(&done), Arc::clone(&gone));
-        let watched = upstream.clone();
-        std::thread::Builder::new()
-            .name("client-watch".into())
-            .spawn(move || {
-                // Returns when the client closes, or sends its next request.
-                if conn.wait_for_peer_close() && !seen.load(Ordering::SeqCst) {
-                    mark.store(true, Ordering::SeqCst);
-                    watched.cut();
-                }
-            })
-            .map_err(|e| debug!("no client watch: {e}"))
-            .ok()?;
-        Some(ClientWatch {
-            done,
-            gone,
-            upstream,
-        })
-    }
-}
-
-impl Drop for ClientWatch {
-    /// The stream is over: its pool (used by no one else) is closed now,
-    /// not when the watching thread ends.
-    fn drop(&mut self) {
-        self.done.store(true, Ordering::SeqCst);
-        self.upstream.cut();
-    }
 }
