@@ -698,10 +698,10 @@ fn read_range(
 ) -> Result<(u64, Option<u64>)> {
     let range = format!("bytes={start}-{}", start + PROBE_BYTES - 1);
     let resp = upstream.get(url, Some(&range), headers)?;
-    if !matches!(resp.status, 200 | 206) {
-        return Err(Error::UpstreamStatus(resp.status));
+    if !matches!(resp.head.status, 200 | 206) {
+        return Err(Error::UpstreamStatus(resp.head.status));
     }
-    let total = resp.total();
+    let total = resp.head.total();
     let Some(body) = resp.body else {
         return Ok((0, total));
     };

@@ -6,11 +6,13 @@
 //!    upstream request, retrying refused connections and refreshing a URL
 //!    upstream refuses;
 //! 2. **shape**: decide what the client gets (status, length, range) and
-//!    how the body is read (ranged pieces, or one plain body);
+//!    how the body is read (ranged pieces, or one plain body): the pure
+//!    [`shape::shape`] of the client's ask and upstream's head;
 //! 3. **respond**: write our own head on tiny_http's raw writer;
-//! 4. **copy**: the audio, with ICY blocks when the client asked for them.
+//! 4. **copy**: the audio, with ICY blocks when the client asked for them
+//!    (the client's side of it, and its watch, are in `client`).
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -25,13 +27,15 @@ use crate::catalog::stream_url;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::response::{self, BodyWriter, Framing, Outcome, ResponseHead};
+use crate::stream::client::{ClientBody, ClientWatch, End, copy_body, discard};
 use crate::stream::icy::{self, IcyInserter};
 use crate::stream::pieces::PieceReader;
 use crate::stream::retry::{self, Recovery, Stage};
-use crate::stream::upstream::{Piece, Upstream, UpstreamResponse};
+use crate::stream::shape::{self, Ask, Misfit, Plan, Shape};
+use crate::stream::upstream::{Piece, Upstream, UpstreamHead, UpstreamResponse};
 use crate::time::unix_now;
 use crate::video_id::VideoId;
-use crate::wire::{self, ByteRange, ContentRange};
+use crate::wire::{self, ByteRange};
 
 /// Used when upstream does not say what it sends.
 const FALLBACK_CONTENT_TYPE: &str = "audio/mpeg";
@@ -66,30 +70,6 @@ pub struct ProxyContext<'a> {
     pub buf: &'a mut [u8],
 }
 
-/// What the client asked for, read from its request.
-#[derive(Debug, Clone, Copy)]
-struct Ask {
-    icy: bool,
-    http11: bool,
-    head_only: bool,
-    range: Option<ByteRange>,
-}
-
-impl Ask {
-    /// `icy_allowed` is false for `?icy=0`: no inline blocks whatever the
-    /// client asks.
-    fn of(request: &Request, head_only: bool, icy_allowed: bool) -> Ask {
-        let v = request.http_version();
-        Ask {
-            icy: icy_allowed
-                && wire::header(request, "Icy-MetaData").is_some_and(|v| v.trim() == "1"),
-            http11: (v.0, v.1) >= (1, 1),
-            head_only,
-            range: wire::header(request, "Range").and_then(ByteRange::parse),
-        }
-    }
-}
-
 /// Serves `GET` or `HEAD /proxy/{id}` to completion.
 pub fn serve(
     request: Request,
@@ -100,11 +80,11 @@ pub fn serve(
 ) -> Outcome {
     let ask = Ask::of(&request, head_only, icy_allowed);
     let opened = Stream::open(id, ask, ctx).and_then(|(stream, first)| {
-        let shaped = stream.shape(first)?;
-        Ok((stream, shaped))
+        let shape = stream.shape(&first.head)?;
+        Ok((stream, shape, first.body))
     });
     match opened {
-        Ok((stream, shaped)) => stream.respond(request, shaped),
+        Ok((stream, shape, body)) => stream.respond(request, shape, body),
         Err(e) => {
             debug!("{id}: {e}");
             response::respond_error(request, &e)
@@ -122,35 +102,6 @@ struct Stream<'s, 'a> {
     upstream: Upstream,
     track: Track,
     refreshed: Refreshed,
-}
-
-/// What the client gets (stage 2's result).
-struct Shaped {
-    status: u16,
-    content_type: Option<String>,
-    content_range: Option<ContentRange>,
-    /// Audio bytes in the body, when known.
-    length: Option<u64>,
-    accepts_ranges: bool,
-    body: Option<Box<dyn Read + Send>>,
-    plan: Plan,
-}
-
-/// How the body is read from upstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plan {
-    /// Ranged pieces: `[start, first_end)` is open; the span ends at `end`;
-    /// every later piece must report the same `total`.
-    Pieces {
-        start: u64,
-        first_end: u64,
-        end: u64,
-        total: u64,
-    },
-    /// One plain body (upstream ignores `Range`, or gives no total): the
-    /// first `skip` bytes are read and dropped, then `take` bytes (or all)
-    /// are sent. No resume is possible.
-    Plain { skip: u64, take: Option<u64> },
 }
 
 impl<'s, 'a> Stream<'s, 'a> {
@@ -217,7 +168,7 @@ impl<'s, 'a> Stream<'s, 'a> {
             return self.upstream.probe(url, headers);
         }
         let first = self.upstream.get(url, Some(&self.first_range()), headers)?;
-        if first.status == 206 && first.total().is_none() {
+        if first.head.status == 206 && first.head.total().is_none() {
             // Pieces need a known total: one plain request as the client
             // asked instead.
             let range = self.ask.range.map(|r| r.to_string());
@@ -309,87 +260,31 @@ impl<'s, 'a> Stream<'s, 'a> {
         }
     }
 
-    /// Stage 2: for a client without `Range`, a `200` of the whole body;
-    /// with one, a `206` of exactly its range. With a known total every
-    /// range can be served: by ranged pieces, or, when upstream ignores
-    /// `Range`, by reading and dropping the bytes before it.
-    fn shape(&self, first: UpstreamResponse) -> Result<Shaped> {
-        let total = first.total();
-        let span = match (self.ask.range, total) {
-            (None, Some(total)) => Some((0, total)),
-            (Some(range), Some(total)) => {
-                Some(
-                    range
-                        .within(total)
-                        .ok_or_else(|| Error::RangeNotSatisfiable {
-                            content_range: Some(format!("bytes */{total}")),
-                        })?,
-                )
-            }
-            (_, None) => None,
-        };
-        let mut shaped = Shaped {
-            status: 200,
-            content_type: first.content_type,
-            content_range: None,
-            length: first.content_length,
-            accepts_ranges: false,
-            body: first.body,
-            plan: Plan::Plain {
-                skip: 0,
-                take: None,
+    /// Stage 2, as [`shape::shape`] decides; a misfit is answered as an
+    /// error.
+    fn shape(&self, first: &UpstreamHead) -> Result<Shape> {
+        shape::shape(self.ask, first).map_err(|misfit| match misfit {
+            Misfit::NotSatisfiable { total } => Error::RangeNotSatisfiable {
+                content_range: Some(format!("bytes */{total}")),
             },
-        };
-        match (first.content_range, span, total) {
-            (Some(got), Some((start, end)), Some(total)) if !self.ask.head_only => {
-                let (got_start, got_end) = got.span();
-                if got_start != start {
-                    return Err(Error::UpstreamInvalid(format!(
-                        "{}: asked for {}, got {got}",
-                        stream_url::host(self.track.stream_url.as_deref().unwrap_or("")),
-                        self.first_range()
-                    )));
-                }
-                shaped.plan = Plan::Pieces {
-                    start,
-                    first_end: got_end.min(end),
-                    end,
-                    total,
-                };
+            Misfit::WrongStart { got } => Error::UpstreamInvalid(format!(
+                "{}: asked for {}, got {got}",
+                stream_url::host(self.track.stream_url.as_deref().unwrap_or("")),
+                self.first_range()
+            )),
+            Misfit::UnaskedPart { got } => {
+                Error::UpstreamInvalid(format!("{got} to a request without Range"))
             }
-            // A part of unknown total, as the client asked: passed on.
-            (Some(got), None, _) if self.ask.range.is_some() => {
-                shaped.status = 206;
-                shaped.content_range = Some(got);
-            }
-            (Some(got), None, _) => {
-                return Err(Error::UpstreamInvalid(format!(
-                    "{got} to a request without Range"
-                )));
-            }
-            (_, Some((start, end)), _) => {
-                shaped.plan = Plan::Plain {
-                    skip: start,
-                    take: Some(end - start),
-                };
-            }
-            // No total: the whole body, whatever the range (RFC 9110 lets
-            // a server ignore Range; no Accept-Ranges was promised).
-            (None, None, _) => {}
-        }
-        if let (Some((start, end)), Some(total)) = (span, total) {
-            shaped.length = Some(end - start);
-            shaped.accepts_ranges = true;
-            if self.ask.range.is_some() {
-                shaped.status = 206;
-                shaped.content_range = Some(ContentRange::of_span(start, end, total));
-            }
-        }
-        Ok(shaped)
+        })
     }
 
     /// Stages 3 and 4: the head, then the body, then how it ended.
-    fn respond(mut self, request: Request, mut shaped: Shaped) -> Outcome {
+    fn respond(
+        mut self,
+        request: Request,
+        shape: Shape,
+        body: Option<Box<dyn Read + Send>>,
+    ) -> Outcome {
         let settings = self.ctx.settings;
         let title = self.track.tags.display_title();
         let inserter = self
@@ -397,7 +292,7 @@ impl<'s, 'a> Stream<'s, 'a> {
             .icy
             .then(|| IcyInserter::new(settings.metaint, &title));
         let icy = inserter.as_ref().map(|ins| (ins, settings.metaint));
-        let head = match response_head(&shaped, icy, &title, self.ask.http11) {
+        let head = match response_head(&shape, icy, &title, self.ask.http11) {
             Ok(head) => head,
             Err(e) => return response::respond_error(request, &e),
         };
@@ -425,20 +320,16 @@ impl<'s, 'a> Stream<'s, 'a> {
                 Some(format!("client gone before the body: {e}")),
             );
         }
-        let Some(body) = shaped.body.take().filter(|_| !self.ask.head_only) else {
+        let Some(body) = body.filter(|_| !self.ask.head_only) else {
             return Outcome::new(head.status, 0, None);
         };
         let _active = self.ctx.metrics.stream_started(connection.clone());
         let watch = connection
             .clone()
             .and_then(|conn| ClientWatch::start(conn, self.upstream.clone()));
-        let mut client = ClientBody {
-            out: BodyWriter::new(writer, head.framing),
-            icy: inserter,
-            sent: 0,
-        };
-        let gone = watch.as_ref().map(|w| Arc::clone(&w.gone));
-        let end = self.copy(body, shaped.plan, &mut client, gone.as_deref());
+        let mut client = ClientBody::new(BodyWriter::new(writer, head.framing), inserter);
+        let gone = watch.as_ref().map(ClientWatch::gone);
+        let end = self.copy(body, shape.plan, &mut client, gone);
         let (sent, why) = client.finish(end, head.framing);
         // A close-delimited body ends only when the connection does; a
         // cut-short one must end visibly.
@@ -556,12 +447,12 @@ fn checked_url<'t>(id: &VideoId, track: &'t Track) -> Result<&'t str> {
 /// `icy-metaint` with them (`icy` is the inserter and its interval), never
 /// both.
 fn response_head(
-    shaped: &Shaped,
+    shape: &Shape,
     icy: Option<(&IcyInserter, usize)>,
     title: &str,
     http11: bool,
 ) -> Result<ResponseHead> {
-    let content_type = shaped
+    let content_type = shape
         .content_type
         .clone()
         .unwrap_or_else(|| FALLBACK_CONTENT_TYPE.into());
@@ -569,16 +460,16 @@ fn response_head(
         ("Content-Type", content_type),
         ("Cache-Control", "no-cache".into()),
     ];
-    if shaped.accepts_ranges {
+    if shape.accepts_ranges {
         headers.push(("Accept-Ranges", "bytes".into()));
     }
-    if let Some(range) = &shaped.content_range {
+    if let Some(range) = &shape.content_range {
         headers.push(("Content-Range", range.to_string()));
     }
     let length = match icy {
         Some((ins, metaint)) => {
             headers.push(("icy-metaint", metaint.to_string()));
-            match shaped.length {
+            match shape.length {
                 Some(n) => Some(with_blocks(n, metaint, ins)?),
                 None => None,
             }
@@ -588,11 +479,11 @@ fn response_head(
             if !name.is_empty() {
                 headers.push(("icy-name", name));
             }
-            shaped.length
+            shape.length
         }
     };
     Ok(ResponseHead {
-        status: shaped.status,
+        status: shape.status,
         headers,
         framing: Framing::choose(length, http11),
     })
@@ -607,152 +498,4 @@ fn with_blocks(n: u64, metaint: usize, inserter: &IcyInserter) -> Result<u64> {
                 "{n} bytes with ICY blocks are more than a client can count"
             ))
         })
-}
-
-/// Where audio goes: the client's body, through the ICY inserter when the
-/// client asked for blocks.
-struct ClientBody<W: Write> {
-    out: BodyWriter<W>,
-    icy: Option<IcyInserter>,
-    /// Body bytes written (audio and blocks).
-    sent: u64,
-}
-
-impl<W: Write> ClientBody<W> {
-    /// Writes and flushes one chunk: the first audio byte leaves as soon
-    /// as it arrives.
-    fn send(&mut self, chunk: &[u8]) -> io::Result<()> {
-        let written = match self.icy.as_mut() {
-            Some(ins) => ins.write_audio(chunk, &mut self.out)?,
-            None => {
-                self.out.write_all(chunk)?;
-                chunk.len() as u64
-            }
-        };
-        self.out.flush()?;
-        self.sent += written;
-        Ok(())
-    }
-
-    /// Ends the body: the bytes sent, and why it ended early, if it did. A
-    /// body shorter than its `Content-Length` is cut short, whoever ended it.
-    fn finish(self, end: End, framing: Framing) -> (u64, Option<String>) {
-        let why = match end {
-            End::Complete => match framing {
-                Framing::Length(n) if self.sent != n => Some(format!(
-                    "upstream ended the body at {} of {n} bytes",
-                    self.sent
-                )),
-                _ => self
-                    .out
-                    .finish()
-                    .err()
-                    .map(|e| format!("client gone at the end: {e}")),
-            },
-            End::Stopped => Some("server shutting down".into()),
-            End::UpstreamFailed(e) => Some(format!("upstream failed: {e}")),
-            End::ClientGone(e) => Some(format!("client gone: {e}")),
-        };
-        (self.sent, why)
-    }
-}
-
-enum End {
-    Complete,
-    Stopped,
-    UpstreamFailed(io::Error),
-    ClientGone(io::Error),
-}
-
-/// Copies upstream to the client chunk by chunk. (A read-ahead thread was
-/// measured on 2 cores: 600-680 MB/s against 955 for this loop.)
-fn copy_body<R: Read, W: Write>(
-    mut body: R,
-    client: &mut ClientBody<W>,
-    stopping: &AtomicBool,
-    buf: &mut [u8],
-) -> End {
-    loop {
-        if stopping.load(Ordering::Relaxed) {
-            return End::Stopped;
-        }
-        let n = match body.read(buf) {
-            Ok(0) => return End::Complete,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return End::UpstreamFailed(e),
-        };
-        if let Err(e) = client.send(&buf[..n]) {
-            return End::ClientGone(e);
-        }
-    }
-}
-
-/// Reads and drops the first `n` bytes of a body that ignored our `Range`;
-/// how the stream ends if that cannot be done.
-fn discard(body: &mut impl Read, n: u64, buf: &mut [u8], stopping: &AtomicBool) -> Result<(), End> {
-    let mut left = n;
-    while left > 0 {
-        if stopping.load(Ordering::Relaxed) {
-            return Err(End::Stopped);
-        }
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        match body.read(&mut buf[..want]) {
-            Ok(0) => {
-                return Err(End::UpstreamFailed(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("body ended {left} bytes before the range asked for"),
-                )));
-            }
-            Ok(got) => left -= got as u64,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(End::UpstreamFailed(e)),
-        }
-    }
-    Ok(())
-}
-
-/// Watches a stream's client while the worker may be blocked on upstream:
-/// when the client closes, the stream's upstream connections are cut, so
-/// the blocked read returns and the worker is free within moments instead
-/// of after the upstream read timeout.
-struct ClientWatch {
-    done: Arc<AtomicBool>,
-    /// Set when the client has closed.
-    gone: Arc<AtomicBool>,
-    upstream: Upstream,
-}
-
-impl ClientWatch {
-    fn start(conn: tiny_http::ConnectionHandle, upstream: Upstream) -> Option<ClientWatch> {
-        let done = Arc::new(AtomicBool::new(false));
-        let gone = Arc::new(AtomicBool::new(false));
-        let (seen, mark) = (Arc::clone(&done), Arc::clone(&gone));
-        let watched = upstream.clone();
-        std::thread::Builder::new()
-            .name("client-watch".into())
-            .spawn(move || {
-                // Returns when the client closes, or sends its next request.
-                if conn.wait_for_peer_close() && !seen.load(Ordering::SeqCst) {
-                    mark.store(true, Ordering::SeqCst);
-                    watched.cut();
-                }
-            })
-            .map_err(|e| debug!("no client watch: {e}"))
-            .ok()?;
-        Some(ClientWatch {
-            done,
-            gone,
-            upstream,
-        })
-    }
-}
-
-impl Drop for ClientWatch {
-    /// The stream is over: its pool (used by no one else) is closed now,
-    /// not when the watching thread ends.
-    fn drop(&mut self) {
-        self.done.store(true, Ordering::SeqCst);
-        self.upstream.cut();
-    }
 }

@@ -48,6 +48,15 @@ pub struct Upstream {
 
 /// What upstream answered (`200` or `206`), checked, with the body unread.
 pub struct UpstreamResponse {
+    pub head: UpstreamHead,
+    /// The body (`None` after a `HEAD`).
+    pub body: Option<Box<dyn Read + Send>>,
+}
+
+/// The head of upstream's answer, checked: a `Content-Range` only on a
+/// `206` (and always there), possible, and agreeing with `Content-Length`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamHead {
     pub status: u16,
     pub content_type: Option<String>,
     /// Length of this response's body, when upstream says.
@@ -55,11 +64,9 @@ pub struct UpstreamResponse {
     /// Present (and possible) on every `206`.
     pub content_range: Option<ContentRange>,
     pub accepts_ranges: bool,
-    /// The body (`None` after a `HEAD`).
-    pub body: Option<Box<dyn Read + Send>>,
 }
 
-impl UpstreamResponse {
+impl UpstreamHead {
     /// The whole upstream body's length: from `Content-Range` on a `206`,
     /// from `Content-Length` on a `200`.
     pub fn total(&self) -> Option<u64> {
@@ -211,10 +218,10 @@ impl Upstream {
         }
         let mut one = self.get(url, Some("bytes=0-0"), headers)?;
         one.body = None;
-        if let Some(range) = one.content_range.take() {
-            one.status = 200;
-            one.content_length = range.total;
-            one.accepts_ranges = true;
+        if let Some(range) = one.head.content_range.take() {
+            one.head.status = 200;
+            one.head.content_length = range.total;
+            one.head.accepts_ranges = true;
         }
         Ok(one)
     }
@@ -237,8 +244,11 @@ impl Upstream {
                 stream_url::host(url)
             ))
         };
-        let (Some(range), Some(body)) = (resp.content_range, resp.body) else {
-            return Err(what(&format!("status {} without a range", resp.status)));
+        let (Some(range), Some(body)) = (resp.head.content_range, resp.body) else {
+            return Err(what(&format!(
+                "status {} without a range",
+                resp.head.status
+            )));
         };
         let (first, piece_end) = range.span();
         if first != start || piece_end > end {
@@ -333,11 +343,13 @@ impl UpstreamResponse {
         let body =
             keep_body.then(|| Box::new(resp.into_body().into_reader()) as Box<dyn Read + Send>);
         Ok(UpstreamResponse {
-            status,
-            content_type,
-            content_length,
-            content_range,
-            accepts_ranges,
+            head: UpstreamHead {
+                status,
+                content_type,
+                content_length,
+                content_range,
+                accepts_ranges,
+            },
             body,
         })
     }
