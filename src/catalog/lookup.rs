@@ -41,6 +41,17 @@ pub struct TrackSource {
     failures: Failures,
 }
 
+/// What a request's id has in the store ([`TrackSource::look_up`]).
+#[derive(Debug)]
+pub enum Found {
+    /// The stored row (`None`: unknown, with no resolver to ask): played
+    /// from here, refreshed first when it is about to expire.
+    Stored(Box<Option<Track>>),
+    /// Unknown or listed without a URL, with a resolver configured: a run
+    /// is needed before anything can be played.
+    NeedsRun,
+}
+
 /// Whether the resolver ran for this request before upstream was asked.
 #[derive(Debug)]
 pub enum Refreshed {
@@ -91,16 +102,19 @@ impl TrackSource {
         self.freshness
     }
 
-    /// Whether a request for `id` needs a resolver run before anything
-    /// can be played: a resolver is configured and the id is unknown or
-    /// listed without a URL. Such requests are served away from the
-    /// stream workers ([`Self::resolve_for_request`]), which stored
-    /// tracks need.
-    pub fn needs_run(&self, id: &VideoId, store: &TrackStore) -> Result<bool> {
-        if self.resolver.is_none() {
-            return Ok(false);
-        }
-        Ok(store.get(id)?.is_none_or(|t| t.stream_url.is_none()))
+    /// What the store holds for `id`, read once when a request arrives
+    /// and carried to the worker that plays it ([`Self::play_found`]).
+    /// [`Found::NeedsRun`] when a resolver is configured and the id is
+    /// unknown or listed without a URL: such requests are served away
+    /// from the stream workers ([`Self::resolve_for_request`]), which
+    /// stored tracks need.
+    pub fn look_up(&self, id: &VideoId, store: &TrackStore) -> Result<Found> {
+        let stored = store.get(id)?;
+        let run = self.resolver.is_some() && stored.as_ref().is_none_or(|t| t.stream_url.is_none());
+        Ok(match run {
+            true => Found::NeedsRun,
+            false => Found::Stored(Box::new(stored)),
+        })
     }
 
     /// The failure of the last run for `id`, while it is remembered.
@@ -112,7 +126,7 @@ impl TrackSource {
         recalled
     }
 
-    /// A track for a request that [`Self::needs_run`]: the remembered
+    /// A track for a request that needs a run ([`Found::NeedsRun`]): the remembered
     /// failure, or a resolver run that waits for a slot until `deadline`
     /// (else [`Error::ResolverBusy`]).
     pub fn resolve_for_request(
@@ -155,7 +169,22 @@ impl TrackSource {
     /// request, so a `403` that follows neither runs it a second time nor
     /// hides why it failed.
     pub fn playable(&self, id: &VideoId, store: &mut TrackStore) -> Result<(Track, Refreshed)> {
-        let Some(track) = store.get(id)? else {
+        let found = match self.look_up(id, store)? {
+            Found::Stored(stored) => *stored,
+            Found::NeedsRun => store.get(id)?,
+        };
+        self.play_found(id, store, found)
+    }
+
+    /// [`Self::playable`] for what [`Self::look_up`] found (`stored`: the
+    /// row, or `None` for an unknown id), without reading it again.
+    pub fn play_found(
+        &self,
+        id: &VideoId,
+        store: &mut TrackStore,
+        stored: Option<Track>,
+    ) -> Result<(Track, Refreshed)> {
+        let Some(track) = stored else {
             if self.resolver.is_none() {
                 return Err(Error::NotFound(format!("unknown video id {id}")));
             }

@@ -38,7 +38,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 use log::{error, info};
 use tiny_http::Request;
 
-use crate::catalog::lookup::TrackSource;
+use crate::catalog::lookup::{Found, TrackSource};
 use crate::catalog::model::Track;
 use crate::catalog::store::TrackStore;
 use crate::catalog::store::open::LazyStore;
@@ -50,7 +50,7 @@ use crate::http::settings::ServerSettings;
 use crate::metrics::Metrics;
 use crate::response::{self, Outcome};
 use crate::stream::cover::CoverCache;
-use crate::stream::proxy::{self, ProxyContext, StreamSettings};
+use crate::stream::proxy::{self, Before, ProxyContext, StreamSettings};
 use crate::stream::upstream::Upstream;
 use crate::video_id::VideoId;
 
@@ -112,6 +112,9 @@ enum JobStage {
     Resolving,
     /// Back from the resolve pool with its track.
     Resolved(Box<Track>),
+    /// Looked up by this worker: the store's row, played without reading
+    /// it again.
+    Stored(Box<Option<Track>>),
 }
 
 /// What the server's workers use, built by the composition root.
@@ -515,14 +518,15 @@ fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
         limit_writes(&job.request, REPLY_WRITE_TIMEOUT);
     }
     let seen = Seen::of(&job.request, job.started);
-    let resolved = match job.stage {
-        JobStage::Resolved(track) => Some(*track),
-        JobStage::Fresh | JobStage::Resolving => None,
+    let found = match job.stage {
+        JobStage::Resolved(track) => Before::Resolved(*track),
+        JobStage::Stored(stored) => Before::Stored(*stored),
+        JobStage::Fresh | JobStage::Resolving => Before::Nothing,
     };
     let outcome = match job.route {
         Ok(Route::Stream { id, head, icy }) => {
             let mut ctx = ProxyContext {
-                resolved,
+                found,
                 store,
                 upstream: &shared.upstream,
                 tracks: &shared.tracks,
@@ -563,10 +567,14 @@ fn resolve_first(job: Job, store: &mut TrackStore, shared: &Shared) -> Option<Jo
         _ => return Some(job),
     };
     let (job, error) = match job.stage {
-        JobStage::Resolved(_) => return Some(job),
-        JobStage::Fresh => match shared.tracks.needs_run(&id, store) {
-            Ok(false) => return Some(job),
-            Ok(true) => hand_to_resolver(job, &id, shared)?,
+        JobStage::Resolved(_) | JobStage::Stored(_) => return Some(job),
+        JobStage::Fresh => match shared.tracks.look_up(&id, store) {
+            Ok(Found::Stored(stored)) => {
+                let mut job = job;
+                job.stage = JobStage::Stored(stored);
+                return Some(job);
+            }
+            Ok(Found::NeedsRun) => hand_to_resolver(job, &id, shared)?,
             Err(e) => (job, e),
         },
         JobStage::Resolving => {

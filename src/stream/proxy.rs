@@ -55,12 +55,23 @@ pub struct StreamSettings {
     pub max_wait: Duration,
 }
 
+/// What the server learned of a stream's track before its worker took it.
+#[derive(Debug)]
+pub enum Before {
+    /// Resolved for this request (by the resolve pool).
+    Resolved(Track),
+    /// The store's row, read when the request arrived (`None`: unknown).
+    Stored(Option<Track>),
+    /// Nothing yet: the worker looks.
+    Nothing,
+}
+
 /// What a worker lends a stream. The buffer is the worker's own, reused
 /// for every chunk of every stream.
 pub struct ProxyContext<'a> {
-    /// The track, when it was resolved for this request before it reached
-    /// its worker.
-    pub resolved: Option<Track>,
+    /// What was found for this request before it reached its worker: a
+    /// track resolved for it, or the store's row read at dispatch.
+    pub found: Before,
     pub store: &'a mut TrackStore,
     pub upstream: &'a Upstream,
     pub tracks: &'a TrackSource,
@@ -112,9 +123,10 @@ impl<'s, 'a> Stream<'s, 'a> {
         ask: Ask,
         ctx: &'s mut ProxyContext<'a>,
     ) -> Result<(Stream<'s, 'a>, UpstreamResponse)> {
-        let (track, refreshed) = match ctx.resolved.take() {
-            Some(track) => (track, Refreshed::Yes),
-            None => ctx.tracks.playable(id, ctx.store)?,
+        let (track, refreshed) = match std::mem::replace(&mut ctx.found, Before::Nothing) {
+            Before::Resolved(track) => (track, Refreshed::Yes),
+            Before::Stored(stored) => ctx.tracks.play_found(id, ctx.store, stored)?,
+            Before::Nothing => ctx.tracks.playable(id, ctx.store)?,
         };
         let upstream = match ask.head_only {
             true => ctx.upstream.clone(),
