@@ -8,6 +8,17 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check-layers")
 }
 
+/// Runs the script on `src`, which must fail it (exit 1): what it said.
+fn refused(src: &Path) -> String {
+    let out = Command::new(script())
+        .arg(src)
+        .output()
+        .expect("run scripts/check-layers");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    stderr
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create the copy's directory");
     for entry in std::fs::read_dir(from).expect("read src") {
@@ -51,12 +62,7 @@ fn a_planted_wrong_import_is_caught() {
     );
     std::fs::write(&window, text).expect("plant an import");
 
-    let out = Command::new(script())
-        .arg(&src)
-        .output()
-        .expect("run scripts/check-layers");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stderr = refused(&src);
     assert!(
         stderr.contains("catalog/store/tracks.rs:")
             && stderr.contains("catalog must not use crate::http"),
@@ -87,12 +93,7 @@ fn only_main_uses_the_cli() {
     )
     .expect("plant");
 
-    let out = Command::new(script())
-        .arg(&src)
-        .output()
-        .expect("run scripts/check-layers");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stderr = refused(&src);
     assert!(
         stderr.contains("planted.rs:1: base must not use crate::cli"),
         "{stderr}"
