@@ -18,7 +18,7 @@ use crate::catalog::store::open::SCHEMA_VERSION;
 use crate::catalog::ytdlp_error::{self, Class, Install};
 use crate::config::{Config, Source, absolute};
 use crate::error::{Error, Result};
-use crate::mpd::client::{Connection, Failure};
+use crate::mpd::client::{Connection, Failure, LoginFailure};
 use crate::permissions::{self, Want};
 use crate::stream::upstream::Upstream;
 use crate::subprocess::{self, Helper};
@@ -725,9 +725,11 @@ fn mpd(config: &Config) -> Vec<Check> {
         return checks;
     };
     let stopping = Arc::new(AtomicBool::new(false));
-    let mut conn = match Connection::open(address, &stopping, &Arc::new(AtomicU64::new(0))) {
-        Ok(conn) => conn,
-        Err(e) => {
+    let counted = Arc::new(AtomicU64::new(0));
+    let login = Connection::login(address, config.mpd.password(), &stopping, &counted);
+    let refused = match login {
+        Ok(conn) => Ok(conn),
+        Err(LoginFailure::Connect(e)) => {
             checks.push(Check::fail(
                 "mpd",
                 format!("not reachable at {address}: {}", failure_text(&e)),
@@ -736,27 +738,24 @@ fn mpd(config: &Config) -> Vec<Check> {
             checks.extend(mpd_dir(config, None));
             return checks;
         }
+        Err(LoginFailure::Unsendable { version }) => {
+            Err((version, "the password holds a line break".to_owned()))
+        }
+        Err(LoginFailure::Password { version, failure }) => Err((version, failure_text(&failure))),
+    };
+    let mut conn = match refused {
+        Ok(conn) => conn,
+        Err((version, why)) => {
+            checks.push(Check::fail(
+                "mpd",
+                format!("MPD {version} at {address} refused the password: {why}"),
+                "set [mpd] password to MPD's (its password setting in mpd.conf)",
+            ));
+            checks.extend(mpd_dir(config, None));
+            return checks;
+        }
     };
     let version = conn.version().to_owned();
-    let password = match config.mpd.password() {
-        Some(pw) => match crate::mpd::protocol::quote(pw) {
-            Some(quoted) => conn.command(&format!("password {quoted}")).map(drop),
-            None => Err(Failure::Lost("the password holds a line break".into())),
-        },
-        None => Ok(()),
-    };
-    if let Err(e) = password {
-        checks.push(Check::fail(
-            "mpd",
-            format!(
-                "MPD {version} at {address} refused the password: {}",
-                failure_text(&e)
-            ),
-            "set [mpd] password to MPD's (its password setting in mpd.conf)",
-        ));
-        checks.extend(mpd_dir(config, None));
-        return checks;
-    }
     match conn.command("status") {
         Ok(_) => checks.push(Check::ok(
             "mpd",
