@@ -23,7 +23,7 @@ use crate::catalog::cookies;
 use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::playlist_source::{self, KeepUp, MpdFiles, Reader, Sources};
-use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::Opener;
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -192,18 +192,11 @@ fn bind(config: &Config) -> Result<TcpListener> {
 /// database this process cannot write is served read-only: returns
 /// whether it is.
 fn check_store(config: &Config) -> Result<bool> {
-    let path = &config.store.path;
-    match TrackStore::open(path) {
-        Ok(_) => Ok(false),
-        Err(e) if path.is_file() => match TrackStore::open_read_only(path) {
-            Ok(_) => {
-                warn!("{e}; serving it read-only: tracks resolved now will not be stored");
-                Ok(true)
-            }
-            Err(_) => Err(e),
-        },
-        Err(e) => Err(e),
+    let opened = Opener::Start.open(&config.store.path)?;
+    if let Some(e) = &opened.unwritable {
+        warn!("{e}; serving it read-only: tracks resolved now will not be stored");
     }
+    Ok(opened.unwritable.is_some())
 }
 
 /// Starts the playlist thread when it has work: tagging the entries that
@@ -257,8 +250,9 @@ fn start_library_sync(config: &Config, parts: &Parts, sources: &Sources) -> Resu
 fn library_sync_forever(keep: &KeepUp, every: std::time::Duration, stopping: &AtomicBool) {
     let mut failing = false;
     while playlist_source::pause(every, stopping) {
-        let synced = TrackStore::open(&keep.store_path)
-            .and_then(|mut store| discover::sync_library(&keep.sources, &mut store));
+        let synced = Opener::Thread { read_only: false }
+            .open(&keep.store_path)
+            .and_then(|mut opened| discover::sync_library(&keep.sources, &mut opened.store));
         match synced {
             Ok(report) => {
                 if std::mem::take(&mut failing) {

@@ -17,6 +17,7 @@ use crate::catalog::model::{NewTrack, Track};
 use crate::catalog::playlist::Format;
 use crate::catalog::playlist_source::{self, Sources};
 use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::{Need, Opener};
 use crate::config::{Config, absolute};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -60,49 +61,17 @@ pub fn serve(config: &Config) -> Result<()> {
     server.wait()
 }
 
-/// What a command needs of the track database.
-#[derive(Clone, Copy)]
-enum Need {
-    /// It writes: a missing database is created.
-    Write,
-    /// It removes or changes: a missing database is an error, not created.
-    Existing,
-    /// It only reads: opened read-only (a database this user may not
-    /// write still lists), a missing one is an error.
-    Read,
-}
-
-/// Opens the track store for a command (not for `serve`).
-///
-/// A new, empty database almost always means this command found another
-/// config (or none) than the server did, so creating one is said out loud,
-/// with the absolute path and the config; a command that only reads or
-/// removes refuses a missing database instead of leaving an empty file.
+/// Opens the track store for a command (not for `serve`), as
+/// [`Opener::Command`] decides, saying so when it creates a new one.
 fn open_store(config: &Config, need: Need) -> Result<TrackStore> {
-    if !config.store.path.exists() {
-        let path = absolute(&config.store.path);
-        match need {
-            Need::Write => eprintln!(
-                "icyproxy: creating a new, empty track database at {} (config: {})",
-                path.display(),
-                config.source
-            ),
-            Need::Existing | Need::Read => {
-                return Err(Error::store_msg(format!(
-                    "no track database at {} (config: {})",
-                    path.display(),
-                    config.source
-                ))
-                .with_fix("give --db PATH or --config FILE, or add a track to create it"));
-            }
-        }
+    let opener = Opener::Command {
+        need,
+        config: &config.source,
+    };
+    if let Some(notice) = opener.notice(&config.store.path) {
+        eprintln!("icyproxy: {notice}");
     }
-    match need {
-        // An older schema needs a writer to upgrade it: then as before.
-        Need::Read => TrackStore::open_read_only(&config.store.path)
-            .or_else(|_| TrackStore::open(&config.store.path)),
-        Need::Write | Need::Existing => TrackStore::open(&config.store.path),
-    }
+    Ok(opener.open(&config.store.path)?.store)
 }
 
 /// An id as a user gives it: the id, or a YouTube (Music) URL holding it.
