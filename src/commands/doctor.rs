@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::{Duration, Instant};
 
+use crate::app::checks::{self as shared, PathCheck, Program};
 use crate::catalog::resolver::{Resolved, Resolver};
 use crate::catalog::store::TrackStore;
 use crate::catalog::store::open::SCHEMA_VERSION;
@@ -246,25 +247,28 @@ fn database(config: &Config) -> Check {
 /// The resolver program, its version and age, and (for yt-dlp) a
 /// JavaScript runtime. Returns the program when a probe can run.
 fn resolver_checks(config: &Config, checks: &mut Vec<Check>) -> Option<PathBuf> {
-    let Some(program) = config.resolver.command.first() else {
-        checks.push(Check::ok(
-            "resolver",
-            "off ([resolver] command = []): only stored tracks play",
-        ));
-        return None;
-    };
     let path_var = std::env::var_os("PATH");
-    let Some(found) = ytdlp_error::locate(program, path_var.as_deref()) else {
-        checks.push(Check::fail(
-            "resolver",
-            format!(
-                "{program} not found on PATH ({})",
-                show_path(path_var.as_deref())
-            ),
-            "install yt-dlp (the standalone binary: README, \"Install on a Raspberry Pi\"), \
-             or set [resolver] command",
-        ));
-        return None;
+    let found = match shared::resolver_program(&config.resolver, path_var.as_deref()) {
+        Program::Found(found) => found,
+        Program::Off => {
+            checks.push(Check::ok(
+                "resolver",
+                "off ([resolver] command = []): only stored tracks play",
+            ));
+            return None;
+        }
+        Program::Missing(program) => {
+            checks.push(Check::fail(
+                "resolver",
+                format!(
+                    "{program} not found on PATH ({})",
+                    show_path(path_var.as_deref())
+                ),
+                "install yt-dlp (the standalone binary: README, \"Install on a Raspberry Pi\"), \
+                 or set [resolver] command",
+            ));
+            return None;
+        }
     };
     let is_ytdlp = found
         .file_name()
@@ -443,9 +447,9 @@ fn major_version(text: &str) -> Option<u32> {
 /// `[resolver] command`):
 /// readable, not by others, not expired. `None` when there is none.
 fn cookies(config: &Config) -> Option<Check> {
-    let path = crate::catalog::cookies::file_of(&config.resolver)?;
+    let PathCheck { path, usable } = shared::cookies_file(&config.resolver)?;
     let shown = path.display().to_string();
-    if let Err(why) = permissions::check(&path, Want::Read) {
+    if let Err(why) = usable {
         return Some(Check::fail(
             "cookies",
             why,
@@ -798,8 +802,8 @@ fn failure_text(e: &Failure) -> String {
 /// `[playlists] mpd_dir`: writable by this user, and (when MPD lists its
 /// playlists and icyproxy has written some) the directory MPD reads.
 fn mpd_dir(config: &Config, listed: Option<Vec<String>>) -> Option<Check> {
-    let dir = config.playlists.mpd_dir()?;
-    if let Err(why) = permissions::check(dir, Want::Write) {
+    let PathCheck { path: dir, usable } = shared::mpd_dir(&config.playlists)?;
+    if let Err(why) = usable {
         return Some(Check::fail(
             "mpd_dir",
             why,
@@ -807,7 +811,7 @@ fn mpd_dir(config: &Config, listed: Option<Vec<String>>) -> Option<Check> {
              (adduser icyproxy audio, chmod g+ws the directory, ReadWritePaths= in a drop-in)",
         ));
     }
-    let written: Vec<String> = std::fs::read_dir(dir)
+    let written: Vec<String> = std::fs::read_dir(&dir)
         .map(|entries| {
             entries
                 .flatten()
