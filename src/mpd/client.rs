@@ -116,8 +116,9 @@ pub struct Connection {
 
 impl Connection {
     /// Connects to `address` (`host:port`, `host` for port 6600, or a
-    /// Unix socket path starting with `/`) and reads the greeting.
-    pub fn open(
+    /// Unix socket path starting with `/`) and reads the greeting: the
+    /// first half of [`Connection::login`], the only way in.
+    fn open(
         address: &str,
         stopping: &Arc<AtomicBool>,
         bytes_read: &Arc<AtomicU64>,
@@ -148,7 +149,7 @@ impl Connection {
         Ok(connection)
     }
 
-    /// The one MPD login: [`Connection::open`], then `password` when
+    /// The one MPD login: connects (see `open`), then sends `password` when
     /// there is one (`None` or empty: none is sent).
     pub fn login(
         address: &str,

@@ -22,9 +22,9 @@
 //! each message read with `readmessages` on (never running it here).
 //!
 //! Files: `protocol.rs` (answer parsing, pure), `window.rs` (the window,
-//! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`),
-//! `queue.rs` (a short-lived connection that appends tagged songs), this
-//! file (the thread, reconnecting and what it logs).
+//! pure), `client.rs` (one connection: the one login, timeouts, `idle`,
+//! `noidle`), `queue.rs` (a short-lived connection that appends tagged
+//! songs), this file (the thread, reconnecting and what it logs).
 
 pub mod client;
 pub mod protocol;
