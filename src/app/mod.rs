@@ -1,11 +1,13 @@
 //! The composition root (`root`: [`root::App::start`]) and what it wires
 //! beside the server: warming (`warm`), MPD's `icyproxy` channel
 //! (`channel`), autoplay (`autoplay`), this server's queue entries
-//! (`entries`), and what `/health` shows of them (`beside`).
+//! (`entries`), and what `/health` shows of them (`beside`); `checks`:
+//! what the start warns of and doctor checks, one each.
 
 pub mod autoplay;
 mod beside;
 pub mod channel;
+pub mod checks;
 pub mod entries;
 pub mod root;
 pub mod warm;

@@ -19,18 +19,16 @@ use std::thread;
 
 use log::{info, warn};
 
-use crate::catalog::cookies;
 use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::playlist_source::{self, KeepUp, MpdFiles, Reader, Sources};
-use crate::catalog::store::TrackStore;
-use crate::catalog::ytdlp_error::{self, Class};
+use crate::catalog::store::open::Opener;
+use crate::catalog::ytdlp_error::Class;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::server::{Parts, Server, StopHandle, client_connections};
 use crate::metrics::Metrics;
 use crate::mpd::{self, Listeners};
-use crate::permissions::{self, Want};
 use crate::public_url::PublicUrl;
 use crate::stream::cover::CoverCache;
 use crate::stream::proxy::StreamSettings;
@@ -39,6 +37,7 @@ use crate::stream::upstream::Upstream;
 use super::autoplay;
 use super::beside::{Ahead, Beside};
 use super::channel;
+use super::checks::{self, Program};
 use super::entries::QueueEntries;
 use super::warm::{WarmParts, Warmer};
 
@@ -139,29 +138,24 @@ pub fn sources(config: &Config, public: &PublicUrl) -> Sources {
 }
 
 /// The resolver program missing, `mpd_dir` not writable, the cookies file
-/// unreadable.
+/// unreadable: doctor's own checks ([`checks`]), as warning lines.
 fn start_warnings(config: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
-    if let Some(program) = config.resolver.command.first() {
-        if ytdlp_error::locate(program, std::env::var_os("PATH").as_deref()).is_none() {
-            warnings.push(format!(
-                "resolver program {program} not found on PATH: unknown ids will fail (install \
-                 yt-dlp, or set [resolver] command = [] to turn resolving off)"
-            ));
-        }
+    let path = std::env::var_os("PATH");
+    if let Program::Missing(program) = checks::resolver_program(&config.resolver, path.as_deref()) {
+        warnings.push(format!(
+            "resolver program {program} not found on PATH: unknown ids will fail (install \
+             yt-dlp, or set [resolver] command = [] to turn resolving off)"
+        ));
     }
-    if let Some(dir) = config.playlists.mpd_dir() {
-        if let Err(why) = permissions::check(dir, Want::Write) {
-            warnings.push(format!(
-                "[playlists] mpd_dir: {why}: playlists will not reach MPD (README: the mpd_dir \
-                 steps)"
-            ));
-        }
+    if let Some(Err(why)) = checks::mpd_dir(&config.playlists).map(|c| c.usable) {
+        warnings.push(format!(
+            "[playlists] mpd_dir: {why}: playlists will not reach MPD (README: the mpd_dir \
+             steps)"
+        ));
     }
-    if let Some(file) = cookies::file_of(&config.resolver) {
-        if let Err(why) = permissions::check(&file, Want::Read) {
-            warnings.push(format!("cookies file: {why}: yt-dlp runs without them"));
-        }
+    if let Some(Err(why)) = checks::cookies_file(&config.resolver).map(|c| c.usable) {
+        warnings.push(format!("cookies file: {why}: yt-dlp runs without them"));
     }
     warnings
 }
@@ -192,18 +186,11 @@ fn bind(config: &Config) -> Result<TcpListener> {
 /// database this process cannot write is served read-only: returns
 /// whether it is.
 fn check_store(config: &Config) -> Result<bool> {
-    let path = &config.store.path;
-    match TrackStore::open(path) {
-        Ok(_) => Ok(false),
-        Err(e) if path.is_file() => match TrackStore::open_read_only(path) {
-            Ok(_) => {
-                warn!("{e}; serving it read-only: tracks resolved now will not be stored");
-                Ok(true)
-            }
-            Err(_) => Err(e),
-        },
-        Err(e) => Err(e),
+    let opened = Opener::Start.open(&config.store.path)?;
+    if let Some(e) = &opened.unwritable {
+        warn!("{e}; serving it read-only: tracks resolved now will not be stored");
     }
+    Ok(opened.unwritable.is_some())
 }
 
 /// Starts the playlist thread when it has work: tagging the entries that
@@ -257,8 +244,9 @@ fn start_library_sync(config: &Config, parts: &Parts, sources: &Sources) -> Resu
 fn library_sync_forever(keep: &KeepUp, every: std::time::Duration, stopping: &AtomicBool) {
     let mut failing = false;
     while playlist_source::pause(every, stopping) {
-        let synced = TrackStore::open(&keep.store_path)
-            .and_then(|mut store| discover::sync_library(&keep.sources, &mut store));
+        let synced = Opener::Thread { read_only: false }
+            .open(&keep.store_path)
+            .and_then(|mut opened| discover::sync_library(&keep.sources, &mut opened.store));
         match synced {
             Ok(report) => {
                 if std::mem::take(&mut failing) {

@@ -17,6 +17,7 @@ use crate::catalog::model::{PlaylistChange, check_playlist_name};
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::settings::ResolverSettings;
 use crate::catalog::store::TrackStore;
+use crate::catalog::store::open::Opener;
 use crate::catalog::ytdlp::flat::{self, FlatPlaylist};
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::error::{Error, Result};
@@ -394,8 +395,9 @@ fn is_ours(path: &Path) -> std::io::Result<bool> {
 pub fn keep_up(keep: &KeepUp, tracks: &TrackSource, stopping: &AtomicBool, metrics: &Metrics) {
     let files = keep.sources.files.as_ref();
     let mut bare = BareEntries::default();
-    match TrackStore::open(&keep.store_path) {
-        Ok(mut store) => bare.tag(files, tracks, &mut store, stopping),
+    let opener = Opener::Thread { read_only: false };
+    match opener.open(&keep.store_path) {
+        Ok(mut opened) => bare.tag(files, tracks, &mut opened.store, stopping),
         Err(e) => warn!("playlist tags: {e}"),
     }
     let Some(every) = keep.every else {
@@ -403,8 +405,8 @@ pub fn keep_up(keep: &KeepUp, tracks: &TrackSource, stopping: &AtomicBool, metri
     };
     let mut failing: HashSet<String> = HashSet::new();
     while pause(every, stopping) {
-        let mut store = match TrackStore::open(&keep.store_path) {
-            Ok(store) => store,
+        let mut store = match opener.open(&keep.store_path) {
+            Ok(opened) => opened.store,
             Err(e) => {
                 warn!("playlist sync: {e}");
                 continue;

@@ -45,6 +45,19 @@ pub enum Failure {
     Lost(String),
 }
 
+/// Why [`Connection::login`] did not work.
+#[derive(Debug)]
+pub enum LoginFailure {
+    /// No connection, or no greeting.
+    Connect(Failure),
+    /// MPD (`version`) answered, but the password holds a line break,
+    /// which MPD's protocol cannot carry: it was not sent.
+    Unsendable { version: String },
+    /// MPD (`version`) answered, but sending the password failed
+    /// ([`Failure::Ack`]: MPD refused it).
+    Password { version: String, failure: Failure },
+}
+
 enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
@@ -103,8 +116,9 @@ pub struct Connection {
 
 impl Connection {
     /// Connects to `address` (`host:port`, `host` for port 6600, or a
-    /// Unix socket path starting with `/`) and reads the greeting.
-    pub fn open(
+    /// Unix socket path starting with `/`) and reads the greeting: the
+    /// first half of [`Connection::login`], the only way in.
+    fn open(
         address: &str,
         stopping: &Arc<AtomicBool>,
         bytes_read: &Arc<AtomicU64>,
@@ -133,6 +147,29 @@ impl Connection {
         let version = protocol::parse_greeting(&greeting).map_err(|e| Failure::Lost(e.0))?;
         connection.version = version.trim().to_owned();
         Ok(connection)
+    }
+
+    /// The one MPD login: connects (see `open`), then sends `password` when
+    /// there is one (`None` or empty: none is sent).
+    pub fn login(
+        address: &str,
+        password: Option<&str>,
+        stopping: &Arc<AtomicBool>,
+        bytes_read: &Arc<AtomicU64>,
+    ) -> Result<Connection, LoginFailure> {
+        let mut connection =
+            Connection::open(address, stopping, bytes_read).map_err(LoginFailure::Connect)?;
+        let Some(password) = password.filter(|p| !p.is_empty()) else {
+            return Ok(connection);
+        };
+        let version = connection.version.clone();
+        let Some(quoted) = protocol::quote(password) else {
+            return Err(LoginFailure::Unsendable { version });
+        };
+        match connection.command(&format!("password {quoted}")) {
+            Ok(_) => Ok(connection),
+            Err(failure) => Err(LoginFailure::Password { version, failure }),
+        }
     }
 
     /// The protocol version MPD's greeting named (`0.23.5`, say).

@@ -22,9 +22,9 @@
 //! each message read with `readmessages` on (never running it here).
 //!
 //! Files: `protocol.rs` (answer parsing, pure), `window.rs` (the window,
-//! pure), `client.rs` (one connection: timeouts, `idle`, `noidle`),
-//! `queue.rs` (a short-lived connection that appends tagged songs), this
-//! file (the thread, reconnecting and what it logs).
+//! pure), `client.rs` (one connection: the one login, timeouts, `idle`,
+//! `noidle`), `queue.rs` (a short-lived connection that appends tagged
+//! songs), this file (the thread, reconnecting and what it logs).
 
 pub mod client;
 pub mod protocol;
@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::video_id::VideoId;
-use client::{Connection, Failure};
+use client::{Connection, Failure, LoginFailure};
 use protocol::{ACK_ARG, ACK_PERMISSION};
 
 pub use window::proxied_id;
@@ -301,6 +301,25 @@ impl From<Failure> for End {
     }
 }
 
+/// How a failed login ends the session: a password MPD refused (or
+/// cannot be sent) is the whole log line; the rest is a connection down.
+fn login_failed(addr: &str, failure: LoginFailure) -> End {
+    match failure {
+        LoginFailure::Unsendable { .. } => End::Refused(format!(
+            "MPD at {addr}: [mpd] password contains a line break, which MPD's protocol \
+             cannot carry; fix [mpd] password in proxy.toml"
+        )),
+        LoginFailure::Password {
+            failure: Failure::Ack(ack),
+            ..
+        } => End::Refused(format!(
+            "MPD refused the password at {addr} ({ack}): set [mpd] password in \
+             proxy.toml to a password from MPD's configuration"
+        )),
+        LoginFailure::Connect(failure) | LoginFailure::Password { failure, .. } => failure.into(),
+    }
+}
+
 struct Follower {
     settings: FollowSettings,
     stopping: Arc<AtomicBool>,
@@ -355,28 +374,12 @@ impl Follower {
     /// One connection, from connect to its end.
     fn session(&mut self) -> End {
         let addr = self.settings.address.clone();
-        let mut conn = match Connection::open(&addr, &self.stopping, &self.status.bytes_read) {
-            Ok(conn) => conn,
-            Err(failure) => return failure.into(),
-        };
-        if let Some(password) = self.password() {
-            let Some(quoted) = protocol::quote(password) else {
-                return End::Refused(format!(
-                    "MPD at {addr}: [mpd] password contains a line break, which MPD's protocol \
-                     cannot carry; fix [mpd] password in proxy.toml"
-                ));
+        let password = self.settings.password.as_deref();
+        let mut conn =
+            match Connection::login(&addr, password, &self.stopping, &self.status.bytes_read) {
+                Ok(conn) => conn,
+                Err(failure) => return login_failed(&addr, failure),
             };
-            match conn.command(&format!("password {quoted}")) {
-                Ok(_) => {}
-                Err(Failure::Ack(ack)) => {
-                    return End::Refused(format!(
-                        "MPD refused the password at {addr} ({ack}): set [mpd] password in \
-                         proxy.toml to a password from MPD's configuration"
-                    ));
-                }
-                Err(failure) => return failure.into(),
-            }
-        }
         // The first read doubles as the permission check.
         let first = match self.read_window(&mut conn) {
             Ok(window) => window,

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
-use super::client::{Connection, Failure};
+use super::client::{Connection, Failure, LoginFailure};
 use super::protocol::{self, ACK_PERMISSION};
 use crate::error::{Error, Result};
 
@@ -130,19 +130,14 @@ impl Session {
     fn open(&self) -> Result<Connection> {
         let stopping = Arc::new(AtomicBool::new(false));
         let counted = Arc::new(AtomicU64::new(0));
-        let mut conn = Connection::open(&self.address, &stopping, &counted)
-            .map_err(|f| self.failed("connect", f))?;
-        if let Some(password) = self.password.as_deref().filter(|p| !p.is_empty()) {
-            let quoted = protocol::quote(password).ok_or_else(|| {
-                Error::Mpd(
-                    "[mpd] password contains a line break, which MPD's protocol cannot carry"
-                        .into(),
-                )
-            })?;
-            conn.command(&format!("password {quoted}"))
-                .map_err(|f| self.failed("password", f))?;
-        }
-        Ok(conn)
+        let password = self.password.as_deref();
+        Connection::login(&self.address, password, &stopping, &counted).map_err(|f| match f {
+            LoginFailure::Connect(failure) => self.failed("connect", failure),
+            LoginFailure::Unsendable { .. } => Error::Mpd(
+                "[mpd] password contains a line break, which MPD's protocol cannot carry".into(),
+            ),
+            LoginFailure::Password { failure, .. } => self.failed("password", failure),
+        })
     }
 
     /// A failure, told for the user.

@@ -286,8 +286,11 @@ fn a_radio_with_nothing_new_falls_back_to_the_song_before() {
     assert!(wait_until(Duration::from_secs(15), || {
         number(&c.status(), "playlistlength").unwrap_or(0.0) >= 13.0
     }));
-    let h = health(w.proxy.addr);
-    assert_eq!(h["autoplay"]["last_seed"], "seedsong002", "{h}");
+    // Autoplay names its seed just after the songs are appended.
+    let seeded = wait_until(Duration::from_secs(15), || {
+        health(w.proxy.addr)["autoplay"]["last_seed"] == "seedsong002"
+    });
+    assert!(seeded, "{}", health(w.proxy.addr));
     let calls = w.music.calls();
     assert!(
         calls[0].contains("RDAMVMseedsong003") && calls[1].contains("RDAMVMseedsong002"),

@@ -1,5 +1,6 @@
-//! Opening a store: creating it, bringing its schema up to date (or
-//! refusing a newer one), read-only and inspecting opens, and
+//! Opening a store: the one policy of who may create it or gets it
+//! read-only ([`Opener`]), creating it, bringing its schema up to date
+//! (or refusing a newer one), read-only and inspecting opens, and
 //! [`LazyStore`], a thread's connection opened on its first use.
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,121 @@ const WHERE_TO: &str = "choose a writable place with [store] path or --db";
 /// How long a statement waits for another writer before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Who opens the store, and so what a missing or unwritable database
+/// means: the one policy of opening it, for every opener.
+#[derive(Clone, Copy)]
+pub enum Opener<'a> {
+    /// A command (not `serve`): what it does to the database decides;
+    /// `config`, the config that chose the path, is named when the
+    /// database is missing or new.
+    Command {
+        need: Need,
+        config: &'a dyn std::fmt::Display,
+    },
+    /// The server at its start: a missing database is created; one that
+    /// exists but cannot be written is opened read-only
+    /// ([`Opened::unwritable`] says why).
+    Start,
+    /// A worker or thread of the server, once the start has chosen:
+    /// read-only, or a writer (which creates a missing database again).
+    Thread { read_only: bool },
+}
+
+/// What a command needs of the track database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// It writes: a missing database is created.
+    Write,
+    /// It removes or changes: a missing database is an error, not created.
+    Existing,
+    /// It only reads: opened read-only (a database this user may not
+    /// write still lists), a missing one is an error.
+    Read,
+}
+
+/// A store opened by [`Opener::open`].
+pub struct Opened {
+    pub store: TrackStore,
+    /// [`Opener::Start`] only: why the database cannot be written, when
+    /// it was opened read-only instead.
+    pub unwritable: Option<Error>,
+}
+
+impl Opener<'_> {
+    /// What a command says before [`Opener::open`] creates a new database
+    /// at `path`; `None`: nothing to say.
+    ///
+    /// A new, empty database almost always means the command found another
+    /// config (or none) than the server did, so creating one is said out
+    /// loud, with the absolute path and the config.
+    pub fn notice(&self, path: &Path) -> Option<String> {
+        match self {
+            Opener::Command {
+                need: Need::Write,
+                config,
+            } if !path.exists() => Some(format!(
+                "creating a new, empty track database at {} (config: {config})",
+                absolute(path).display()
+            )),
+            _ => None,
+        }
+    }
+
+    /// Opens (and migrates) the store at `path` as this opener may: a
+    /// command that only reads or removes refuses a missing database
+    /// instead of leaving an empty file.
+    pub fn open(&self, path: &Path) -> Result<Opened> {
+        let store = match *self {
+            Opener::Command { need, config } => {
+                if need != Need::Write && !path.exists() {
+                    return Err(Error::store_msg(format!(
+                        "no track database at {} (config: {config})",
+                        absolute(path).display()
+                    ))
+                    .with_fix("give --db PATH or --config FILE, or add a track to create it"));
+                }
+                match need {
+                    // An older schema needs a writer to upgrade it: then as before.
+                    Need::Read => {
+                        TrackStore::open_read_only(path).or_else(|_| TrackStore::open(path))?
+                    }
+                    Need::Write | Need::Existing => TrackStore::open(path)?,
+                }
+            }
+            Opener::Start => return open_at_start(path),
+            Opener::Thread { read_only: true } => TrackStore::open_read_only(path)?,
+            Opener::Thread { read_only: false } => TrackStore::open(path)?,
+        };
+        Ok(Opened {
+            store,
+            unwritable: None,
+        })
+    }
+}
+
+/// [`Opener::Start`]: a writer, else (when the file exists) a reader.
+fn open_at_start(path: &Path) -> Result<Opened> {
+    match TrackStore::open(path) {
+        Ok(store) => Ok(Opened {
+            store,
+            unwritable: None,
+        }),
+        Err(e) if path.is_file() => match TrackStore::open_read_only(path) {
+            Ok(store) => Ok(Opened {
+                store,
+                unwritable: Some(e),
+            }),
+            Err(_) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// `path` made absolute for a message (as given when that fails).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// A thread's own connection, opened on its first use and then kept. A
 /// store that cannot be opened yet (a full disk, a directory not made) is
 /// tried again on the next use instead of ending the thread.
@@ -92,8 +208,12 @@ impl LazyStore {
     pub fn get(&mut self) -> Result<&mut TrackStore> {
         let store = match self.open.take() {
             Some(store) => store,
-            None if self.read_only => TrackStore::open_read_only(&self.path)?,
-            None => TrackStore::open(&self.path)?,
+            None => {
+                let opener = Opener::Thread {
+                    read_only: self.read_only,
+                };
+                opener.open(&self.path)?.store
+            }
         };
         Ok(self.open.insert(store))
     }
@@ -280,6 +400,45 @@ mod tests {
     use super::*;
     use crate::catalog::store::track;
     use crate::video_id::VideoId;
+
+    #[test]
+    fn a_command_creates_only_when_it_writes_and_says_so() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("data/t.db");
+        let command = |need| Opener::Command {
+            need,
+            config: &"proxy.toml",
+        };
+        for need in [Need::Read, Need::Existing] {
+            assert_eq!(command(need).notice(&path), None);
+            let e = command(need).open(&path).err().expect("refused");
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "track store: no track database at {} (config: proxy.toml) (give --db \
+                     PATH or --config FILE, or add a track to create it)",
+                    path.display()
+                )
+            );
+            assert!(!path.exists(), "{need:?} created nothing");
+        }
+        assert_eq!(
+            command(Need::Write).notice(&path),
+            Some(format!(
+                "creating a new, empty track database at {} (config: proxy.toml)",
+                path.display()
+            ))
+        );
+        let opened = command(Need::Write).open(&path).expect("created");
+        assert!(opened.unwritable.is_none());
+        assert_eq!(command(Need::Write).notice(&path), None, "said once");
+        drop(opened);
+        for need in [Need::Read, Need::Existing] {
+            assert!(command(need).open(&path).is_ok(), "{need:?}");
+        }
+        let started = Opener::Start.open(&path).expect("start");
+        assert!(started.unwritable.is_none());
+    }
 
     #[test]
     fn newer_schema_is_refused_and_untouched() {

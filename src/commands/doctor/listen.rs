@@ -1,0 +1,68 @@
+//! The listening address: free, taken by another program, or an icyproxy
+//! already running there, whose own start warnings become checks.
+
+use std::net::TcpListener;
+
+use super::report::Check;
+use crate::config::Config;
+use crate::stream::upstream::Upstream;
+
+/// The listening address: free, or icyproxy already answers there.
+/// When icyproxy answers there, what it said at start of its own setup
+/// (`/health`'s `warnings`) is a failed check each: the service runs with
+/// its own user, groups and sandbox, which this shell may not share.
+pub fn listen(config: &Config) -> Vec<Check> {
+    let bind = config.server.bind_address();
+    match TcpListener::bind(&bind) {
+        Ok(listener) => {
+            drop(listener);
+            return vec![Check::ok("listen", format!("{bind} is free"))];
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {}
+        Err(e) => {
+            return vec![Check::fail(
+                "listen",
+                format!("cannot listen on {bind}: {e}"),
+                "choose another [server] host or port (ports below 1024 need privileges)",
+            )];
+        }
+    }
+    let Some(warnings) = running_icyproxy(config) else {
+        return vec![Check::fail(
+            "listen",
+            format!("{bind} is taken by another program"),
+            "stop it, or choose another [server] port",
+        )];
+    };
+    let mut checks = vec![Check::ok(
+        "listen",
+        format!("icyproxy already answers /health on {bind}"),
+    )];
+    checks.extend(warnings.into_iter().map(|warning| {
+        Check::fail(
+            "service",
+            format!("the icyproxy on {bind} says: {warning}"),
+            "it runs with its own user, groups and sandbox: fix this for it (README, \
+             \"Install on a Raspberry Pi\"), then restart it",
+        )
+    }));
+    checks
+}
+
+/// When `GET /health` on the configured address is icyproxy's: the
+/// warnings it reports.
+fn running_icyproxy(config: &Config) -> Option<Vec<String>> {
+    let upstream = Upstream::new(&config.upstream).ok()?;
+    let url = format!("{}/health", config.server.url().base());
+    let (body, _) = upstream.fetch_small(&url, 64 * 1024).ok()?;
+    let health: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    if health["service"] != "icyproxy" {
+        return None;
+    }
+    let warnings = health["warnings"].as_array().map_or_else(Vec::new, |all| {
+        all.iter()
+            .filter_map(|w| w.as_str().map(str::to_owned))
+            .collect()
+    });
+    Some(warnings)
+}

@@ -1,0 +1,198 @@
+//! The probe: a real resolve of `[doctor] probe_id`, then two small
+//! reads of its stream, from the start and from ~90 s in.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::report::Check;
+use crate::catalog::resolver::{Resolved, Resolver};
+use crate::catalog::ytdlp_error::{self, Class, Install};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::stream::upstream::Upstream;
+use crate::video_id::VideoId;
+
+/// Bytes read from the stream's start and from ~90 s in.
+const PROBE_BYTES: u64 = 64 * 1024;
+
+/// Where in the audio the second read starts: past the first minute, where
+/// URLs that need a PO token are refused.
+const LATE_SECS: u64 = 90;
+
+/// A real resolve of `[doctor] probe_id`, then its stream's first 64 KiB
+/// and 64 KiB from ~90 s in.
+pub fn probe(config: &Config, _program: &Path) -> Vec<Check> {
+    let Some(id) = VideoId::parse(config.doctor.probe_id()) else {
+        return vec![Check::fail(
+            "probe",
+            format!(
+                "[doctor] probe_id {:?} is not a video id",
+                config.doctor.probe_id()
+            ),
+            "give an 11-character YouTube video id",
+        )];
+    };
+    let Some(resolver) = Resolver::new(&config.resolver.command, config.resolver.timeout()) else {
+        return Vec::new();
+    };
+    let started = Instant::now();
+    let resolved = match resolver.resolve(&id) {
+        Ok(resolved) => resolved,
+        Err(e) => return vec![resolve_failed(config, &id, &e)],
+    };
+    let took = started.elapsed();
+    let mut checks = vec![Check::ok(
+        "probe resolve",
+        format!(
+            "{id} → {} in {:.1} s",
+            show_track(&resolved),
+            took.as_secs_f64()
+        ),
+    )];
+    checks.extend(stream_probe(config, &resolved));
+    checks
+}
+
+fn show_track(r: &Resolved) -> String {
+    let (artist, title) = (&r.tags.artist, &r.tags.title);
+    match (artist.is_empty(), title.is_empty()) {
+        (false, false) => format!("{artist} - {title}"),
+        (true, false) => title.clone(),
+        _ => "a stream URL".to_owned(),
+    }
+}
+
+/// The probe's resolve failed: its cause, named, with the fix.
+fn resolve_failed(config: &Config, id: &VideoId, e: &Error) -> Check {
+    let text = e.to_string();
+    let class = match e {
+        Error::ResolverTimeout(_) => Class::Other,
+        _ => ytdlp_error::classify(&text, Some(1)),
+    };
+    let program = config
+        .resolver
+        .command
+        .first()
+        .map_or("yt-dlp", String::as_str);
+    let upgrade = Install::find(program, std::env::var_os("PATH").as_deref()).upgrade_command();
+    let fix = match e {
+        Error::ResolverTimeout(_) => format!(
+            "raise [resolver] timeout_secs ({} s now), or check the network",
+            config.resolver.timeout().as_secs()
+        ),
+        _ => class.fix(&upgrade),
+    };
+    Check::fail(
+        "probe resolve",
+        format!("{id}: {}: {text}", class.label()),
+        fix,
+    )
+}
+
+/// The first 64 KiB of the resolved stream, then 64 KiB from ~90 s of
+/// audio in: a URL refused there is the PO-token case.
+fn stream_probe(config: &Config, resolved: &Resolved) -> Vec<Check> {
+    let upstream = match Upstream::new(&config.upstream) {
+        Ok(u) => u,
+        Err(e) => {
+            return vec![Check::fail(
+                "probe stream",
+                e.to_string(),
+                "check [upstream]",
+            )];
+        }
+    };
+    let headers = &resolved.fetch.http_headers;
+    let url = &resolved.stream_url;
+    let host = crate::catalog::stream_url::host(url).to_owned();
+    if let Some(at) = resolved.fetch.available_at {
+        let wait = at - crate::time::unix_now();
+        if wait > 0 && wait <= config.resolver.max_wait().as_secs() as i64 {
+            std::thread::sleep(Duration::from_secs(wait as u64));
+        }
+    }
+    let started = Instant::now();
+    let first = read_range(&upstream, url, 0, headers);
+    let (got, total) = match first {
+        Ok(found) => found,
+        Err(e) => {
+            return vec![Check::fail(
+                "probe stream",
+                format!("{host} refused the stream's start: {e}"),
+                "resolve again later; if it stays, upgrade yt-dlp",
+            )];
+        }
+    };
+    let mut checks = vec![Check::ok(
+        "probe stream",
+        format!(
+            "first {} KiB from {host} in {:.2} s",
+            got / 1024,
+            started.elapsed().as_secs_f64()
+        ),
+    )];
+    let late = match (total, resolved.tags.duration_secs) {
+        (Some(total), Some(secs)) if secs > LATE_SECS as i64 + 5 => {
+            Some(total * LATE_SECS / secs as u64)
+        }
+        (Some(total), None) if total > PROBE_BYTES * 4 => Some(total / 2),
+        _ => None,
+    };
+    let Some(offset) = late else {
+        checks.push(Check::ok(
+            "probe 90 s in",
+            "skipped: the track is too short (or its length unknown)",
+        ));
+        return checks;
+    };
+    checks.push(match read_range(&upstream, url, offset, headers) {
+        Ok((got, _)) => Check::ok(
+            "probe 90 s in",
+            format!("{} KiB from byte {offset}", got / 1024),
+        ),
+        Err(Error::UpstreamStatus(403)) => Check::fail(
+            "probe 90 s in",
+            format!(
+                "{host} served the first minute but refused byte {offset} (~{LATE_SECS} s in) \
+                 with 403: the PO-token case"
+            ),
+            "this player client's URLs need a PO token past the first minute: see yt-dlp's \
+             \"PO Token Guide\" (its wiki), or let yt-dlp choose its default clients (no \
+             player_client in [resolver] command)",
+        ),
+        Err(e) => Check::fail(
+            "probe 90 s in",
+            format!("{host} failed at byte {offset}: {e}"),
+            "resolve again later; if it stays, upgrade yt-dlp",
+        ),
+    });
+    checks
+}
+
+/// Reads up to [`PROBE_BYTES`] from `start`; the bytes read and the whole
+/// body's length when upstream says.
+fn read_range(
+    upstream: &Upstream,
+    url: &str,
+    start: u64,
+    headers: &[(String, String)],
+) -> Result<(u64, Option<u64>)> {
+    let range = format!("bytes={start}-{}", start + PROBE_BYTES - 1);
+    let resp = upstream.get(url, Some(&range), headers)?;
+    if !matches!(resp.head.status, 200 | 206) {
+        return Err(Error::UpstreamStatus(resp.head.status));
+    }
+    let total = resp.head.total();
+    let Some(body) = resp.body else {
+        return Ok((0, total));
+    };
+    let mut buf = Vec::new();
+    body.take(PROBE_BYTES)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io("reading the stream", e))?;
+    if buf.is_empty() {
+        return Err(Error::UpstreamInvalid("an empty body".into()));
+    }
+    Ok((buf.len() as u64, total))
+}

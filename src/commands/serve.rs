@@ -1,0 +1,44 @@
+//! `serve`: the server in the foreground.
+
+use log::{info, warn};
+
+use crate::app::root::App;
+use crate::config::{Config, absolute};
+use crate::error::{Error, Result};
+
+/// Runs the server in the foreground until SIGINT or SIGTERM.
+///
+/// The first log line says which config, database, resolver and cover
+/// directory are in use, so a CLI run that used another can be spotted.
+/// The warning about a public address comes only once the server listens:
+/// a server that failed to start exposes nothing.
+pub fn serve(config: &Config) -> Result<()> {
+    let resolver = if config.resolver.command.is_empty() {
+        "off".to_owned()
+    } else {
+        config.resolver.command.join(" ")
+    };
+    info!(
+        "config: {}; database: {}; resolver: {resolver}; covers: {}",
+        config.source,
+        absolute(&config.store.path).display(),
+        absolute(&config.cover.cache_dir).display()
+    );
+    let server = App::start(config)?;
+    // What doctor would fail, said once each once serving (a server that
+    // failed to start says only why).
+    for warning in server.warnings() {
+        warn!("{warning}");
+    }
+    if !config.server.is_loopback() && config.server.token().is_none() {
+        warn!(
+            "listening on {} (not loopback) without [server] token: anyone on the network \
+             can use this proxy",
+            config.server.host
+        );
+    }
+    let stop = server.stop_handle();
+    ctrlc::set_handler(move || stop.stop())
+        .map_err(|e| Error::io("cannot install the signal handler", e))?;
+    server.wait()
+}
