@@ -2,7 +2,11 @@
 //! or fetched, so a row can never make the proxy read a file or another
 //! scheme.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
 use crate::error::{Error, Result};
+use crate::time::unix_now;
 
 /// Accepts `http://host...` and `https://host...`; refuses other schemes,
 /// missing hosts, whitespace and control characters.
@@ -95,6 +99,48 @@ pub struct FetchTerms {
     pub available_at: Option<i64>,
     /// Request headers to send (User-Agent included).
     pub http_headers: Vec<(String, String)>,
+}
+
+/// Waits until the second `available_at` names (unix seconds; yt-dlp's
+/// "not before", e.g. a premiere) has begun: at once when it has, an
+/// error when that is more than `max_wait` away (`[resolver]
+/// max_wait_secs`) or when `stopping` is set meanwhile. The one wait, for
+/// streams and doctor's probe alike.
+pub fn wait_available(
+    available_at: Option<i64>,
+    max_wait: Duration,
+    stopping: &AtomicBool,
+) -> Result<()> {
+    let Some(at) = available_at else {
+        return Ok(());
+    };
+    let left = at.saturating_sub(unix_now());
+    if left <= 0 {
+        return Ok(());
+    }
+    if Duration::from_secs(left as u64) > max_wait {
+        return Err(Error::UpstreamTimeout {
+            what: format!(
+                "the stream URL is not available for another {left} s (more than \
+                 [resolver] max_wait_secs = {})",
+                max_wait.as_secs()
+            ),
+            cause: None,
+        });
+    }
+    log::debug!("waiting {left} s for available_at");
+    let until = Instant::now() + Duration::from_secs(left as u64);
+    while Instant::now() < until {
+        if stopping.load(Ordering::Relaxed) {
+            return Err(Error::Shutdown);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Whole seconds: the second `available_at` names has begun.
+    while unix_now() < at {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }
 
 /// The `expire=` query parameter (unix seconds) that googlevideo URLs carry.

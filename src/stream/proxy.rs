@@ -14,7 +14,7 @@
 
 use std::io::{Read, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use log::debug;
@@ -33,7 +33,6 @@ use crate::stream::pieces::PieceReader;
 use crate::stream::retry::{self, Recovery, Stage};
 use crate::stream::shape::{self, Ask, Misfit, Plan, Shape};
 use crate::stream::upstream::{Piece, Upstream, UpstreamHead, UpstreamResponse};
-use crate::time::unix_now;
 use crate::video_id::VideoId;
 use crate::wire::{self, ByteRange};
 
@@ -223,37 +222,8 @@ impl<'s, 'a> Stream<'s, 'a> {
     /// timeout) up to `max_wait`, else answers 504; a server stop ends the
     /// wait (503).
     fn wait_until_available(&self) -> Result<()> {
-        let Some(at) = self.track.fetch.available_at else {
-            return Ok(());
-        };
-        let left = at.saturating_sub(unix_now());
-        if left <= 0 {
-            return Ok(());
-        }
-        let max_wait = self.ctx.settings.max_wait;
-        if Duration::from_secs(left as u64) > max_wait {
-            return Err(Error::UpstreamTimeout {
-                what: format!(
-                    "the stream URL is not available for another {left} s (more than \
-                     [resolver] max_wait_secs = {})",
-                    max_wait.as_secs()
-                ),
-                cause: None,
-            });
-        }
-        debug!("{}: waiting {left} s for available_at", self.id);
-        let until = std::time::Instant::now() + Duration::from_secs(left as u64);
-        while std::time::Instant::now() < until {
-            if self.ctx.stopping.load(Ordering::Relaxed) {
-                return Err(Error::Shutdown);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Whole seconds: the second `available_at` names has begun.
-        while unix_now() < at {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
+        let at = self.track.fetch.available_at;
+        stream_url::wait_available(at, self.ctx.settings.max_wait, self.ctx.stopping)
     }
 
     /// Replaces the track's URL, which upstream `refused`, through the

@@ -3,10 +3,11 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::report::Check;
 use crate::catalog::resolver::{Resolved, Resolver};
+use crate::catalog::stream_url;
 use crate::catalog::ytdlp_error::{self, Class, Install};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -106,11 +107,18 @@ fn stream_probe(config: &Config, resolved: &Resolved) -> Vec<Check> {
     let headers = &resolved.fetch.http_headers;
     let url = &resolved.stream_url;
     let host = crate::catalog::stream_url::host(url).to_owned();
-    if let Some(at) = resolved.fetch.available_at {
-        let wait = at - crate::time::unix_now();
-        if wait > 0 && wait <= config.resolver.max_wait().as_secs() as i64 {
-            std::thread::sleep(Duration::from_secs(wait as u64));
-        }
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let wait = stream_url::wait_available(
+        resolved.fetch.available_at,
+        config.resolver.max_wait(),
+        &never,
+    );
+    if let Err(e) = wait {
+        return vec![Check::fail(
+            "probe stream",
+            format!("{host}: {e}"),
+            "run doctor again when the video is out (a premiere), or raise [resolver] max_wait_secs",
+        )];
     }
     let started = Instant::now();
     let first = read_range(&upstream, url, 0, headers);
