@@ -247,8 +247,8 @@ pub struct Deliver {
 
 impl Deliver {
     /// The commands' own form: at most `limit` songs, delivered as asked.
-    pub fn wanted(self, limit: u16) -> commands::Wanted {
-        commands::Wanted {
+    pub fn wanted(self, limit: u16) -> commands::discover::Wanted {
+        commands::discover::Wanted {
             limit: usize::from(limit),
             add: self.add,
             play: self.play,

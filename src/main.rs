@@ -64,7 +64,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     match command {
         Command::Serve(_) => {
             drop(out);
-            commands::serve(&config?)
+            commands::serve::serve(&config?)
         }
         // A config that cannot be read is the first thing doctor reports.
         Command::Doctor { json } => commands::doctor::doctor(config, json, &mut out),
@@ -86,7 +86,7 @@ fn run_tracks(config: &Config, cmd: TrackCommand, out: &mut dyn Write) -> Result
             thumbnail,
             duration,
         } => {
-            let added = commands::Added {
+            let added = commands::tracks::Added {
                 id: video_id,
                 url,
                 artist,
@@ -95,14 +95,14 @@ fn run_tracks(config: &Config, cmd: TrackCommand, out: &mut dyn Write) -> Result
                 thumbnail,
                 duration_secs: duration.map(i64::from),
             };
-            commands::add(config, &added, out)
+            commands::tracks::add(config, &added, out)
         }
-        TrackCommand::Get { video_id } => commands::get(config, &video_id, out),
-        TrackCommand::Resolve { video_id } => commands::resolve(config, &video_id, out),
-        TrackCommand::List => commands::list(config, out),
-        TrackCommand::Remove { video_id } => commands::remove(config, &video_id, out),
+        TrackCommand::Get { video_id } => commands::tracks::get(config, &video_id, out),
+        TrackCommand::Resolve { video_id } => commands::tracks::resolve(config, &video_id, out),
+        TrackCommand::List => commands::tracks::list(config, out),
+        TrackCommand::Remove { video_id } => commands::tracks::remove(config, &video_id, out),
         TrackCommand::Import { file, playlist } => {
-            commands::import(config, &file, playlist.as_deref(), out)
+            commands::tracks::import(config, &file, playlist.as_deref(), out)
         }
     }
 }
@@ -117,12 +117,12 @@ fn run_discover(config: &Config, cmd: DiscoverCommand, out: &mut dyn Write) -> R
             videos,
             deliver,
         } => {
-            let args = commands::SearchArgs {
+            let args = commands::discover::SearchArgs {
                 query: query.join(" "),
                 videos,
                 wanted: deliver.wanted(limit),
             };
-            commands::search(config, &args, out)
+            commands::discover::search(config, &args, out)
         }
         DiscoverCommand::Radio {
             song,
@@ -130,14 +130,16 @@ fn run_discover(config: &Config, cmd: DiscoverCommand, out: &mut dyn Write) -> R
             limit,
             deliver,
         } => {
-            let args = commands::RadioArgs {
+            let args = commands::discover::RadioArgs {
                 seed: song,
                 current,
                 wanted: deliver.wanted(limit),
             };
-            commands::radio(config, &args, out)
+            commands::discover::radio(config, &args, out)
         }
-        DiscoverCommand::Library(LibraryCommand::Sync) => commands::library_sync(config, out),
+        DiscoverCommand::Library(LibraryCommand::Sync) => {
+            commands::discover::library_sync(config, out)
+        }
     }
 }
 
@@ -145,19 +147,23 @@ fn run_discover(config: &Config, cmd: DiscoverCommand, out: &mut dyn Write) -> R
 fn run_playlist(config: &Config, cmd: PlaylistCommand, out: &mut dyn Write) -> Result<(), Error> {
     match cmd {
         PlaylistCommand::Import { url, name, replace } => {
-            let target = commands::Target {
+            let target = commands::playlists::Target {
                 name: name.as_deref(),
                 replace,
             };
-            commands::playlist_import(config, &url, target, out)
+            commands::playlists::playlist_import(config, &url, target, out)
         }
-        PlaylistCommand::Sync { name } => commands::playlist_sync(config, name.as_deref(), out),
+        PlaylistCommand::Sync { name } => {
+            commands::playlists::playlist_sync(config, name.as_deref(), out)
+        }
         PlaylistCommand::Add { name, video_ids } => {
-            commands::playlist_add(config, &name, &video_ids, out)
+            commands::playlists::playlist_add(config, &name, &video_ids, out)
         }
-        PlaylistCommand::List { name } => commands::playlist_list(config, name.as_deref(), out),
+        PlaylistCommand::List { name } => {
+            commands::playlists::playlist_list(config, name.as_deref(), out)
+        }
         PlaylistCommand::Remove { name, video_ids } => {
-            commands::playlist_remove(config, &name, &video_ids, out)
+            commands::playlists::playlist_remove(config, &name, &video_ids, out)
         }
         PlaylistCommand::Export {
             name,
@@ -165,13 +171,13 @@ fn run_playlist(config: &Config, cmd: PlaylistCommand, out: &mut dyn Write) -> R
             output,
             base_url,
         } => {
-            let export = commands::Export {
+            let export = commands::playlists::Export {
                 name,
                 format: format.map(Format::from),
                 output,
                 base_url,
             };
-            commands::playlist_export(config, &export, out)
+            commands::playlists::playlist_export(config, &export, out)
         }
     }
 }

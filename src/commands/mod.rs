@@ -12,12 +12,3 @@ pub mod playlists;
 pub mod serve;
 mod shared;
 pub mod tracks;
-
-// The names `main` calls, as before the split.
-pub use discover::{RadioArgs, SearchArgs, Wanted, library_sync, radio, search};
-pub use playlists::{
-    Export, Target, playlist_add, playlist_export, playlist_import, playlist_list, playlist_remove,
-    playlist_sync,
-};
-pub use serve::serve;
-pub use tracks::{Added, add, get, import, list, remove, resolve};
