@@ -236,12 +236,14 @@ fn start_library_sync(config: &Config, parts: &Parts, sources: &Sources) -> Resu
     let stop = Arc::clone(&parts.stopping);
     thread::Builder::new()
         .name("library-sync".into())
-        .spawn(move || library_sync_forever(&keep, every, &stop))
+        .spawn(move || library_sync_forever(&keep, &stop))
         .map(drop)
         .map_err(|e| Error::io("cannot start the library sync thread", e))
 }
 
-fn library_sync_forever(keep: &KeepUp, every: std::time::Duration, stopping: &AtomicBool) {
+/// Syncs the library every `keep.every` until `stopping` is set.
+fn library_sync_forever(keep: &KeepUp, stopping: &AtomicBool) {
+    let Some(every) = keep.every else { return };
     let mut failing = false;
     while playlist_source::pause(every, stopping) {
         let synced = Opener::Thread { read_only: false }

@@ -169,11 +169,8 @@ impl TrackSource {
     /// request, so a `403` that follows neither runs it a second time nor
     /// hides why it failed.
     pub fn playable(&self, id: &VideoId, store: &mut TrackStore) -> Result<(Track, Refreshed)> {
-        let found = match self.look_up(id, store)? {
-            Found::Stored(stored) => *stored,
-            Found::NeedsRun => store.get(id)?,
-        };
-        self.play_found(id, store, found)
+        let stored = store.get(id)?;
+        self.play_found(id, store, stored)
     }
 
     /// [`Self::playable`] for what [`Self::look_up`] found (`stored`: the
