@@ -180,16 +180,21 @@ pub enum TrackCommand {
     },
 }
 
-/// The commands that find music through yt-dlp.
+/// The commands that find music: through YouTube Music's API (the
+/// reader), or through yt-dlp where it fails or is off.
 #[derive(Subcommand)]
 pub enum DiscoverCommand {
     /// Search YouTube Music; print, queue, play or store what it finds.
     ///
-    /// Runs [resolver] playlist_command on YouTube Music's search (the
-    /// songs section; --videos for the videos) for the first N results,
-    /// then the resolver once for their artist, album and duration (a
-    /// search lists titles only) and a stream URL, so playing one starts
-    /// at once. Prints position, Artist - Title, duration and id.
+    /// Asks YouTube Music's API ([youtube] api_url) for the first N
+    /// results of the songs section (--videos, --albums, --artists,
+    /// --playlists for the others): one request per 20, with artist,
+    /// album, duration and cover. Where the API fails (or is off), runs
+    /// [resolver] playlist_command on the search instead, then the
+    /// resolver once for the tags. Prints position, Artist - Title,
+    /// duration and id (albums, artists, playlists: title, what YouTube
+    /// says of it, and the id to give `album`, `artist` or `playlist
+    /// import`).
     ///
     /// Example: icyproxy search 'daft punk one more time' --limit 5 --play
     Search {
@@ -200,8 +205,17 @@ pub enum DiscoverCommand {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
         limit: u16,
         /// The videos section instead of the songs
-        #[arg(long)]
+        #[arg(long, group = "section")]
         videos: bool,
+        /// The albums section (lists albums, not songs)
+        #[arg(long, group = "section")]
+        albums: bool,
+        /// The artists section (lists artists)
+        #[arg(long, group = "section")]
+        artists: bool,
+        /// The playlists section (lists playlists)
+        #[arg(long, group = "section")]
+        playlists: bool,
         #[command(flatten)]
         deliver: Deliver,
     },
@@ -226,9 +240,56 @@ pub enum DiscoverCommand {
         #[command(flatten)]
         deliver: Deliver,
     },
+    /// An album's songs: print, queue, play or store them.
+    ///
+    /// Reads the album's page from YouTube Music's API: its songs, tagged
+    /// with the album's title, artist and cover.
+    ///
+    /// Example: icyproxy album https://music.youtube.com/browse/MPREb_x --add
+    Album {
+        /// The album's id (MPREb..., or its OLAK5uy... playlist) or URL
+        album: String,
+        /// How many songs, at most
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=500))]
+        limit: u16,
+        #[command(flatten)]
+        deliver: Deliver,
+    },
+    /// An artist's top songs (or, with --albums, albums): print, queue, play or store them.
+    ///
+    /// Example: icyproxy artist UC2XdaAVUannpujzv32jcouQ --play
+    Artist {
+        /// The artist's id (UC...) or URL
+        artist: String,
+        /// List the artist's albums and singles instead (ids for `album`)
+        #[arg(long)]
+        albums: bool,
+        /// How many, at most
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=500))]
+        limit: u16,
+        #[command(flatten)]
+        deliver: Deliver,
+    },
+    /// Like a song on YouTube Music (needs [resolver] cookies_file).
+    Like(Rated),
+    /// Dislike a song on YouTube Music (needs [resolver] cookies_file).
+    Dislike(Rated),
+    /// Take back a like or dislike on YouTube Music (needs [resolver] cookies_file).
+    Unlike(Rated),
     /// Your YouTube Music library (needs [resolver] cookies_file).
     #[command(subcommand)]
     Library(LibraryCommand),
+}
+
+/// The song `like`, `dislike` and `unlike` rate.
+#[derive(Args)]
+pub struct Rated {
+    /// A video id, or a YouTube (Music) URL naming one
+    #[arg(required_unless_present = "current", conflicts_with = "current")]
+    pub song: Option<String>,
+    /// MPD's current song ([mpd] address)
+    #[arg(long)]
+    pub current: bool,
 }
 
 /// Where `search` and `radio` put the songs they find, besides printing them.

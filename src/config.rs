@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::catalog::cookies::Cookies;
+use crate::catalog::music::settings::YoutubeSettings;
 use crate::catalog::settings::{PlaylistsSettings, ResolverSettings, StoreSettings};
 use crate::error::{Error, Result};
 use crate::http::settings::ServerSettings;
@@ -95,6 +96,7 @@ pub struct Config {
     pub cover: CoverSettings,
     pub playlists: PlaylistsSettings,
     pub mpd: MpdSettings,
+    pub youtube: YoutubeSettings,
     pub doctor: DoctorSettings,
 }
 
@@ -220,6 +222,7 @@ impl Config {
             self.resolver.check(),
             self.playlists.check(),
             self.mpd.check(),
+            self.youtube.check(),
             self.doctor.check(),
         ]);
         checked.map_err(|BadKey { key, why }| Error::Config(format!("{name}: {key} {why}")))

@@ -91,6 +91,9 @@ pub enum Error {
         cause: Arc<Error>,
         retry_in_secs: u64,
     },
+    /// YouTube Music's web API (the reader, `catalog::music`) failed, or
+    /// answered in a shape it does not read: which call, and what went wrong.
+    Music { call: String, fault: MusicFault },
     /// Bad input on the command line or in an import file.
     InvalidInput(String),
     /// The configuration file or a flag is wrong; the text names the key.
@@ -132,6 +135,7 @@ impl Error {
             | Error::Resolver(_)
             | Error::PlaylistSource(_)
             | Error::Mpd(_) => 502,
+            Error::Music { fault, .. } => fault.status(),
             Error::UpstreamTimeout { .. } | Error::ResolverTimeout(_) => 504,
             Error::InvalidInput(_) => 400,
             Error::Config(_) | Error::Store { .. } | Error::Io { .. } => 500,
@@ -196,6 +200,7 @@ impl fmt::Display for Error {
                 cause,
                 retry_in_secs,
             } => write!(f, "{cause} (next try in {retry_in_secs} s)"),
+            Error::Music { call, fault } => write!(f, "YouTube Music's {call}: {fault}"),
             Error::InvalidInput(why) | Error::Mpd(why) => write!(f, "{why}"),
             Error::Config(why) => write!(f, "config: {why}"),
             Error::Store {
@@ -211,6 +216,60 @@ impl fmt::Display for Error {
                 source,
                 fix,
             } => with_cause(f, context, source.as_deref(), *fix),
+        }
+    }
+}
+
+/// What went wrong with a call to YouTube Music's web API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MusicFault {
+    /// Not reached: refused, DNS, TLS, a reset (the transport's words).
+    Unreachable(String),
+    /// No whole answer within `[youtube] timeout_secs`.
+    TimedOut,
+    /// An HTTP status, with YouTube's own message when it gave one.
+    Status { code: u16, message: String },
+    /// The call needs the account and the jar does not log in (or there
+    /// is none): the cookies file, when there is one.
+    LoggedOut { cookies: Option<String> },
+    /// Nothing by that id (an album, artist or playlist YouTube does not have).
+    Unknown(String),
+    /// An answer over the reader's size limit.
+    TooLarge { limit: u64 },
+    /// Not JSON (cut short, an HTML page): serde's words.
+    NotJson(String),
+    /// JSON, but not in a shape the reader knows: the path where it differed.
+    Shape(String),
+}
+
+impl MusicFault {
+    fn status(&self) -> u16 {
+        match self {
+            MusicFault::TimedOut => 504,
+            MusicFault::Unknown(_) => 404,
+            _ => 502,
+        }
+    }
+}
+
+impl fmt::Display for MusicFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MusicFault::Unreachable(why) => write!(f, "unreachable: {why}"),
+            MusicFault::TimedOut => write!(f, "no answer in time ([youtube] timeout_secs)"),
+            MusicFault::Status { code, message } if message.is_empty() => {
+                write!(f, "answered HTTP {code}")
+            }
+            MusicFault::Status { code, message } => write!(f, "answered HTTP {code}: {message}"),
+            MusicFault::LoggedOut { cookies } => {
+                write!(f, "{}", crate::subprocess::login_needed(cookies.as_deref()))
+            }
+            MusicFault::Unknown(what) => write!(f, "no such {what}"),
+            MusicFault::TooLarge { limit } => {
+                write!(f, "answer larger than {} MiB", limit >> 20)
+            }
+            MusicFault::NotJson(why) => write!(f, "answer is not JSON: {why}"),
+            MusicFault::Shape(path) => write!(f, "answer in a shape not known: {path}"),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use icyproxy::catalog::music::Rating;
 use icyproxy::catalog::playlist::Format;
 use icyproxy::cli::{
     Cli, Command, DiscoverCommand, LibraryCommand, PlaylistCommand, ServeArgs, TrackCommand,
@@ -109,21 +110,56 @@ fn run_tracks(config: &Config, cmd: TrackCommand, out: &mut dyn Write) -> Result
 
 /// The commands that find music through yt-dlp: `search`, `radio`,
 /// `library`.
+fn rate(
+    config: &Config,
+    rated: icyproxy::cli::Rated,
+    rating: Rating,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let song = rated.song.as_deref();
+    commands::rating::rate(config, song, rated.current, rating, out)
+}
+
 fn run_discover(config: &Config, cmd: DiscoverCommand, out: &mut dyn Write) -> Result<(), Error> {
     match cmd {
         DiscoverCommand::Search {
             query,
             limit,
             videos,
+            albums,
+            artists,
+            playlists,
             deliver,
         } => {
+            use icyproxy::catalog::discover::Section;
+            let section = match (videos, albums, artists, playlists) {
+                (true, ..) => Section::Videos,
+                (_, true, ..) => Section::Albums,
+                (_, _, true, _) => Section::Artists,
+                (.., true) => Section::Playlists,
+                _ => Section::Songs,
+            };
             let args = commands::discover::SearchArgs {
                 query: query.join(" "),
-                videos,
+                section,
                 wanted: deliver.wanted(limit),
             };
             commands::discover::search(config, &args, out)
         }
+        DiscoverCommand::Album {
+            album,
+            limit,
+            deliver,
+        } => commands::pages::album(config, &album, &deliver.wanted(limit), out),
+        DiscoverCommand::Artist {
+            artist,
+            albums,
+            limit,
+            deliver,
+        } => commands::pages::artist(config, &artist, albums, &deliver.wanted(limit), out),
+        DiscoverCommand::Like(r) => rate(config, r, Rating::Like, out),
+        DiscoverCommand::Dislike(r) => rate(config, r, Rating::Dislike, out),
+        DiscoverCommand::Unlike(r) => rate(config, r, Rating::Indifferent, out),
         DiscoverCommand::Radio {
             song,
             current,

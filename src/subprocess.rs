@@ -177,7 +177,9 @@ impl fmt::Display for Failure {
 
 /// What to do when YouTube wants an account: `cookies` is the user's
 /// cookies file, if one is set.
-fn login_needed(cookies: Option<&str>) -> String {
+/// What a jar that does not log in (or none) needs, for yt-dlp and the
+/// reader alike.
+pub fn login_needed(cookies: Option<&str>) -> String {
     match cookies {
         Some(file) => format!(
             "the cookies in {file} no longer log in; export them again (from a private \

@@ -21,6 +21,7 @@ use log::{info, warn};
 
 use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
+use crate::catalog::music::Music;
 use crate::catalog::playlist_source::{self, KeepUp, MpdFiles, Reader, Sources};
 use crate::catalog::store::open::Opener;
 use crate::catalog::ytdlp_error::Class;
@@ -130,6 +131,7 @@ pub fn track_source(config: &Config, metrics: Arc<Metrics>) -> TrackSource {
 pub fn sources(config: &Config, public: &PublicUrl) -> Sources {
     Sources {
         reader: Reader::new(&config.resolver, config.cookies()),
+        music: Music::new(&config.youtube, config.cookies()),
         files: config
             .playlists
             .mpd_dir()

@@ -101,6 +101,14 @@ impl Cookies {
         Ok(())
     }
 
+    /// The jar's text as it stands (the service's copy, brought up to date
+    /// with the user's file first): what the reader signs in with.
+    pub fn jar(&self) -> Result<String> {
+        self.check()?;
+        fs::read_to_string(&self.copy)
+            .map_err(|e| Error::io(format!("cannot read {}", self.copy.display()), e))
+    }
+
     /// A private copy of the jar for one run (after [`Cookies::check`]).
     pub fn lend(&self) -> Result<Lent> {
         self.check()?;

@@ -25,6 +25,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::model::{ListedTrack, Track, check_playlist_name};
+use crate::catalog::music::rows::Lead;
 use crate::catalog::playlist_source::{self, Imported, MpdFiles, Sources};
 use crate::catalog::store::TrackStore;
 use crate::catalog::ytdlp::flat::{self, FlatPlaylist};
@@ -50,12 +51,7 @@ pub const SEARCHES_KEPT: usize = 5;
 pub const NEEDS_COOKIES: &str = "your library needs your YouTube cookies: set [resolver] \
                              cookies_file (README, \"Your library and search\")";
 
-/// A section of YouTube Music's search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
-    Songs,
-    Videos,
-}
+pub use crate::catalog::music::Section;
 
 /// A search to run.
 #[derive(Debug, Clone, Copy)]
@@ -72,13 +68,18 @@ pub fn search_url(query: &str, section: Section) -> String {
     let fragment = match section {
         Section::Songs => "songs",
         Section::Videos => "videos",
+        Section::Albums => "albums",
+        Section::Artists => "artists",
+        Section::Playlists => "playlists",
     };
     format!("https://music.youtube.com/search?q={q}#{fragment}")
 }
 
-/// Runs `search`, stores the songs found (tags, no URL yet) and completes
-/// the tags yt-dlp's listing lacks with one resolver run (see the module
-/// notes). Returns the songs in the search's order.
+/// Runs `search` (songs or videos) and stores the songs found (tags, no
+/// URL yet): through the reader, tags and all in one request; where it
+/// fails, through yt-dlp, whose listing lacks artists, completed with one
+/// resolver run (see the module notes). Returns the songs in the
+/// search's order.
 pub fn search(
     sources: &Sources,
     source: &TrackSource,
@@ -88,10 +89,42 @@ pub fn search(
     if search.query.trim().is_empty() {
         return Err(Error::InvalidInput("give something to search for".into()));
     }
+    if let Some(music) = &sources.music {
+        match music.search_songs(search.query, search.section, search.limit) {
+            Ok(tracks) => return store_found(source, store, &listing_of(tracks)),
+            Err(e) => music.fell_back(&e, "searching through yt-dlp"),
+        }
+    }
     let url = search_url(search.query, search.section);
     let mut listing = sources.reader.read_first(&url, Some(search.limit))?;
     listing.tracks.truncate(search.limit);
     store_found(source, store, &listing)
+}
+
+/// Albums, artists or playlists found for `query`: the reader's alone
+/// (yt-dlp's search lists no such rows to fall back to).
+pub fn search_leads(
+    sources: &Sources,
+    query: &str,
+    section: Section,
+    limit: usize,
+) -> Result<Vec<Lead>> {
+    if query.trim().is_empty() {
+        return Err(Error::InvalidInput("give something to search for".into()));
+    }
+    let music = sources.music.as_ref().ok_or_else(reader_off)?;
+    music
+        .search_leads(query, section, limit)
+        .inspect_err(|e| music.failed(e))
+}
+
+/// What needs the reader says when `[youtube] api_url` is empty.
+pub fn reader_off() -> Error {
+    Error::InvalidInput(
+        "this needs YouTube Music's API, which is off: set [youtube] api_url \
+         (https://music.youtube.com)"
+            .into(),
+    )
 }
 
 /// Stores a listing's tracks and completes the tags of those without an
@@ -128,6 +161,15 @@ pub fn store_found(
     Ok(tracks)
 }
 
+/// A list the reader read, as a listing.
+pub fn listing_of(tracks: Vec<ListedTrack>) -> FlatPlaylist {
+    FlatPlaylist {
+        title: String::new(),
+        tracks,
+        unavailable: 0,
+    }
+}
+
 /// YouTube Music's radio ("mix") of a song: yt-dlp reads the mix from
 /// the watch page (`_extract_from_playlist`, an inline playlist of
 /// `playlistPanelVideoRenderer`s: id, title, channel, duration,
@@ -157,7 +199,16 @@ pub fn radio(
     let RadioAsk { seed, limit, skip } = *ask;
     // Enough for the mix's own repeats of what is skipped.
     let ask = (limit + skip.len().min(25) + 1).min(100);
-    let mut listing = sources.reader.read_first(&radio_url(seed), Some(ask))?;
+    let read = sources.music.as_ref().and_then(|music| {
+        music
+            .radio(seed, ask)
+            .inspect_err(|e| music.fell_back(e, "reading the radio through yt-dlp"))
+            .ok()
+    });
+    let mut listing = match read {
+        Some(tracks) => listing_of(tracks),
+        None => sources.reader.read_first(&radio_url(seed), Some(ask))?,
+    };
     let mut seen = std::collections::HashSet::new();
     listing.tracks.retain(|t| {
         let id = t.video_id.as_str();

@@ -6,9 +6,11 @@
 pub mod cookies;
 pub mod discover;
 pub(crate) mod import;
+pub mod jar;
 pub mod limits;
 pub mod lookup;
 pub mod model;
+pub mod music;
 pub mod playlist;
 pub mod playlist_source;
 pub(crate) mod resolver;

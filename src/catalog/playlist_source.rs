@@ -14,6 +14,7 @@ use log::{info, warn};
 use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::model::{PlaylistChange, check_playlist_name};
+use crate::catalog::music::Music;
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::settings::ResolverSettings;
 use crate::catalog::store::TrackStore;
@@ -133,6 +134,9 @@ impl Reader {
 #[derive(Debug, Clone)]
 pub struct Sources {
     pub reader: Reader,
+    /// YouTube Music's API, tried first where it can read the same;
+    /// `None` when `[youtube] api_url` is empty.
+    pub music: Option<Music>,
     /// `None` when `[playlists] mpd_dir` is not set.
     pub files: Option<MpdFiles>,
 }

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use super::shared::{
-    changing_mpd_file, clean, count, open_store, parse_id, say, sources, write_all,
+    changing_mpd_file, clean, count, open_store, parse_id, say, say_fallback, sources, write_all,
 };
 use crate::app::entries::QueueEntries;
 use crate::app::root;
@@ -52,8 +52,7 @@ impl Wanted {
 #[derive(Debug, Clone)]
 pub struct SearchArgs {
     pub query: String,
-    /// The videos section instead of the songs.
-    pub videos: bool,
+    pub section: Section,
     pub wanted: Wanted,
 }
 
@@ -64,25 +63,84 @@ pub struct SearchArgs {
 pub fn search(config: &Config, args: &SearchArgs, out: &mut dyn Write) -> Result<()> {
     let wanted = &args.wanted;
     wanted.check()?;
+    if !args.section.lists_songs() {
+        return search_leads(config, args, out);
+    }
     let session = queue_session(config, wanted.queues())?;
     let mut store = open_store(config, Need::Write)?;
     let source = root::track_source(config, std::sync::Arc::new(Metrics::default()));
     let search = Search {
         query: &args.query,
         limit: wanted.limit,
-        section: if args.videos {
-            Section::Videos
-        } else {
-            Section::Songs
-        },
+        section: args.section,
     };
-    let found = discover::search(&sources(config), &source, &mut store, &search)?;
+    let sources = sources(config);
+    let found = discover::search(&sources, &source, &mut store, &search);
+    say_fallback(&sources);
+    let found = found?;
     if found.is_empty() {
         return Err(Error::NotFound(format!(
             "nothing found for {:?}",
             args.query
         )));
     }
+    write_all(out, &results_table(&found))?;
+    let deliver = Deliver {
+        session: session.as_ref(),
+        playlist: wanted.playlist.as_deref(),
+        play: wanted.play,
+    };
+    deliver.found(config, &mut store, &found, out)
+}
+
+/// `search --albums/--artists/--playlists`: what the reader finds, as a
+/// table of title, byline and the id to go on with.
+fn search_leads(config: &Config, args: &SearchArgs, out: &mut dyn Write) -> Result<()> {
+    let wanted = &args.wanted;
+    if wanted.queues() || wanted.playlist.is_some() {
+        return Err(Error::InvalidInput(
+            "--add, --play and --playlist take songs: give the id found to `album`, `artist` \
+             or `playlist import`"
+                .into(),
+        ));
+    }
+    let leads = discover::search_leads(&sources(config), &args.query, args.section, wanted.limit)?;
+    if leads.is_empty() {
+        return Err(Error::NotFound(format!(
+            "nothing found for {:?}",
+            args.query
+        )));
+    }
+    let mut table = String::new();
+    for (n, lead) in leads.iter().enumerate() {
+        table.push_str(&format!(
+            "{:>3}  {}  {}  {}\n",
+            n + 1,
+            clean(&lead.title),
+            clean(&lead.subtitle),
+            lead.browse_id
+        ));
+    }
+    write_all(out, &table)
+}
+
+/// Songs the reader listed (an album's, an artist's): stored with their
+/// tags, printed as `search` prints, and queued, played or stored as a
+/// playlist as asked.
+pub(super) fn show_listed(
+    config: &Config,
+    wanted: &Wanted,
+    listed: Vec<crate::catalog::model::ListedTrack>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    wanted.check()?;
+    let session = queue_session(config, wanted.queues())?;
+    let mut store = open_store(config, Need::Write)?;
+    let source = root::track_source(config, std::sync::Arc::new(Metrics::default()));
+    let mut listed = listed;
+    listed.truncate(wanted.limit);
+    let listing = discover::listing_of(listed);
+    let found = discover::store_found(&source, &mut store, &listing)?;
     write_all(out, &results_table(&found))?;
     let deliver = Deliver {
         session: session.as_ref(),
@@ -153,7 +211,10 @@ pub fn radio(config: &Config, args: &RadioArgs, out: &mut dyn Write) -> Result<(
         limit: wanted.limit,
         skip: &skip,
     };
-    let found = discover::radio(&sources(config), &source, &mut store, &ask)?;
+    let sources = sources(config);
+    let found = discover::radio(&sources, &source, &mut store, &ask);
+    say_fallback(&sources);
+    let found = found?;
     if found.is_empty() {
         return Err(Error::NotFound(format!(
             "the radio of {seed} has nothing new"
@@ -169,7 +230,7 @@ pub fn radio(config: &Config, args: &RadioArgs, out: &mut dyn Write) -> Result<(
 }
 
 /// A video id, or the `v=` of a watch URL (or a youtu.be/ID link).
-fn seed_id(text: &str) -> Result<VideoId> {
+pub(super) fn seed_id(text: &str) -> Result<VideoId> {
     let text = text.trim();
     if let Some(id) = VideoId::parse(text) {
         return Ok(id);

@@ -8,7 +8,9 @@
 
 pub mod discover;
 pub mod doctor;
+pub mod pages;
 pub mod playlists;
+pub mod rating;
 pub mod serve;
 mod shared;
 pub mod tracks;

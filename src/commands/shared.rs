@@ -60,6 +60,18 @@ pub fn sources(config: &Config) -> Sources {
     root::sources(config, &config.public_url(None))
 }
 
+/// Says on stderr that the reader failed and yt-dlp was asked instead
+/// (a command's log is off: its output is the table).
+pub fn say_fallback(sources: &Sources) {
+    let said = sources
+        .music
+        .as_ref()
+        .and_then(|m| m.health().state().last_fallback);
+    if let Some(said) = said {
+        eprintln!("icyproxy: {said}");
+    }
+}
+
 /// A value made safe for one tab-separated field: another program may
 /// have stored anything.
 pub fn clean(text: &str) -> String {

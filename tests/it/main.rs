@@ -27,6 +27,7 @@ mod mpd_follow;
 mod playlists;
 mod public_port;
 mod radio;
+mod reader;
 mod resolving_limits;
 mod robustness;
 mod search;

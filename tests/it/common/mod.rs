@@ -5,6 +5,7 @@
 
 pub mod mpd;
 pub mod music;
+pub mod ytmusic;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -536,7 +537,7 @@ impl Proxy {
             // No resolver unless a test asks for one: unknown ids are 404.
             text.push_str("\n[resolver]\ncommand = []\n");
         }
-        text.push_str(no_mpd_unless_asked(extra_toml));
+        text.push_str(&no_mpd_unless_asked(extra_toml));
         std::fs::write(&path, text).expect("write config");
         let config = Config::from_file(&path).expect("valid test config");
         let server = App::start(&config).expect("server starts");
@@ -1103,12 +1104,17 @@ pub fn stderr(o: &Output) -> String {
 
 /// Test servers follow no MPD unless the test says so: the machine's own
 /// MPD (if one runs on 6600) is not the test's business.
-pub fn no_mpd_unless_asked(config: &str) -> &'static str {
-    if config.contains("[mpd]") {
-        ""
-    } else {
-        "\n[mpd]\naddress = \"\"\n"
+pub fn no_mpd_unless_asked(config: &str) -> String {
+    let mut off = String::new();
+    if !config.contains("[mpd]") {
+        off.push_str("\n[mpd]\naddress = \"\"\n");
     }
+    // Tests reach no YouTube: the reader is off unless a test gives it
+    // its stand-in.
+    if !config.contains("[youtube]") {
+        off.push_str("\n[youtube]\napi_url = \"\"\n");
+    }
+    off
 }
 
 /// The warming thread as the composition root builds it, on `config`'s

@@ -31,10 +31,17 @@ impl Music {
 
     /// A `[resolver]` section: the music stand-in, and the fake resolver in
     /// `mode` handing out `base` URLs; `extra` lines go in the section.
+    /// The reader is off (`[youtube] api_url = ""`).
     pub fn resolver(&self, mode: &str, base: &str, extra: &str) -> String {
+        self.resolver_and(mode, base, extra, "[youtube]\napi_url = \"\"\n")
+    }
+
+    /// As [`Music::resolver`], with `youtube` as the `[youtube]` section
+    /// (the reader's stand-in).
+    pub fn resolver_and(&self, mode: &str, base: &str, extra: &str, youtube: &str) -> String {
         format!(
             "[resolver]\ncommand = [{:?}, {:?}, {mode:?}, {base:?}, \"{{video_id}}\"]\n\
-             playlist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n{extra}\n",
+             playlist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n{extra}\n{youtube}\n",
             fixture("fake-resolver").display().to_string(),
             self.resolved.display().to_string(),
             fixture("fake-ytdlp-music").display().to_string(),

@@ -1,0 +1,330 @@
+//! The YouTube Music reader against a stand-in for music.youtube.com's
+//! web API (`common/ytmusic.rs`): one request per page, tags from the
+//! answer, no yt-dlp run; and, with the stand-in broken, the yt-dlp path
+//! (`common/music.rs`) instead, said in the log with the JSON path.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::common::music::Music;
+use crate::common::ytmusic::{self, Mode, YtMusic};
+use crate::common::*;
+
+/// A CLI config on a fresh store: the reader's stand-in, and the yt-dlp
+/// stand-ins to fall back to.
+struct World {
+    api: YtMusic,
+    music: Music,
+    config: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn world(youtube_extra: &str, resolver_extra: &str) -> World {
+    let api = YtMusic::start();
+    let music = Music::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("cli.toml");
+    let resolver = music.resolver_and(
+        "music",
+        "http://127.0.0.1:9/tone.webm",
+        resolver_extra,
+        &api.section(youtube_extra),
+    );
+    std::fs::write(
+        &config,
+        format!("[store]\npath = \"tracks.db\"\n{resolver}[mpd]\naddress = \"\"\n"),
+    )
+    .expect("config");
+    World {
+        api,
+        music,
+        config,
+        _dir: dir,
+    }
+}
+
+fn cli(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_icyproxy"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run icyproxy")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The rows of a printed table (`N  Artist - Title  m:ss  ID`).
+fn rows(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect()
+}
+
+#[test]
+fn a_search_of_20_is_one_request_with_tags_and_no_yt_dlp() {
+    let w = world("", "");
+    let o = cli(&w.config, &["search", "daft", "punk", "--limit", "20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let printed = rows(&out);
+    assert_eq!(printed.len(), 20, "{out}");
+    let (id0, title0, artist0) = ytmusic::search_song(0);
+    assert!(
+        printed[0].contains(&format!("{artist0} - {title0}")) && printed[0].contains(&id0),
+        "{}",
+        printed[0]
+    );
+    assert!(printed[0].contains("3:00"), "duration: {}", printed[0]);
+    let searches = w.api.seen_at("search");
+    assert_eq!(searches.len(), 1, "one request");
+    let asked = &searches[0];
+    assert_eq!(asked.body["query"], "daft punk");
+    assert_eq!(asked.body["params"], "EgWKAQIIAWoMEA4QChADEAQQCRAF");
+    let client = &asked.body["context"]["client"];
+    assert_eq!(client["clientName"], "WEB_REMIX");
+    let version = client["clientVersion"].as_str().unwrap_or("");
+    assert!(
+        version.starts_with("1.20") && version.ends_with(".01.00") && version.len() == 16,
+        "{version}"
+    );
+    assert_eq!(
+        (client["hl"].as_str(), client["gl"].as_str()),
+        (Some("en"), Some("US"))
+    );
+    // Anyone's call: the consent cookie only, nothing signed.
+    assert_eq!(asked.header("cookie"), Some("SOCS=CAI"));
+    assert_eq!(asked.header("authorization"), None);
+    assert!(w.music.resolver_runs().is_empty(), "no resolver run");
+    assert!(w.music.calls().is_empty(), "no yt-dlp listing");
+    // Stored with album, duration and a big cover: a second look-up is local.
+    let o = cli(&w.config, &["get", &id0]);
+    let shown = stdout(&o);
+    assert!(shown.contains("Album 0"), "{shown}");
+    assert!(shown.contains("=w544-h544"), "{shown}");
+}
+
+#[test]
+fn a_search_past_one_page_follows_the_continuation() {
+    let w = world("", "");
+    let o = cli(&w.config, &["search", "daft punk", "--limit", "30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(rows(&stdout(&o)).len(), 30);
+    let searches = w.api.seen_at("search");
+    assert_eq!(searches.len(), 2, "two requests");
+    assert!(
+        searches[1].query.contains("ctoken=page%2D1")
+            || searches[1].query.contains("ctoken=page-1"),
+        "{}",
+        searches[1].query
+    );
+    assert_eq!(searches[1].body["query"], "daft punk", "the body as it was");
+    let (id21, _, _) = ytmusic::search_song(21);
+    assert!(stdout(&o).contains(&id21));
+}
+
+#[test]
+fn the_other_sections_list_albums_artists_and_playlists() {
+    let w = world("", "");
+    for (flag, params, kind) in [
+        ("--albums", "EgWKAQIYAWoMEA4QChADEAQQCRAF", "Album Result 0"),
+        (
+            "--artists",
+            "EgWKAQIgAWoMEA4QChADEAQQCRAF",
+            "Artist Result 0",
+        ),
+        (
+            "--playlists",
+            "Eg-KAQwIABAAGAAgACgBMABqChAEEAMQCRAFEAo%3D",
+            "Playlist Result 0",
+        ),
+    ] {
+        let o = cli(&w.config, &["search", "x", flag]);
+        assert!(o.status.success(), "{flag}: {}", stderr(&o));
+        assert!(stdout(&o).contains(kind), "{flag}: {}", stdout(&o));
+        let last = w.api.seen_at("search").pop().expect("asked");
+        assert_eq!(last.body["params"], params, "{flag}");
+    }
+}
+
+#[test]
+fn radio_is_read_from_next_with_its_continuation() {
+    let w = world("", "");
+    let o = cli(&w.config, &["radio", "seedsong001", "--limit", "30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let printed = rows(&out);
+    assert_eq!(printed.len(), 30, "{out}");
+    assert!(!out.contains("seedsong001"), "the seed is left out: {out}");
+    let (id0, title0, artist0) = ytmusic::radio_song(0);
+    assert!(printed[0].contains(&format!("{artist0} - {title0}")) && printed[0].contains(&id0));
+    let asked = w.api.seen_at("next");
+    assert_eq!(asked.len(), 2, "first page and one continuation");
+    assert_eq!(asked[0].body["videoId"], "seedsong001");
+    assert_eq!(asked[0].body["playlistId"], "RDAMVMseedsong001");
+    assert_eq!(asked[0].body["isAudioOnly"], true);
+    assert!(
+        asked[1].query.contains("ctoken=radio%2D1") || asked[1].query.contains("ctoken=radio-1")
+    );
+    assert!(w.music.calls().is_empty() && w.music.resolver_runs().is_empty());
+}
+
+/// The stand-in broken each way: `search` and `radio` still answer,
+/// through yt-dlp, and the failure is said with what went wrong.
+#[test]
+fn a_broken_reader_falls_back_to_yt_dlp_and_says_where() {
+    let w = world("", "");
+    let cases = [
+        (Mode::Empty, "no contents under the answer's top"),
+        (Mode::Truncated, "not JSON"),
+        (
+            Mode::BadRequest,
+            "HTTP 400: Request contains an invalid argument",
+        ),
+        (Mode::Stall(Duration::from_secs(5)), "no answer in time"),
+    ];
+    for (mode, said) in cases {
+        w.api.set_mode(mode);
+        let runs = w.music.calls().len();
+        let o = cli(&w.config, &["search", "daft punk", "--limit", "3"]);
+        assert!(o.status.success(), "{mode:?}: {}", stderr(&o));
+        assert_eq!(rows(&stdout(&o)).len(), 3, "{mode:?}");
+        assert_eq!(w.music.calls().len(), runs + 1, "{mode:?}: through yt-dlp");
+        let err = stderr(&o);
+        assert!(
+            err.contains("YouTube Music's search") && err.contains(said) && err.contains("yt-dlp"),
+            "{mode:?}: {err}"
+        );
+    }
+    w.api.set_mode(Mode::Empty);
+    let o = cli(&w.config, &["radio", "seedsong001", "--limit", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(rows(&stdout(&o)).len(), 5);
+    let err = stderr(&o);
+    assert!(
+        err.contains("YouTube Music's radio") && err.contains("no contents under the answer's top"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_album_is_one_request_its_tracks_tagged_with_the_album() {
+    let w = world("", "");
+    let o = cli(
+        &w.config,
+        &[
+            "album",
+            &format!("https://music.youtube.com/browse/{}", ytmusic::ALBUM),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("Album Artist - Stand-in Album (2024)\n"),
+        "{out}"
+    );
+    let printed = rows(&out);
+    assert_eq!(printed.len(), 12, "{out}");
+    assert!(printed[0].contains("Album Artist - Album Track 1") && printed[0].contains("1:56"));
+    let asked = w.api.seen_at("browse");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].body["browseId"], ytmusic::ALBUM);
+    assert_eq!(asked[0].header("authorization"), None);
+    let shown = stdout(&cli(&w.config, &["get", &ytmusic::video_id("albm", 1)]));
+    assert!(
+        shown.contains("Stand-in Album") && shown.contains("albumcover=w544-h544"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn an_artist_lists_top_songs_or_albums() {
+    let w = world("", "");
+    let o = cli(&w.config, &["artist", ytmusic::ARTIST]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(rows(&out).len(), 5, "{out}");
+    assert!(out.contains("Page Artist - Top Song 0"), "{out}");
+    let o = cli(&w.config, &["artist", ytmusic::ARTIST, "--albums"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("Page Album 1") && out.contains("MPREb_page1"),
+        "{out}"
+    );
+}
+
+/// A jar with the account's cookies (and one of another site's).
+fn jar(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("cookies.txt");
+    std::fs::write(
+        &path,
+        "# Netscape HTTP Cookie File\n\
+         .youtube.com\tTRUE\t/\tTRUE\t0\tSAPISID\tsapi/sid123\n\
+         .youtube.com\tTRUE\t/\tTRUE\t0\tSID\tthe-sid\n\
+         .google.com\tTRUE\t/\tTRUE\t0\tNID\tnot-for-youtube\n",
+    )
+    .expect("jar");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    path
+}
+
+/// `SAPISIDHASH TS_SHA1("TS SAPISID https://music.youtube.com")`.
+fn assert_signed(seen: &ytmusic::Seen) {
+    let auth = seen.header("authorization").expect("signed");
+    let (ts, hash) = auth
+        .strip_prefix("SAPISIDHASH ")
+        .and_then(|rest| rest.split_once('_'))
+        .expect("SAPISIDHASH TS_HASH");
+    let want = sha1_smol::Sha1::from(format!("{ts} sapi/sid123 https://music.youtube.com"))
+        .digest()
+        .to_string();
+    assert_eq!(hash, want, "the hash of {ts}");
+    assert_eq!(
+        seen.header("cookie"),
+        Some("SAPISID=sapi/sid123; SID=the-sid")
+    );
+    assert_eq!(seen.header("x-goog-authuser"), Some("0"));
+    assert_eq!(seen.header("x-origin"), Some("https://music.youtube.com"));
+}
+
+#[test]
+fn likes_are_signed_with_the_jar_and_need_it() {
+    let w = world("", "");
+    let o = cli(&w.config, &["like", "seedsong001"]);
+    assert!(!o.status.success(), "no jar, no like");
+    assert!(stderr(&o).contains("cookies_file"), "{}", stderr(&o));
+    assert!(w.api.seen().is_empty(), "nothing sent without a jar");
+
+    let with_jar = world(
+        "",
+        &format!(
+            "cookies_file = {:?}",
+            jar(w._dir.path()).display().to_string()
+        ),
+    );
+    for (command, endpoint) in [
+        ("like", "like/like"),
+        ("dislike", "like/dislike"),
+        ("unlike", "like/removelike"),
+    ] {
+        let o = cli(
+            &with_jar.config,
+            &[command, "https://music.youtube.com/watch?v=seedsong001"],
+        );
+        assert!(o.status.success(), "{command}: {}", stderr(&o));
+        let seen = with_jar.api.seen_at(endpoint).pop().expect("asked");
+        assert_eq!(seen.body["target"]["videoId"], "seedsong001");
+        assert!(seen.query.contains("key="), "{}", seen.query);
+        assert_signed(&seen);
+    }
+    // Public calls stay anonymous with a jar too.
+    let o = cli(&with_jar.config, &["search", "x", "--limit", "1"]);
+    assert!(o.status.success());
+    let search = with_jar.api.seen_at("search").pop().expect("searched");
+    assert_eq!(search.header("cookie"), Some("SOCS=CAI"));
+    assert_eq!(search.header("authorization"), None);
+}
