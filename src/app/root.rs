@@ -19,7 +19,6 @@ use std::thread;
 
 use log::{info, warn};
 
-use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::music::Music;
 use crate::catalog::playlist_source::{self, KeepUp, MpdFiles, Reader, Sources};
@@ -250,7 +249,9 @@ fn library_sync_forever(keep: &KeepUp, stopping: &AtomicBool) {
     while playlist_source::pause(every, stopping) {
         let synced = Opener::Thread { read_only: false }
             .open(&keep.store_path)
-            .and_then(|mut opened| discover::sync_library(&keep.sources, &mut opened.store));
+            .and_then(|mut opened| {
+                crate::catalog::library::sync_library(&keep.sources, &mut opened.store)
+            });
         match synced {
             Ok(report) => {
                 if std::mem::take(&mut failing) {

@@ -26,9 +26,9 @@ use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::model::{ListedTrack, Track, check_playlist_name};
 use crate::catalog::music::rows::Lead;
-use crate::catalog::playlist_source::{self, Imported, MpdFiles, Sources};
+use crate::catalog::playlist_source::{MpdFiles, Sources};
 use crate::catalog::store::TrackStore;
-use crate::catalog::ytdlp::flat::{self, FlatPlaylist};
+use crate::catalog::ytdlp::flat::FlatPlaylist;
 use crate::error::{Error, Result};
 use crate::subprocess::How;
 use crate::video_id::VideoId;
@@ -39,10 +39,8 @@ pub const LIKED_URL: &str = "https://music.youtube.com/playlist?list=LM";
 pub const LIKED_NAME: &str = "Liked songs";
 /// The account's playlists.
 pub const FEED_URL: &str = "https://www.youtube.com/feed/playlists";
-/// The most playlists read from the feed.
-const FEED_LIMIT: usize = 500;
 /// The origin of playlists made from the library.
-const LIBRARY: &str = "library";
+pub const LIBRARY: &str = "library";
 /// The origin of playlists made by a search from MPD's channel.
 const SEARCH: &str = "search";
 /// Search playlists kept (the newest); older ones are removed.
@@ -271,87 +269,12 @@ pub fn store_search(
     Ok(())
 }
 
-/// What a library sync did.
-#[derive(Debug, Default)]
-pub struct LibrarySync {
-    /// Each playlist read, as a sync tells it.
-    pub synced: Vec<Imported>,
-    /// Playlists made from the library that it no longer has: removed.
-    pub removed: Vec<String>,
-    /// Playlists left alone: a name taken by a playlist of the user's.
-    pub skipped: Vec<String>,
-    /// Playlists that could not be read (left as they were), with why.
-    pub failed: Vec<(String, Error)>,
-}
-
-/// `library sync`: imports the account's liked songs as [`LIKED_NAME`]
-/// and each of its playlists under its own name, as a playlist import
-/// does (tags, `mpd_dir`, sync semantics), and removes the playlists made
-/// from the library that it no longer lists. Needs cookies. An `Err` when
-/// nothing could be read: the liked songs or the feed.
-pub fn sync_library(sources: &Sources, store: &mut TrackStore) -> Result<LibrarySync> {
-    let reader = &sources.reader;
-    let Some(cookies) = reader.cookies().cloned() else {
-        return Err(Error::InvalidInput(NEEDS_COOKIES.into()));
-    };
-    let mut report = LibrarySync::default();
-    let liked = reader
-        .read(LIKED_URL)
-        .map_err(|e| logged_out(e, &cookies))?;
-    report.synced.push(store_library(
-        sources, store, LIKED_NAME, LIKED_URL, &liked,
-    )?);
-    let feed = reader
-        .run_then(FEED_URL, Some(FEED_LIMIT), flat::listed_playlists)
-        .map_err(|e| logged_out(e, &cookies))?;
-    let mut seen = vec![LIKED_NAME.to_owned()];
-    for list in &feed {
-        let name = match playlist_source::name_from_title(&list.title) {
-            Ok(name) => name,
-            Err(e) => {
-                report.failed.push((list.title.clone(), e));
-                continue;
-            }
-        };
-        seen.push(name.clone());
-        let taken =
-            store.origin(&name)?.is_none_or(|o| o != LIBRARY) && store.playlist(&name)?.is_some();
-        if taken {
-            report.skipped.push(name);
-            continue;
-        }
-        match reader.read(&list.url) {
-            Ok(listing) => {
-                let done = store_library(sources, store, &name, &list.url, &listing)?;
-                report.synced.push(done);
-            }
-            Err(e) => report.failed.push((name, e)),
-        }
-    }
-    for name in store.playlists_from(LIBRARY)? {
-        if !seen.contains(&name) {
-            remove_playlist(sources.files.as_ref(), store, &name)?;
-            report.removed.push(name);
-        }
-    }
-    Ok(report)
-}
-
-/// Stores one playlist of the library and marks it as such.
-fn store_library(
-    sources: &Sources,
+/// Removes a playlist icyproxy made, and its file in `mpd_dir`.
+pub(crate) fn remove_playlist(
+    files: Option<&MpdFiles>,
     store: &mut TrackStore,
     name: &str,
-    url: &str,
-    listing: &FlatPlaylist,
-) -> Result<Imported> {
-    let done = playlist_source::store_listing(sources, store, Some(name), url, listing)?;
-    store.set_origin(name, LIBRARY)?;
-    Ok(done)
-}
-
-/// Removes a playlist icyproxy made, and its file in `mpd_dir`.
-fn remove_playlist(files: Option<&MpdFiles>, store: &mut TrackStore, name: &str) -> Result<()> {
+) -> Result<()> {
     store.playlist_remove(name, &[])?;
     if let Some(files) = files {
         files.write(store, name)?;
@@ -361,7 +284,7 @@ fn remove_playlist(files: Option<&MpdFiles>, store: &mut TrackStore, name: &str)
 
 /// With cookies, a library YouTube says does not exist is a jar that no
 /// longer logs in (logged out, LM is nobody's).
-fn logged_out(error: Error, cookies: &Cookies) -> Error {
+pub(crate) fn logged_out(error: Error, cookies: &Cookies) -> Error {
     match error {
         Error::PlaylistSource(failure) => {
             let gone = matches!(&failure.how, How::Failed { stderr_tail: Some(t), .. }

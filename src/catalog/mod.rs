@@ -7,6 +7,7 @@ pub mod cookies;
 pub mod discover;
 pub(crate) mod import;
 pub mod jar;
+pub mod library;
 pub mod limits;
 pub mod lookup;
 pub mod model;

@@ -334,7 +334,10 @@ pub fn library_sync(config: &Config, out: &mut dyn Write) -> Result<()> {
         return Err(Error::InvalidInput(discover::NEEDS_COOKIES.into()));
     }
     let mut store = open_store(config, Need::Write)?;
-    let report = discover::sync_library(&sources(config), &mut store)?;
+    let sources = sources(config);
+    let report = crate::catalog::library::sync_library(&sources, &mut store);
+    say_fallback(&sources);
+    let report = report?;
     for done in &report.synced {
         say(out, &playlist_source::sync_summary(done))?;
     }
@@ -346,6 +349,9 @@ pub fn library_sync(config: &Config, out: &mut dyn Write) -> Result<()> {
     }
     for (name, e) in &report.failed {
         eprintln!("icyproxy: {name}: {e}; left as it was");
+    }
+    if let Some(why) = &report.kept {
+        eprintln!("icyproxy: {why}");
     }
     match report.failed.len() {
         0 => Ok(()),

@@ -328,3 +328,69 @@ fn likes_are_signed_with_the_jar_and_need_it() {
     assert_eq!(search.header("cookie"), Some("SOCS=CAI"));
     assert_eq!(search.header("authorization"), None);
 }
+
+#[test]
+fn library_sync_reads_liked_songs_playlists_and_mixes_signed_and_keeps_them_when_the_feed_breaks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = world(
+        "",
+        &format!("cookies_file = {:?}", jar(dir.path()).display().to_string()),
+    );
+    let o = cli(&w.config, &["library", "sync"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lists = stdout(&cli(&w.config, &["playlist", "list"]));
+    for name in ["Liked songs", "Road Trip", "Liked songs (2)", "My Supermix"] {
+        assert!(
+            lists.lines().any(|l| l.starts_with(name)),
+            "{name}: {lists}\n{out}"
+        );
+    }
+    let liked = stdout(&cli(&w.config, &["playlist", "list", "Liked songs"]));
+    assert!(liked.contains(&ytmusic::playlist_song("LM", 0)), "{liked}");
+    assert_eq!(
+        liked.matches(&ytmusic::playlist_song("LM", 0)[..4]).count(),
+        3,
+        "the liked songs, not the other list of that title: {liked}"
+    );
+    // Signed where the account is needed; never a yt-dlp listing.
+    let browses = w.api.seen_at("browse");
+    assert!(!browses.is_empty());
+    for seen in &browses {
+        assert_signed(seen);
+    }
+    let mix = w
+        .api
+        .seen_at("next")
+        .pop()
+        .expect("the mix read as a queue");
+    assert_eq!(mix.body["playlistId"], "RDTMAK5uy_super");
+    assert!(w.music.calls().is_empty(), "{:?}", w.music.calls());
+
+    // The feed lists nothing now: nothing is removed, and that is said.
+    w.api.empty_library();
+    let o = cli(&w.config, &["library", "sync"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("none removed"), "{}", stderr(&o));
+    let after = stdout(&cli(&w.config, &["playlist", "list"]));
+    assert!(after.lines().any(|l| l.starts_with("Road Trip")), "{after}");
+}
+
+#[test]
+fn a_jar_that_no_longer_logs_in_is_told_to_be_exported_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cookies.txt");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // No SAPISID: the account cannot be signed for.
+        std::fs::write(&path, ".youtube.com\tTRUE\t/\tTRUE\t0\tPREF\tx\n").expect("jar");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let w = world(
+        "",
+        &format!("cookies_file = {:?}", path.display().to_string()),
+    );
+    let o = cli(&w.config, &["like", "seedsong001"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("export them again"), "{}", stderr(&o));
+}

@@ -11,8 +11,9 @@ use crate::catalog::music::client::{Api, Ask, Who};
 use crate::catalog::music::json::{self, get, text};
 use crate::error::Result;
 
-/// Pages read for one list at most, first included (a radio is endless).
-pub const MAX_PAGES: usize = 20;
+/// Pages read for one list at most, first included: a radio is endless,
+/// and a library of 5,000 playlists is 200 pages.
+pub const MAX_PAGES: usize = 200;
 
 /// One page of a list: its items, and how to ask for the next.
 #[derive(Debug, Default)]

@@ -51,6 +51,8 @@ impl Seen {
 
 struct Shared {
     mode: Mode,
+    /// The account's playlists feed lists none.
+    empty_library: bool,
     seen: Vec<Seen>,
 }
 
@@ -68,6 +70,7 @@ impl YtMusic {
         let addr = listener.local_addr().expect("addr");
         let shared = Arc::new(Mutex::new(Shared {
             mode: Mode::Real,
+            empty_library: false,
             seen: Vec::new(),
         }));
         let serving = Arc::clone(&shared);
@@ -92,6 +95,11 @@ impl YtMusic {
 
     pub fn set_mode(&self, mode: Mode) {
         self.shared.lock().expect("lock").mode = mode;
+    }
+
+    /// The playlists feed lists none from now on (an extractor break).
+    pub fn empty_library(&self) {
+        self.shared.lock().expect("lock").empty_library = true;
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -143,11 +151,12 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>, addr: SocketAddr) -> std::io
         headers,
         body,
     };
-    let mode = {
+    let (mode, empty_library) = {
         let mut shared = shared.lock().expect("lock");
         shared.seen.push(seen.clone());
-        shared.mode
+        (shared.mode, shared.empty_library)
     };
+    let answer = |method: &str, seen: &Seen, addr| answer(method, seen, addr, empty_library);
     let (status, text) = match mode {
         Mode::Real => answer(&method, &seen, addr),
         Mode::Empty => (200, "{}".to_owned()),
@@ -177,7 +186,7 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>, addr: SocketAddr) -> std::io
 }
 
 /// The real API's answer to `seen`.
-fn answer(method: &str, seen: &Seen, addr: SocketAddr) -> (u16, String) {
+fn answer(method: &str, seen: &Seen, addr: SocketAddr, empty_library: bool) -> (u16, String) {
     if method == "GET" {
         return (204, String::new());
     }
@@ -190,7 +199,7 @@ fn answer(method: &str, seen: &Seen, addr: SocketAddr) -> (u16, String) {
         ("next", Some(t)) => radio_more(&t),
         ("player", _) => player(&seen.body, addr),
         ("like/like" | "like/dislike" | "like/removelike", _) if account => json!({}),
-        ("browse", _) => return browse(&seen.body, token.as_deref(), account),
+        ("browse", _) => return browse(&seen.body, account, empty_library),
         _ => {
             return (
                 404,
@@ -586,7 +595,7 @@ fn home() -> Value {
         "contents": mixes}})], false)})
 }
 
-fn browse(body: &Value, _token: Option<&str>, account: bool) -> (u16, String) {
+fn browse(body: &Value, account: bool, empty_library: bool) -> (u16, String) {
     let id = body.get("browseId").and_then(Value::as_str).unwrap_or("");
     let continuation = body.get("continuation").and_then(Value::as_str);
     let needs_account = id.starts_with("FEmusic_liked") || id == "VLLM" || id == "FEmusic_home";
@@ -603,6 +612,8 @@ fn browse(body: &Value, _token: Option<&str>, account: bool) -> (u16, String) {
         (_, Some(token)) if token.starts_with("more-") => playlist_more(&token[5..]),
         (ALBUM, _) => album_page(),
         (ARTIST, _) => artist_page(),
+        ("FEmusic_liked_playlists", _) if empty_library => json!({"contents": section_list(
+            vec![json!({"gridRenderer": {"items": []}})], false)}),
         ("FEmusic_liked_playlists", _) => library_playlists(),
         ("FEmusic_liked_albums", _) => {
             json!({"contents": section_list(vec![json!({"gridRenderer": {"items": [
