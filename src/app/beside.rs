@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::catalog::music::Music;
 use crate::http::endpoints::Status;
 use crate::metrics::{Series, write_series};
 use crate::mpd::{FollowStatus, Link};
@@ -109,16 +110,60 @@ impl Ahead {
 pub struct Beside {
     pub ahead: Ahead,
     pub warnings: Vec<String>,
+    /// YouTube Music's API, when it is on.
+    pub reader: Option<Music>,
+}
+
+/// `/health`'s `"reader"`: how the last calls to YouTube Music's API went.
+fn reader_health(reader: Option<&Music>) -> serde_json::Value {
+    let Some(music) = reader else {
+        return serde_json::Value::Null;
+    };
+    let state = music.health().state();
+    serde_json::json!({
+        "ok": state.ok,
+        "last_failure": state.last_failure,
+        "at": state.at,
+        "calls": state.calls,
+        "failures": state.failures,
+        "fallbacks": state.fallbacks,
+    })
 }
 
 impl Status for Beside {
     fn health(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut fields = self.ahead.health();
         fields.insert("warnings".into(), self.warnings.clone().into());
+        fields.insert("reader".into(), reader_health(self.reader.as_ref()));
         fields
     }
 
     fn metrics(&self) -> String {
-        self.ahead.metrics()
+        let mut out = self.ahead.metrics();
+        if let Some(music) = &self.reader {
+            let state = music.health().state();
+            for (name, help, value) in [
+                (
+                    "icyproxy_reader_calls_total",
+                    "Calls to YouTube Music's API.",
+                    state.calls,
+                ),
+                (
+                    "icyproxy_reader_failures_total",
+                    "Calls to YouTube Music's API that failed.",
+                    state.failures,
+                ),
+                (
+                    "icyproxy_reader_fallbacks_total",
+                    "Failed calls done through yt-dlp instead.",
+                    state.fallbacks,
+                ),
+            ] {
+                out.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+                ));
+            }
+        }
+        out
     }
 }

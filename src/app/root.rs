@@ -91,6 +91,7 @@ impl App {
         let beside = Beside {
             ahead: start_ahead(config, &parts, &entries, &sources)?,
             warnings: warnings.clone(),
+            reader: sources.music.clone(),
         };
         start_playlists(config, &parts, &sources)?;
         start_library_sync(config, &parts, &sources)?;

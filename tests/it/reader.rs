@@ -394,3 +394,60 @@ fn a_jar_that_no_longer_logs_in_is_told_to_be_exported_again() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("export them again"), "{}", stderr(&o));
 }
+
+/// The server's own use of the reader (the library thread here): with
+/// the stand-in answering `{}`, the library comes through yt-dlp, the log
+/// says the JSON path once, and `/health` names the failure.
+#[test]
+fn the_server_falls_back_and_says_so_in_the_log_and_health() {
+    use crate::common::music::{feed, listing};
+    let api = YtMusic::start();
+    api.set_mode(Mode::Empty);
+    let music = Music::new();
+    let jar = jar(&music.dir);
+    music.set("LM", &listing("Liked music", &["aaaaaaaaaa1"]));
+    music.set("feed", &feed(&[]));
+    let config = format!(
+        "{}[playlists]\nlibrary_minutes = 0.005\n",
+        music.resolver_and(
+            "music",
+            "http://127.0.0.1:9/a",
+            &format!("cookies_file = {:?}", jar.display().to_string()),
+            &api.section(""),
+        )
+    );
+    let mut served = Served::start(&config, &[]);
+    let wait = Duration::from_secs(20);
+    let said = served.wait_for_line(wait, |l| {
+        l.contains("YouTube Music's playlist") && l.contains("no contents under the answer's top")
+    });
+    assert!(said.is_some(), "{:#?}", served.log_lines());
+    let synced = served.wait_for_line(wait, |l| l.contains("library synced: Liked songs"));
+    assert!(
+        synced.is_some(),
+        "through yt-dlp: {:#?}",
+        served.log_lines()
+    );
+    let reader = &health(served.addr)["reader"];
+    assert_eq!(reader["ok"], false, "{reader}");
+    let failure = reader["last_failure"].as_str().unwrap_or("");
+    assert!(
+        failure.contains("no contents under the answer's top"),
+        "{reader}"
+    );
+    assert!(
+        reader["at"].as_i64().is_some() && reader["fallbacks"].as_u64() >= Some(1),
+        "{reader}"
+    );
+    // Said once a streak, however many syncs fail.
+    let addr = served.addr;
+    assert!(wait_until(wait, || {
+        health(addr)["reader"]["fallbacks"].as_u64() >= Some(3)
+    }));
+    let warnings = served
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("no contents under the answer's top") && l.contains("WARN"))
+        .count();
+    assert_eq!(warnings, 1, "{:#?}", served.log_lines());
+}

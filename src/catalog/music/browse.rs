@@ -270,10 +270,10 @@ fn playlist_first_page(answer: &Value) -> Result<Page<'_>> {
         if !playlist_title(answer).is_empty() {
             return Ok(Page::default());
         }
-        return Err(shape(
-            "playlist",
-            format!("no musicPlaylistShelfRenderer under {SECONDARY}.contents"),
-        ));
+        let path = json::need(answer, "", &format!("{SECONDARY}.contents"))
+            .err()
+            .unwrap_or_else(|| format!("no musicPlaylistShelfRenderer under {SECONDARY}.contents"));
+        return Err(shape("playlist", path));
     };
     let (items, trailing) = pages::split_trailing(json::items(shelf, "contents"));
     Ok(Page {
