@@ -157,8 +157,10 @@ pub struct Radio {
 
 impl Radio {
     /// Appends up to `limit` songs of `seed`'s radio that are not in
-    /// `skip` and resolve, with their tags; remembers them (and those that
-    /// failed) in the history. Returns the songs appended.
+    /// `skip`, with their tags, at once: their stream URLs are resolved
+    /// ahead by warming, as for any queued song (no resolver run before
+    /// the append). Remembers them in the history. Returns the songs
+    /// appended.
     pub fn append(
         &self,
         store: &mut TrackStore,
@@ -167,32 +169,10 @@ impl Radio {
         skip: &HashSet<String>,
     ) -> Result<Vec<Track>> {
         let ask = discover::RadioAsk { seed, limit, skip };
-        let found = discover::radio(&self.sources, &self.tracks, store, &ask)?;
-        let ids: Vec<VideoId> = found
-            .iter()
-            .filter(|t| t.stream_url.is_none())
-            .map(|t| t.video_id.clone())
-            .collect();
-        let mut failed = Vec::new();
-        for (id, result) in self.tracks.resolve_batch(&ids, store) {
-            if let Err(e) = result {
-                info!("autoplay: {id} left out, it does not resolve: {e}");
-                failed.push(id);
-            }
-        }
-        let mut songs = Vec::new();
-        for track in &found {
-            if failed.contains(&track.video_id) {
-                continue;
-            }
-            if let Some(fresh) = store.get(&track.video_id).ok().flatten() {
-                songs.push(fresh);
-            }
-        }
+        let songs = discover::radio(&self.sources, &self.tracks, store, &ask)?;
         let queued: Vec<_> = songs.iter().map(|t| self.entries.song(t)).collect();
         self.session.append(&queued, false)?;
-        let mut seen: Vec<VideoId> = songs.iter().map(|t| t.video_id.clone()).collect();
-        seen.extend(failed);
+        let seen: Vec<VideoId> = songs.iter().map(|t| t.video_id.clone()).collect();
         store.remember(&seen, self.mpd.autoplay_history)?;
         Ok(songs)
     }

@@ -451,3 +451,61 @@ fn the_server_falls_back_and_says_so_in_the_log_and_health() {
         .count();
     assert_eq!(warnings, 1, "{:#?}", served.log_lines());
 }
+
+/// Autoplay through the reader, with a real MPD: the radio's songs are
+/// appended tagged at once, and no resolver runs for them before the
+/// append (warming is off here, so nothing resolves them ahead either).
+#[test]
+fn autoplay_appends_the_readers_radio_tagged_with_no_resolver_run() {
+    use crate::common::mpd::{Mpd, skip_mpd_test};
+    if skip_mpd_test(&["mpd", "mpc"]) {
+        return;
+    }
+    let api = YtMusic::start();
+    let origin = Origin::start();
+    let music = Music::new();
+    let mpd = Mpd::started("");
+    let resolver = music.resolver_and(
+        "music",
+        &origin.url("/file/tone-2s.wav"),
+        "",
+        &api.section(""),
+    );
+    let proxy = Proxy::start_with(&format!(
+        "{resolver}[mpd]\naddress = {:?}\nautoplay = true\nwarm_ahead = 0\n",
+        mpd.address()
+    ));
+    let mut c = mpd.connect();
+    let seeds = ["seedsong001", "seedsong002", "seedsong003"];
+    let urls: Vec<String> = seeds
+        .iter()
+        .map(|id| format!("http://{}/proxy/{id}/?icy=0", proxy.addr))
+        .collect();
+    c.add_all(&urls);
+    c.ok("play 0");
+    let addr = proxy.addr;
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            health(addr)["autoplay"]["appended"].as_u64().unwrap_or(0) >= 10
+        }),
+        "{}",
+        health(addr)
+    );
+    let runs = music.resolver_runs();
+    let radio_ids: Vec<String> = (0..10).map(|n| ytmusic::radio_song(n).0).collect();
+    assert!(
+        runs.iter()
+            .all(|run| !radio_ids.iter().any(|id| run.contains(id))),
+        "a resolver run for a radio song before it played: {runs:?}"
+    );
+    let shown = mpd.mpc(&["-f", "%artist% - %title%", "playlist"]);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(lines.len() >= 13, "{shown}");
+    assert_eq!(lines[3], "Radio Artist 0 - Radio Song 0", "{shown}");
+    assert!(!api.seen_at("next").is_empty());
+    assert!(
+        music.calls().is_empty(),
+        "no yt-dlp listing: {:?}",
+        music.calls()
+    );
+}
