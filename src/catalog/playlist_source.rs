@@ -14,7 +14,8 @@ use log::{info, warn};
 use crate::catalog::cookies::Cookies;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::model::{PlaylistChange, check_playlist_name};
-use crate::catalog::music::Music;
+use crate::catalog::music::browse::PLAYLIST_LIMIT;
+use crate::catalog::music::{Music, Who};
 use crate::catalog::playlist::{self, Links};
 use crate::catalog::settings::ResolverSettings;
 use crate::catalog::store::TrackStore;
@@ -144,8 +145,56 @@ pub struct Sources {
 /// `icyproxy playlist sync`: re-reads one imported playlist's source. A
 /// failure leaves the playlist as it was.
 pub fn sync(sources: &Sources, store: &mut TrackStore, name: &str, url: &str) -> Result<Imported> {
-    let listing = sources.reader.read(url)?;
+    let listing = read(sources, url)?;
     store_listing(sources, store, Some(name), url, &listing)
+}
+
+/// A playlist's listing: a YouTube (Music) playlist through the reader,
+/// one request per page with tags (signed when cookies are set: the
+/// list may be the account's own); anything else, or where the reader
+/// fails, through the playlist command.
+pub fn read(sources: &Sources, url: &str) -> Result<FlatPlaylist> {
+    let Some((music, id)) = sources.music.as_ref().zip(browsable_list(url)) else {
+        return sources.reader.read(url);
+    };
+    let who = match music.has_cookies() {
+        true => Who::Account,
+        false => Who::Anyone,
+    };
+    match music.playlist(id, who, PLAYLIST_LIMIT) {
+        Ok(listing) => Ok(listing),
+        Err(e) => {
+            music.fell_back(&e, "reading the playlist through yt-dlp");
+            sources.reader.read(url)
+        }
+    }
+}
+
+/// The id of a YouTube playlist URL's `list=`, when it is one the reader
+/// browses as a page (not a radio: those never end).
+fn browsable_list(url: &str) -> Option<&str> {
+    let host_ok = [
+        "https://music.youtube.com/",
+        "https://www.youtube.com/",
+        "https://youtube.com/",
+        "https://m.youtube.com/",
+    ]
+    .iter()
+    .any(|h| url.starts_with(h));
+    if !host_ok {
+        return None;
+    }
+    let query = url.split_once('?')?.1.split('#').next().unwrap_or("");
+    let id = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("list="))?;
+    let kinds = ["PL", "OLAK5uy_", "RDCLAK5uy_", "LM"];
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (valid && kinds.iter().any(|k| id.starts_with(k))).then_some(id)
 }
 
 /// Makes the playlist `name` (or, without one, the source's title) exactly
@@ -562,6 +611,27 @@ pub fn pause(every: Duration, stopping: &AtomicBool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn playlists_the_reader_browses() {
+        let list = |u| browsable_list(u);
+        assert_eq!(
+            list("https://music.youtube.com/playlist?list=PLabc_-1"),
+            Some("PLabc_-1")
+        );
+        assert_eq!(
+            list("https://www.youtube.com/watch?v=x&list=OLAK5uy_q#t"),
+            Some("OLAK5uy_q")
+        );
+        assert_eq!(
+            list("https://music.youtube.com/watch?v=x&list=RDAMVMx"),
+            None,
+            "a radio"
+        );
+        assert_eq!(list("http://music.youtube.com/playlist?list=PLx"), None);
+        assert_eq!(list("https://example.com/playlist?list=PLx"), None);
+        assert_eq!(list("https://music.youtube.com/playlist?list=PL%22"), None);
+    }
 
     #[test]
     fn names_from_titles() {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::shared::{
-    changing_mpd_file, clean, count, open_store, parse_ids, say, sources, write_all,
+    changing_mpd_file, clean, count, open_store, parse_ids, say, say_fallback, sources, write_all,
 };
 use crate::app::root;
 use crate::catalog::playlist::Format;
@@ -161,7 +161,9 @@ pub fn playlist_import(
         crate::catalog::model::check_playlist_name(name)?;
     }
     let sources = sources(config);
-    let listing = sources.reader.read(url)?;
+    let listing = playlist_source::read(&sources, url);
+    say_fallback(&sources);
+    let listing = listing?;
     let mut store = open_store(config, Need::Write)?;
     let name = playlist_source::target_name(name, &listing)?;
     let resync = store
@@ -212,6 +214,7 @@ pub fn playlist_sync(config: &Config, name: Option<&str>, out: &mut dyn Write) -
             }
         }
     }
+    say_fallback(&sources);
     match failed {
         0 => Ok(()),
         n => Err(Error::io_msg(format!(

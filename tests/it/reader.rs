@@ -509,3 +509,43 @@ fn autoplay_appends_the_readers_radio_tagged_with_no_resolver_run() {
         music.calls()
     );
 }
+
+#[test]
+fn a_playlist_import_is_one_request_a_page_with_tags_and_sync_reads_it_again() {
+    let w = world("", "");
+    let url = format!(
+        "https://music.youtube.com/playlist?list={}",
+        ytmusic::PLAYLIST
+    );
+    let o = cli(&w.config, &["playlist", "import", &url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let browses = w.api.seen_at("browse");
+    assert_eq!(browses.len(), 2, "two pages of 100 and 50");
+    assert_eq!(
+        browses[0].body["browseId"],
+        format!("VL{}", ytmusic::PLAYLIST)
+    );
+    assert_eq!(
+        browses[1].body["continuation"],
+        format!("more-{}", ytmusic::PLAYLIST)
+    );
+    assert_eq!(
+        browses[0].header("authorization"),
+        None,
+        "no jar: anyone's call"
+    );
+    let name = format!("Stand-in list {}", ytmusic::PLAYLIST);
+    let listed = stdout(&cli(&w.config, &["playlist", "list", &name]));
+    assert_eq!(listed.lines().count(), 150, "{listed}");
+    let last = ytmusic::playlist_song(ytmusic::PLAYLIST, 149);
+    assert!(listed.contains(&last), "{listed}");
+    let shown = stdout(&cli(&w.config, &["get", &last]));
+    assert!(
+        shown.contains("List Artist 149") && shown.contains("List Album"),
+        "{shown}"
+    );
+    assert!(w.music.calls().is_empty() && w.music.resolver_runs().is_empty());
+    let o = cli(&w.config, &["playlist", "sync", &name]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(w.api.seen_at("browse").len(), 4);
+}
