@@ -9,7 +9,9 @@ use crate::metrics::{Series, write_series};
 use crate::mpd::{FollowStatus, Link};
 
 use super::autoplay::AutoplayStatus;
+use super::history::History;
 use super::warm::Warmer;
+use crate::video_id::VideoId;
 
 /// The MPD follower and the warming it feeds; both absent when `[mpd]
 /// address` is empty.
@@ -112,6 +114,8 @@ pub struct Beside {
     pub warnings: Vec<String>,
     /// YouTube Music's API, when it is on.
     pub reader: Option<Music>,
+    /// Where heard songs are reported, when `[youtube] report_history` is on.
+    pub history: Option<History>,
 }
 
 /// `/health`'s `"reader"`: how the last calls to YouTube Music's API went.
@@ -136,6 +140,12 @@ impl Status for Beside {
         fields.insert("warnings".into(), self.warnings.clone().into());
         fields.insert("reader".into(), reader_health(self.reader.as_ref()));
         fields
+    }
+
+    fn streamed(&self, id: &VideoId, secs: u64) {
+        if let Some(history) = &self.history {
+            history.streamed(id, secs);
+        }
     }
 
     fn metrics(&self) -> String {

@@ -9,5 +9,6 @@ mod beside;
 pub mod channel;
 pub mod checks;
 pub mod entries;
+pub mod history;
 pub mod root;
 pub mod warm;

@@ -39,6 +39,7 @@ use super::beside::{Ahead, Beside};
 use super::channel;
 use super::checks::{self, Program};
 use super::entries::QueueEntries;
+use super::history::{HEARD_SECS, History};
 use super::warm::{WarmParts, Warmer};
 
 /// The whole running service: the HTTP server and what runs beside it.
@@ -92,6 +93,7 @@ impl App {
             ahead: start_ahead(config, &parts, &entries, &sources)?,
             warnings: warnings.clone(),
             reader: sources.music.clone(),
+            history: start_history(&sources, &parts)?,
         };
         start_playlists(config, &parts, &sources)?;
         start_library_sync(config, &parts, &sources)?;
@@ -118,6 +120,27 @@ impl App {
     /// Blocks until the server stops (see [`Server::wait`]).
     pub fn wait(self) -> Result<()> {
         self.server.wait()
+    }
+}
+
+/// The history reporter, when `[youtube] report_history` is on and
+/// cookies are set.
+fn start_history(sources: &Sources, parts: &Parts) -> Result<Option<History>> {
+    if sources
+        .music
+        .as_ref()
+        .is_some_and(|m| m.asks_history() && !m.has_cookies())
+    {
+        warn!(
+            "[youtube] report_history needs your cookies ([resolver] cookies_file): nothing is reported"
+        );
+    }
+    match sources.music.as_ref().filter(|m| m.reports_history()) {
+        Some(music) => {
+            info!("songs heard for {HEARD_SECS} s or more are reported to your YouTube history");
+            History::start(music.clone(), Arc::clone(&parts.stopping)).map(Some)
+        }
+        None => Ok(None),
     }
 }
 

@@ -36,6 +36,9 @@ pub trait Status: Send + Sync {
     fn health(&self) -> serde_json::Map<String, serde_json::Value>;
     /// Lines added to `/metrics` (Prometheus text, each ending in `\n`).
     fn metrics(&self) -> String;
+    /// A stream of `id` was played to a client for `secs` seconds (the
+    /// history report counts songs heard for 30 s or more). Must not block.
+    fn streamed(&self, _id: &VideoId, _secs: u64) {}
 }
 
 /// `/health`: JSON status, track count, live streams, and what the parts

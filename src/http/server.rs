@@ -535,7 +535,12 @@ fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
                 metrics: &shared.metrics,
                 buf,
             };
-            proxy::serve(job.request, &id, head, icy, &mut ctx)
+            let began = std::time::Instant::now();
+            let outcome = proxy::serve(job.request, &id, head, icy, &mut ctx);
+            if !head && matches!(outcome.status, 200 | 206) {
+                shared.status.streamed(&id, began.elapsed().as_secs());
+            }
+            outcome
         }
         Ok(Route::Health) => {
             endpoints::health(job.request, store, &shared.metrics, &*shared.status)

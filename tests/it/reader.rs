@@ -549,3 +549,68 @@ fn a_playlist_import_is_one_request_a_page_with_tags_and_sync_reads_it_again() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(w.api.seen_at("browse").len(), 4);
 }
+
+/// `[youtube] report_history`: a stream played 30 s or more is reported
+/// once, as the web player reports it (the player answer's report URL,
+/// `ver=2`, `c=WEB_REMIX`, a 16-character `cpn`), signed; a short one is not.
+#[test]
+fn a_song_heard_30_s_is_reported_to_the_history_once() {
+    use std::io::{Read, Write};
+    let api = YtMusic::start();
+    let origin = Origin::start();
+    let music = Music::new();
+    let jar = jar(&music.dir);
+    let resolver = music.resolver_and(
+        "music",
+        "http://127.0.0.1:9/a",
+        &format!("cookies_file = {:?}", jar.display().to_string()),
+        &api.section("report_history = true"),
+    );
+    let mut served = Served::start(&resolver, &[]);
+    served.add("heardsong01", &origin.url("/audio/40000000"), "A", "Heard");
+    served.add("shortsong01", &origin.url("/audio/40000000"), "A", "Short");
+    let addr = served.addr;
+    let play = |id: &str, secs: u64| {
+        let mut c = connect(addr);
+        write!(c, "GET /proxy/{id}/?icy=0 HTTP/1.1\r\nHost: x\r\n\r\n").expect("ask");
+        let until = std::time::Instant::now() + Duration::from_secs(secs);
+        let mut buf = [0u8; 8192];
+        // A listener's pace: a little at a time, for `secs`.
+        while std::time::Instant::now() < until {
+            if c.read(&mut buf).unwrap_or(0) == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    play("shortsong01", 2);
+    play("heardsong01", 31);
+    let wait = Duration::from_secs(20);
+    let line = served.wait_for_line(wait, |l| {
+        l.contains("history: heardsong01 reported as heard")
+    });
+    assert!(line.is_some(), "{:#?}", served.log_lines());
+    let player = api.seen_at("player");
+    assert_eq!(player.len(), 1, "{player:?}");
+    assert_eq!(player[0].body["video_id"], "heardsong01");
+    assert_signed(&player[0]);
+    let stats: Vec<_> = api
+        .seen()
+        .into_iter()
+        .filter(|s| s.endpoint == "/api/stats/playback")
+        .collect();
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    let query = &stats[0].query;
+    assert!(
+        query.contains("docid=heardsong01") && query.contains("ver=2&c=WEB_REMIX&cpn="),
+        "{query}"
+    );
+    let cpn = query.rsplit("cpn=").next().unwrap_or("");
+    assert_eq!(cpn.len(), 16, "{query}");
+    assert_signed(&stats[0]);
+    // The same song again at once is the same play.
+    play("heardsong01", 31);
+    let again = served.wait_for_line(wait, |l| l.contains("history: heardsong01 played again"));
+    assert!(again.is_some(), "{:#?}", served.log_lines());
+    assert_eq!(api.seen_at("player").len(), 1, "reported once");
+}

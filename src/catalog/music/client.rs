@@ -148,7 +148,11 @@ impl Api {
             call: call.to_owned(),
             fault,
         };
-        let mut request = self.agent.get(url).header("Origin", ORIGIN);
+        let mut request = self
+            .agent
+            .get(url)
+            .header("Origin", ORIGIN)
+            .header("X-Origin", ORIGIN);
         if self.may_sign(url) {
             let account = self.account().map_err(fault)?;
             request = request

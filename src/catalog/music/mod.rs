@@ -76,6 +76,11 @@ impl Music {
         self.report_history && self.api.has_cookies()
     }
 
+    /// Whether `[youtube] report_history` asks for it (cookies or not).
+    pub fn asks_history(&self) -> bool {
+        self.report_history
+    }
+
     /// Songs (or music videos) found for `query`.
     pub fn search_songs(
         &self,

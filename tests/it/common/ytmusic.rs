@@ -413,7 +413,8 @@ fn radio_more(token: &str) -> Value {
 }
 
 fn player(body: &Value, addr: SocketAddr) -> Value {
-    let id = body.get("videoId").and_then(Value::as_str).unwrap_or("");
+    // ytmusicapi's spelling, which the real API takes.
+    let id = body.get("video_id").and_then(Value::as_str).unwrap_or("");
     json!({"playabilityStatus": {"status": "OK"},
            "playbackTracking": {"videostatsPlaybackUrl": {
                "baseUrl": format!("http://{addr}/api/stats/playback?ns=yt&el=detailpage&docid={id}&ver=2&fmt=251")}},
