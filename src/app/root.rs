@@ -324,9 +324,7 @@ fn start_ahead(
     let listeners = Listeners {
         on_window: Box::new(move |ids| fed.set_window(ids)),
         on_message: Some(Box::new(move |text| channel::hand_over(&sender, text))),
-        on_queue: Some(Box::new(move |state| {
-            let _ = states.send(state);
-        })),
+        on_queue: Some(Box::new(move |state| states.put(state))),
     };
     let (follow, _thread) = mpd::follow_with(settings, Arc::clone(&parts.stopping), listeners)?;
     Ok(Ahead {
