@@ -1,7 +1,8 @@
 //! Ctrl-C (SIGINT) or SIGTERM during a command that runs a helper ends the
 //! helper and everything it started (its own process group, which the
 //! terminal's signal does not reach) before icyproxy exits, and leaves
-//! nothing half-written.
+//! nothing half-written. A `serve` stopped by a signal (even SIGKILL)
+//! leaves no helper running.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -100,4 +101,67 @@ fn ctrl_c_during_playlist_import_ends_the_helper_and_its_children() {
 #[test]
 fn sigterm_during_resolve_ends_the_helper_and_its_children() {
     interrupted(&["resolve", "dQw4w9WgXcQ"], "-TERM");
+}
+
+/// `serve` stopped by `signal` while a resolver run hangs: the helper
+/// (and, when the server could act, its child) is gone afterwards.
+fn serve_stopped(signal: &str) {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let dir = scratch.path();
+    let mut served = Served::start(
+        &format!("[resolver]\ncommand = {}\n", hanging(dir, "video_id")),
+        &[],
+    );
+    let mut asked = connect(served.addr);
+    std::io::Write::write_all(
+        &mut asked,
+        b"GET /proxy/dQw4w9WgXcQ/ HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .expect("ask");
+    assert!(
+        wait_until(WAIT, || pid_in(&dir.join("leader")).is_some()
+            && pid_in(&dir.join("kid")).is_some()),
+        "the helper never started"
+    );
+    let (leader, kid) = (
+        pid_in(&dir.join("leader")).expect("leader"),
+        pid_in(&dir.join("kid")).expect("kid"),
+    );
+    let sent = Command::new("kill")
+        .args([signal, &served.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    assert!(
+        wait_until(WAIT, || served.child.try_wait().expect("wait").is_some()),
+        "serve still runs after {signal}"
+    );
+    assert!(
+        wait_until(WAIT, || gone(leader)),
+        "serve + {signal}: the helper ({leader}) still runs"
+    );
+    if signal != "-KILL" {
+        assert!(
+            wait_until(WAIT, || gone(kid)),
+            "serve + {signal}: the helper's child ({kid}) still runs"
+        );
+    }
+    let _ = Command::new("kill")
+        .args(["-KILL", &kid.to_string()])
+        .status();
+}
+
+#[test]
+fn sigterm_of_serve_during_a_resolver_run_ends_the_helper_and_its_children() {
+    serve_stopped("-TERM");
+}
+
+#[test]
+fn sigint_of_serve_during_a_resolver_run_ends_the_helper_and_its_children() {
+    serve_stopped("-INT");
+}
+
+#[test]
+fn sigkill_of_serve_during_a_resolver_run_ends_the_helper() {
+    serve_stopped("-KILL");
 }
