@@ -19,11 +19,11 @@ use std::thread;
 
 use log::{info, warn};
 
-use crate::catalog::discover;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::playlist_source::{self, KeepUp, MpdFiles, Reader, Sources};
 use crate::catalog::store::open::Opener;
 use crate::catalog::ytdlp_error::Class;
+use crate::catalog::{cookies, discover};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::http::server::{Parts, Server, StopHandle, client_connections};
@@ -54,6 +54,7 @@ impl App {
     pub fn start(config: &Config) -> Result<App> {
         let listener = bind(config)?;
         let read_only = check_store(config)?;
+        tidy_cookies(config);
         let stopping = Arc::new(AtomicBool::new(false));
         let connections = client_connections(&config.server);
         let metrics = Arc::new(Metrics::with_connections(Arc::clone(&connections)));
@@ -117,6 +118,28 @@ impl App {
     /// Blocks until the server stops (see [`Server::wait`]).
     pub fn wait(self) -> Result<()> {
         self.server.wait()
+    }
+}
+
+/// Removes the cookie copies of runs that ended without tidying (a
+/// SIGKILL, a power cut) and, when `cookies_file` is unset, the service's
+/// own copy: a login the user took away stays away.
+fn tidy_cookies(config: &Config) {
+    let copy = config.store.cookies_copy();
+    let swept = cookies::sweep(&copy);
+    if swept > 0 {
+        info!("removed {swept} copies of the cookies left by runs that were cut short");
+    }
+    // A `--cookies FILE` written into the command by hand is the user's.
+    let by_hand = cookies::file_of(&config.resolver).is_some_and(|file| {
+        file == copy
+            || (file.canonicalize().ok()).is_some_and(|f| Some(f) == copy.canonicalize().ok())
+    });
+    if config.cookies().is_none() && !by_hand && cookies::forget(&copy) {
+        info!(
+            "[resolver] cookies_file is unset: removed icyproxy's copy of the cookies {}",
+            copy.display()
+        );
     }
 }
 

@@ -9,6 +9,12 @@
 //! ends well makes what it wrote back the service's copy (a rename: two
 //! runs that overlap never leave a torn file, the last one wins). The
 //! jar's contents are never logged.
+//!
+//! The private copies carry the process id in their name
+//! (`.icyproxy-cookies.PID.*`): a process that exits without its `Drop`s
+//! (Ctrl-C, SIGTERM) removes its own with [`remove_own`], and copies of
+//! processes that are gone (SIGKILL, a power cut) are swept at the next
+//! start ([`sweep`]).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -174,6 +180,52 @@ fn login_needed(failure: &Failure) -> bool {
     })
 }
 
+/// The start of every private copy's name; the process id follows.
+const PRIVATE: &str = ".icyproxy-cookies.";
+
+/// Removes the private copies beside `copy` left by processes that are
+/// no longer running; says how many. Run at the start of `serve` and of
+/// every command.
+pub fn sweep(copy: &Path) -> usize {
+    remove_copies(copy, |pid| !Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Removes this process's own private copies beside `copy`: for an exit
+/// that runs no `Drop` (a signal), once its helpers are killed.
+pub fn remove_own(copy: &Path) -> usize {
+    let me = std::process::id();
+    remove_copies(copy, |pid| pid == me)
+}
+
+/// Removes the service's copy `copy` and says whether there was one:
+/// `cookies_file` is unset, and a login the user took away stays away.
+pub fn forget(copy: &Path) -> bool {
+    fs::remove_file(copy).is_ok()
+}
+
+fn remove_copies(copy: &Path, whose: impl Fn(u32) -> bool) -> usize {
+    let dir = match copy.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PRIVATE))
+            .and_then(|rest| rest.split('.').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if pid.is_some_and(&whose) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Writes `bytes` to a new file (mode 0600, a name no other run uses)
 /// beside `near` and returns its path.
 fn private_file(near: &Path, bytes: &[u8]) -> Result<PathBuf> {
@@ -188,10 +240,7 @@ fn private_file(near: &Path, bytes: &[u8]) -> Result<PathBuf> {
     let thread = format!("{:?}", std::thread::current().id());
     let thread: String = thread.chars().filter(char::is_ascii_digit).collect();
     for attempt in 0..100u32 {
-        let name = format!(
-            ".icyproxy-cookies.{}.{thread}.{nanos}.{attempt}",
-            std::process::id()
-        );
+        let name = format!("{PRIVATE}{}.{thread}.{nanos}.{attempt}", std::process::id());
         let path = dir.join(name);
         let opened = OpenOptions::new()
             .write(true)

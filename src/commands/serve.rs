@@ -42,7 +42,9 @@ pub fn serve(config: &Config) -> Result<()> {
         .map_err(|e| Error::io("cannot install the signal handler", e))?;
     let stopped = server.wait();
     // Helpers still running (a resolver run the stop cut short) end with
-    // the server, with what they started.
+    // the server, with what they started, and the cookies they were lent
+    // go with them (their runs' `Drop`s may not run before the exit).
     crate::subprocess::kill_helpers();
+    crate::catalog::cookies::remove_own(&config.store.cookies_copy());
     stopped
 }
