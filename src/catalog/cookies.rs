@@ -24,6 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::catalog::settings::ResolverSettings;
 use crate::error::{Error, Result};
+use crate::files::sync_dir_of;
 use crate::subprocess::{Failure, How};
 
 /// What yt-dlp says when YouTube wants a signed-in account, lower case:
@@ -103,6 +104,7 @@ impl Cookies {
                 let _ = fs::remove_file(&tmp);
                 Error::io(format!("cannot write {}", self.copy.display()), e)
             })?;
+            sync_dir_of(&self.copy);
         }
         Ok(())
     }
@@ -144,14 +146,29 @@ impl Lent {
     }
 
     /// The run ended well: the jar it wrote back becomes the service's
-    /// copy (YouTube rotates some cookies as they are used).
+    /// copy (YouTube rotates some cookies as they are used), if it is a
+    /// cookies file (an empty or garbled one is dropped, said in the log),
+    /// on disk before it replaces the copy.
     pub fn keep(self) {
         if modified(&self.user) != self.user_time {
             return;
         }
-        if fs::rename(&self.path, &self.copy).is_err() {
-            log::debug!("could not keep the cookies a run wrote back");
+        if !fs::read(&self.path).is_ok_and(|jar| is_jar(&jar)) {
+            log::warn!(
+                "yt-dlp wrote back something that is not a cookies file; the cookies stay as \
+                 they were"
+            );
+            return;
         }
+        let on_disk = fs::File::open(&self.path).and_then(|f| f.sync_all());
+        if on_disk
+            .and_then(|()| fs::rename(&self.path, &self.copy))
+            .is_err()
+        {
+            log::debug!("could not keep the cookies a run wrote back");
+            return;
+        }
+        sync_dir_of(&self.copy);
     }
 
     /// `["--cookies", PATH]`.
@@ -164,6 +181,24 @@ impl Drop for Lent {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.path);
     }
+}
+
+/// Whether `jar` is a Netscape cookies file: not empty, and it starts
+/// with the header yt-dlp (and browsers' exporters) write, or holds a
+/// cookie line (seven fields split by tabs).
+fn is_jar(jar: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(jar) else {
+        return false;
+    };
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    let header = first.is_some_and(|l| {
+        l.starts_with("# Netscape HTTP Cookie File") || l.starts_with("# HTTP Cookie File")
+    });
+    header
+        || text
+            .lines()
+            .filter(|l| !l.starts_with('#') || l.starts_with("#HttpOnly_"))
+            .any(|l| l.split('\t').count() == 7)
 }
 
 /// Whether a failed run's message says YouTube wants a signed-in account.
@@ -249,7 +284,8 @@ fn private_file(near: &Path, bytes: &[u8]) -> Result<PathBuf> {
             .open(&path);
         match opened {
             Ok(mut file) => {
-                return file.write_all(bytes).map(|()| path.clone()).map_err(|e| {
+                let written = file.write_all(bytes).and_then(|()| file.sync_all());
+                return written.map(|()| path.clone()).map_err(|e| {
                     let _ = fs::remove_file(&path);
                     Error::io(format!("cannot write {}", path.display()), e)
                 });
@@ -348,19 +384,43 @@ mod tests {
         assert_ne!(a.path(), b.path());
         let mode = fs::metadata(a.path()).expect("meta").mode() & 0o777;
         assert_eq!(mode, 0o600);
-        fs::write(a.path(), "rotated\n").expect("yt-dlp writes back");
+        let rotated = "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t0\tSID\tnew\n";
+        fs::write(a.path(), rotated).expect("yt-dlp writes back");
         a.keep();
         let b_path = b.path().to_path_buf();
         drop(b);
         assert!(!b_path.exists(), "removed after its run");
-        assert_eq!(
-            fs::read_to_string(&cookies.copy).expect("copy"),
-            "rotated\n"
-        );
+        assert_eq!(fs::read_to_string(&cookies.copy).expect("copy"), rotated);
         assert_eq!(
             fs::read_to_string(&cookies.user).expect("user"),
             "# Netscape HTTP Cookie File\n"
         );
+    }
+
+    #[test]
+    fn a_jar_written_back_empty_or_garbled_is_not_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cookies = jar(dir.path(), 0o600);
+        for bad in [
+            "",
+            "\n",
+            "<html>Too many requests</html>\n",
+            "\u{0}\u{1}garbage",
+        ] {
+            let lent = cookies.lend().expect("lent");
+            fs::write(lent.path(), bad).expect("yt-dlp writes back");
+            lent.keep();
+            assert_eq!(
+                fs::read_to_string(&cookies.copy).expect("copy"),
+                "# Netscape HTTP Cookie File\n",
+                "{bad:?} was kept"
+            );
+        }
+        let lent = cookies.lend().expect("lent");
+        let line = ".youtube.com\tTRUE\t/\tTRUE\t0\tSID\tv\n";
+        fs::write(lent.path(), line).expect("cookie lines without a header");
+        lent.keep();
+        assert_eq!(fs::read_to_string(&cookies.copy).expect("copy"), line);
     }
 
     #[test]
