@@ -95,6 +95,7 @@ impl App {
         };
         start_playlists(config, &parts, &sources)?;
         start_library_sync(config, &parts, &sources)?;
+        start_tidy(config, &parts)?;
         let server = Server::start(&config.server, listener, parts, Arc::new(beside))?;
         Ok(App { server, warnings })
     }
@@ -262,6 +263,20 @@ fn start_library_sync(config: &Config, parts: &Parts, sources: &Sources) -> Resu
         .spawn(move || library_sync_forever(&keep, &stop))
         .map(drop)
         .map_err(|e| Error::io("cannot start the library sync thread", e))
+}
+
+/// Starts the thread that ages out what searches found, unless the store
+/// is read-only or `[store] found_days` is 0.
+fn start_tidy(config: &Config, parts: &Parts) -> Result<()> {
+    let Some(keep_for) = config.store.found_for().filter(|_| !parts.read_only) else {
+        return Ok(());
+    };
+    let tidy = super::tidy::Tidy {
+        store_path: config.store.path.clone(),
+        keep_for,
+        mpd: config.mpd.session(),
+    };
+    tidy.start(Arc::clone(&parts.stopping))
 }
 
 /// Syncs the library every `keep.every` until `stopping` is set.
