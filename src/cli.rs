@@ -271,10 +271,16 @@ pub enum DiscoverCommand {
         deliver: Deliver,
     },
     /// Like a song on YouTube Music (needs [resolver] cookies_file).
+    ///
+    /// Example: icyproxy like --current
     Like(Rated),
     /// Dislike a song on YouTube Music (needs [resolver] cookies_file).
+    ///
+    /// Example: icyproxy dislike dQw4w9WgXcQ
     Dislike(Rated),
     /// Take back a like or dislike on YouTube Music (needs [resolver] cookies_file).
+    ///
+    /// Example: icyproxy unlike https://music.youtube.com/watch?v=dQw4w9WgXcQ
     Unlike(Rated),
     /// Your YouTube Music library (needs [resolver] cookies_file).
     #[command(subcommand)]

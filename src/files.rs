@@ -25,18 +25,34 @@ pub const SHARED_MODE: u32 = 0o644;
 const TEMP_TRIES: usize = 8;
 
 /// Writes `bytes` to `path` whole: into a new temp file beside it (random
-/// name, `O_CREAT|O_EXCL|O_NOFOLLOW`, `mode`), then renamed over `path`.
-/// A failure removes the temp file and leaves `path` as it was.
+/// name, `O_CREAT|O_EXCL|O_NOFOLLOW`, `mode`), on disk (`fsync`), then
+/// renamed over `path`, and the rename on disk too (the directory's
+/// `fsync`): after a power cut `path` is the old file or the new one,
+/// never an empty one. A failure removes the temp file and leaves `path`
+/// as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let (tmp, mut file) = create_temp(path, mode)?;
     let written = file
         .write_all(bytes)
         .and_then(|()| file.set_permissions(std::fs::Permissions::from_mode(mode)))
+        .and_then(|()| file.sync_all())
         .and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    written
+    written.map(|()| sync_dir_of(path))
+}
+
+/// Puts a rename in `path`'s directory on disk. Best effort: some file
+/// systems refuse a directory's `fsync`, and the file itself is on disk.
+pub fn sync_dir_of(path: &Path) {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
 }
 
 /// A new temp file beside `path`, created exclusively with `mode`.

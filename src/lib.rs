@@ -4,7 +4,7 @@
 //! Layers, each using only those above it in this list (checked by
 //! `scripts/check-layers`):
 //! - the base: `error`, `time`, `video_id`, `wire` and `response` (HTTP
-//!   details both sides share), `files`, `subprocess`, `metrics`, `permissions`, `config`;
+//!   details both sides share), `files`, `latest`, `subprocess`, `metrics`, `permissions`, `config`;
 //! - `catalog`: tracks, the store, playlists, the yt-dlp reader, resolving;
 //! - `stream`: one stream's path (upstream, pieces, ICY blocks, cover art);
 //! - `http`: the server, routing, access, endpoints;
@@ -15,6 +15,7 @@
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod latest;
 pub mod metrics;
 pub mod permissions;
 pub mod public_url;

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use icyproxy::catalog::cookies;
 use icyproxy::catalog::music::Rating;
 use icyproxy::catalog::playlist::Format;
 use icyproxy::cli::{
@@ -48,13 +49,22 @@ fn run(cli: Cli) -> Result<(), Error> {
         })
     });
     if !matches!(command, Command::Serve(_)) {
+        // The cookie copies of runs that were cut short (a SIGKILL) go
+        // (`serve` sweeps them as it starts).
+        let copy = config.as_ref().ok().map(|c| c.store.cookies_copy());
+        if let Some(copy) = &copy {
+            cookies::sweep(copy);
+        }
         // Ctrl-C or SIGTERM while a helper (yt-dlp) runs: it is in a
         // process group of its own, which the signal does not reach, so
-        // end it (and what it started) before exiting. Nothing is
-        // half-written: the database changes in transactions, files by
-        // rename.
-        let handled = ctrlc::set_handler(|| {
+        // end it (and what it started) before exiting, with the cookies
+        // it was lent (`exit` runs no `Drop`). Nothing is half-written:
+        // the database changes in transactions, files by rename.
+        let handled = ctrlc::set_handler(move || {
             icyproxy::subprocess::kill_helpers();
+            if let Some(copy) = &copy {
+                cookies::remove_own(copy);
+            }
             std::process::exit(130);
         });
         if let Err(e) = handled {

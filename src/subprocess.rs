@@ -263,9 +263,10 @@ pub fn run(
         return Err(io(empty));
     };
     let started = Instant::now();
-    let mut child = Command::new(name)
-        .args(args)
-        .process_group(0)
+    let mut command = Command::new(name);
+    command.args(args).process_group(0);
+    die_with_this_process(&mut command);
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -301,6 +302,29 @@ pub fn run(
         stdout,
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     })
+}
+
+/// Makes the helper die (SIGKILL) when this process does, however it
+/// ends: a `serve` killed outside systemd (SIGKILL, a crash) would
+/// otherwise leave yt-dlp running, re-parented to PID 1. The kernel sends
+/// the signal when the thread that started the helper ends; [`run`]'s
+/// thread waits for its helper, so that is when this process ends.
+fn die_with_this_process(command: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the child between fork and exec, and
+    // calls only prctl and getppid (async-signal-safe, no allocation).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // This process may have died before the prctl took effect.
+            if libc::getppid() as u32 != parent {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Kills every helper this process runs now, with whatever each started

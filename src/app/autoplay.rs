@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::{info, warn};
 
 use super::entries::QueueEntries;
@@ -29,6 +28,7 @@ use crate::catalog::playlist_source::Sources;
 use crate::catalog::store::TrackStore;
 use crate::catalog::store::open::LazyStore;
 use crate::error::{Error, Result};
+use crate::latest::{self, Put, Take, Taken};
 use crate::mpd::queue::Session;
 use crate::mpd::settings::{Autoplay, MpdSettings};
 use crate::mpd::{QueueState, proxied_id};
@@ -178,14 +178,15 @@ impl Radio {
     }
 }
 
-/// Starts the `autoplay` thread; queue states sent to the returned sender
-/// are looked at in turn (the latest wins). It ends when `stopping` is set.
+/// Starts the `autoplay` thread; of the queue states put in the returned
+/// slot, only the latest is kept (MPD's clients may change it faster than a
+/// radio run). It ends when `stopping` is set.
 pub fn start(
     radio: Radio,
     status: Arc<AutoplayStatus>,
     stopping: Arc<AtomicBool>,
-) -> Result<Sender<QueueState>> {
-    let (tx, rx) = unbounded();
+) -> Result<Put<QueueState>> {
+    let (tx, rx) = latest::slot();
     let worker = Worker {
         radio,
         status,
@@ -217,13 +218,13 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(mut self, states: &Receiver<QueueState>, stopping: &AtomicBool) {
+    fn run(mut self, states: &Take<QueueState>, stopping: &AtomicBool) {
         let mut lazy = LazyStore::new(&self.radio.store_path, false);
         while !stopping.load(Ordering::Relaxed) {
-            match states.recv_timeout(TICK) {
-                Ok(state) => self.take(states.try_iter().last().unwrap_or(state)),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+            match states.wait(TICK) {
+                Taken::Value(state) => self.take(state),
+                Taken::Timeout => {}
+                Taken::Closed => return,
             }
             let store = match lazy.get() {
                 Ok(store) => store,

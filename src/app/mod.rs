@@ -2,7 +2,8 @@
 //! beside the server: warming (`warm`), MPD's `icyproxy` channel
 //! (`channel`), autoplay (`autoplay`), this server's queue entries
 //! (`entries`), and what `/health` shows of them (`beside`); `checks`:
-//! what the start warns of and doctor checks, one each.
+//! what the start warns of and doctor checks, one each; `tidy`: ageing
+//! out the tracks only searches found.
 
 pub mod autoplay;
 mod beside;
@@ -11,4 +12,5 @@ pub mod checks;
 pub mod entries;
 pub mod history;
 pub mod root;
+mod tidy;
 pub mod warm;

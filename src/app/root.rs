@@ -19,6 +19,7 @@ use std::thread;
 
 use log::{info, warn};
 
+use crate::catalog::cookies;
 use crate::catalog::lookup::TrackSource;
 use crate::catalog::music::Music;
 use crate::catalog::playlist_source::{self, KeepUp, MpdFiles, Reader, Sources};
@@ -55,6 +56,7 @@ impl App {
     pub fn start(config: &Config) -> Result<App> {
         let listener = bind(config)?;
         let read_only = check_store(config)?;
+        tidy_cookies(config);
         let stopping = Arc::new(AtomicBool::new(false));
         let connections = client_connections(&config.server);
         let metrics = Arc::new(Metrics::with_connections(Arc::clone(&connections)));
@@ -97,6 +99,7 @@ impl App {
         };
         start_playlists(config, &parts, &sources)?;
         start_library_sync(config, &parts, &sources)?;
+        start_tidy(config, &parts)?;
         let server = Server::start(&config.server, listener, parts, Arc::new(beside))?;
         Ok(App { server, warnings })
     }
@@ -141,6 +144,28 @@ fn start_history(sources: &Sources, parts: &Parts) -> Result<Option<History>> {
             History::start(music.clone(), Arc::clone(&parts.stopping)).map(Some)
         }
         None => Ok(None),
+    }
+}
+
+/// Removes the cookie copies of runs that ended without tidying (a
+/// SIGKILL, a power cut) and, when `cookies_file` is unset, the service's
+/// own copy: a login the user took away stays away.
+fn tidy_cookies(config: &Config) {
+    let copy = config.store.cookies_copy();
+    let swept = cookies::sweep(&copy);
+    if swept > 0 {
+        info!("removed {swept} copies of the cookies left by runs that were cut short");
+    }
+    // A `--cookies FILE` written into the command by hand is the user's.
+    let by_hand = cookies::file_of(&config.resolver).is_some_and(|file| {
+        file == copy
+            || (file.canonicalize().ok()).is_some_and(|f| Some(f) == copy.canonicalize().ok())
+    });
+    if config.cookies().is_none() && !by_hand && cookies::forget(&copy) {
+        info!(
+            "[resolver] cookies_file is unset: removed icyproxy's copy of the cookies {}",
+            copy.display()
+        );
     }
 }
 
@@ -266,6 +291,20 @@ fn start_library_sync(config: &Config, parts: &Parts, sources: &Sources) -> Resu
         .map_err(|e| Error::io("cannot start the library sync thread", e))
 }
 
+/// Starts the thread that ages out what searches found, unless the store
+/// is read-only or `[store] found_days` is 0.
+fn start_tidy(config: &Config, parts: &Parts) -> Result<()> {
+    let Some(keep_for) = config.store.found_for().filter(|_| !parts.read_only) else {
+        return Ok(());
+    };
+    let tidy = super::tidy::Tidy {
+        store_path: config.store.path.clone(),
+        keep_for,
+        mpd: config.mpd.session(),
+    };
+    tidy.start(Arc::clone(&parts.stopping))
+}
+
 /// Syncs the library every `keep.every` until `stopping` is set.
 fn library_sync_forever(keep: &KeepUp, stopping: &AtomicBool) {
     let Some(every) = keep.every else { return };
@@ -351,9 +390,7 @@ fn start_ahead(
     let listeners = Listeners {
         on_window: Box::new(move |ids| fed.set_window(ids)),
         on_message: Some(Box::new(move |text| channel::hand_over(&sender, text))),
-        on_queue: Some(Box::new(move |state| {
-            let _ = states.send(state);
-        })),
+        on_queue: Some(Box::new(move |state| states.put(state))),
     };
     let (follow, _thread) = mpd::follow_with(settings, Arc::clone(&parts.stopping), listeners)?;
     Ok(Ahead {

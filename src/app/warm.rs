@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 use log::{debug, info, warn};
 
 use crate::catalog::lookup::TrackSource;
@@ -24,6 +23,7 @@ use crate::catalog::store::open::LazyStore;
 use crate::catalog::stream_url::Freshness;
 use crate::catalog::ytdlp_error::{self, Class};
 use crate::error::Error;
+use crate::latest::{self, Put, Take, Taken};
 use crate::metrics::Metrics;
 use crate::stream::cover::CoverCache;
 use crate::stream::upstream::Upstream;
@@ -47,7 +47,8 @@ const TICK: Duration = Duration::from_millis(200);
 
 /// The handle the rest of the server holds.
 pub struct Warmer {
-    windows: Sender<Vec<VideoId>>,
+    /// Only the latest window is kept.
+    windows: Put<Vec<VideoId>>,
     warm: Arc<AtomicUsize>,
     paused: Arc<AtomicBool>,
 }
@@ -68,7 +69,7 @@ impl Warmer {
     /// Resolves in batches of `[resolver] batch_size` and keeps a URL warm
     /// by the tracks' own freshness rule.
     pub fn start(parts: WarmParts) -> std::io::Result<(Warmer, JoinHandle<()>)> {
-        let (windows, rx) = unbounded();
+        let (windows, rx) = latest::slot();
         let warm = Arc::new(AtomicUsize::new(0));
         let paused = Arc::new(AtomicBool::new(false));
         let state = WarmThread {
@@ -96,7 +97,7 @@ impl Warmer {
 
     /// The ids to keep warm from now on, in order of need.
     pub fn set_window(&self, ids: Vec<VideoId>) {
-        let _ = self.windows.send(ids);
+        self.windows.put(ids);
     }
 
     /// How many ids of the window are warm now.
@@ -125,7 +126,7 @@ struct WarmThread {
 }
 
 impl WarmThread {
-    fn run(mut self, windows: &Receiver<Vec<VideoId>>) {
+    fn run(mut self, windows: &Take<Vec<VideoId>>) {
         let mut lazy = LazyStore::new(&self.parts.store_path, false);
         let mut next_look = Instant::now();
         loop {
@@ -135,14 +136,13 @@ impl WarmThread {
             let wait = next_look
                 .saturating_duration_since(Instant::now())
                 .min(TICK);
-            match windows.recv_timeout(wait) {
-                Ok(window) => {
-                    // Only the latest window matters.
-                    self.window = windows.try_iter().last().unwrap_or(window);
+            match windows.wait(wait) {
+                Taken::Value(window) => {
+                    self.window = window;
                     next_look = Instant::now();
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+                Taken::Timeout => {}
+                Taken::Closed => return,
             }
             if Instant::now() < next_look {
                 continue;

@@ -9,6 +9,12 @@
 //! ends well makes what it wrote back the service's copy (a rename: two
 //! runs that overlap never leave a torn file, the last one wins). The
 //! jar's contents are never logged.
+//!
+//! The private copies carry the process id in their name
+//! (`.icyproxy-cookies.PID.*`): a process that exits without its `Drop`s
+//! (Ctrl-C, SIGTERM) removes its own with [`remove_own`], and copies of
+//! processes that are gone (SIGKILL, a power cut) are swept at the next
+//! start ([`sweep`]).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -18,6 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::catalog::settings::ResolverSettings;
 use crate::error::{Error, Result};
+use crate::files::sync_dir_of;
 use crate::subprocess::{Failure, How};
 
 /// What yt-dlp says when YouTube wants a signed-in account, lower case:
@@ -97,6 +104,7 @@ impl Cookies {
                 let _ = fs::remove_file(&tmp);
                 Error::io(format!("cannot write {}", self.copy.display()), e)
             })?;
+            sync_dir_of(&self.copy);
         }
         Ok(())
     }
@@ -146,14 +154,29 @@ impl Lent {
     }
 
     /// The run ended well: the jar it wrote back becomes the service's
-    /// copy (YouTube rotates some cookies as they are used).
+    /// copy (YouTube rotates some cookies as they are used), if it is a
+    /// cookies file (an empty or garbled one is dropped, said in the log),
+    /// on disk before it replaces the copy.
     pub fn keep(self) {
         if modified(&self.user) != self.user_time {
             return;
         }
-        if fs::rename(&self.path, &self.copy).is_err() {
-            log::debug!("could not keep the cookies a run wrote back");
+        if !fs::read(&self.path).is_ok_and(|jar| is_jar(&jar)) {
+            log::warn!(
+                "yt-dlp wrote back something that is not a cookies file; the cookies stay as \
+                 they were"
+            );
+            return;
         }
+        let on_disk = fs::File::open(&self.path).and_then(|f| f.sync_all());
+        if on_disk
+            .and_then(|()| fs::rename(&self.path, &self.copy))
+            .is_err()
+        {
+            log::debug!("could not keep the cookies a run wrote back");
+            return;
+        }
+        sync_dir_of(&self.copy);
     }
 
     /// `["--cookies", PATH]`.
@@ -166,6 +189,24 @@ impl Drop for Lent {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.path);
     }
+}
+
+/// Whether `jar` is a Netscape cookies file: not empty, and it starts
+/// with the header yt-dlp (and browsers' exporters) write, or holds a
+/// cookie line (seven fields split by tabs).
+fn is_jar(jar: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(jar) else {
+        return false;
+    };
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    let header = first.is_some_and(|l| {
+        l.starts_with("# Netscape HTTP Cookie File") || l.starts_with("# HTTP Cookie File")
+    });
+    header
+        || text
+            .lines()
+            .filter(|l| !l.starts_with('#') || l.starts_with("#HttpOnly_"))
+            .any(|l| l.split('\t').count() == 7)
 }
 
 /// Whether a failed run's message says YouTube wants a signed-in account.
@@ -182,6 +223,52 @@ fn login_needed(failure: &Failure) -> bool {
     })
 }
 
+/// The start of every private copy's name; the process id follows.
+const PRIVATE: &str = ".icyproxy-cookies.";
+
+/// Removes the private copies beside `copy` left by processes that are
+/// no longer running; says how many. Run at the start of `serve` and of
+/// every command.
+pub fn sweep(copy: &Path) -> usize {
+    remove_copies(copy, |pid| !Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Removes this process's own private copies beside `copy`: for an exit
+/// that runs no `Drop` (a signal), once its helpers are killed.
+pub fn remove_own(copy: &Path) -> usize {
+    let me = std::process::id();
+    remove_copies(copy, |pid| pid == me)
+}
+
+/// Removes the service's copy `copy` and says whether there was one:
+/// `cookies_file` is unset, and a login the user took away stays away.
+pub fn forget(copy: &Path) -> bool {
+    fs::remove_file(copy).is_ok()
+}
+
+fn remove_copies(copy: &Path, whose: impl Fn(u32) -> bool) -> usize {
+    let dir = match copy.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PRIVATE))
+            .and_then(|rest| rest.split('.').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if pid.is_some_and(&whose) && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Writes `bytes` to a new file (mode 0600, a name no other run uses)
 /// beside `near` and returns its path.
 fn private_file(near: &Path, bytes: &[u8]) -> Result<PathBuf> {
@@ -196,10 +283,7 @@ fn private_file(near: &Path, bytes: &[u8]) -> Result<PathBuf> {
     let thread = format!("{:?}", std::thread::current().id());
     let thread: String = thread.chars().filter(char::is_ascii_digit).collect();
     for attempt in 0..100u32 {
-        let name = format!(
-            ".icyproxy-cookies.{}.{thread}.{nanos}.{attempt}",
-            std::process::id()
-        );
+        let name = format!("{PRIVATE}{}.{thread}.{nanos}.{attempt}", std::process::id());
         let path = dir.join(name);
         let opened = OpenOptions::new()
             .write(true)
@@ -208,7 +292,8 @@ fn private_file(near: &Path, bytes: &[u8]) -> Result<PathBuf> {
             .open(&path);
         match opened {
             Ok(mut file) => {
-                return file.write_all(bytes).map(|()| path.clone()).map_err(|e| {
+                let written = file.write_all(bytes).and_then(|()| file.sync_all());
+                return written.map(|()| path.clone()).map_err(|e| {
                     let _ = fs::remove_file(&path);
                     Error::io(format!("cannot write {}", path.display()), e)
                 });
@@ -307,19 +392,43 @@ mod tests {
         assert_ne!(a.path(), b.path());
         let mode = fs::metadata(a.path()).expect("meta").mode() & 0o777;
         assert_eq!(mode, 0o600);
-        fs::write(a.path(), "rotated\n").expect("yt-dlp writes back");
+        let rotated = "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t0\tSID\tnew\n";
+        fs::write(a.path(), rotated).expect("yt-dlp writes back");
         a.keep();
         let b_path = b.path().to_path_buf();
         drop(b);
         assert!(!b_path.exists(), "removed after its run");
-        assert_eq!(
-            fs::read_to_string(&cookies.copy).expect("copy"),
-            "rotated\n"
-        );
+        assert_eq!(fs::read_to_string(&cookies.copy).expect("copy"), rotated);
         assert_eq!(
             fs::read_to_string(&cookies.user).expect("user"),
             "# Netscape HTTP Cookie File\n"
         );
+    }
+
+    #[test]
+    fn a_jar_written_back_empty_or_garbled_is_not_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cookies = jar(dir.path(), 0o600);
+        for bad in [
+            "",
+            "\n",
+            "<html>Too many requests</html>\n",
+            "\u{0}\u{1}garbage",
+        ] {
+            let lent = cookies.lend().expect("lent");
+            fs::write(lent.path(), bad).expect("yt-dlp writes back");
+            lent.keep();
+            assert_eq!(
+                fs::read_to_string(&cookies.copy).expect("copy"),
+                "# Netscape HTTP Cookie File\n",
+                "{bad:?} was kept"
+            );
+        }
+        let lent = cookies.lend().expect("lent");
+        let line = ".youtube.com\tTRUE\t/\tTRUE\t0\tSID\tv\n";
+        fs::write(lent.path(), line).expect("cookie lines without a header");
+        lent.keep();
+        assert_eq!(fs::read_to_string(&cookies.copy).expect("copy"), line);
     }
 
     #[test]

@@ -15,12 +15,16 @@ use crate::settings::{self, Checked, bad, within};
 pub struct StoreSettings {
     /// The database file, relative to the config file's folder.
     pub path: PathBuf,
+    /// Days a track only a search or a radio stored is kept unplayed and
+    /// unlisted (when nothing else needs it); 0: kept for ever.
+    pub found_days: u64,
 }
 
 impl Default for StoreSettings {
     fn default() -> Self {
         StoreSettings {
             path: "tracks.db".into(),
+            found_days: 30,
         }
     }
 }
@@ -28,9 +32,15 @@ impl Default for StoreSettings {
 impl StoreSettings {
     pub fn check(&self) -> Checked {
         match settings::set_path(&self.path) {
-            Some(_) => Ok(()),
+            Some(_) => within("[store] found_days", self.found_days, 0, 3650),
             None => bad("[store] path", "must not be empty"),
         }
+    }
+
+    /// How long a track only a search or a radio stored is kept; `None`:
+    /// for ever.
+    pub fn found_for(&self) -> Option<Duration> {
+        (self.found_days > 0).then(|| Duration::from_secs(self.found_days * 86_400))
     }
 
     /// The service's own copy of the user's cookies, beside the database:

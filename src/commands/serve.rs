@@ -40,5 +40,11 @@ pub fn serve(config: &Config) -> Result<()> {
     let stop = server.stop_handle();
     ctrlc::set_handler(move || stop.stop())
         .map_err(|e| Error::io("cannot install the signal handler", e))?;
-    server.wait()
+    let stopped = server.wait();
+    // Helpers still running (a resolver run the stop cut short) end with
+    // the server, with what they started, and the cookies they were lent
+    // go with them (their runs' `Drop`s may not run before the exit).
+    crate::subprocess::kill_helpers();
+    crate::catalog::cookies::remove_own(&config.store.cookies_copy());
+    stopped
 }

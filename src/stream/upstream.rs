@@ -159,16 +159,23 @@ impl Upstream {
 
     /// Sends `ask` to `url`, following up to [`MAX_REDIRECTS`] redirects,
     /// each target checked like a stream URL (`http(s)`, a host, no user
-    /// info): a redirect must not lead where a stored URL may not.
+    /// info): a redirect must not lead where a stored URL may not. The
+    /// resolver's credentials (`Cookie`, `Authorization`) go only to the
+    /// first URL's origin, never to another a redirect names.
     /// Returns the URL that answered, and its answer.
     fn send(&self, url: &str, ask: Ask<'_>) -> Result<(String, Response<Body>)> {
+        let first = url;
         let mut url = url.to_owned();
         for hop in 0..=MAX_REDIRECTS {
             let mut req = match ask.head {
                 true => self.agent.head(&url),
                 false => self.agent.get(&url),
             };
+            let elsewhere = !same_origin(first, &url);
             for (name, value) in ask.headers {
+                if elsewhere && is_credential(name) {
+                    continue;
+                }
                 req = req.header(name.as_str(), value.as_str());
             }
             if let Some(range) = ask.range {
@@ -489,4 +496,39 @@ fn refused_certificate(e: &ureq::Error) -> Option<(String, rustls::Error)> {
         other => format!("{other:?}"),
     };
     Some((words, verdict.clone()))
+}
+
+/// Headers that carry a login: never sent to another origin.
+fn is_credential(name: &str) -> bool {
+    ["cookie", "authorization", "proxy-authorization"]
+        .iter()
+        .any(|c| name.eq_ignore_ascii_case(c))
+}
+
+/// Whether two URLs have one origin: scheme, host and port (as written;
+/// a port spelled out for one and not the other counts as another).
+fn same_origin(a: &str, b: &str) -> bool {
+    let scheme = |u: &str| u.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    scheme(a) == scheme(b) && stream_url::host(a).eq_ignore_ascii_case(stream_url::host(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_scheme_host_or_port_is_another_origin() {
+        let a = "https://rr1.googlevideo.com/videoplayback?x=1";
+        assert!(same_origin(a, "HTTPS://RR1.googlevideo.com/other"));
+        for b in [
+            "http://rr1.googlevideo.com/videoplayback",
+            "https://rr2.googlevideo.com/videoplayback",
+            "https://rr1.googlevideo.com:8443/videoplayback",
+            "https://rr1.googlevideo.com.evil.example/",
+        ] {
+            assert!(!same_origin(a, b), "{b}");
+        }
+        assert!(is_credential("COOKIE") && is_credential("Proxy-Authorization"));
+        assert!(!is_credential("User-Agent"));
+    }
 }

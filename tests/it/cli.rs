@@ -344,6 +344,26 @@ const COMMANDS: &[(&[&str], &str)] = &[
         "YouTube Music's radio of a song: print, queue, play or store it",
     ),
     (
+        &["album"],
+        "An album's songs: print, queue, play or store them",
+    ),
+    (
+        &["artist"],
+        "An artist's top songs (or, with --albums, albums): print, queue, play or store them",
+    ),
+    (
+        &["like"],
+        "Like a song on YouTube Music (needs [resolver] cookies_file)",
+    ),
+    (
+        &["dislike"],
+        "Dislike a song on YouTube Music (needs [resolver] cookies_file)",
+    ),
+    (
+        &["unlike"],
+        "Take back a like or dislike on YouTube Music (needs [resolver] cookies_file)",
+    ),
+    (
         &["library"],
         "Your YouTube Music library (needs [resolver] cookies_file)",
     ),

@@ -161,6 +161,31 @@ fn a_playlist_of_the_user_s_with_a_library_name_is_left_alone() {
 }
 
 #[test]
+fn a_jar_written_back_empty_or_garbled_leaves_the_cookies_as_they_were() {
+    let lib = Library::new(Some(0o600));
+    let copy = lib.env.dir.path().join("data/icyproxy-cookies.txt");
+    for back in ["", "<html><body>429 Too Many Requests</body></html>\n"] {
+        std::fs::write(lib.music.dir.join("jar-back"), back).expect("jar-back");
+        let o = lib.run(&["library", "sync"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            std::fs::read_to_string(&copy).expect("the service's copy"),
+            JAR,
+            "{back:?} replaced the jar"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&lib.cookies).expect("jar"), JAR);
+    // And the next run is lent the good jar.
+    std::fs::remove_file(lib.music.dir.join("jar-back")).expect("rm");
+    assert!(lib.run(&["library", "sync"]).status.success());
+    let kept = std::fs::read_to_string(&copy).expect("copy");
+    assert!(
+        kept.starts_with(JAR) && kept.contains("written back"),
+        "{kept}"
+    );
+}
+
+#[test]
 fn without_cookies_or_with_a_bad_jar_the_message_says_what_to_do() {
     let lib = Library::new(None);
     let o = lib.run(&["library", "sync"]);

@@ -15,6 +15,7 @@ mod connections;
 mod doctor;
 mod errors;
 mod files;
+mod floods;
 mod friction;
 mod hardening;
 mod hostile_mpd;

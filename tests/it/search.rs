@@ -332,3 +332,81 @@ fn channel_commands_past_the_budget_are_dropped_and_said_once() {
         );
     }
 }
+
+/// Moves every time the store at `db` holds `days` into the past (the
+/// found tracks' table only where this build has one).
+fn age_store(db: &Path, days: i64) {
+    let conn = rusqlite::Connection::open(db).expect("open the store");
+    let secs = days * 86_400;
+    conn.execute("UPDATE tracks SET updated_at = updated_at - ?1", [secs])
+        .expect("age tracks");
+    let _ = conn.execute("UPDATE found_tracks SET found_at = found_at - ?1", [secs]);
+}
+
+fn stored_ids(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).expect("open the store");
+    let mut stmt = conn
+        .prepare("SELECT video_id FROM tracks ORDER BY video_id")
+        .expect("select");
+    stmt.query_map([], |r| r.get(0))
+        .expect("ids")
+        .collect::<Result<Vec<String>, _>>()
+        .expect("rows")
+}
+
+#[test]
+fn tracks_only_searches_found_age_out_and_nothing_else_does() {
+    if skip_mpd_test(&["mpd"]) {
+        return;
+    }
+    let mpd = Mpd::started("");
+    let music = Music::new();
+    let resolver = music.resolver("music", "http://127.0.0.1:9/a", "");
+    let e = env(&format!("{resolver}[mpd]\naddress = {:?}\n", mpd.address()));
+    let db = e.dir.path().join("data/tracks.db");
+    let found = |query: &str, limit: &str| -> Vec<String> {
+        let o = succeeds(&e, &["search", query, "--limit", limit]);
+        stdout(&o)
+            .lines()
+            .filter_map(|l| l.split_whitespace().last().map(str::to_owned))
+            .collect()
+    };
+    let old = found("old songs", "6");
+    assert_eq!(old.len(), 6, "{old:?}");
+    // One goes in a playlist, one the user adds, one is in MPD's queue.
+    succeeds(&e, &["playlist", "add", "Mine", &old[1]]);
+    succeeds(
+        &e,
+        &[
+            "add",
+            &old[2],
+            "--url",
+            "http://127.0.0.1:9/b",
+            "--title",
+            "Mine",
+        ],
+    );
+    let mut c = mpd.connect();
+    c.add_all(&[format!("http://127.0.0.1:9/proxy/{}/?icy=0", old[3])]);
+    age_store(&db, 40);
+    // The first one is found again by a later search.
+    assert_eq!(found("old songs", "1")[..], old[..1]);
+    let young = found("new songs", "2");
+    let before = stored_ids(&db);
+    assert_eq!(before.len(), 8, "{before:?}");
+    let _proxy = Proxy::start_with(&format!(
+        "[store]\npath = {:?}\n{resolver}[mpd]\naddress = {:?}\n",
+        db.display().to_string(),
+        mpd.address()
+    ));
+    let gone = |id: &String| !stored_ids(&db).contains(id);
+    assert!(
+        wait_until(Duration::from_secs(20), || gone(&old[4]) && gone(&old[5])),
+        "{:?} stayed: {:?}",
+        &old[4..],
+        stored_ids(&db)
+    );
+    let mut kept: Vec<String> = old[..4].iter().chain(&young).cloned().collect();
+    kept.sort();
+    assert_eq!(stored_ids(&db), kept);
+}

@@ -1,10 +1,12 @@
 //! The smaller holes: an id beginning with `-` never becomes a resolver
-//! option; redirects from a stream URL get the checks the URL got; cover
+//! option; redirects from a stream URL get the checks the URL got, and
+//! the resolver's Cookie and Authorization go to no other host; cover
 //! art is only a JPEG, PNG, GIF or WebP image of bounded size; a `ca_file`
 //! block that is not a certificate stops the start.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use icyproxy::app::root::App;
@@ -130,6 +132,80 @@ fn redirects_are_checked_like_the_stream_url() {
         origin.requests() == 1,
         "only the good redirect reached the origin ({} requests)",
         origin.requests()
+    );
+}
+
+/// A server on `ip` that records each request's head and answers
+/// `/hop` with a redirect to `to` (when given), anything else with 200.
+fn recording(ip: &str, to: Option<String>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind((ip, 0)).expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let heads = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&heads);
+    thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+            let mut head = String::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                head.push_str(&h);
+            }
+            let hop = head.starts_with("GET /hop ");
+            seen.lock().expect("heads").push(head);
+            let mut out = conn;
+            let _ = match (&to, hop) {
+                (Some(to), true) => write!(
+                    out,
+                    "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\
+                     Connection: close\r\n\r\n"
+                ),
+                _ => write!(
+                    out,
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                ),
+            };
+        }
+    });
+    (format!("http://{addr}"), heads)
+}
+
+#[test]
+fn the_resolver_s_cookie_and_authorization_go_to_no_other_host() {
+    let config = Config::from_toml("", None).expect("defaults");
+    let upstream = icyproxy::stream::upstream::Upstream::new(&config.upstream).expect("agent");
+    let headers: Vec<(String, String)> = [
+        ("Cookie", "SID=secret"),
+        ("authorization", "Bearer secret"),
+        ("X-Test", "kept"),
+    ]
+    .iter()
+    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+    .collect();
+    // 127.0.0.1 redirects to 127.0.0.2: another host (both loopback).
+    let (other, other_heads) = recording("127.0.0.2", None);
+    let (first, first_heads) = recording("127.0.0.1", Some(format!("{other}/end")));
+    let got = upstream.get(&format!("{first}/hop"), None, &headers);
+    assert_eq!(got.expect("redirected").head.status, 200);
+    let first_head = first_heads.lock().expect("heads").join("");
+    let other_head = other_heads.lock().expect("heads").join("").to_lowercase();
+    assert!(first_head.contains("SID=secret"), "{first_head}");
+    assert!(other_head.contains("x-test: kept"), "{other_head}");
+    assert!(
+        !other_head.contains("secret") && !other_head.contains("cookie"),
+        "another host got the credentials: {other_head}"
+    );
+    // A redirect on the same host keeps them.
+    let (same, same_heads) = recording("127.0.0.1", Some("/end".to_owned()));
+    let got = upstream.get(&format!("{same}/hop"), None, &headers);
+    assert_eq!(got.expect("answered").head.status, 200);
+    let heads = same_heads.lock().expect("heads").clone();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert!(
+        heads[1].starts_with("GET /end ") && heads[1].contains("SID=secret"),
+        "{heads:?}"
     );
 }
 

@@ -3,13 +3,15 @@
 //! WAL and a busy timeout let the CLI write while the server reads.
 //!
 //! Its methods are split by table: `open` (opening, migrating, the schema,
-//! [`open::LazyStore`]), `tracks`, `playlists`, and `history` (autoplay's).
+//! [`open::LazyStore`]), `tracks`, `playlists`, `history` (autoplay's) and
+//! `found` (what searches found, aged out).
 //! What it stores is [`crate::catalog::model`].
 
 use std::path::PathBuf;
 
 use rusqlite::{Connection, Row};
 
+mod found;
 mod history;
 pub mod open;
 mod playlists;

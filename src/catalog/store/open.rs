@@ -59,6 +59,12 @@ const MIGRATIONS: &[&str] = &[
         video_id TEXT PRIMARY KEY NOT NULL,
         seen_at  INTEGER NOT NULL
      );",
+    // 7: tracks a search or a radio stored first (nothing else made them),
+    // and when one last listed them: aged out when nothing needs them.
+    "CREATE TABLE found_tracks (
+        video_id TEXT PRIMARY KEY NOT NULL,
+        found_at INTEGER NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.

@@ -83,13 +83,17 @@ impl TrackStore {
         Ok(n > 0)
     }
 
-    /// Stores listed tracks (tags, no stream URL) in one transaction, as a
-    /// playlist import does but in no playlist; returns how many were new.
+    /// Stores tracks a search or a radio found (tags, no stream URL) in one
+    /// transaction, as a playlist import does but in no playlist; returns
+    /// how many were new. The new ones, and those found before, are noted
+    /// as found (see `found.rs`: aged out when nothing needs them).
     pub fn list_tracks(&mut self, tracks: &[ListedTrack]) -> Result<usize> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let fresh = super::found::unknown_in(&tx, tracks)?;
         let new = list_in(&tx, tracks)?;
+        super::found::note_in(&tx, &fresh, tracks)?;
         tx.commit()?;
         Ok(new)
     }
