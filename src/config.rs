@@ -106,18 +106,24 @@ pub struct Config {
 pub struct DoctorSettings {
     /// The video doctor resolves and fetches.
     pub probe_id: String,
+    /// What doctor searches YouTube Music's API for.
+    pub probe_query: String,
 }
 
 impl Default for DoctorSettings {
     fn default() -> Self {
         DoctorSettings {
             probe_id: DEFAULT_PROBE_ID.into(),
+            probe_query: "rick astley never gonna give you up".into(),
         }
     }
 }
 
 impl DoctorSettings {
     pub fn check(&self) -> Checked {
+        if settings::set_text(&self.probe_query).is_none() {
+            return settings::bad("[doctor] probe_query", "must be something to search for");
+        }
         match VideoId::parse(self.probe_id.trim()) {
             Some(_) => Ok(()),
             None => settings::bad(
@@ -125,6 +131,11 @@ impl DoctorSettings {
                 "must be a video id: 11 characters of A-Z a-z 0-9 _ -",
             ),
         }
+    }
+
+    /// The probe's search (checked at load).
+    pub fn probe_query(&self) -> &str {
+        self.probe_query.trim()
     }
 
     /// The probe's id (checked at load).

@@ -59,11 +59,7 @@ impl Setup {
 
     /// Writes proxy.toml: a database in the directory, port 0, `extra`.
     fn config(&self, extra: &str) {
-        let mpd = if extra.contains("[mpd]") {
-            ""
-        } else {
-            "\n[mpd]\naddress = \"\"\n"
-        };
+        let mpd = crate::common::no_mpd_unless_asked(extra);
         let server = if extra.contains("[server]") {
             ""
         } else {
@@ -265,6 +261,7 @@ fn json_says_ok_and_lists_every_check() {
             "database",
             "resolver",
             "js runtime",
+            "reader",
             "probe resolve",
             "probe stream",
             "probe 90 s in",

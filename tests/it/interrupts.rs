@@ -66,7 +66,7 @@ fn interrupted(args: &[&str], signal: &str) {
     let scratch = tempfile::tempdir().expect("tempdir");
     let dir = scratch.path();
     let e = env(&format!(
-        "[resolver]\ncommand = {}\nplaylist_command = {}\n{}",
+        "[youtube]\napi_url = \"\"\n[resolver]\ncommand = {}\nplaylist_command = {}\n{}",
         hanging(dir, "video_id"),
         hanging(dir, "url"),
         jar(dir)

@@ -614,3 +614,29 @@ fn a_song_heard_30_s_is_reported_to_the_history_once() {
     assert!(again.is_some(), "{:#?}", served.log_lines());
     assert_eq!(api.seen_at("player").len(), 1, "reported once");
 }
+
+#[test]
+fn doctor_searches_through_the_reader_and_names_what_failed() {
+    let w = world("", "");
+    let o = cli(&w.config, &["doctor"]);
+    let out = stdout(&o);
+    let line = out.lines().find(|l| l.contains("reader")).unwrap_or("");
+    assert!(line.contains("Artist 0 - Found Song 0"), "{out}");
+    let asked = w.api.seen_at("search").pop().expect("searched");
+    assert_eq!(asked.body["query"], "rick astley never gonna give you up");
+    w.api.set_mode(Mode::Empty);
+    let o = cli(&w.config, &["doctor"]);
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    let at = out.find("reader").expect("a reader line");
+    let said = &out[at..];
+    assert!(
+        said.contains("YouTube Music's search")
+            && said.contains("no contents under the answer's top"),
+        "{out}"
+    );
+    assert!(
+        said.contains("through yt-dlp"),
+        "the fix says what still works: {out}"
+    );
+}

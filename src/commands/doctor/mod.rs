@@ -15,6 +15,7 @@ mod files;
 mod listen;
 mod mpd;
 mod probe;
+mod reader;
 pub mod report;
 mod tools;
 
@@ -49,6 +50,7 @@ pub fn run(config: &Config) -> Vec<Check> {
     if let Some(cookies) = tools::cookies(config) {
         checks.push(cookies);
     }
+    checks.push(reader::reader(config));
     if let Some(program) = resolver {
         checks.extend(probe::probe(config, &program));
     }

@@ -464,6 +464,9 @@ impl FakeResolver {
 
 impl std::fmt::Display for FakeResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tests reach no YouTube: the reader is off (first, so that lines
+        // written after this stay in [resolver]).
+        writeln!(f, "[youtube]\napi_url = \"\"")?;
         writeln!(f, "[resolver]")?;
         if let Some(command) = &self.command {
             writeln!(f, "command = {command}")?;

@@ -40,8 +40,8 @@ impl Music {
     /// (the reader's stand-in).
     pub fn resolver_and(&self, mode: &str, base: &str, extra: &str, youtube: &str) -> String {
         format!(
-            "[resolver]\ncommand = [{:?}, {:?}, {mode:?}, {base:?}, \"{{video_id}}\"]\n\
-             playlist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n{extra}\n{youtube}\n",
+            "{youtube}\n[resolver]\ncommand = [{:?}, {:?}, {mode:?}, {base:?}, \"{{video_id}}\"]\n\
+             playlist_command = [{:?}, {:?}, {:?}, \"{{url}}\"]\n{extra}\n",
             fixture("fake-resolver").display().to_string(),
             self.resolved.display().to_string(),
             fixture("fake-ytdlp-music").display().to_string(),
