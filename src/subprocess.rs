@@ -370,12 +370,17 @@ fn collect(rx: &Receiver<Vec<u8>>, grace: Duration) -> Vec<u8> {
 /// `argv` with `options` inserted just before the first element that
 /// contains `marker` (`"{url}"`, `"{video_id}"`), or at the end when none
 /// does: where yt-dlp, and a wrapper that passes its last arguments on,
-/// both take them.
+/// both take them. A `--` ahead of that place gets them before it.
 pub fn insert_before(argv: &[String], marker: &str, options: &[String]) -> Vec<String> {
-    let at = argv
+    let marked = argv
         .iter()
         .position(|a| a.contains(marker))
         .unwrap_or(argv.len());
+    // After a "--" options are arguments: they go before it.
+    let at = argv[..marked]
+        .iter()
+        .position(|a| a == "--")
+        .unwrap_or(marked);
     let mut out = Vec::with_capacity(argv.len() + options.len());
     out.extend_from_slice(&argv[..at]);
     out.extend_from_slice(options);
@@ -493,6 +498,11 @@ mod tests {
         assert_eq!(
             insert_before(&argv, "{video_id}", &opts),
             ["yt-dlp", "-J", "{url}", "x", "--cookies", "c"]
+        );
+        let dashed: Vec<String> = ["yt-dlp", "-J", "--", "{url}"].map(String::from).to_vec();
+        assert_eq!(
+            insert_before(&dashed, "{url}", &opts),
+            ["yt-dlp", "-J", "--cookies", "c", "--", "{url}"]
         );
     }
 

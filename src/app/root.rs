@@ -138,7 +138,7 @@ pub fn sources(config: &Config, public: &PublicUrl) -> Sources {
 }
 
 /// The resolver program missing, `mpd_dir` not writable, the cookies file
-/// unreadable: doctor's own checks ([`checks`]), as warning lines.
+/// refused: doctor's own checks ([`checks`]), as warning lines.
 fn start_warnings(config: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
     let path = std::env::var_os("PATH");
@@ -154,8 +154,10 @@ fn start_warnings(config: &Config) -> Vec<String> {
              steps)"
         ));
     }
-    if let Some(Err(why)) = checks::cookies_file(&config.resolver).map(|c| c.usable) {
-        warnings.push(format!("cookies file: {why}: yt-dlp runs without them"));
+    if let Some((_, Err(refused))) = checks::cookies_file(&config.resolver) {
+        warnings.push(format!(
+            "[resolver] cookies_file {refused} (until then every yt-dlp run fails)"
+        ));
     }
     warnings
 }

@@ -16,7 +16,6 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::catalog::settings::ResolverSettings;
 use crate::error::{Error, Result};
 use crate::subprocess::{Failure, How};
 
@@ -32,6 +31,56 @@ const LOGIN_NEEDED: [&str; 5] = [
     "only available for registered users",
     "cookies are no longer valid",
 ];
+
+/// Why a cookies file is not lent: what was found and what to do, said
+/// alike by the service's runs, doctor and the start's warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub found: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.found, self.fix)
+    }
+}
+
+/// The one rule for the cookies file (it is a YouTube login): it exists,
+/// it belongs to the user that runs yt-dlp, and no one else may read or
+/// write it (mode 600 or 400; no group bits, the service's group
+/// included). Members of the service's group run the commands that need
+/// it as the service's user (`sudo -u icyproxy icyproxy ...`).
+pub fn private_jar(path: &Path) -> std::result::Result<(), Refused> {
+    let shown = path.display();
+    let meta = fs::metadata(path).map_err(|e| Refused {
+        found: format!("{shown}: cannot read it: {e}"),
+        fix: "export your YouTube cookies there, or leave [resolver] cookies_file empty".into(),
+    })?;
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Refused {
+            found: format!(
+                "{shown} is open to other users (mode {mode:03o}): it holds your YouTube login"
+            ),
+            fix: format!("make it yours alone: chmod 600 {shown}"),
+        });
+    }
+    let me = crate::permissions::Identity::current();
+    if let Some(me) = me.filter(|me| me.uid != meta.uid()) {
+        return Err(Refused {
+            found: format!(
+                "{shown} belongs to user {}, not to this user ({})",
+                meta.uid(),
+                me.uid
+            ),
+            fix: "run icyproxy as the file's owner (the packaged service's: sudo -u icyproxy \
+                  icyproxy ...)"
+                .into(),
+        });
+    }
+    Ok(())
+}
 
 /// The user's cookies file and the service's copy of it.
 #[derive(Debug, Clone)]
@@ -63,24 +112,15 @@ impl Cookies {
         &self.user
     }
 
-    /// Checks the user's file (readable, by its owner only) and brings the
-    /// service's copy up to date with it.
+    /// Checks the user's file ([`private_jar`]) and brings the service's
+    /// copy up to date with it.
     pub fn check(&self) -> Result<()> {
         let user = &self.user;
         let shown = user.display();
-        let meta = fs::metadata(user).map_err(|e| {
-            Error::Config(format!(
-                "[resolver] cookies_file {shown}: cannot read it: {e} (export your YouTube \
-                 cookies there, or leave cookies_file empty)"
-            ))
-        })?;
-        let mode = meta.mode() & 0o777;
-        if mode & 0o044 != 0 {
-            return Err(Error::Config(format!(
-                "[resolver] cookies_file {shown} can be read by other users (mode {mode:03o}): \
-                 it holds your YouTube login; make it yours alone: chmod 600 {shown}"
-            )));
-        }
+        private_jar(user)
+            .map_err(|refused| Error::Config(format!("[resolver] cookies_file {refused}")))?;
+        let meta = fs::metadata(user)
+            .map_err(|e| Error::io(format!("cannot read cookies_file {shown}"), e))?;
         if same_file(user, &self.copy) {
             return Err(Error::Config(format!(
                 "[resolver] cookies_file {shown} is where icyproxy keeps its own copy: \
@@ -227,29 +267,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The cookies yt-dlp runs with: `[resolver] cookies_file`, or else a
-/// `--cookies FILE` written into `[resolver] command` by hand.
-pub fn file_of(resolver: &ResolverSettings) -> Option<PathBuf> {
-    resolver
-        .cookies_file()
-        .map(Path::to_path_buf)
-        .or_else(|| named_in(&resolver.command))
-}
-
-/// `FILE` of `--cookies FILE` or `--cookies=FILE`.
-pub fn named_in(argv: &[String]) -> Option<PathBuf> {
-    let mut args = argv.iter();
-    while let Some(arg) = args.next() {
-        if arg == "--cookies" {
-            return args.next().map(PathBuf::from);
-        }
-        if let Some(file) = arg.strip_prefix("--cookies=") {
-            return Some(PathBuf::from(file));
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,29 +283,38 @@ mod tests {
     }
 
     #[test]
-    fn the_cookies_file_comes_from_the_command() {
-        let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(
-            named_in(&argv(&["yt-dlp", "--cookies", "/c.txt", "-j"])),
-            Some(PathBuf::from("/c.txt"))
-        );
-        assert_eq!(
-            named_in(&argv(&["yt-dlp", "--cookies=/d.txt"])),
-            Some(PathBuf::from("/d.txt"))
-        );
-        assert_eq!(named_in(&argv(&["yt-dlp", "-j"])), None);
-    }
-
-    #[test]
     fn a_file_others_can_read_is_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let e = jar(dir.path(), 0o644).lend().expect_err("refused");
         assert!(
-            e.to_string()
-                .contains("can be read by other users (mode 644)"),
+            e.to_string().contains("is open to other users (mode 644)"),
             "{e}"
         );
         assert!(e.to_string().contains("chmod 600"), "{e}");
+    }
+
+    #[test]
+    fn only_the_owner_may_read_or_write_the_jar() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.txt");
+        fs::write(&path, "# Netscape HTTP Cookie File\n").expect("write");
+        for (mode, ok) in [
+            (0o600, true),
+            (0o400, true),
+            (0o640, false),
+            (0o620, false),
+            (0o602, false),
+            (0o644, false),
+        ] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+            let said = private_jar(&path);
+            assert_eq!(said.is_ok(), ok, "{mode:o}: {said:?}");
+            if let Err(refused) = said {
+                assert!(refused.fix.contains("chmod 600"), "{refused}");
+            }
+        }
+        let gone = private_jar(&dir.path().join("none.txt")).expect_err("missing");
+        assert!(gone.found.contains("cannot read it"), "{gone}");
     }
 
     #[test]

@@ -89,7 +89,7 @@ impl Class {
                 .to_owned(),
             Class::RateLimited => "YouTube allows a guest session about 300 videos an hour: \
                  wait (up to an hour; warming pauses 10 minutes), or add an account's cookies \
-                 (\"--cookies\", \"FILE\" in [resolver] command)"
+                 ([resolver] cookies_file)"
                 .to_owned(),
             Class::Unavailable => "this video cannot be played here (private, members-only, \
                  age-restricted, removed or blocked in this country): it is not retried; remove \

@@ -335,10 +335,13 @@ fn cookies_readable_by_others_are_named_with_the_fix() {
     )
     .expect("jar");
     std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let args = format!("\"--cookies\", \"{}\", ", jar.display());
-    s.config(&Setup::resolver("ok", &origin.url("/audio/3000000"), &args));
+    s.config(&format!(
+        "{}cookies_file = {:?}\n",
+        Setup::resolver("ok", &origin.url("/audio/3000000"), ""),
+        jar.display().to_string()
+    ));
     s.doctor()
-        .fails("cookies", "readable by every user", "chmod o-rwx");
+        .fails("cookies", "is open to other users (mode 644)", "chmod 600");
     std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let r = s.doctor();
     assert_eq!(r.code, Some(0), "{}", r.json);
@@ -573,8 +576,8 @@ fn serve_says_at_start_what_is_missing() {
     let jar = dir.path().join("missing-cookies.txt");
     let mut served = crate::common::Served::start(
         &format!(
-            "[resolver]\ncommand = [\"icyproxy-no-such-resolver\", \"--cookies\", \"{}\", \
-             \"{{video_id}}\"]\n[playlists]\nmpd_dir = \"{}\"\n",
+            "[resolver]\ncommand = [\"icyproxy-no-such-resolver\", \"{{video_id}}\"]\n\
+             cookies_file = \"{}\"\n[playlists]\nmpd_dir = \"{}\"\n",
             jar.display(),
             dir.path().join("no-such-dir").display()
         ),
@@ -583,7 +586,7 @@ fn serve_says_at_start_what_is_missing() {
     for needle in [
         "resolver program icyproxy-no-such-resolver not found on PATH",
         "[playlists] mpd_dir: ",
-        "cookies file: ",
+        "[resolver] cookies_file ",
     ] {
         let line = served.wait_for_line(Duration::from_secs(20), |l| l.contains(needle));
         assert!(
@@ -601,4 +604,62 @@ fn serve_says_at_start_what_is_missing() {
         1,
         "{lines:?}"
     );
+}
+
+/// One rule for the jar: a group-readable one (`chmod 640`, as doctor
+/// once recommended) is refused alike by the service's runs, doctor and
+/// the start's warnings in `/health`, with the same words.
+#[test]
+fn a_group_readable_jar_is_refused_alike_by_the_service_doctor_and_health() {
+    let origin = Origin::start();
+    let jars = tempfile::tempdir().expect("tempdir");
+    let jar = jars.path().join("cookies.txt");
+    std::fs::write(
+        &jar,
+        "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t4102444800\tLOGIN_INFO\tx\n",
+    )
+    .expect("jar");
+    std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    let calls = jars.path().join("calls");
+    let said = format!(
+        "{} is open to other users (mode 640): it holds your YouTube login; make it yours \
+         alone: chmod 600 {}",
+        jar.display(),
+        jar.display()
+    );
+    let served = crate::common::Served::start(
+        &format!(
+            "{}cookies_file = {:?}\n",
+            crate::common::fake_resolver("json", &calls, &origin.url("/audio/3000")),
+            jar.display().to_string()
+        ),
+        &[],
+    );
+    // The service: a new id's run is refused, and nothing ran.
+    let reply = crate::common::get(served.addr, "/proxy/dQw4w9WgXcQ/", &[]);
+    assert_eq!(reply.status, 500, "{}", reply.body_text());
+    assert!(reply.body_text().contains(&said), "{}", reply.body_text());
+    assert!(!calls.exists(), "the resolver ran without its cookies");
+    // /health's warnings.
+    let health = crate::common::health(served.addr);
+    let warned = health["warnings"].to_string();
+    assert!(warned.contains(&said), "{health}");
+    // Doctor.
+    let o = served.cli(&["doctor", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("doctor's json");
+    let check = json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["check"] == "cookies")
+        .unwrap_or_else(|| panic!("no cookies check: {json}"))
+        .clone();
+    assert_eq!(check["status"], "fail", "{check}");
+    let doctor = format!(
+        "{}; {}",
+        check["detail"].as_str().unwrap_or(""),
+        check["fix"].as_str().unwrap_or("")
+    );
+    assert_eq!(doctor, said);
+    assert_eq!(o.status.code(), Some(1));
 }
