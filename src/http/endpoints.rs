@@ -67,6 +67,13 @@ pub fn health(
     ok(request, "application/json", body.into_bytes())
 }
 
+/// `/health` for a caller without the token: that icyproxy is up, and
+/// nothing else (no paths, errors or what is played).
+pub fn health_short(request: Request) -> Outcome {
+    let body = serde_json::json!({"status": "ok", "service": "icyproxy"}).to_string();
+    ok(request, "application/json", body.into_bytes())
+}
+
 /// `/metrics`: Prometheus text.
 pub fn metrics(request: Request, metrics: &Metrics, status: &dyn Status) -> Outcome {
     let body = (metrics.render() + &status.metrics()).into_bytes();
