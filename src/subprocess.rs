@@ -178,14 +178,27 @@ impl fmt::Display for Failure {
 /// What to do when YouTube wants an account: `cookies` is the user's
 /// cookies file, if one is set.
 fn login_needed(cookies: Option<&str>) -> String {
+    let (found, fix) = login_parts(cookies);
     match cookies {
-        Some(file) => format!(
-            "the cookies in {file} no longer log in; export them again (from a private \
-             browser window: README, \"Your library and search\")"
+        Some(_) => format!("{found}; {fix}"),
+        None => format!("{found}: {fix}"),
+    }
+}
+
+/// [`login_needed`] as what was found and what to do.
+pub fn login_parts(cookies: Option<&str>) -> (String, String) {
+    let export = "(from a private browser window: README, \"Your library and search\")";
+    match cookies {
+        Some(file) => (
+            format!("the cookies in {file} no longer log in"),
+            format!("export them again {export}"),
         ),
-        None => "YouTube asks to sign in: set [resolver] cookies_file to cookies exported \
-                 from your browser (README, \"Your library and search\")"
-            .to_owned(),
+        None => (
+            "YouTube asks to sign in".to_owned(),
+            "set [resolver] cookies_file to cookies exported from your browser (README, \
+             \"Your library and search\")"
+                .to_owned(),
+        ),
     }
 }
 

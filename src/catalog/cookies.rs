@@ -87,6 +87,8 @@ pub fn private_jar(path: &Path) -> std::result::Result<(), Refused> {
 pub struct Cookies {
     user: PathBuf,
     copy: PathBuf,
+    /// Lend without changing anything (doctor's probe).
+    read_only: bool,
 }
 
 /// One run's private copy of the jar; removed when dropped.
@@ -98,13 +100,30 @@ pub struct Lent {
     /// wins over what this run wrote back.
     user: PathBuf,
     user_time: Option<SystemTime>,
+    /// Whether what the run writes back may become the service's copy.
+    keepable: bool,
 }
 
 impl Cookies {
     /// The user's jar `user`, lent through the service's own `copy`
     /// (the composition root puts it beside the database).
     pub fn new(user: PathBuf, copy: PathBuf) -> Cookies {
-        Cookies { user, copy }
+        Cookies {
+            user,
+            copy,
+            read_only: false,
+        }
+    }
+
+    /// These cookies lent as the service's runs get them, but changing
+    /// nothing (doctor's probe): each run's private copy is of the jar the
+    /// service's next run would use (its copy, or the user's file when
+    /// newer), made in the temp directory, and never kept.
+    pub fn read_only(self) -> Cookies {
+        Cookies {
+            read_only: true,
+            ..self
+        }
     }
 
     /// The user's file, as messages name it.
@@ -143,14 +162,28 @@ impl Cookies {
 
     /// A private copy of the jar for one run (after [`Cookies::check`]).
     pub fn lend(&self) -> Result<Lent> {
-        self.check()?;
-        let jar = fs::read(&self.copy)
-            .map_err(|e| Error::io(format!("cannot read {}", self.copy.display()), e))?;
+        let (jar, near) = if self.read_only {
+            private_jar(&self.user)
+                .map_err(|refused| Error::Config(format!("[resolver] cookies_file {refused}")))?;
+            let newest = match modified(&self.copy) >= modified(&self.user) {
+                true => &self.copy,
+                false => &self.user,
+            };
+            let jar = fs::read(newest)
+                .map_err(|e| Error::io(format!("cannot read {}", newest.display()), e))?;
+            (jar, std::env::temp_dir().join("jar"))
+        } else {
+            self.check()?;
+            let jar = fs::read(&self.copy)
+                .map_err(|e| Error::io(format!("cannot read {}", self.copy.display()), e))?;
+            (jar, self.copy.clone())
+        };
         Ok(Lent {
-            path: private_file(&self.copy, &jar)?,
+            path: private_file(&near, &jar)?,
             copy: self.copy.clone(),
             user: self.user.clone(),
             user_time: modified(&self.user),
+            keepable: !self.read_only,
         })
     }
 
@@ -180,7 +213,7 @@ impl Lent {
     /// The run ended well: the jar it wrote back becomes the service's
     /// copy (YouTube rotates some cookies as they are used).
     pub fn keep(self) {
-        if modified(&self.user) != self.user_time {
+        if !self.keepable || modified(&self.user) != self.user_time {
             return;
         }
         if fs::rename(&self.path, &self.copy).is_err() {
@@ -276,10 +309,7 @@ mod tests {
         let user = dir.join("mine.txt");
         fs::write(&user, "# Netscape HTTP Cookie File\n").expect("write");
         fs::set_permissions(&user, fs::Permissions::from_mode(mode)).expect("chmod");
-        Cookies {
-            user,
-            copy: dir.join("state/icyproxy-cookies.txt"),
-        }
+        Cookies::new(user, dir.join("state/icyproxy-cookies.txt"))
     }
 
     #[test]

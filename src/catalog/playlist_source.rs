@@ -113,7 +113,8 @@ impl Reader {
         let finished = subprocess::run(&argv, &helper, self.timeout, MAX_OUTPUT_BYTES)
             .map_err(|f| Error::PlaylistSource(explain(f)))?;
         if !finished.status.success() {
-            return Err(Error::PlaylistSource(explain(finished.failed(helper))));
+            let failure = ytdlp_error::diagnose(finished.failed(helper), &finished.stderr);
+            return Err(Error::PlaylistSource(explain(failure)));
         }
         if let Some(lent) = lent {
             lent.keep();

@@ -261,6 +261,29 @@ pub fn diagnose(mut failure: Failure, stderr: &str) -> Failure {
     })
 }
 
+/// A resolver's or playlist command's failure told once, for a check that
+/// shows what was found apart from the fix (doctor): the cause's label
+/// and yt-dlp's telling line, and the cause's fix. `None` for a failure
+/// [`diagnose`] did not name (the error's own text says it all).
+pub fn told(error: &Error) -> Option<(String, String)> {
+    let (Error::Resolver(failure) | Error::PlaylistSource(failure)) = error else {
+        return None;
+    };
+    if let How::LoginNeeded { cookies } = &failure.how {
+        return Some(crate::subprocess::login_parts(cookies.as_deref()));
+    }
+    let cause = failure.cause.as_ref()?;
+    let said = match &failure.how {
+        How::Failed { stderr_tail, .. } | How::Missing { stderr_tail, .. } => stderr_tail.clone(),
+        _ => None,
+    };
+    let found = match said {
+        Some(line) => format!("{}: {line}", cause.label),
+        None => cause.label.to_owned(),
+    };
+    Some((found, cause.fix.clone()))
+}
+
 /// The class a resolver error was given by [`diagnose`], if any.
 pub fn class_of(error: &Error) -> Option<Class> {
     let Error::Resolver(failure) = error else {

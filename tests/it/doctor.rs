@@ -375,11 +375,17 @@ fn a_failing_probe_resolve_names_the_cause_and_the_fix() {
             "upgrade it (python3 -m pip",
         ),
         ("network", "YouTube unreachable", "network and DNS"),
+        ("nojs", "no JavaScript runtime for yt-dlp", "install deno"),
     ] {
         s.config(&Setup::resolver(mode, &origin.url("/audio/3000000"), ""));
         let r = s.doctor();
         r.fails("probe resolve", detail, fix);
         assert_eq!(r.failed(), ["probe resolve"], "{mode}: {}", r.json);
+        // The cause once, the fix once (and only in the fix).
+        let (_, d, f) = r.check("probe resolve");
+        assert_eq!(d.matches(detail).count(), 1, "{mode}: {d}");
+        assert!(!d.contains(&f) && !d.contains("fix:"), "{mode}: {d}");
+        assert_eq!(f.matches(fix).count(), 1, "{mode}: {f}");
     }
 }
 
@@ -662,4 +668,53 @@ fn a_group_readable_jar_is_refused_alike_by_the_service_doctor_and_health() {
     );
     assert_eq!(doctor, said);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// The probe runs as the service's runs do: with `--cookies` and a private
+/// copy of the service's jar (removed after, nothing kept), and a bot
+/// check with cookies set is told as the service tells it.
+#[test]
+fn the_probe_runs_with_the_service_s_cookies_and_changes_nothing() {
+    let origin = Origin::start();
+    let s = Setup::new();
+    let jar = s.path("cookies.txt");
+    std::fs::write(
+        &jar,
+        "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t4102444800\tLOGIN_INFO\tx\n",
+    )
+    .expect("jar");
+    std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let argv_log = s.path("argv.log");
+    let config = |mode: &str| {
+        format!(
+            "{}cookies_file = {:?}\n",
+            Setup::resolver(
+                mode,
+                &origin.url("/audio/3000000"),
+                &format!("\"argv={}\", ", argv_log.display())
+            ),
+            jar.display().to_string()
+        )
+    };
+    s.config(&config("ok"));
+    s.database();
+    let before = snapshot(s.dir.path());
+    let r = s.doctor();
+    assert_eq!(r.check("probe resolve").0, "ok", "{}", r.json);
+    let argv = std::fs::read_to_string(&argv_log).expect("the probe ran");
+    let lent = argv
+        .split_once("--cookies ")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no --cookies: {argv}"));
+    assert_ne!(lent, jar.display().to_string(), "never the user's file");
+    assert!(!Path::new(lent).exists(), "{lent} left behind");
+    std::fs::remove_file(&argv_log).expect("rm");
+    assert_eq!(snapshot(s.dir.path()), before, "doctor changed a file");
+
+    s.config(&config("bot"));
+    s.doctor().fails(
+        "probe resolve",
+        &format!("the cookies in {} no longer log in", jar.display()),
+        "export them again",
+    );
 }

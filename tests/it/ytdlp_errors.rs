@@ -225,3 +225,40 @@ fn an_unavailable_id_is_not_warmed_again() {
     assert!(!warmer.paused());
     stopping.store(true, std::sync::atomic::Ordering::SeqCst);
 }
+
+/// `search`, `radio` and `playlist import` say a yt-dlp failure as the
+/// server does: its cause named and the fix, each once.
+#[test]
+fn every_command_says_a_failure_classified_with_its_fix_once() {
+    let music = crate::common::music::Music::new();
+    let line = "ERROR: [youtube:tab] x: Unable to download API page: [Errno -3] Temporary \
+                failure in name resolution (caused by TransportError('[Errno -3] Temporary \
+                failure in name resolution'))";
+    for key in ["search", "RDAMVMseedsong001", "PLnet"] {
+        std::fs::write(music.dir.join(format!("{key}.fail")), line).expect("fail file");
+    }
+    let env = crate::common::env(&music.resolver("json", "http://127.0.0.1:9/a", ""));
+    for args in [
+        &["search", "daft punk"][..],
+        &["radio", "seedsong001"],
+        &[
+            "playlist",
+            "import",
+            "https://music.youtube.com/playlist?list=PLnet",
+        ],
+    ] {
+        let o = crate::common::icyproxy(&env, args, None);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let said = crate::common::stderr(&o);
+        assert_eq!(
+            said.matches("YouTube unreachable").count(),
+            1,
+            "{args:?}: {said}"
+        );
+        assert_eq!(
+            said.matches("check this machine's network and DNS").count(),
+            1,
+            "{args:?}: {said}"
+        );
+    }
+}
