@@ -885,6 +885,11 @@ fn newcomer_errors_are_one_line_that_names_the_fix() {
         (
             "[server]\nwrkers = 3\n",
             vec!["list"],
+            "[server] wrkers is not a key: did you mean workers?",
+        ),
+        (
+            "[server]\nzzzz = 3\n",
+            vec!["list"],
             "proxy.toml lists every key",
         ),
         (
@@ -895,7 +900,7 @@ fn newcomer_errors_are_one_line_that_names_the_fix() {
         (
             "[server]\nport = 70000\n",
             vec!["serve"],
-            "[server] port must be a whole number from 1 to 65535, not 70000",
+            "[server] port must be a whole number from 0 to 65535 (0: any free port), not 70000",
         ),
         (
             "",
