@@ -371,10 +371,13 @@ impl Install {
         if real.starts_with("/usr/bin") || real.starts_with("/usr/share/yt-dlp") {
             return Install::Debian;
         }
-        if head.starts_with(b"#!") {
+        // yt-dlp's own release file `yt-dlp` is a zipped Python app behind
+        // a `#!` line: standalone too (`yt-dlp -U`), not pip's script.
+        let zipped = head.windows(4).any(|w| w == b"PK\x03\x04");
+        if head.starts_with(b"#!") && !zipped {
             return Install::Pip(found.to_path_buf());
         }
-        if head.starts_with(b"\x7fELF") {
+        if head.starts_with(b"\x7fELF") || zipped {
             return Install::Standalone(found.to_path_buf());
         }
         Install::Unknown
@@ -641,6 +644,15 @@ mod tests {
                 b"#!/usr/bin/python3"
             ),
             Install::Pip(PathBuf::from("/home/pi/.local/bin/yt-dlp"))
+        );
+        // The release's zipapp, as the README's `curl … -o /usr/local/bin/yt-dlp` installs it.
+        assert_eq!(
+            Install::of(
+                p("/usr/local/bin/yt-dlp"),
+                p("/usr/local/bin/yt-dlp"),
+                b"#!/usr/bin/env python3\nPK\x03\x04\x14\x00"
+            ),
+            Install::Standalone(PathBuf::from("/usr/local/bin/yt-dlp"))
         );
         assert!(
             Install::Debian

@@ -56,6 +56,7 @@ pub fn health(
     let mut body = serde_json::json!({
         "status": "ok",
         "service": "icyproxy",
+        "database": store.path().display().to_string(),
         "tracks": tracks,
         "active_streams": metrics.active_streams(),
         "resolver": metrics.resolver_health(),

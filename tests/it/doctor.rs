@@ -57,7 +57,8 @@ impl Setup {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 
-    /// Writes proxy.toml: a database in the directory, port 0, `extra`.
+    /// Writes proxy.toml: a database in the directory (unless `extra` has
+    /// a `[store]`), port 0, `extra`.
     fn config(&self, extra: &str) {
         let mpd = if extra.contains("[mpd]") {
             ""
@@ -69,9 +70,14 @@ impl Setup {
         } else {
             "\n[server]\nport = 0\n"
         };
+        let store = if extra.contains("[store]") {
+            ""
+        } else {
+            "[store]\npath = \"tracks.db\"\n"
+        };
         std::fs::write(
             self.path("proxy.toml"),
-            format!("[store]\npath = \"tracks.db\"\n{extra}{server}{mpd}"),
+            format!("{store}{extra}{server}{mpd}"),
         )
         .expect("config");
     }
@@ -504,8 +510,22 @@ fn a_taken_port_is_told_from_icyproxy_answering_there() {
     );
     drop(taken);
     let served = crate::common::Served::start("[resolver]\ncommand = []\n", &[]);
+    // Another database than the one this config names: said, not ✔.
     s.config(&format!(
         "[resolver]\ncommand = []\n[server]\nport = {}\n",
+        served.addr.port()
+    ));
+    s.doctor().fails(
+        "listen",
+        &format!(
+            "serves another database ({}",
+            served.db().canonicalize().expect("db").display()
+        ),
+        "--config FILE",
+    );
+    s.config(&format!(
+        "[store]\npath = {:?}\n[resolver]\ncommand = []\n[server]\nport = {}\n",
+        served.db().display().to_string(),
         served.addr.port()
     ));
     let r = s.doctor();
@@ -540,8 +560,10 @@ fn the_running_service_s_own_warnings_are_checks() {
     );
     // Here it exists and is writable; the service still said otherwise.
     std::fs::create_dir(&playlists).expect("mkdir");
+    let store = |db: PathBuf| format!("[store]\npath = {:?}\n", db.display().to_string());
     s.config(&format!(
-        "{config}[server]\nport = {}\n",
+        "{}{config}[server]\nport = {}\n",
+        store(served.db()),
         served.addr.port()
     ));
     let r = s.doctor();
@@ -556,7 +578,11 @@ fn the_running_service_s_own_warnings_are_checks() {
 
     // A server that found nothing wrong adds no check.
     let fine = crate::common::Served::start(&config, &[]);
-    s.config(&format!("{config}[server]\nport = {}\n", fine.addr.port()));
+    s.config(&format!(
+        "{}{config}[server]\nport = {}\n",
+        store(fine.db()),
+        fine.addr.port()
+    ));
     let r = s.doctor();
     assert_eq!(r.code, Some(0), "{}", r.json);
     assert!(
@@ -717,4 +743,25 @@ fn the_probe_runs_with_the_service_s_cookies_and_changes_nothing() {
         &format!("the cookies in {} no longer log in", jar.display()),
         "export them again",
     );
+}
+
+/// A resolver that is not yt-dlp (the shipped stand-in, a user's script)
+/// is not asked for `--version`: the probe tells whether it works, and
+/// doctor passes when it does.
+#[test]
+fn a_resolver_that_is_not_yt_dlp_passes_on_its_probe() {
+    let origin = Origin::start();
+    let s = Setup::new();
+    let calls = s.path("calls");
+    s.config(&format!(
+        "[resolver]\ncommand = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n",
+        fixture("fake-resolver").display().to_string(),
+        calls.display().to_string(),
+        origin.url("/audio/3000000")
+    ));
+    s.database();
+    let r = s.doctor();
+    assert_eq!(r.check("resolver").0, "ok", "{}", r.json);
+    assert_eq!(r.check("probe resolve").0, "ok", "{}", r.json);
+    assert_eq!(r.code, Some(0), "{}", r.json);
 }

@@ -262,3 +262,26 @@ fn every_command_says_a_failure_classified_with_its_fix_once() {
         );
     }
 }
+
+/// `curl -I` of a failing id: `HEAD` has no body, so the reason comes in
+/// `X-Icyproxy-Error` (the cause's name), on `GET` too.
+#[test]
+fn a_failing_head_says_why_in_a_header() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mode = dir.path().join("mode");
+    std::fs::write(&mode, "bot").expect("mode");
+    let calls = dir.path().join("calls");
+    let proxy = Proxy::start_with(&resolver(&mode, &calls, "http://127.0.0.1:9/a"));
+    let head = request(proxy.addr, "HEAD", "/proxy/dQw4w9WgXcQ/", &[]);
+    assert_eq!(head.status, 502);
+    assert_eq!(head.header("x-icyproxy-error"), Some("YouTube's bot check"));
+    let get = get(proxy.addr, "/proxy/dQw4w9WgXcQ/", &[]);
+    assert_eq!(get.header("x-icyproxy-error"), Some("YouTube's bot check"));
+    let missing = crate::common::get(proxy.addr, "/nowhere", &[]);
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing
+            .header("x-icyproxy-error")
+            .is_some_and(|r| r.starts_with("not found"))
+    );
+}

@@ -64,6 +64,14 @@ fn show_path(path: Option<&std::ffi::OsStr>) -> String {
 /// release date).
 fn version_check(program: &Path, is_ytdlp: bool, install: &Install) -> Check {
     let shown = program.display();
+    if !is_ytdlp {
+        // A script of the user's (or a stand-in) need not know --version:
+        // the probe below tells whether it resolves.
+        return Check::ok(
+            "resolver",
+            format!("{shown} (not yt-dlp: the probe tries it)"),
+        );
+    }
     let version = match version_of(program, "--version") {
         Ok(v) => v,
         Err(why) => {
@@ -74,9 +82,6 @@ fn version_check(program: &Path, is_ytdlp: bool, install: &Install) -> Check {
             );
         }
     };
-    if !is_ytdlp {
-        return Check::ok("resolver", format!("{shown}: {version}"));
-    }
     if *install == Install::Debian {
         return Check::fail(
             "resolver",
