@@ -765,3 +765,34 @@ fn a_resolver_that_is_not_yt_dlp_passes_on_its_probe() {
     assert_eq!(r.check("probe resolve").0, "ok", "{}", r.json);
     assert_eq!(r.code, Some(0), "{}", r.json);
 }
+
+/// With a token, a service on a network address answers its whole
+/// `/health` only with it: doctor sends it, and still reads the service's
+/// own warnings.
+#[test]
+fn doctor_reads_a_tokened_service_s_warnings_from_a_network_address() {
+    let s = Setup::new();
+    let lan = crate::common::lan_address();
+    let token = "doctor-token-0123456789";
+    let playlists = s.path("mpd-playlists");
+    let config = format!(
+        "[resolver]\ncommand = []\n[playlists]\nmpd_dir = {:?}\n",
+        playlists.display().to_string()
+    );
+    let served = crate::common::Served::start(
+        &format!("{config}[server]\nhost = \"{lan}\"\ntoken = {token:?}\n"),
+        &[],
+    );
+    std::fs::create_dir(&playlists).expect("mkdir");
+    s.config(&format!(
+        "[store]\npath = {:?}\n{config}[server]\nhost = \"{lan}\"\nport = {}\ntoken = {token:?}\n",
+        served.db().display().to_string(),
+        served.addr.port()
+    ));
+    let r = s.doctor();
+    r.fails(
+        "service",
+        "[playlists] mpd_dir: ",
+        "its own user, groups and sandbox",
+    );
+}

@@ -75,7 +75,12 @@ struct Running {
 /// warnings it reports and the database it serves.
 fn running_icyproxy(config: &Config) -> Option<Running> {
     let upstream = Upstream::new(&config.upstream).ok()?;
-    let url = format!("{}/health", config.server.url().base());
+    // The token, when set, for the whole answer from an address that is
+    // not loopback.
+    let url = match config.server.token() {
+        Some(token) => format!("{}/health?token={token}", config.server.url().base()),
+        None => format!("{}/health", config.server.url().base()),
+    };
     let (body, _) = upstream.fetch_small(&url, 64 * 1024).ok()?;
     let health: serde_json::Value = serde_json::from_slice(&body).ok()?;
     if health["service"] != "icyproxy" {
