@@ -13,8 +13,8 @@ use crate::common::{Origin, dead_port, fixture};
 
 /// A directory with a config, a `bin/` that is the whole PATH (so the
 /// machine's own yt-dlp or node are not found), and what the test adds.
-struct Setup {
-    dir: tempfile::TempDir,
+pub(crate) struct Setup {
+    pub(crate) dir: tempfile::TempDir,
     /// Extra environment for the run.
     env: Vec<(String, String)>,
 }
@@ -22,7 +22,7 @@ struct Setup {
 impl Setup {
     /// `bin/` holds bash and date (the stand-ins are bash scripts),
     /// `yt-dlp` (the stand-in) and a `deno` that answers `--version`.
-    fn new() -> Setup {
+    pub(crate) fn new() -> Setup {
         let dir = tempfile::tempdir().expect("tempdir");
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).expect("bin");
@@ -46,12 +46,12 @@ impl Setup {
         setup
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// An executable `bin/NAME` running `body`.
-    fn script(&self, name: &str, body: &str) {
+    pub(crate) fn script(&self, name: &str, body: &str) {
         let path = self.path("bin").join(name);
         std::fs::write(&path, format!("#!/usr/bin/env bash\n{body}\n")).expect("script");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -59,7 +59,7 @@ impl Setup {
 
     /// Writes proxy.toml: a database in the directory (unless `extra` has
     /// a `[store]`), port 0, `extra`.
-    fn config(&self, extra: &str) {
+    pub(crate) fn config(&self, extra: &str) {
         let mpd = if extra.contains("[mpd]") {
             ""
         } else {
@@ -83,7 +83,7 @@ impl Setup {
     }
 
     /// The resolver line for the stand-in in `mode`, its URLs on `base`.
-    fn resolver(mode: &str, base: &str, extra_args: &str) -> String {
+    pub(crate) fn resolver(mode: &str, base: &str, extra_args: &str) -> String {
         format!(
             "[resolver]\ncommand = [\"yt-dlp\", \"mode={mode}\", \"base={base}\", \"duration=180\", \
              {extra_args}\"--no-warnings\", \"-f\", \"bestaudio\", \"-j\", \
@@ -92,7 +92,7 @@ impl Setup {
     }
 
     /// Creates the database with one track (through the binary).
-    fn database(&self) {
+    pub(crate) fn database(&self) {
         let o = self.command(&[
             "add",
             "dQw4w9WgXcQ",
@@ -104,7 +104,7 @@ impl Setup {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
 
-    fn command(&self, args: &[&str]) -> Output {
+    pub(crate) fn command(&self, args: &[&str]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_icyproxy"));
         c.current_dir(self.dir.path())
             .env("PATH", self.path("bin"))
@@ -121,7 +121,7 @@ impl Setup {
 
     /// `doctor --json`: the exit code and the checks by name (the last
     /// one of a name wins; names repeat only for "resolver").
-    fn doctor(&self) -> Report {
+    pub(crate) fn doctor(&self) -> Report {
         let o = self.command(&["doctor", "--json"]);
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
         let json: serde_json::Value = serde_json::from_str(&text)
@@ -133,14 +133,14 @@ impl Setup {
     }
 }
 
-struct Report {
-    code: Option<i32>,
-    json: serde_json::Value,
+pub(crate) struct Report {
+    pub(crate) code: Option<i32>,
+    pub(crate) json: serde_json::Value,
 }
 
 impl Report {
     /// `(status, detail, fix)` of the check named `name`.
-    fn check(&self, name: &str) -> (String, String, String) {
+    pub(crate) fn check(&self, name: &str) -> (String, String, String) {
         let checks = self.json["checks"].as_array().expect("checks");
         let c = checks
             .iter()
@@ -150,7 +150,7 @@ impl Report {
         (text("status"), text("detail"), text("fix"))
     }
 
-    fn failed(&self) -> Vec<String> {
+    pub(crate) fn failed(&self) -> Vec<String> {
         self.json["checks"]
             .as_array()
             .expect("checks")
@@ -161,7 +161,7 @@ impl Report {
     }
 
     /// Asserts exit 1 and that `name` failed with a fix containing `fix`.
-    fn fails(&self, name: &str, detail: &str, fix: &str) {
+    pub(crate) fn fails(&self, name: &str, detail: &str, fix: &str) {
         assert_eq!(self.code, Some(1), "{}", self.json);
         let (status, d, f) = self.check(name);
         assert_eq!(status, "fail", "{name}: {}", self.json);
@@ -171,7 +171,7 @@ impl Report {
 }
 
 /// Every file under `dir` with its size and modification time.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+pub(crate) fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
@@ -328,38 +328,6 @@ fn no_js_runtime_is_named_with_the_fix() {
     let (status, _, fix) = s.doctor().check("js runtime");
     assert_eq!(status, "warn");
     assert!(fix.contains("\"--js-runtimes\", \"node\""), "{fix}");
-}
-
-#[test]
-fn cookies_readable_by_others_are_named_with_the_fix() {
-    let origin = Origin::start();
-    let s = Setup::new();
-    let jar = s.path("cookies.txt");
-    std::fs::write(
-        &jar,
-        "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t4102444800\tLOGIN_INFO\tx\n",
-    )
-    .expect("jar");
-    std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    s.config(&format!(
-        "{}cookies_file = {:?}\n",
-        Setup::resolver("ok", &origin.url("/audio/3000000"), ""),
-        jar.display().to_string()
-    ));
-    s.doctor()
-        .fails("cookies", "is open to other users (mode 644)", "chmod 600");
-    std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    let r = s.doctor();
-    assert_eq!(r.code, Some(0), "{}", r.json);
-    assert_eq!(r.check("cookies").0, "ok");
-    // Expired by the jar's own column.
-    std::fs::write(
-        &jar,
-        "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t1600000000\tLOGIN_INFO\tx\n",
-    )
-    .expect("jar");
-    s.doctor()
-        .fails("cookies", "LOGIN_INFO has expired", "export them again");
 }
 
 #[test]
@@ -635,164 +603,5 @@ fn serve_says_at_start_what_is_missing() {
             .count(),
         1,
         "{lines:?}"
-    );
-}
-
-/// One rule for the jar: a group-readable one (`chmod 640`, as doctor
-/// once recommended) is refused alike by the service's runs, doctor and
-/// the start's warnings in `/health`, with the same words.
-#[test]
-fn a_group_readable_jar_is_refused_alike_by_the_service_doctor_and_health() {
-    let origin = Origin::start();
-    let jars = tempfile::tempdir().expect("tempdir");
-    let jar = jars.path().join("cookies.txt");
-    std::fs::write(
-        &jar,
-        "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t4102444800\tLOGIN_INFO\tx\n",
-    )
-    .expect("jar");
-    std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o640)).expect("chmod");
-    let calls = jars.path().join("calls");
-    let said = format!(
-        "{} is open to other users (mode 640): it holds your YouTube login; make it yours \
-         alone: chmod 600 {}",
-        jar.display(),
-        jar.display()
-    );
-    let served = crate::common::Served::start(
-        &format!(
-            "{}cookies_file = {:?}\n",
-            crate::common::fake_resolver("json", &calls, &origin.url("/audio/3000")),
-            jar.display().to_string()
-        ),
-        &[],
-    );
-    // The service: a new id's run is refused, and nothing ran.
-    let reply = crate::common::get(served.addr, "/proxy/dQw4w9WgXcQ/", &[]);
-    assert_eq!(reply.status, 500, "{}", reply.body_text());
-    assert!(reply.body_text().contains(&said), "{}", reply.body_text());
-    assert!(!calls.exists(), "the resolver ran without its cookies");
-    // /health's warnings.
-    let health = crate::common::health(served.addr);
-    let warned = health["warnings"].to_string();
-    assert!(warned.contains(&said), "{health}");
-    // Doctor.
-    let o = served.cli(&["doctor", "--json"]);
-    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("doctor's json");
-    let check = json["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .find(|c| c["check"] == "cookies")
-        .unwrap_or_else(|| panic!("no cookies check: {json}"))
-        .clone();
-    assert_eq!(check["status"], "fail", "{check}");
-    let doctor = format!(
-        "{}; {}",
-        check["detail"].as_str().unwrap_or(""),
-        check["fix"].as_str().unwrap_or("")
-    );
-    assert_eq!(doctor, said);
-    assert_eq!(o.status.code(), Some(1));
-}
-
-/// The probe runs as the service's runs do: with `--cookies` and a private
-/// copy of the service's jar (removed after, nothing kept), and a bot
-/// check with cookies set is told as the service tells it.
-#[test]
-fn the_probe_runs_with_the_service_s_cookies_and_changes_nothing() {
-    let origin = Origin::start();
-    let s = Setup::new();
-    let jar = s.path("cookies.txt");
-    std::fs::write(
-        &jar,
-        "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t4102444800\tLOGIN_INFO\tx\n",
-    )
-    .expect("jar");
-    std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    let argv_log = s.path("argv.log");
-    let config = |mode: &str| {
-        format!(
-            "{}cookies_file = {:?}\n",
-            Setup::resolver(
-                mode,
-                &origin.url("/audio/3000000"),
-                &format!("\"argv={}\", ", argv_log.display())
-            ),
-            jar.display().to_string()
-        )
-    };
-    s.config(&config("ok"));
-    s.database();
-    let before = snapshot(s.dir.path());
-    let r = s.doctor();
-    assert_eq!(r.check("probe resolve").0, "ok", "{}", r.json);
-    let argv = std::fs::read_to_string(&argv_log).expect("the probe ran");
-    let lent = argv
-        .split_once("--cookies ")
-        .and_then(|(_, rest)| rest.split(' ').next())
-        .unwrap_or_else(|| panic!("no --cookies: {argv}"));
-    assert_ne!(lent, jar.display().to_string(), "never the user's file");
-    assert!(!Path::new(lent).exists(), "{lent} left behind");
-    std::fs::remove_file(&argv_log).expect("rm");
-    assert_eq!(snapshot(s.dir.path()), before, "doctor changed a file");
-
-    s.config(&config("bot"));
-    s.doctor().fails(
-        "probe resolve",
-        &format!("the cookies in {} no longer log in", jar.display()),
-        "export them again",
-    );
-}
-
-/// A resolver that is not yt-dlp (the shipped stand-in, a user's script)
-/// is not asked for `--version`: the probe tells whether it works, and
-/// doctor passes when it does.
-#[test]
-fn a_resolver_that_is_not_yt_dlp_passes_on_its_probe() {
-    let origin = Origin::start();
-    let s = Setup::new();
-    let calls = s.path("calls");
-    s.config(&format!(
-        "[resolver]\ncommand = [{:?}, {:?}, \"json\", {:?}, \"{{video_id}}\"]\n",
-        fixture("fake-resolver").display().to_string(),
-        calls.display().to_string(),
-        origin.url("/audio/3000000")
-    ));
-    s.database();
-    let r = s.doctor();
-    assert_eq!(r.check("resolver").0, "ok", "{}", r.json);
-    assert_eq!(r.check("probe resolve").0, "ok", "{}", r.json);
-    assert_eq!(r.code, Some(0), "{}", r.json);
-}
-
-/// With a token, a service on a network address answers its whole
-/// `/health` only with it: doctor sends it, and still reads the service's
-/// own warnings.
-#[test]
-fn doctor_reads_a_tokened_service_s_warnings_from_a_network_address() {
-    let s = Setup::new();
-    let lan = crate::common::lan_address();
-    let token = "doctor-token-0123456789";
-    let playlists = s.path("mpd-playlists");
-    let config = format!(
-        "[resolver]\ncommand = []\n[playlists]\nmpd_dir = {:?}\n",
-        playlists.display().to_string()
-    );
-    let served = crate::common::Served::start(
-        &format!("{config}[server]\nhost = \"{lan}\"\ntoken = {token:?}\n"),
-        &[],
-    );
-    std::fs::create_dir(&playlists).expect("mkdir");
-    s.config(&format!(
-        "[store]\npath = {:?}\n{config}[server]\nhost = \"{lan}\"\nport = {}\ntoken = {token:?}\n",
-        served.db().display().to_string(),
-        served.addr.port()
-    ));
-    let r = s.doctor();
-    r.fails(
-        "service",
-        "[playlists] mpd_dir: ",
-        "its own user, groups and sandbox",
     );
 }
