@@ -600,7 +600,14 @@ mod tests {
         for class in Class::ALL {
             assert!(!class.label().is_empty());
             assert!(class.fix("yt-dlp -U").len() > 20);
+            // Cookies are set one way: cookies_file (--cookies in a command is refused).
+            assert!(!class.fix("yt-dlp -U").contains("\"--cookies\""), "{class}");
         }
+        assert!(
+            Class::RateLimited
+                .fix("")
+                .contains("[resolver] cookies_file")
+        );
         assert!(
             Class::Outdated
                 .fix("pipx upgrade yt-dlp")
