@@ -7,9 +7,10 @@
 use std::ffi::OsStr;
 use std::path::PathBuf;
 
-use crate::catalog::cookies::{self, Refused};
+use crate::catalog::cookies::{Cookies, Refused};
 use crate::catalog::settings::{PlaylistsSettings, ResolverSettings};
 use crate::catalog::ytdlp_error;
+use crate::config::Config;
 use crate::permissions::{self, Want};
 
 /// The resolver program, as the service would run it.
@@ -54,10 +55,10 @@ pub fn mpd_dir(playlists: &PlaylistsSettings) -> Option<PathCheck> {
 }
 
 /// `[resolver] cookies_file`, when set: lent to yt-dlp by the service's
-/// own rule ([`cookies::private_jar`])?
-pub fn cookies_file(resolver: &ResolverSettings) -> Option<(PathBuf, Result<(), Refused>)> {
-    let path = resolver.cookies_file()?;
-    Some((path.to_path_buf(), cookies::private_jar(path)))
+/// own rule ([`Cookies::usable`])?
+pub fn cookies_file(config: &Config) -> Option<(PathBuf, Result<(), Refused>)> {
+    let cookies: Cookies = config.cookies()?;
+    Some((cookies.file().to_path_buf(), cookies.usable()))
 }
 
 #[cfg(test)]
@@ -96,12 +97,10 @@ mod tests {
 
     #[test]
     fn no_cookies_file_is_nothing_to_check() {
-        assert_eq!(cookies_file(&resolver(&["yt-dlp"])), None);
-        let named = cookies_file(&ResolverSettings {
-            cookies_file: PathBuf::from("/no/such/jar.txt"),
-            ..resolver(&["yt-dlp"])
-        })
-        .expect("set");
+        let config = |extra: &str| Config::from_toml(extra, None).expect("valid");
+        assert_eq!(cookies_file(&config("")), None);
+        let named = cookies_file(&config("[resolver]\ncookies_file = \"/no/such/jar.txt\"\n"))
+            .expect("set");
         assert_eq!(named.0, PathBuf::from("/no/such/jar.txt"));
         assert!(named.1.is_err());
     }

@@ -154,7 +154,7 @@ fn start_warnings(config: &Config) -> Vec<String> {
              steps)"
         ));
     }
-    if let Some((_, Err(refused))) = checks::cookies_file(&config.resolver) {
+    if let Some((_, Err(refused))) = checks::cookies_file(config) {
         warnings.push(format!(
             "[resolver] cookies_file {refused} (until then every yt-dlp run fails)"
         ));

@@ -131,12 +131,39 @@ impl Cookies {
         &self.user
     }
 
-    /// Checks the user's file ([`private_jar`]) and brings the service's
-    /// copy up to date with it.
+    /// Whether these cookies may be lent by this user: the user's file by
+    /// [`private_jar`], and the service's copy, when there is one, this
+    /// user's too (another user's copy is neither read nor replaced: a
+    /// member of the service's group runs as the service's user).
+    pub fn usable(&self) -> std::result::Result<(), Refused> {
+        private_jar(&self.user)?;
+        let me = crate::permissions::Identity::current();
+        let Some((me, copy)) = me.zip(fs::metadata(&self.copy).ok()) else {
+            return Ok(());
+        };
+        if copy.uid() != me.uid {
+            return Err(Refused {
+                found: format!(
+                    "{}: its copy {} belongs to user {}, not to this user ({})",
+                    self.user.display(),
+                    self.copy.display(),
+                    copy.uid(),
+                    me.uid
+                ),
+                fix: "run icyproxy as that user (the packaged service's: sudo -u icyproxy \
+                      icyproxy ...)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks these cookies ([`Cookies::usable`]) and brings the service's
+    /// copy up to date with the user's file.
     pub fn check(&self) -> Result<()> {
         let user = &self.user;
         let shown = user.display();
-        private_jar(user)
+        self.usable()
             .map_err(|refused| Error::Config(format!("[resolver] cookies_file {refused}")))?;
         let meta = fs::metadata(user)
             .map_err(|e| Error::io(format!("cannot read cookies_file {shown}"), e))?;
@@ -163,7 +190,7 @@ impl Cookies {
     /// A private copy of the jar for one run (after [`Cookies::check`]).
     pub fn lend(&self) -> Result<Lent> {
         let (jar, near) = if self.read_only {
-            private_jar(&self.user)
+            self.usable()
                 .map_err(|refused| Error::Config(format!("[resolver] cookies_file {refused}")))?;
             let newest = match modified(&self.copy) >= modified(&self.user) {
                 true => &self.copy,
@@ -345,6 +372,28 @@ mod tests {
         }
         let gone = private_jar(&dir.path().join("none.txt")).expect_err("missing");
         assert!(gone.found.contains("cannot read it"), "{gone}");
+    }
+
+    #[test]
+    fn another_user_s_copy_is_neither_read_nor_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cookies = jar(dir.path(), 0o600);
+        cookies.lend().expect("the first run makes the copy");
+        // As root (the tests' user here), hand the copy to another user.
+        if std::os::unix::fs::chown(&cookies.copy, Some(4321), None).is_err() {
+            eprintln!("not root: cannot give the copy to another user; skipped");
+            return;
+        }
+        let before = fs::read(&cookies.copy).expect("copy");
+        fs::write(&cookies.user, "# Netscape HTTP Cookie File\n# newer\n").expect("export");
+        let e = cookies.lend().expect_err("refused").to_string();
+        assert!(e.contains("belongs to user 4321"), "{e}");
+        assert!(e.contains("sudo -u icyproxy"), "{e}");
+        assert_eq!(
+            fs::read(&cookies.copy).expect("copy"),
+            before,
+            "not replaced"
+        );
     }
 
     #[test]

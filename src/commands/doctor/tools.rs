@@ -225,7 +225,7 @@ fn major_version(text: &str) -> Option<u32> {
 /// ([`crate::catalog::cookies::private_jar`]), then not expired. `None`
 /// when there is none.
 pub fn cookies(config: &Config) -> Option<Check> {
-    let (path, usable) = shared::cookies_file(&config.resolver)?;
+    let (path, usable) = shared::cookies_file(config)?;
     let shown = path.display().to_string();
     if let Err(refused) = usable {
         return Some(Check::fail("cookies", refused.found, refused.fix));
