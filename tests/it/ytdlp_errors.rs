@@ -261,6 +261,12 @@ fn every_command_says_a_failure_classified_with_its_fix_once() {
             "{args:?}: {said}"
         );
     }
+    // A failure the classifier does not know keeps yt-dlp's own words.
+    let url = "https://music.youtube.com/playlist?list=PLnone";
+    let o = crate::common::icyproxy(&env, &["playlist", "import", url], None);
+    let said = crate::common::stderr(&o);
+    assert!(said.contains("The playlist does not exist"), "{said}");
+    assert!(!said.contains("resolver failed"), "{said}");
 }
 
 /// `curl -I` of a failing id: `HEAD` has no body, so the reason comes in
