@@ -200,7 +200,12 @@ impl Config {
         if config.cover.cache_dir.as_os_str().is_empty() {
             config.cover.cache_dir = covers_beside(&config.store.path);
         }
-        config.validate(&name)?;
+        config
+            .validate()
+            .map_err(|BadKey { key, why }| match words::line_of(text, key) {
+                Some(place) => Error::Config(format!("{name} {place}: {key} {why}")),
+                None => Error::Config(format!("{name}: {key} {why}")),
+            })?;
         Ok(config)
     }
 
@@ -219,13 +224,14 @@ impl Config {
                 self.cover.cache_dir = covers_beside(&self.store.path);
             }
         }
-        self.validate("command line")?;
+        self.validate()
+            .map_err(|BadKey { key, why }| Error::Config(format!("command line: {key} {why}")))?;
         Ok(self)
     }
 
     /// Each section's own check, in the file's order.
-    fn validate(&self, name: &str) -> Result<()> {
-        let checked = settings::first([
+    fn validate(&self) -> Checked {
+        settings::first([
             self.server.check(),
             self.store.check(),
             self.icy.check(),
@@ -235,8 +241,7 @@ impl Config {
             self.mpd.check(),
             self.youtube.check(),
             self.doctor.check(),
-        ]);
-        checked.map_err(|BadKey { key, why }| Error::Config(format!("{name}: {key} {why}")))
+        ])
     }
 
     /// Where MPD reaches this server: `[playlists] base_url`, or else
@@ -570,11 +575,16 @@ mod tests {
         );
         assert!(
             err("[server]\nworkers = 0\n")
-                .ends_with("/etc/icy/proxy.toml: [server] workers must be between 1 and 1024")
+                .ends_with("/etc/icy/proxy.toml line 2 (`workers = 0`): [server] workers must be between 1 and 1024")
         );
         assert!(
             err("[playlists]\nlibrary_minutes = 20000\n")
                 .ends_with("[playlists] library_minutes must be between 0 and 10080 (a week)")
+        );
+        assert!(
+            err("[server]\nport = 1\n\n[icy]\nmetaint = 0 # off\n").ends_with(
+                "proxy.toml line 5 (`metaint = 0 # off`): [icy] metaint must be between 1 and 1048576"
+            )
         );
         let off = Config::from_toml("[mpd]\naddress = \"\"\n", None).expect("valid");
         assert_eq!(off.mpd.address(), None);

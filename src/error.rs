@@ -142,6 +142,28 @@ impl Error {
         }
     }
 
+    /// The reason in a few words, for the `X-Icyproxy-Error` header (a
+    /// `HEAD` has no body to say it in): a resolver's named cause
+    /// (`YouTube's bot check`), else the whole text; one line of ASCII, at
+    /// most 200 characters.
+    pub fn reason(&self) -> String {
+        let text = match self {
+            Error::Resolver(f) | Error::PlaylistSource(f) => match (&f.how, &f.cause) {
+                (crate::subprocess::How::LoginNeeded { .. }, _) | (_, None) => f.to_string(),
+                (_, Some(cause)) => cause.label.to_owned(),
+            },
+            Error::RecentlyFailed { cause, .. } => return cause.reason(),
+            other => other.to_string(),
+        };
+        text.chars()
+            .map(|c| match c {
+                ' '..='~' => c,
+                _ => '?',
+            })
+            .take(200)
+            .collect()
+    }
+
     /// Extra headers that belong with this error's response.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {

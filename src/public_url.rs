@@ -51,9 +51,46 @@ impl PublicUrl {
     }
 }
 
+/// Whether `base` (`http://host[:port][/...]`) names this machine by a
+/// loopback host (`127.x.x.x`, `::1`, `localhost`): a client reaching
+/// the server by it asks from loopback and needs no token.
+pub fn is_loopback(base: &str) -> bool {
+    let rest = base.split_once("://").map_or(base, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_bases() {
+        for base in [
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:8080/x",
+            "http://127.1.2.3",
+        ] {
+            assert!(is_loopback(base), "{base}");
+        }
+        for base in [
+            "http://pi.local:8080",
+            "http://192.168.1.2:8080",
+            "http://[fe80::1]:1",
+            "http://localhost.evil.example",
+        ] {
+            assert!(!is_loopback(base), "{base}");
+        }
+    }
 
     #[test]
     fn the_port_is_the_one_named_or_the_schemes() {

@@ -155,6 +155,7 @@ impl<W: Write> Write for BodyWriter<W> {
 pub fn respond_error(request: tiny_http::Request, error: &crate::error::Error) -> Outcome {
     let mut headers = error.headers();
     headers.push(("Content-Type", "text/plain; charset=utf-8".into()));
+    headers.push(("X-Icyproxy-Error", error.reason()));
     let text = error.to_string();
     let mut outcome = respond_small(
         request,

@@ -176,18 +176,30 @@ impl fmt::Display for Failure {
 }
 
 /// What to do when YouTube wants an account: `cookies` is the user's
-/// cookies file, if one is set.
-/// What a jar that does not log in (or none) needs, for yt-dlp and the
+/// cookies file, if one is set. What a jar that does not log in (or none) needs, for yt-dlp and the
 /// reader alike.
 pub fn login_needed(cookies: Option<&str>) -> String {
+    let (found, fix) = login_parts(cookies);
     match cookies {
-        Some(file) => format!(
-            "the cookies in {file} no longer log in; export them again (from a private \
-             browser window: README, \"Your library and search\")"
+        Some(_) => format!("{found}; {fix}"),
+        None => format!("{found}: {fix}"),
+    }
+}
+
+/// [`login_needed`] as what was found and what to do.
+pub fn login_parts(cookies: Option<&str>) -> (String, String) {
+    let export = "(from a private browser window: README, \"Your library and search\")";
+    match cookies {
+        Some(file) => (
+            format!("the cookies in {file} no longer log in"),
+            format!("export them again {export}"),
         ),
-        None => "YouTube asks to sign in: set [resolver] cookies_file to cookies exported \
-                 from your browser (README, \"Your library and search\")"
-            .to_owned(),
+        None => (
+            "YouTube asks to sign in".to_owned(),
+            "set [resolver] cookies_file to cookies exported from your browser (README, \
+             \"Your library and search\")"
+                .to_owned(),
+        ),
     }
 }
 
@@ -396,12 +408,17 @@ fn collect(rx: &Receiver<Vec<u8>>, grace: Duration) -> Vec<u8> {
 /// `argv` with `options` inserted just before the first element that
 /// contains `marker` (`"{url}"`, `"{video_id}"`), or at the end when none
 /// does: where yt-dlp, and a wrapper that passes its last arguments on,
-/// both take them.
+/// both take them. A `--` ahead of that place gets them before it.
 pub fn insert_before(argv: &[String], marker: &str, options: &[String]) -> Vec<String> {
-    let at = argv
+    let marked = argv
         .iter()
         .position(|a| a.contains(marker))
         .unwrap_or(argv.len());
+    // After a "--" options are arguments: they go before it.
+    let at = argv[..marked]
+        .iter()
+        .position(|a| a == "--")
+        .unwrap_or(marked);
     let mut out = Vec::with_capacity(argv.len() + options.len());
     out.extend_from_slice(&argv[..at]);
     out.extend_from_slice(options);
@@ -519,6 +536,11 @@ mod tests {
         assert_eq!(
             insert_before(&argv, "{video_id}", &opts),
             ["yt-dlp", "-J", "{url}", "x", "--cookies", "c"]
+        );
+        let dashed: Vec<String> = ["yt-dlp", "-J", "--", "{url}"].map(String::from).to_vec();
+        assert_eq!(
+            insert_before(&dashed, "{url}", &opts),
+            ["yt-dlp", "-J", "--cookies", "c", "--", "{url}"]
         );
     }
 

@@ -1,8 +1,9 @@
 //! Commands sent over MPD's channel `icyproxy` (`mpc sendmessage icyproxy
 //! "search daft punk"`), so a client that only speaks MPD can search.
 //! The follower hands each message over; one thread (`mpd-commands`) runs
-//! them in turn, since yt-dlp takes seconds. A command that fails is
-//! logged with its cause; nothing here can stop the follower.
+//! them in turn, since yt-dlp takes seconds. What each command did, or
+//! why it failed, is logged and answered on the channel `icyproxy-reply`
+//! (for a client subscribed to it); nothing here can stop the follower.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -106,16 +107,23 @@ impl Budget {
         true
     }
 
-    /// Says a refusal: the first of a streak at warn, the rest at debug.
-    fn refused(&mut self, text: &str) {
+    /// Says a refusal: the first of a streak at warn (and returned, to
+    /// answer), the rest at debug.
+    fn refused(&mut self, text: &str) -> Option<String> {
         let why = format!(
             "more than {} commands reaching YouTube in a minute ([mpd] channel_per_minute): \
              {text:?} dropped",
             self.per_minute
         );
         match std::mem::replace(&mut self.said, true) {
-            false => warn!("MPD channel: {why}"),
-            true => log::debug!("MPD channel: {why}"),
+            false => {
+                warn!("MPD channel: {why}");
+                Some(why)
+            }
+            true => {
+                log::debug!("MPD channel: {why}");
+                None
+            }
         }
     }
 }
@@ -167,48 +175,65 @@ impl Commands {
                 Err(RecvTimeoutError::Disconnected) => return,
             };
             if parse(&text).reaches_youtube() && !budget.take(Instant::now()) {
-                budget.refused(&text);
+                if let Some(why) = budget.refused(&text) {
+                    self.reply(&why);
+                }
                 continue;
             }
             let store = match lazy.get() {
                 Ok(store) => store,
                 Err(e) => {
                     warn!("MPD channel: {text:?} not run: {e}");
+                    self.reply(&format!("{text:?} not run: {e}"));
                     continue;
                 }
             };
-            if let Err(e) = self.handle(store, &text) {
-                warn!("MPD channel: {text:?} failed: {e}");
+            match self.handle(store, &text) {
+                Ok(said) => {
+                    info!("MPD channel: {said}");
+                    self.reply(&said);
+                }
+                Err(e) => {
+                    warn!("MPD channel: {text:?} failed: {e}");
+                    self.reply(&format!("{text:?} failed: {e}"));
+                }
             }
         }
     }
 
-    fn handle(&self, store: &mut TrackStore, text: &str) -> Result<()> {
+    /// Answers on the reply channel; nobody listening there is fine.
+    fn reply(&self, text: &str) {
+        let sent = self
+            .radio
+            .session
+            .send_message(crate::mpd::REPLY_CHANNEL, text);
+        if let Err(e) = sent {
+            log::debug!(
+                "MPD channel: no answer on {}: {e}",
+                crate::mpd::REPLY_CHANNEL
+            );
+        }
+    }
+
+    /// Runs one command: what it did, in a line.
+    fn handle(&self, store: &mut TrackStore, text: &str) -> Result<String> {
         match parse(text) {
             Command::Search(query) => self.search(store, &query),
             Command::Add(query) => self.add(store, &query),
             Command::Radio => self.radio(store),
             Command::Autoplay(on) => {
                 self.autoplay.set_on(on);
-                info!(
-                    "MPD channel: autoplay is {} now",
-                    if on { "on" } else { "off" }
-                );
-                Ok(())
+                Ok(format!("autoplay is {} now", if on { "on" } else { "off" }))
             }
-            Command::Help => {
-                info!("{HELP}");
-                Ok(())
-            }
-            Command::Unknown(text) => {
-                warn!("MPD channel: unknown command {text:?}; {HELP}");
-                Ok(())
-            }
+            Command::Help => Ok(HELP.to_owned()),
+            Command::Unknown(text) => Err(Error::InvalidInput(format!(
+                "unknown command {text:?}; {HELP}"
+            ))),
         }
     }
 
     /// Appends the radio of the current song (a song of this proxy).
-    fn radio(&self, store: &mut TrackStore) -> Result<()> {
+    fn radio(&self, store: &mut TrackStore) -> Result<String> {
         let entries = &self.radio.entries;
         let current = self.radio.session.current()?;
         let seed = current
@@ -226,14 +251,13 @@ impl Commands {
         let songs = self
             .radio
             .append(store, &seed, self.radio.mpd.autoplay_batch, &skip)?;
-        info!(
-            "MPD channel: radio: appended {} songs from the radio of {seed}",
+        Ok(format!(
+            "radio: appended {} songs from the radio of {seed}",
             songs.len()
-        );
-        Ok(())
+        ))
     }
 
-    fn search(&self, store: &mut TrackStore, query: &str) -> Result<()> {
+    fn search(&self, store: &mut TrackStore, query: &str) -> Result<String> {
         let name = discover::search_playlist_name(query)?;
         let found = self.find(store, query, SEARCH_LIMIT)?;
         discover::store_search(&self.radio.sources, store, &name, &found)?;
@@ -241,15 +265,14 @@ impl Commands {
             Some(_) => "in MPD's playlists",
             None => "served at /playlists/ (set [playlists] mpd_dir for `mpc lsplaylists`)",
         };
-        info!(
-            "MPD channel: search {query:?}: {} songs as the playlist {name:?} {place}; the newest \
+        Ok(format!(
+            "search {query:?}: {} songs as the playlist {name:?} {place}; the newest \
              {SEARCHES_KEPT} searches are kept",
             found.len()
-        );
-        Ok(())
+        ))
     }
 
-    fn add(&self, store: &mut TrackStore, query: &str) -> Result<()> {
+    fn add(&self, store: &mut TrackStore, query: &str) -> Result<String> {
         let found = self.find(store, query, 1)?;
         let Some(first) = found.first() else {
             return Err(Error::NotFound(format!("no song found for {query:?}")));
@@ -258,12 +281,11 @@ impl Commands {
         self.radio
             .session
             .append(std::slice::from_ref(&song), false)?;
-        info!(
-            "MPD channel: add {query:?}: appended {} ({})",
+        Ok(format!(
+            "add {query:?}: appended {} ({})",
             first.tags.display_title(),
             first.video_id
-        );
-        Ok(())
+        ))
     }
 
     fn find(

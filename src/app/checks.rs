@@ -1,15 +1,16 @@
 //! The checks the server's start and `icyproxy doctor` share, one each:
 //! the resolver program on `PATH`, `[playlists] mpd_dir` writable, the
-//! cookies file readable. Each says what it found and changes nothing;
+//! cookies file by the service's own rule. Each says what it found and changes nothing;
 //! the start turns a failure into a warning line (`App::warnings`),
 //! doctor into a check with its fix, each in its own words.
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
 
-use crate::catalog::cookies;
+use crate::catalog::cookies::{Cookies, Refused};
 use crate::catalog::settings::{PlaylistsSettings, ResolverSettings};
 use crate::catalog::ytdlp_error;
+use crate::config::Config;
 use crate::permissions::{self, Want};
 
 /// The resolver program, as the service would run it.
@@ -53,12 +54,11 @@ pub fn mpd_dir(playlists: &PlaylistsSettings) -> Option<PathCheck> {
     })
 }
 
-/// The cookies file (`[resolver] cookies_file`, or `--cookies FILE` in
-/// `[resolver] command`), when there is one: readable by this process?
-pub fn cookies_file(resolver: &ResolverSettings) -> Option<PathCheck> {
-    let path = cookies::file_of(resolver)?;
-    let usable = permissions::check(&path, Want::Read);
-    Some(PathCheck { path, usable })
+/// `[resolver] cookies_file`, when set: lent to yt-dlp by the service's
+/// own rule ([`Cookies::usable`])?
+pub fn cookies_file(config: &Config) -> Option<(PathBuf, Result<(), Refused>)> {
+    let cookies: Cookies = config.cookies()?;
+    Some((cookies.file().to_path_buf(), cookies.usable()))
 }
 
 #[cfg(test)]
@@ -97,10 +97,11 @@ mod tests {
 
     #[test]
     fn no_cookies_file_is_nothing_to_check() {
-        assert_eq!(cookies_file(&resolver(&["yt-dlp"])), None);
-        let named = cookies_file(&resolver(&["yt-dlp", "--cookies", "/no/such/jar.txt"]))
-            .expect("named in the command");
-        assert_eq!(named.path, PathBuf::from("/no/such/jar.txt"));
-        assert!(named.usable.is_err());
+        let config = |extra: &str| Config::from_toml(extra, None).expect("valid");
+        assert_eq!(cookies_file(&config("")), None);
+        let named = cookies_file(&config("[resolver]\ncookies_file = \"/no/such/jar.txt\"\n"))
+            .expect("set");
+        assert_eq!(named.0, PathBuf::from("/no/such/jar.txt"));
+        assert!(named.1.is_err());
     }
 }

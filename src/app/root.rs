@@ -156,12 +156,9 @@ fn tidy_cookies(config: &Config) {
     if swept > 0 {
         info!("removed {swept} copies of the cookies left by runs that were cut short");
     }
-    // A `--cookies FILE` written into the command by hand is the user's.
-    let by_hand = cookies::file_of(&config.resolver).is_some_and(|file| {
-        file == copy
-            || (file.canonicalize().ok()).is_some_and(|f| Some(f) == copy.canonicalize().ok())
-    });
-    if config.cookies().is_none() && !by_hand && cookies::forget(&copy) {
+    // (`--cookies` written into a command is refused at load: the copy
+    // is always icyproxy's own.)
+    if config.cookies().is_none() && cookies::forget(&copy) {
         info!(
             "[resolver] cookies_file is unset: removed icyproxy's copy of the cookies {}",
             copy.display()
@@ -188,7 +185,7 @@ pub fn sources(config: &Config, public: &PublicUrl) -> Sources {
 }
 
 /// The resolver program missing, `mpd_dir` not writable, the cookies file
-/// unreadable: doctor's own checks ([`checks`]), as warning lines.
+/// refused: doctor's own checks ([`checks`]), as warning lines.
 fn start_warnings(config: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
     let path = std::env::var_os("PATH");
@@ -204,8 +201,10 @@ fn start_warnings(config: &Config) -> Vec<String> {
              steps)"
         ));
     }
-    if let Some(Err(why)) = checks::cookies_file(&config.resolver).map(|c| c.usable) {
-        warnings.push(format!("cookies file: {why}: yt-dlp runs without them"));
+    if let Some((_, Err(refused))) = checks::cookies_file(config) {
+        warnings.push(format!(
+            "[resolver] cookies_file {refused} (until then every yt-dlp run fails)"
+        ));
     }
     warnings
 }

@@ -22,7 +22,6 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::catalog::settings::ResolverSettings;
 use crate::error::{Error, Result};
 use crate::files::sync_dir_of;
 use crate::subprocess::{Failure, How};
@@ -40,11 +39,63 @@ const LOGIN_NEEDED: [&str; 5] = [
     "cookies are no longer valid",
 ];
 
+/// Why a cookies file is not lent: what was found and what to do, said
+/// alike by the service's runs, doctor and the start's warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub found: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.found, self.fix)
+    }
+}
+
+/// The one rule for the cookies file (it is a YouTube login): it exists,
+/// it belongs to the user that runs yt-dlp, and no one else may read or
+/// write it (mode 600 or 400; no group bits, the service's group
+/// included). Members of the service's group run the commands that need
+/// it as the service's user (`sudo -u icyproxy icyproxy ...`).
+pub fn private_jar(path: &Path) -> std::result::Result<(), Refused> {
+    let shown = path.display();
+    let meta = fs::metadata(path).map_err(|e| Refused {
+        found: format!("{shown}: cannot read it: {e}"),
+        fix: "export your YouTube cookies there, or leave [resolver] cookies_file empty".into(),
+    })?;
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Refused {
+            found: format!(
+                "{shown} is open to other users (mode {mode:03o}): it holds your YouTube login"
+            ),
+            fix: format!("make it yours alone: chmod 600 {shown}"),
+        });
+    }
+    let me = crate::permissions::Identity::current();
+    if let Some(me) = me.filter(|me| me.uid != meta.uid()) {
+        return Err(Refused {
+            found: format!(
+                "{shown} belongs to user {}, not to this user ({})",
+                meta.uid(),
+                me.uid
+            ),
+            fix: "run icyproxy as the file's owner (the packaged service's: sudo -u icyproxy \
+                  icyproxy ...)"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
 /// The user's cookies file and the service's copy of it.
 #[derive(Debug, Clone)]
 pub struct Cookies {
     user: PathBuf,
     copy: PathBuf,
+    /// Lend without changing anything (doctor's probe).
+    read_only: bool,
 }
 
 /// One run's private copy of the jar; removed when dropped.
@@ -56,13 +107,30 @@ pub struct Lent {
     /// wins over what this run wrote back.
     user: PathBuf,
     user_time: Option<SystemTime>,
+    /// Whether what the run writes back may become the service's copy.
+    keepable: bool,
 }
 
 impl Cookies {
     /// The user's jar `user`, lent through the service's own `copy`
     /// (the composition root puts it beside the database).
     pub fn new(user: PathBuf, copy: PathBuf) -> Cookies {
-        Cookies { user, copy }
+        Cookies {
+            user,
+            copy,
+            read_only: false,
+        }
+    }
+
+    /// These cookies lent as the service's runs get them, but changing
+    /// nothing (doctor's probe): each run's private copy is of the jar the
+    /// service's next run would use (its copy, or the user's file when
+    /// newer), made in the temp directory, and never kept.
+    pub fn read_only(self) -> Cookies {
+        Cookies {
+            read_only: true,
+            ..self
+        }
     }
 
     /// The user's file, as messages name it.
@@ -70,24 +138,42 @@ impl Cookies {
         &self.user
     }
 
-    /// Checks the user's file (readable, by its owner only) and brings the
-    /// service's copy up to date with it.
+    /// Whether these cookies may be lent by this user: the user's file by
+    /// [`private_jar`], and the service's copy, when there is one, this
+    /// user's too (another user's copy is neither read nor replaced: a
+    /// member of the service's group runs as the service's user).
+    pub fn usable(&self) -> std::result::Result<(), Refused> {
+        private_jar(&self.user)?;
+        let me = crate::permissions::Identity::current();
+        let Some((me, copy)) = me.zip(fs::metadata(&self.copy).ok()) else {
+            return Ok(());
+        };
+        if copy.uid() != me.uid {
+            return Err(Refused {
+                found: format!(
+                    "{}: its copy {} belongs to user {}, not to this user ({})",
+                    self.user.display(),
+                    self.copy.display(),
+                    copy.uid(),
+                    me.uid
+                ),
+                fix: "run icyproxy as that user (the packaged service's: sudo -u icyproxy \
+                      icyproxy ...)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks these cookies ([`Cookies::usable`]) and brings the service's
+    /// copy up to date with the user's file.
     pub fn check(&self) -> Result<()> {
         let user = &self.user;
         let shown = user.display();
-        let meta = fs::metadata(user).map_err(|e| {
-            Error::Config(format!(
-                "[resolver] cookies_file {shown}: cannot read it: {e} (export your YouTube \
-                 cookies there, or leave cookies_file empty)"
-            ))
-        })?;
-        let mode = meta.mode() & 0o777;
-        if mode & 0o044 != 0 {
-            return Err(Error::Config(format!(
-                "[resolver] cookies_file {shown} can be read by other users (mode {mode:03o}): \
-                 it holds your YouTube login; make it yours alone: chmod 600 {shown}"
-            )));
-        }
+        self.usable()
+            .map_err(|refused| Error::Config(format!("[resolver] cookies_file {refused}")))?;
+        let meta = fs::metadata(user)
+            .map_err(|e| Error::io(format!("cannot read cookies_file {shown}"), e))?;
         if same_file(user, &self.copy) {
             return Err(Error::Config(format!(
                 "[resolver] cookies_file {shown} is where icyproxy keeps its own copy: \
@@ -119,14 +205,28 @@ impl Cookies {
 
     /// A private copy of the jar for one run (after [`Cookies::check`]).
     pub fn lend(&self) -> Result<Lent> {
-        self.check()?;
-        let jar = fs::read(&self.copy)
-            .map_err(|e| Error::io(format!("cannot read {}", self.copy.display()), e))?;
+        let (jar, near) = if self.read_only {
+            self.usable()
+                .map_err(|refused| Error::Config(format!("[resolver] cookies_file {refused}")))?;
+            let newest = match modified(&self.copy) >= modified(&self.user) {
+                true => &self.copy,
+                false => &self.user,
+            };
+            let jar = fs::read(newest)
+                .map_err(|e| Error::io(format!("cannot read {}", newest.display()), e))?;
+            (jar, std::env::temp_dir().join("jar"))
+        } else {
+            self.check()?;
+            let jar = fs::read(&self.copy)
+                .map_err(|e| Error::io(format!("cannot read {}", self.copy.display()), e))?;
+            (jar, self.copy.clone())
+        };
         Ok(Lent {
-            path: private_file(&self.copy, &jar)?,
+            path: private_file(&near, &jar)?,
             copy: self.copy.clone(),
             user: self.user.clone(),
             user_time: modified(&self.user),
+            keepable: !self.read_only,
         })
     }
 
@@ -158,7 +258,7 @@ impl Lent {
     /// cookies file (an empty or garbled one is dropped, said in the log),
     /// on disk before it replaces the copy.
     pub fn keep(self) {
-        if modified(&self.user) != self.user_time {
+        if !self.keepable || modified(&self.user) != self.user_time {
             return;
         }
         if !fs::read(&self.path).is_ok_and(|jar| is_jar(&jar)) {
@@ -320,29 +420,6 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The cookies yt-dlp runs with: `[resolver] cookies_file`, or else a
-/// `--cookies FILE` written into `[resolver] command` by hand.
-pub fn file_of(resolver: &ResolverSettings) -> Option<PathBuf> {
-    resolver
-        .cookies_file()
-        .map(Path::to_path_buf)
-        .or_else(|| named_in(&resolver.command))
-}
-
-/// `FILE` of `--cookies FILE` or `--cookies=FILE`.
-pub fn named_in(argv: &[String]) -> Option<PathBuf> {
-    let mut args = argv.iter();
-    while let Some(arg) = args.next() {
-        if arg == "--cookies" {
-            return args.next().map(PathBuf::from);
-        }
-        if let Some(file) = arg.strip_prefix("--cookies=") {
-            return Some(PathBuf::from(file));
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,24 +429,7 @@ mod tests {
         let user = dir.join("mine.txt");
         fs::write(&user, "# Netscape HTTP Cookie File\n").expect("write");
         fs::set_permissions(&user, fs::Permissions::from_mode(mode)).expect("chmod");
-        Cookies {
-            user,
-            copy: dir.join("state/icyproxy-cookies.txt"),
-        }
-    }
-
-    #[test]
-    fn the_cookies_file_comes_from_the_command() {
-        let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(
-            named_in(&argv(&["yt-dlp", "--cookies", "/c.txt", "-j"])),
-            Some(PathBuf::from("/c.txt"))
-        );
-        assert_eq!(
-            named_in(&argv(&["yt-dlp", "--cookies=/d.txt"])),
-            Some(PathBuf::from("/d.txt"))
-        );
-        assert_eq!(named_in(&argv(&["yt-dlp", "-j"])), None);
+        Cookies::new(user, dir.join("state/icyproxy-cookies.txt"))
     }
 
     #[test]
@@ -377,11 +437,56 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let e = jar(dir.path(), 0o644).lend().expect_err("refused");
         assert!(
-            e.to_string()
-                .contains("can be read by other users (mode 644)"),
+            e.to_string().contains("is open to other users (mode 644)"),
             "{e}"
         );
         assert!(e.to_string().contains("chmod 600"), "{e}");
+    }
+
+    #[test]
+    fn only_the_owner_may_read_or_write_the_jar() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.txt");
+        fs::write(&path, "# Netscape HTTP Cookie File\n").expect("write");
+        for (mode, ok) in [
+            (0o600, true),
+            (0o400, true),
+            (0o640, false),
+            (0o620, false),
+            (0o602, false),
+            (0o644, false),
+        ] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+            let said = private_jar(&path);
+            assert_eq!(said.is_ok(), ok, "{mode:o}: {said:?}");
+            if let Err(refused) = said {
+                assert!(refused.fix.contains("chmod 600"), "{refused}");
+            }
+        }
+        let gone = private_jar(&dir.path().join("none.txt")).expect_err("missing");
+        assert!(gone.found.contains("cannot read it"), "{gone}");
+    }
+
+    #[test]
+    fn another_user_s_copy_is_neither_read_nor_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cookies = jar(dir.path(), 0o600);
+        cookies.lend().expect("the first run makes the copy");
+        // As root (the tests' user here), hand the copy to another user.
+        if std::os::unix::fs::chown(&cookies.copy, Some(4321), None).is_err() {
+            eprintln!("not root: cannot give the copy to another user; skipped");
+            return;
+        }
+        let before = fs::read(&cookies.copy).expect("copy");
+        fs::write(&cookies.user, "# Netscape HTTP Cookie File\n# newer\n").expect("export");
+        let e = cookies.lend().expect_err("refused").to_string();
+        assert!(e.contains("belongs to user 4321"), "{e}");
+        assert!(e.contains("sudo -u icyproxy"), "{e}");
+        assert_eq!(
+            fs::read(&cookies.copy).expect("copy"),
+            before,
+            "not replaced"
+        );
     }
 
     #[test]

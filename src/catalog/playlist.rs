@@ -92,10 +92,15 @@ pub struct Links<'a> {
     pub token: Option<&'a str>,
 }
 
-/// The URL MPD plays for a track.
+/// The URL MPD plays for a track. The token is left out of a loopback
+/// base (the server admits callers on this machine without it), so any
+/// MPD client reading the queue does not learn it.
 pub fn track_url(links: Links<'_>, video_id: &str) -> String {
     let base = links.base_url.trim_end_matches('/');
-    match links.token {
+    let token = links
+        .token
+        .filter(|_| !crate::public_url::is_loopback(base));
+    match token {
         Some(token) => format!("{base}/proxy/{video_id}/?icy=0&token={token}"),
         None => format!("{base}/proxy/{video_id}/?icy=0"),
     }
@@ -256,6 +261,14 @@ mod tests {
                 "#EXTINF:-1,A  #EXTINF:1,evil - T",
                 "http://h:1/proxy/aaaaaaaaaaa/?icy=0&token=tok"
             ]
+        );
+        let local = Links {
+            base_url: "http://127.0.0.1:8080",
+            token: Some("tok"),
+        };
+        assert_eq!(
+            track_url(local, "aaaaaaaaaaa"),
+            "http://127.0.0.1:8080/proxy/aaaaaaaaaaa/?icy=0"
         );
     }
 }

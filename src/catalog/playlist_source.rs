@@ -115,7 +115,14 @@ impl Reader {
         let finished = subprocess::run(&argv, &helper, self.timeout, MAX_OUTPUT_BYTES)
             .map_err(|f| Error::PlaylistSource(explain(f)))?;
         if !finished.status.success() {
-            return Err(Error::PlaylistSource(explain(finished.failed(helper))));
+            // A cause the classifier knows, with its fix (said as the
+            // server says it); else yt-dlp's own line says it best.
+            let failure = finished.failed(helper);
+            let failure = match ytdlp_error::classify(&finished.stderr, finished.status.code()) {
+                Class::Other => failure,
+                _ => ytdlp_error::diagnose(failure, &finished.stderr),
+            };
+            return Err(Error::PlaylistSource(explain(failure)));
         }
         if let Some(lent) = lent {
             lent.keep();

@@ -165,6 +165,21 @@ impl ResolverSettings {
                  with -, so -- is put before them)",
             );
         }
+        for (key, argv) in [
+            ("[resolver] command", command),
+            ("[resolver] playlist_command", &self.playlist_command),
+        ] {
+            if argv
+                .iter()
+                .any(|a| a == "--cookies" || a.starts_with("--cookies="))
+            {
+                return bad(
+                    key,
+                    "must not name --cookies: yt-dlp writes the jar back to that file; set \
+                     [resolver] cookies_file = \"FILE\" instead (each run gets a private copy)",
+                );
+            }
+        }
         if !settings::names_program(&self.playlist_command) {
             return bad(
                 "[resolver] playlist_command",
@@ -271,4 +286,45 @@ impl PlaylistsSettings {
 /// A `..._minutes` key (checked) as a period: `None` for 0 (never).
 fn every(minutes: f64) -> Option<Duration> {
     (minutes > 0.0 && minutes.is_finite()).then(|| Duration::from_secs_f64(minutes * 60.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolver(command: &[&str], playlist_command: &[&str]) -> ResolverSettings {
+        let argv = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        ResolverSettings {
+            command: argv(command),
+            playlist_command: argv(playlist_command),
+            ..ResolverSettings::default()
+        }
+    }
+
+    #[test]
+    fn cookies_come_only_from_cookies_file() {
+        let playlist = ["yt-dlp", "-J", "{url}"];
+        for (command, key) in [
+            (
+                resolver(&["yt-dlp", "--cookies", "/c.txt", "{video_id}"], &playlist),
+                "[resolver] command",
+            ),
+            (
+                resolver(
+                    &["yt-dlp", "{video_id}"],
+                    &["yt-dlp", "--cookies=/c", "{url}"],
+                ),
+                "[resolver] playlist_command",
+            ),
+        ] {
+            let e = command.check().expect_err("refused");
+            assert_eq!(e.key, key);
+            assert!(e.why.contains("set [resolver] cookies_file"), "{e:?}");
+        }
+        let browser = resolver(
+            &["yt-dlp", "--cookies-from-browser", "firefox", "{video_id}"],
+            &playlist,
+        );
+        assert_eq!(browser.check(), Ok(()));
+    }
 }

@@ -89,7 +89,7 @@ impl Class {
                 .to_owned(),
             Class::RateLimited => "YouTube allows a guest session about 300 videos an hour: \
                  wait (up to an hour; warming pauses 10 minutes), or add an account's cookies \
-                 (\"--cookies\", \"FILE\" in [resolver] command)"
+                 ([resolver] cookies_file)"
                 .to_owned(),
             Class::Unavailable => "this video cannot be played here (private, members-only, \
                  age-restricted, removed or blocked in this country): it is not retried; remove \
@@ -261,6 +261,29 @@ pub fn diagnose(mut failure: Failure, stderr: &str) -> Failure {
     })
 }
 
+/// A resolver's or playlist command's failure told once, for a check that
+/// shows what was found apart from the fix (doctor): the cause's label
+/// and yt-dlp's telling line, and the cause's fix. `None` for a failure
+/// [`diagnose`] did not name (the error's own text says it all).
+pub fn told(error: &Error) -> Option<(String, String)> {
+    let (Error::Resolver(failure) | Error::PlaylistSource(failure)) = error else {
+        return None;
+    };
+    if let How::LoginNeeded { cookies } = &failure.how {
+        return Some(crate::subprocess::login_parts(cookies.as_deref()));
+    }
+    let cause = failure.cause.as_ref()?;
+    let said = match &failure.how {
+        How::Failed { stderr_tail, .. } | How::Missing { stderr_tail, .. } => stderr_tail.clone(),
+        _ => None,
+    };
+    let found = match said {
+        Some(line) => format!("{}: {line}", cause.label),
+        None => cause.label.to_owned(),
+    };
+    Some((found, cause.fix.clone()))
+}
+
 /// The class a resolver error was given by [`diagnose`], if any.
 pub fn class_of(error: &Error) -> Option<Class> {
     let Error::Resolver(failure) = error else {
@@ -348,10 +371,13 @@ impl Install {
         if real.starts_with("/usr/bin") || real.starts_with("/usr/share/yt-dlp") {
             return Install::Debian;
         }
-        if head.starts_with(b"#!") {
+        // yt-dlp's own release file `yt-dlp` is a zipped Python app behind
+        // a `#!` line: standalone too (`yt-dlp -U`), not pip's script.
+        let zipped = head.windows(4).any(|w| w == b"PK\x03\x04");
+        if head.starts_with(b"#!") && !zipped {
             return Install::Pip(found.to_path_buf());
         }
-        if head.starts_with(b"\x7fELF") {
+        if head.starts_with(b"\x7fELF") || zipped {
             return Install::Standalone(found.to_path_buf());
         }
         Install::Unknown
@@ -574,7 +600,14 @@ mod tests {
         for class in Class::ALL {
             assert!(!class.label().is_empty());
             assert!(class.fix("yt-dlp -U").len() > 20);
+            // Cookies are set one way: cookies_file (--cookies in a command is refused).
+            assert!(!class.fix("yt-dlp -U").contains("\"--cookies\""), "{class}");
         }
+        assert!(
+            Class::RateLimited
+                .fix("")
+                .contains("[resolver] cookies_file")
+        );
         assert!(
             Class::Outdated
                 .fix("pipx upgrade yt-dlp")
@@ -618,6 +651,15 @@ mod tests {
                 b"#!/usr/bin/python3"
             ),
             Install::Pip(PathBuf::from("/home/pi/.local/bin/yt-dlp"))
+        );
+        // The release's zipapp, as the README's `curl … -o /usr/local/bin/yt-dlp` installs it.
+        assert_eq!(
+            Install::of(
+                p("/usr/local/bin/yt-dlp"),
+                p("/usr/local/bin/yt-dlp"),
+                b"#!/usr/bin/env python3\nPK\x03\x04\x14\x00"
+            ),
+            Install::Standalone(PathBuf::from("/usr/local/bin/yt-dlp"))
         );
         assert!(
             Install::Debian

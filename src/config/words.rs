@@ -27,6 +27,31 @@ pub(super) fn explain(name: &str, text: &str, error: &toml::de::Error) -> String
     }
 }
 
+/// Where `key` (`[icy] metaint`) is set in `text`: `line 2 (`metaint =
+/// 0`)`, for a value refused after reading; `None` when the text does not
+/// set it (a default, a command-line override).
+pub(super) fn line_of(text: &str, key: &str) -> Option<String> {
+    let (section, name) = match key.strip_prefix('[').and_then(|k| k.split_once("] ")) {
+        Some((section, name)) => (Some(section), name),
+        None => (None, key),
+    };
+    let mut current: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            current = header.split(']').next().map(|h| h.trim().to_owned());
+            continue;
+        }
+        let Some((k, _)) = trimmed.split_once('=') else {
+            continue;
+        };
+        if k.trim() == name && current.as_deref() == section {
+            return Some(format!("line {} (`{trimmed}`)", i + 1));
+        }
+    }
+    None
+}
+
 /// Said after what toml says when there is nothing better to say.
 const HINT: &str = " (the shipped proxy.toml lists every key, with a comment)";
 
@@ -92,7 +117,13 @@ impl Place {
 fn about_entry(entry: &Entry, message: &str, at: &str) -> Option<String> {
     let name = entry.name();
     if message.starts_with("unknown field") {
-        return None;
+        return nearest_key(&entry.key, message).map(|key| {
+            let section = entry
+                .section
+                .as_deref()
+                .map_or(String::new(), |s| format!("[{s}] "));
+            format!("{section}{} is not a key: did you mean {key}?", entry.key)
+        });
     }
     if message == "duplicate key" {
         return Some(format!("{name} is set twice: keep one"));
@@ -103,6 +134,13 @@ fn about_entry(entry: &Entry, message: &str, at: &str) -> Option<String> {
         return Some(format!("{name} has no value: give {}", want.words()));
     }
     let typed = message.starts_with("invalid type") || message.starts_with("invalid value");
+    if let Some(quote) = unclosed_quote(&entry.raw) {
+        let inner = entry.raw[1..].trim_end();
+        return Some(format!(
+            "close the quotes: {} = {quote}{inner}{quote}",
+            entry.key
+        ));
+    }
     if !typed && want == Want::Text {
         // A bare word or address toml cannot read as a value.
         return Some(format!(
@@ -154,6 +192,7 @@ fn wanted(section: Option<&str>, key: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Want {
     Port,
+    Boolean,
     Whole,
     Number,
     Text,
@@ -169,6 +208,7 @@ impl Want {
             "u16" => Want::Port,
             "u8" | "u32" | "u64" | "usize" => Want::Whole,
             "f32" | "f64" => Want::Number,
+            "a boolean" => Want::Boolean,
             "a string" | "path string" => Want::Text,
             "a sequence" => Want::List,
             other => match other.strip_prefix("struct ") {
@@ -184,7 +224,8 @@ impl Want {
 
     fn words(&self) -> String {
         match self {
-            Want::Port => "a whole number from 1 to 65535".into(),
+            Want::Port => "a whole number from 0 to 65535 (0: any free port)".into(),
+            Want::Boolean => "true or false (no quotes)".into(),
             Want::Whole => "a whole number (0 or more)".into(),
             Want::Number => "a number such as 30 or 0.5".into(),
             Want::Text => "text in quotes".into(),
@@ -208,6 +249,45 @@ fn noun(key: &str) -> &'static str {
     } else {
         "text"
     }
+}
+
+/// The quote a value opens and never closes (`"127.0.0.1`), if it does.
+fn unclosed_quote(raw: &str) -> Option<char> {
+    let quote = raw.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let rest = &raw[1..];
+    (!rest.contains(quote)).then_some(quote)
+}
+
+/// The key among those toml's "unknown field `x`, expected one of `a`,
+/// `b`" lists that is nearest to `key` (at most two edits away).
+fn nearest_key(key: &str, message: &str) -> Option<String> {
+    let (_, listed) = message.split_once("expected one of ")?;
+    listed
+        .split(',')
+        .map(|k| k.trim().trim_matches('`'))
+        .filter(|k| !k.is_empty())
+        .map(|k| (edits(key, k), k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.to_owned())
+}
+
+/// The Levenshtein distance between `a` and `b`.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// A key or section name toml takes without quotes.
@@ -270,15 +350,15 @@ mod tests {
         let cases = [
             (
                 "[server]\nport = \"x\"\n",
-                "(`port = \"x\"`): [server] port must be a whole number from 1 to 65535, not \"x\"",
+                "(`port = \"x\"`): [server] port must be a whole number from 0 to 65535 (0: any free port), not \"x\"",
             ),
             (
                 "[server]\nport = 70000\n",
-                "(`port = 70000`): [server] port must be a whole number from 1 to 65535, not 70000",
+                "(`port = 70000`): [server] port must be a whole number from 0 to 65535 (0: any free port), not 70000",
             ),
             (
                 "[server]\nport = \"8080\"\n",
-                "(`port = \"8080\"`): [server] port must be a whole number from 1 to 65535, without quotes: port = 8080",
+                "(`port = \"8080\"`): [server] port must be a whole number from 0 to 65535 (0: any free port), without quotes: port = 8080",
             ),
             (
                 "[resolver]\ncommand = \"yt-dlp\"\n",
@@ -306,7 +386,7 @@ mod tests {
             ),
             (
                 "[server]\nport =\n",
-                "(`port =`): [server] port has no value: give a whole number from 1 to 65535",
+                "(`port =`): [server] port has no value: give a whole number from 0 to 65535 (0: any free port)",
             ),
             (
                 "[playlists]\nsync_minutes = \"30\"\n",
@@ -322,7 +402,27 @@ mod tests {
             ),
             (
                 "[server]\nwrkers = 4\n",
-                "(`wrkers = 4`): unknown field `wrkers`, expected one of `host`, `port`, `workers`, `write_timeout_secs`, `token`, `header_timeout_secs`, `idle_timeout_secs`, `max_connections`, `allowed_hosts` (the shipped proxy.toml lists every key, with a comment)",
+                "(`wrkers = 4`): [server] wrkers is not a key: did you mean workers?",
+            ),
+            (
+                "[resolver]\ncookie_file = \"c.txt\"\n",
+                "(`cookie_file = \"c.txt\"`): [resolver] cookie_file is not a key: did you mean cookies_file?",
+            ),
+            (
+                "[server]\nhost = \"127.0.0.1\n",
+                "(`host = \"127.0.0.1`): close the quotes: host = \"127.0.0.1\"",
+            ),
+            (
+                "[store]\npath = \"x.db\n",
+                "(`path = \"x.db`): close the quotes: path = \"x.db\"",
+            ),
+            (
+                "[mpd]\nautoplay = yes\n",
+                "(`autoplay = yes`): [mpd] autoplay must be true or false (no quotes), not yes",
+            ),
+            (
+                "[server]\nzzz = 4\n",
+                "(`zzz = 4`): unknown field `zzz`, expected one of `host`, `port`, `workers`, `write_timeout_secs`, `token`, `header_timeout_secs`, `idle_timeout_secs`, `max_connections`, `allowed_hosts` (the shipped proxy.toml lists every key, with a comment)",
             ),
         ];
         for (text, want) in cases {

@@ -6,10 +6,12 @@
 //! are not affected; an address typed into the browser (`Sec-Fetch-Site:
 //! none`) is served.
 //!
-//! Then the optional access token (`[server] token`): when set, streams,
-//! playlists and `/metrics` need `?token=...` or `Authorization: Bearer
-//! ...`. `/health` stays open, and so does cover art, which MPD fetches
-//! from a URL it builds itself and cannot add a token to.
+//! Then the optional access token (`[server] token`): when set, every
+//! route needs `?token=...` or `Authorization: Bearer ...`, but for
+//! callers on this machine (loopback), and for `/health`, which then says
+//! only that icyproxy is up (no paths, errors or what is played).
+
+use std::net::IpAddr;
 
 use crate::error::{Error, Result};
 use crate::http::route::Route;
@@ -87,16 +89,25 @@ impl Access {
         Ok(())
     }
 
-    /// `Ok` when `route` is open or the request presents the token.
-    pub fn check(&self, route: &Route, target: &str, authorization: Option<&str>) -> Result<()> {
+    /// Whether the caller may see everything: no token is set, it
+    /// presents the token, or it asks from this machine (a loopback
+    /// address: MPD beside the server, doctor, curl), so that the queue
+    /// entries of a loopback MPD need not carry the token.
+    pub fn admits(&self, target: &str, authorization: Option<&str>, peer: Option<IpAddr>) -> bool {
         let Some(expected) = &self.token else {
-            return Ok(());
+            return true;
         };
-        if matches!(route, Route::Health | Route::Cover { .. }) {
-            return Ok(());
+        if peer.is_some_and(|ip| ip.to_canonical().is_loopback()) {
+            return true;
         }
         let presented = presented_token(target, authorization).unwrap_or_default();
-        if constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+        constant_time_eq(presented.as_bytes(), expected.as_bytes())
+    }
+
+    /// `Ok` when the caller is `admitted` ([`Access::admits`]), or asks
+    /// for `/health`, which then answers only that icyproxy is up.
+    pub fn check(&self, route: &Route, admitted: bool) -> Result<()> {
+        if admitted || matches!(route, Route::Health) {
             Ok(())
         } else {
             Err(Error::Unauthorized)
@@ -188,39 +199,33 @@ mod tests {
         }
     }
 
+    fn ask(a: &Access, route: &Route, target: &str, auth: Option<&str>) -> Result<()> {
+        a.check(route, a.admits(target, auth, None))
+    }
+
     #[test]
     fn open_without_a_token() {
+        assert!(ask(&Access::new(None, &[]), &stream(), "/proxy/x", None).is_ok());
         assert!(
-            Access::new(None, &[])
-                .check(&stream(), "/proxy/x", None)
-                .is_ok()
-        );
-        assert!(
-            Access::new(Some(""), &[])
-                .check(&Route::Metrics, "/metrics", None)
-                .is_ok()
+            ask(
+                &Access::new(Some(""), &[]),
+                &Route::Metrics,
+                "/metrics",
+                None
+            )
+            .is_ok()
         );
     }
 
     #[test]
     fn token_from_query_or_bearer() {
         let a = Access::new(Some(T), &[]);
-        assert!(
-            a.check(&stream(), &format!("/proxy/x?token={T}"), None)
-                .is_ok()
-        );
-        assert!(
-            a.check(&stream(), &format!("/p?icy=0&token={T}#f"), None)
-                .is_ok()
-        );
-        assert!(
-            a.check(&Route::Metrics, "/metrics", Some(&format!("Bearer {T}")))
-                .is_ok()
-        );
-        assert!(
-            a.check(&Route::Metrics, "/metrics", Some(&format!("bearer  {T} ")))
-                .is_ok()
-        );
+        assert!(ask(&a, &stream(), &format!("/proxy/x?token={T}"), None).is_ok());
+        assert!(ask(&a, &stream(), &format!("/p?icy=0&token={T}#f"), None).is_ok());
+        let bearer = format!("Bearer {T}");
+        assert!(ask(&a, &Route::Metrics, "/metrics", Some(&bearer)).is_ok());
+        let spaced = format!("bearer  {T} ");
+        assert!(ask(&a, &Route::Metrics, "/metrics", Some(&spaced)).is_ok());
         for (target, auth) in [
             ("/proxy/x", None),
             ("/proxy/x?token=wrong", None),
@@ -228,11 +233,30 @@ mod tests {
             ("/metrics", Some("Basic abc")),
             ("/metrics", Some("Bearer s3cret-token-012345678")),
         ] {
-            let e = a.check(&stream(), target, auth).expect_err("refused");
+            let e = ask(&a, &stream(), target, auth).expect_err("refused");
             assert_eq!(e.status(), 401);
         }
-        assert!(a.check(&Route::Health, "/health", None).is_ok());
-        assert!(a.check(&Route::Playlists, "/playlists", None).is_err());
+        assert!(ask(&a, &Route::Health, "/health", None).is_ok());
+        assert!(!a.admits("/health", None, None));
+        assert!(ask(&a, &Route::Playlists, "/playlists", None).is_err());
+        let cover = Route::Cover {
+            id: VideoId::parse("dQw4w9WgXcQ").expect("id"),
+            head: false,
+        };
+        assert!(ask(&a, &cover, "/proxy/dQw4w9WgXcQ/cover.jpg", None).is_err());
+    }
+
+    #[test]
+    fn callers_on_this_machine_need_no_token() {
+        let a = Access::new(Some(T), &[]);
+        for ip in ["127.0.0.1", "127.3.4.5", "::1", "::ffff:127.0.0.1"] {
+            let ip: IpAddr = ip.parse().expect("ip");
+            assert!(a.admits("/proxy/x", None, Some(ip)), "{ip}");
+        }
+        for ip in ["192.168.1.20", "::ffff:10.0.0.1", "fe80::1"] {
+            let ip: IpAddr = ip.parse().expect("ip");
+            assert!(!a.admits("/proxy/x", None, Some(ip)), "{ip}");
+        }
     }
 
     fn marks<'a>(

@@ -59,6 +59,7 @@ pub fn health(
     let mut body = serde_json::json!({
         "status": "ok",
         "service": "icyproxy",
+        "database": store.path().display().to_string(),
         "tracks": tracks,
         "active_streams": metrics.active_streams(),
         "resolver": metrics.resolver_health(),
@@ -67,6 +68,13 @@ pub fn health(
         fields.extend(status.health());
     }
     let body = body.to_string();
+    ok(request, "application/json", body.into_bytes())
+}
+
+/// `/health` for a caller without the token: that icyproxy is up, and
+/// nothing else (no paths, errors or what is played).
+pub fn health_short(request: Request) -> Outcome {
+    let body = serde_json::json!({"status": "ok", "service": "icyproxy"}).to_string();
     ok(request, "application/json", body.into_bytes())
 }
 

@@ -102,6 +102,8 @@ struct Job {
     /// and the time it may wait for a resolver slot).
     started: Instant,
     stage: JobStage,
+    /// The caller may see everything ([`Access::admits`]): `/health` in full.
+    admitted: bool,
 }
 
 /// Where a stream request is on its way through the pools.
@@ -463,10 +465,12 @@ fn dispatch(request: Request, senders: &Senders) {
         origin: crate::wire::header(&request, "Origin"),
         host: crate::wire::header(&request, "Host"),
     };
+    let peer = request.remote_addr().map(|a| a.ip());
+    let admitted = senders.access.admits(request.url(), authorization, peer);
     let route = route::route(request.method().as_str(), request.url()).and_then(|r| {
         // A web page's request is refused before anything runs.
         senders.access.check_browser(marks)?;
-        senders.access.check(&r, request.url(), authorization)?;
+        senders.access.check(&r, admitted)?;
         Ok(r)
     });
     let queue = match route {
@@ -479,6 +483,7 @@ fn dispatch(request: Request, senders: &Senders) {
         route,
         started: Instant::now(),
         stage: JobStage::Fresh,
+        admitted,
     };
     let refused = match queue.try_send(job) {
         Ok(()) => return,
@@ -542,6 +547,7 @@ fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
             }
             outcome
         }
+        Ok(Route::Health) if !job.admitted => endpoints::health_short(job.request),
         Ok(Route::Health) => {
             endpoints::health(job.request, store, &shared.metrics, &*shared.status)
         }

@@ -55,6 +55,9 @@ const IDLE_SUBSYSTEMS: &str = "player playlist options";
 const IDLE_WITH_MESSAGES: &str = "player playlist options message";
 /// The MPD channel icyproxy listens on (`mpc sendmessage icyproxy TEXT`).
 pub const CHANNEL: &str = "icyproxy";
+/// The channel icyproxy answers each command on (`mpc subscribe
+/// icyproxy-reply` prints the answers).
+pub const REPLY_CHANNEL: &str = "icyproxy-reply";
 /// How often a backoff wait looks at `stopping`.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 /// Reads of the window retried when the queue changes under them.

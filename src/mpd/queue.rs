@@ -126,6 +126,16 @@ impl Session {
             .collect())
     }
 
+    /// Sends `text` (one line) to MPD's channel `channel`, for the
+    /// clients subscribed to it; MPD refuses it when nobody is.
+    pub fn send_message(&self, channel: &str, text: &str) -> Result<()> {
+        let command = format!("sendmessage {} {}", arg(channel), arg(text));
+        self.open()?
+            .command(&command)
+            .map_err(|f| self.failed("sendmessage", f))?;
+        Ok(())
+    }
+
     /// Connects and sends the password.
     fn open(&self) -> Result<Connection> {
         let stopping = Arc::new(AtomicBool::new(false));

@@ -90,11 +90,20 @@ pub(super) fn copy_body<R: Read, W: Write>(
             Ok(0) => return End::Complete,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return End::UpstreamFailed(e),
+            Err(e) => return stopped_or(stopping, End::UpstreamFailed(e)),
         };
         if let Err(e) = client.send(&buf[..n]) {
-            return End::ClientGone(e);
+            return stopped_or(stopping, End::ClientGone(e));
         }
+    }
+}
+
+/// A stop shuts the streams' sockets, and the copy then fails on one of
+/// them: that is the stop, not the client or upstream going.
+fn stopped_or(stopping: &AtomicBool, end: End) -> End {
+    match stopping.load(Ordering::Relaxed) {
+        true => End::Stopped,
+        false => end,
     }
 }
 

@@ -624,8 +624,19 @@ fn serve_logs_the_real_port_streams_and_stops_on_signals() {
         let took = started.elapsed();
         assert_eq!(code, Some(0), "exit code after {sig}");
         assert!(took < Duration::from_secs(2), "{sig}: exit took {took:?}");
-        let log: Vec<String> = s.log.try_iter().collect();
+        let mut log = Vec::new();
+        while let Ok(line) = s.log.recv_timeout(Duration::from_secs(10)) {
+            log.push(line);
+        }
         assert!(!log.iter().any(|l| l.contains("panicked")), "{log:?}");
+        // The stream's line says the stop ended it, not its client.
+        let line = log
+            .iter()
+            .find(|l| l.contains(&format!("\"GET /proxy/{ID}/\"")));
+        assert!(
+            line.is_some_and(|l| l.contains("server shutting down") && !l.contains("client gone")),
+            "{sig}: {log:#?}"
+        );
     }
 }
 
@@ -905,6 +916,11 @@ fn newcomer_errors_are_one_line_that_names_the_fix() {
         (
             "[server]\nwrkers = 3\n",
             vec!["list"],
+            "[server] wrkers is not a key: did you mean workers?",
+        ),
+        (
+            "[server]\nzzzz = 3\n",
+            vec!["list"],
             "proxy.toml lists every key",
         ),
         (
@@ -915,7 +931,7 @@ fn newcomer_errors_are_one_line_that_names_the_fix() {
         (
             "[server]\nport = 70000\n",
             vec!["serve"],
-            "[server] port must be a whole number from 1 to 65535, not 70000",
+            "[server] port must be a whole number from 0 to 65535 (0: any free port), not 70000",
         ),
         (
             "",

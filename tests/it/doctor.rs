@@ -13,8 +13,8 @@ use crate::common::{Origin, dead_port, fixture};
 
 /// A directory with a config, a `bin/` that is the whole PATH (so the
 /// machine's own yt-dlp or node are not found), and what the test adds.
-struct Setup {
-    dir: tempfile::TempDir,
+pub(crate) struct Setup {
+    pub(crate) dir: tempfile::TempDir,
     /// Extra environment for the run.
     env: Vec<(String, String)>,
 }
@@ -22,7 +22,7 @@ struct Setup {
 impl Setup {
     /// `bin/` holds bash and date (the stand-ins are bash scripts),
     /// `yt-dlp` (the stand-in) and a `deno` that answers `--version`.
-    fn new() -> Setup {
+    pub(crate) fn new() -> Setup {
         let dir = tempfile::tempdir().expect("tempdir");
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).expect("bin");
@@ -46,34 +46,40 @@ impl Setup {
         setup
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// An executable `bin/NAME` running `body`.
-    fn script(&self, name: &str, body: &str) {
+    pub(crate) fn script(&self, name: &str, body: &str) {
         let path = self.path("bin").join(name);
         std::fs::write(&path, format!("#!/usr/bin/env bash\n{body}\n")).expect("script");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 
-    /// Writes proxy.toml: a database in the directory, port 0, `extra`.
-    fn config(&self, extra: &str) {
+    /// Writes proxy.toml: a database in the directory (unless `extra` has
+    /// a `[store]`), port 0, `extra`.
+    pub(crate) fn config(&self, extra: &str) {
         let mpd = crate::common::no_mpd_unless_asked(extra);
         let server = if extra.contains("[server]") {
             ""
         } else {
             "\n[server]\nport = 0\n"
         };
+        let store = if extra.contains("[store]") {
+            ""
+        } else {
+            "[store]\npath = \"tracks.db\"\n"
+        };
         std::fs::write(
             self.path("proxy.toml"),
-            format!("[store]\npath = \"tracks.db\"\n{extra}{server}{mpd}"),
+            format!("{store}{extra}{server}{mpd}"),
         )
         .expect("config");
     }
 
     /// The resolver line for the stand-in in `mode`, its URLs on `base`.
-    fn resolver(mode: &str, base: &str, extra_args: &str) -> String {
+    pub(crate) fn resolver(mode: &str, base: &str, extra_args: &str) -> String {
         format!(
             "[resolver]\ncommand = [\"yt-dlp\", \"mode={mode}\", \"base={base}\", \"duration=180\", \
              {extra_args}\"--no-warnings\", \"-f\", \"bestaudio\", \"-j\", \
@@ -82,7 +88,7 @@ impl Setup {
     }
 
     /// Creates the database with one track (through the binary).
-    fn database(&self) {
+    pub(crate) fn database(&self) {
         let o = self.command(&[
             "add",
             "dQw4w9WgXcQ",
@@ -94,7 +100,7 @@ impl Setup {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
 
-    fn command(&self, args: &[&str]) -> Output {
+    pub(crate) fn command(&self, args: &[&str]) -> Output {
         let mut c = Command::new(env!("CARGO_BIN_EXE_icyproxy"));
         c.current_dir(self.dir.path())
             .env("PATH", self.path("bin"))
@@ -111,7 +117,7 @@ impl Setup {
 
     /// `doctor --json`: the exit code and the checks by name (the last
     /// one of a name wins; names repeat only for "resolver").
-    fn doctor(&self) -> Report {
+    pub(crate) fn doctor(&self) -> Report {
         let o = self.command(&["doctor", "--json"]);
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
         let json: serde_json::Value = serde_json::from_str(&text)
@@ -123,14 +129,14 @@ impl Setup {
     }
 }
 
-struct Report {
-    code: Option<i32>,
-    json: serde_json::Value,
+pub(crate) struct Report {
+    pub(crate) code: Option<i32>,
+    pub(crate) json: serde_json::Value,
 }
 
 impl Report {
     /// `(status, detail, fix)` of the check named `name`.
-    fn check(&self, name: &str) -> (String, String, String) {
+    pub(crate) fn check(&self, name: &str) -> (String, String, String) {
         let checks = self.json["checks"].as_array().expect("checks");
         let c = checks
             .iter()
@@ -140,7 +146,7 @@ impl Report {
         (text("status"), text("detail"), text("fix"))
     }
 
-    fn failed(&self) -> Vec<String> {
+    pub(crate) fn failed(&self) -> Vec<String> {
         self.json["checks"]
             .as_array()
             .expect("checks")
@@ -151,7 +157,7 @@ impl Report {
     }
 
     /// Asserts exit 1 and that `name` failed with a fix containing `fix`.
-    fn fails(&self, name: &str, detail: &str, fix: &str) {
+    pub(crate) fn fails(&self, name: &str, detail: &str, fix: &str) {
         assert_eq!(self.code, Some(1), "{}", self.json);
         let (status, d, f) = self.check(name);
         assert_eq!(status, "fail", "{name}: {}", self.json);
@@ -161,7 +167,7 @@ impl Report {
 }
 
 /// Every file under `dir` with its size and modification time.
-fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+pub(crate) fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
@@ -322,35 +328,6 @@ fn no_js_runtime_is_named_with_the_fix() {
 }
 
 #[test]
-fn cookies_readable_by_others_are_named_with_the_fix() {
-    let origin = Origin::start();
-    let s = Setup::new();
-    let jar = s.path("cookies.txt");
-    std::fs::write(
-        &jar,
-        "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t4102444800\tLOGIN_INFO\tx\n",
-    )
-    .expect("jar");
-    std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let args = format!("\"--cookies\", \"{}\", ", jar.display());
-    s.config(&Setup::resolver("ok", &origin.url("/audio/3000000"), &args));
-    s.doctor()
-        .fails("cookies", "readable by every user", "chmod o-rwx");
-    std::fs::set_permissions(&jar, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    let r = s.doctor();
-    assert_eq!(r.code, Some(0), "{}", r.json);
-    assert_eq!(r.check("cookies").0, "ok");
-    // Expired by the jar's own column.
-    std::fs::write(
-        &jar,
-        "# Netscape HTTP Cookie File\n.youtube.com\tTRUE\t/\tTRUE\t1600000000\tLOGIN_INFO\tx\n",
-    )
-    .expect("jar");
-    s.doctor()
-        .fails("cookies", "LOGIN_INFO has expired", "export them again");
-}
-
-#[test]
 fn a_failing_probe_resolve_names_the_cause_and_the_fix() {
     let origin = Origin::start();
     let s = Setup::new();
@@ -369,11 +346,17 @@ fn a_failing_probe_resolve_names_the_cause_and_the_fix() {
             "upgrade it (python3 -m pip",
         ),
         ("network", "YouTube unreachable", "network and DNS"),
+        ("nojs", "no JavaScript runtime for yt-dlp", "install deno"),
     ] {
         s.config(&Setup::resolver(mode, &origin.url("/audio/3000000"), ""));
         let r = s.doctor();
         r.fails("probe resolve", detail, fix);
         assert_eq!(r.failed(), ["probe resolve"], "{mode}: {}", r.json);
+        // The cause once, the fix once (and only in the fix).
+        let (_, d, f) = r.check("probe resolve");
+        assert_eq!(d.matches(detail).count(), 1, "{mode}: {d}");
+        assert!(!d.contains(&f) && !d.contains("fix:"), "{mode}: {d}");
+        assert_eq!(f.matches(fix).count(), 1, "{mode}: {f}");
     }
 }
 
@@ -492,8 +475,22 @@ fn a_taken_port_is_told_from_icyproxy_answering_there() {
     );
     drop(taken);
     let served = crate::common::Served::start("[resolver]\ncommand = []\n", &[]);
+    // Another database than the one this config names: said, not ✔.
     s.config(&format!(
         "[resolver]\ncommand = []\n[server]\nport = {}\n",
+        served.addr.port()
+    ));
+    s.doctor().fails(
+        "listen",
+        &format!(
+            "serves another database ({}",
+            served.db().canonicalize().expect("db").display()
+        ),
+        "--config FILE",
+    );
+    s.config(&format!(
+        "[store]\npath = {:?}\n[resolver]\ncommand = []\n[server]\nport = {}\n",
+        served.db().display().to_string(),
         served.addr.port()
     ));
     let r = s.doctor();
@@ -528,8 +525,10 @@ fn the_running_service_s_own_warnings_are_checks() {
     );
     // Here it exists and is writable; the service still said otherwise.
     std::fs::create_dir(&playlists).expect("mkdir");
+    let store = |db: PathBuf| format!("[store]\npath = {:?}\n", db.display().to_string());
     s.config(&format!(
-        "{config}[server]\nport = {}\n",
+        "{}{config}[server]\nport = {}\n",
+        store(served.db()),
         served.addr.port()
     ));
     let r = s.doctor();
@@ -544,7 +543,11 @@ fn the_running_service_s_own_warnings_are_checks() {
 
     // A server that found nothing wrong adds no check.
     let fine = crate::common::Served::start(&config, &[]);
-    s.config(&format!("{config}[server]\nport = {}\n", fine.addr.port()));
+    s.config(&format!(
+        "{}{config}[server]\nport = {}\n",
+        store(fine.db()),
+        fine.addr.port()
+    ));
     let r = s.doctor();
     assert_eq!(r.code, Some(0), "{}", r.json);
     assert!(
@@ -570,8 +573,8 @@ fn serve_says_at_start_what_is_missing() {
     let jar = dir.path().join("missing-cookies.txt");
     let mut served = crate::common::Served::start(
         &format!(
-            "[resolver]\ncommand = [\"icyproxy-no-such-resolver\", \"--cookies\", \"{}\", \
-             \"{{video_id}}\"]\n[playlists]\nmpd_dir = \"{}\"\n",
+            "[resolver]\ncommand = [\"icyproxy-no-such-resolver\", \"{{video_id}}\"]\n\
+             cookies_file = \"{}\"\n[playlists]\nmpd_dir = \"{}\"\n",
             jar.display(),
             dir.path().join("no-such-dir").display()
         ),
@@ -580,7 +583,7 @@ fn serve_says_at_start_what_is_missing() {
     for needle in [
         "resolver program icyproxy-no-such-resolver not found on PATH",
         "[playlists] mpd_dir: ",
-        "cookies file: ",
+        "[resolver] cookies_file ",
     ] {
         let line = served.wait_for_line(Duration::from_secs(20), |l| l.contains(needle));
         assert!(

@@ -43,7 +43,8 @@ fn mode(path: &std::path::Path) -> u32 {
 #[test]
 fn playlist_files_never_write_through_symlinks_or_hang_on_fifos_or_leave_their_directory() {
     let e = env(&format!(
-        "[server]\ntoken = \"{TOKEN}\"\n[playlists]\nmpd_dir = \"mpd\"\n"
+        "[server]\ntoken = \"{TOKEN}\"\n[playlists]\nmpd_dir = \"mpd\"\n\
+         base_url = \"http://pi.local:8080\"\n"
     ));
     let dir = e.dir.path();
     let mpd = dir.join("mpd");
@@ -124,6 +125,8 @@ fn playlist_files_never_write_through_symlinks_or_hang_on_fifos_or_leave_their_d
         "playlist",
         "export",
         "Mix",
+        "--base-url",
+        "http://pi.local:8080",
         "--output",
         &out.display().to_string(),
     ]);

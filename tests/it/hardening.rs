@@ -506,61 +506,81 @@ fn hostile_metadata_stays_valid() {
 }
 
 #[test]
-fn a_token_guards_streams_playlists_and_metrics() {
+fn a_token_guards_every_route_from_the_network() {
     let _alone = alone();
     let origin = Origin::start();
-    let proxy = Proxy::start_with(&format!("[server]\ntoken = \"{TOKEN}\"\n"));
+    let proxy = Proxy::start_with(&format!(
+        "[server]\nhost = \"0.0.0.0\"\ntoken = \"{TOKEN}\"\n"
+    ));
     proxy.add(ID, &origin.url("/audio/1000"), "A", "T");
     icyproxy::catalog::store::TrackStore::open(&proxy.db_path)
         .expect("store")
         .playlist_add("P", &[icyproxy::video_id::VideoId::parse(ID).expect("id")])
         .expect("playlist");
+    let lan = std::net::SocketAddr::new(lan_address(), proxy.addr.port());
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], proxy.addr.port()));
     let bearer = format!("Bearer {TOKEN}");
     for path in [
         format!("/proxy/{ID}/"),
         "/metrics".into(),
         "/playlists".into(),
         "/playlists/P.m3u".into(),
+        format!("/proxy/{ID}/cover.jpg"),
     ] {
-        let none = get(proxy.addr, &path, &[]);
+        let none = get(lan, &path, &[]);
         assert_eq!(none.status, 401, "{path}");
         assert_eq!(none.header("www-authenticate"), Some("Bearer"));
         assert_eq!(
-            get(proxy.addr, &format!("{path}?token=wrong"), &[]).status,
+            get(lan, &format!("{path}?token=wrong"), &[]).status,
             401,
             "{path}"
         );
+        // The cover is 404 (the track has none) once past the token.
+        let fine = if path.ends_with("cover.jpg") {
+            404
+        } else {
+            200
+        };
         let sep = if path.contains('?') { '&' } else { '?' };
-        assert!(
-            matches!(
-                get(proxy.addr, &format!("{path}{sep}token={TOKEN}"), &[]).status,
-                200
-            ),
+        assert_eq!(
+            get(lan, &format!("{path}{sep}token={TOKEN}"), &[]).status,
+            fine,
             "{path}"
         );
         assert_eq!(
-            get(proxy.addr, &path, &[("Authorization", &bearer)]).status,
-            200,
+            get(lan, &path, &[("Authorization", &bearer)]).status,
+            fine,
             "{path}"
         );
+        // From this machine (MPD beside the server): no token needed.
+        assert_eq!(get(local, &path, &[]).status, fine, "{path} from loopback");
     }
+    // /health without the token: up, and nothing more.
+    let short = get(lan, "/health", &[]);
+    assert_eq!(short.status, 200, "health stays open");
+    let short: serde_json::Value = serde_json::from_slice(&short.body).expect("json");
     assert_eq!(
-        get(proxy.addr, "/health", &[]).status,
-        200,
-        "health stays open"
+        short,
+        serde_json::json!({"status": "ok", "service": "icyproxy"})
     );
-    let m3u = get(proxy.addr, &format!("/playlists/P.m3u?token={TOKEN}"), &[]);
+    let full = get(lan, &format!("/health?token={TOKEN}"), &[]);
+    let full: serde_json::Value = serde_json::from_slice(&full.body).expect("json");
+    assert!(
+        full.get("resolver").is_some() && full.get("warnings").is_some(),
+        "{full}"
+    );
+    assert_eq!(health(local)["tracks"], 1);
+    // Entries for the network carry the token; those on loopback need none.
+    let m3u = get(lan, &format!("/playlists/P.m3u?token={TOKEN}"), &[]);
     assert!(
         m3u.body_text()
             .contains(&format!("/proxy/{ID}/?icy=0&token={TOKEN}")),
         "{}",
         m3u.body_text()
     );
-    // Cover art stays reachable: MPD builds its URL and cannot add a token.
-    assert_eq!(
-        get(proxy.addr, &format!("/proxy/{ID}/cover.jpg"), &[]).status,
-        404
-    );
+    let m3u = get(local, "/playlists/P.m3u", &[]).body_text();
+    assert!(m3u.contains(&format!("/proxy/{ID}/?icy=0\n")), "{m3u}");
+    assert!(!m3u.contains(TOKEN), "{m3u}");
 }
 
 #[test]

@@ -202,7 +202,7 @@ fn without_cookies_or_with_a_bad_jar_the_message_says_what_to_do() {
     assert_eq!(o.status.code(), Some(1));
     let said = stderr(&o);
     assert!(
-        said.contains("can be read by other users (mode 644)") && said.contains("chmod 600"),
+        said.contains("is open to other users (mode 644)") && said.contains("chmod 600"),
         "{said}"
     );
     assert!(

@@ -13,6 +13,7 @@ mod cli;
 mod config_files;
 mod connections;
 mod doctor;
+mod doctor_service;
 mod errors;
 mod files;
 mod floods;

@@ -453,3 +453,73 @@ fn imports_never_replace_a_playlist_from_elsewhere_without_replace() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(entries("Road Trip").starts_with("CCCCCCCCCCC"));
 }
+
+/// The `icyproxy playlist …` lines of docs/commands.md's "Playlists", run
+/// in their order as a newcomer pastes them (the import's `PL...` listing
+/// the Road Trip fixture): each one succeeds.
+#[test]
+fn the_playlist_commands_of_the_docs_run_in_their_order() {
+    let s = Source::new("");
+    s.set("PL...", &flat_fixture());
+    let home = s.env.dir.path().join("home");
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/commands.md"))
+            .expect("docs");
+    let section = docs
+        .split("\n## Playlists\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a Playlists section");
+    let mut ran = 0;
+    for line in section.lines() {
+        let Some(command) = line
+            .trim_start_matches("$ ")
+            .strip_prefix("icyproxy playlist ")
+        else {
+            continue;
+        };
+        let command = command.split("  #").next().unwrap_or("").trim();
+        let command = command.replace("~/", &format!("{}/", home.display()));
+        let mut args = vec!["playlist".to_owned()];
+        args.extend(shell_words(&command));
+        if let Some(out) = args.iter().skip_while(|a| *a != "--output").nth(1) {
+            let dir = Path::new(out).parent().expect("dir");
+            std::fs::create_dir_all(dir).expect("output dir");
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = s.run(&args);
+        assert!(o.status.success(), "{line}: {}", stderr(&o));
+        ran += 1;
+    }
+    assert!(ran >= 3, "{ran} commands found");
+}
+
+/// Words as sh splits a line of them: spaces, and '…' quoting.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                started = true;
+            }
+            ' ' if !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
+}

@@ -24,12 +24,17 @@ struct World {
 }
 
 fn world(autoplay: bool, mpd_extra: &str) -> World {
+    world_with(autoplay, mpd_extra, "")
+}
+
+/// [`world`] with `server` (a `[server]` section) in the server's config.
+fn world_with(autoplay: bool, mpd_extra: &str, server: &str) -> World {
     let origin = Origin::start();
     let music = Music::new();
     let mpd = Mpd::started(mpd_extra);
     let resolver = music.resolver("music", &origin.url("/file/tone-2s.wav"), "");
     let proxy = Proxy::start_with(&format!(
-        "{resolver}[mpd]\naddress = {:?}\nautoplay = {autoplay}\n",
+        "{resolver}{server}[mpd]\naddress = {:?}\nautoplay = {autoplay}\n",
         mpd.address()
     ));
     let dir = tempfile::tempdir().expect("tempdir");
@@ -413,4 +418,37 @@ fn radio_current_add_appends_tagged_songs_in_one_yt_dlp_run() {
             .all(|l| l.starts_with("Radio Artist ")),
         "{shown}"
     );
+}
+
+/// With `[server] token` set, the entries autoplay adds for an MPD on this
+/// machine carry no token (any MPD client could read it in the queue), and
+/// MPD plays them: the server admits callers on loopback.
+#[test]
+fn with_a_token_a_loopback_mpd_gets_entries_without_it_and_plays_them() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
+        return;
+    }
+    let token = "queue-token-0123456789";
+    let w = world_with(true, "", &format!("[server]\ntoken = {token:?}\n"));
+    let mut c = w.mpd.connect();
+    w.queue(&mut c, &SEEDS);
+    c.ok("play 1");
+    assert!(wait_state(&mut c, "play", Duration::from_secs(10)));
+    assert!(
+        wait_until(Duration::from_secs(60), || w.files().len() > SEEDS.len()),
+        "autoplay appended nothing: {}",
+        health(w.proxy.addr)
+    );
+    let files = w.files();
+    assert!(files.iter().all(|f| !f.contains("token")), "{files:?}");
+    // Played past the seeds: the entries are icyproxy's and answer MPD.
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            get_value(&c.status(), "song").and_then(|s| s.parse::<usize>().ok())
+                >= Some(SEEDS.len())
+        }),
+        "{}",
+        w.mpd.log_text()
+    );
+    c.ok("stop");
 }

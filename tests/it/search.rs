@@ -410,3 +410,46 @@ fn tracks_only_searches_found_age_out_and_nothing_else_does() {
     kept.sort();
     assert_eq!(stored_ids(&db), kept);
 }
+
+/// What a channel command did, or why it failed, is answered on
+/// `icyproxy-reply` for a client subscribed to it.
+#[test]
+fn channel_commands_are_answered_on_the_reply_channel() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
+        return;
+    }
+    let mpd = Mpd::started("");
+    let w = world(Some(&mpd));
+    assert!(wait_until(Duration::from_secs(15), || mpd
+        .mpc(&["channels"])
+        .contains("icyproxy")));
+    let mut reader = mpd.connect();
+    reader.ok("subscribe icyproxy-reply");
+    let mut answers: Vec<String> = Vec::new();
+    let mut wait_answer = |reader: &mut crate::common::mpd::MpdClient, want: &str| {
+        let found = wait_until(Duration::from_secs(30), || {
+            answers.extend(
+                reader
+                    .ok("readmessages")
+                    .into_iter()
+                    .filter(|(k, _)| k == "message")
+                    .map(|(_, v)| v),
+            );
+            answers.iter().any(|a| a.contains(want))
+        });
+        assert!(found, "no answer with {want:?}: {answers:?}");
+    };
+    mpd.mpc(&["sendmessage", "icyproxy", "help"]);
+    wait_answer(&mut reader, "MPD channel icyproxy understands");
+    mpd.mpc(&["sendmessage", "icyproxy", "serch typo"]);
+    wait_answer(&mut reader, "unknown command \"serch typo\"");
+    mpd.mpc(&["sendmessage", "icyproxy", "search daft punk"]);
+    wait_answer(&mut reader, "search \"daft punk\": 10 songs");
+    std::fs::write(
+        w.music.dir.join("search.fail"),
+        "ERROR: [youtube:search] broken: HTTP Error 500",
+    )
+    .expect("break");
+    mpd.mpc(&["sendmessage", "icyproxy", "search broken"]);
+    wait_answer(&mut reader, "\"search broken\" failed: ");
+}

@@ -79,6 +79,34 @@ fn an_id_beginning_with_a_dash_is_never_a_resolver_option() {
     assert!(ran.starts_with("-- -abcdefghij "), "{ran}");
 }
 
+/// A `--` written before `{video_id}` in `[resolver] command`: the
+/// cookies still reach the program as an option (before the `--`), never
+/// as an argument after it.
+#[test]
+fn cookies_go_before_a_dash_dash_in_the_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let calls = dir.path().join("calls");
+    let jar = dir.path().join("jar.txt");
+    std::fs::write(&jar, "# Netscape HTTP Cookie File\n").expect("jar");
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+    std::fs::set_permissions(&jar, mode).expect("chmod");
+    let env = env(&format!(
+        "[resolver]\ncommand = [{:?}, {:?}, \"json\", \"http://127.0.0.1:9/a\", \"--\", \
+         \"{{video_id}}\"]\ncookies_file = {:?}\n",
+        fixture("fake-resolver").display().to_string(),
+        calls.display().to_string(),
+        jar.display().to_string()
+    ));
+    succeeds(&env, &["resolve", "dQw4w9WgXcQ"]);
+    let argv = std::fs::read_to_string(calls.with_extension("argv")).unwrap_or_default();
+    assert!(
+        argv.starts_with("cookies "),
+        "no --cookies option: {argv:?}"
+    );
+    let ran = std::fs::read_to_string(&calls).expect("calls");
+    assert!(ran.starts_with("-- dQw4w9WgXcQ "), "{ran}");
+}
+
 #[test]
 fn redirects_are_checked_like_the_stream_url() {
     let origin = Origin::start();

@@ -225,3 +225,69 @@ fn an_unavailable_id_is_not_warmed_again() {
     assert!(!warmer.paused());
     stopping.store(true, std::sync::atomic::Ordering::SeqCst);
 }
+
+/// `search`, `radio` and `playlist import` say a yt-dlp failure as the
+/// server does: its cause named and the fix, each once.
+#[test]
+fn every_command_says_a_failure_classified_with_its_fix_once() {
+    let music = crate::common::music::Music::new();
+    let line = "ERROR: [youtube:tab] x: Unable to download API page: [Errno -3] Temporary \
+                failure in name resolution (caused by TransportError('[Errno -3] Temporary \
+                failure in name resolution'))";
+    for key in ["search", "RDAMVMseedsong001", "PLnet"] {
+        std::fs::write(music.dir.join(format!("{key}.fail")), line).expect("fail file");
+    }
+    let env = crate::common::env(&music.resolver("json", "http://127.0.0.1:9/a", ""));
+    for args in [
+        &["search", "daft punk"][..],
+        &["radio", "seedsong001"],
+        &[
+            "playlist",
+            "import",
+            "https://music.youtube.com/playlist?list=PLnet",
+        ],
+    ] {
+        let o = crate::common::icyproxy(&env, args, None);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let said = crate::common::stderr(&o);
+        assert_eq!(
+            said.matches("YouTube unreachable").count(),
+            1,
+            "{args:?}: {said}"
+        );
+        assert_eq!(
+            said.matches("check this machine's network and DNS").count(),
+            1,
+            "{args:?}: {said}"
+        );
+    }
+    // A failure the classifier does not know keeps yt-dlp's own words.
+    let url = "https://music.youtube.com/playlist?list=PLnone";
+    let o = crate::common::icyproxy(&env, &["playlist", "import", url], None);
+    let said = crate::common::stderr(&o);
+    assert!(said.contains("The playlist does not exist"), "{said}");
+    assert!(!said.contains("resolver failed"), "{said}");
+}
+
+/// `curl -I` of a failing id: `HEAD` has no body, so the reason comes in
+/// `X-Icyproxy-Error` (the cause's name), on `GET` too.
+#[test]
+fn a_failing_head_says_why_in_a_header() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mode = dir.path().join("mode");
+    std::fs::write(&mode, "bot").expect("mode");
+    let calls = dir.path().join("calls");
+    let proxy = Proxy::start_with(&resolver(&mode, &calls, "http://127.0.0.1:9/a"));
+    let head = request(proxy.addr, "HEAD", "/proxy/dQw4w9WgXcQ/", &[]);
+    assert_eq!(head.status, 502);
+    assert_eq!(head.header("x-icyproxy-error"), Some("YouTube's bot check"));
+    let get = get(proxy.addr, "/proxy/dQw4w9WgXcQ/", &[]);
+    assert_eq!(get.header("x-icyproxy-error"), Some("YouTube's bot check"));
+    let missing = crate::common::get(proxy.addr, "/nowhere", &[]);
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing
+            .header("x-icyproxy-error")
+            .is_some_and(|r| r.starts_with("not found"))
+    );
+}

@@ -23,6 +23,13 @@ pub struct TrackStore {
     path: PathBuf,
 }
 
+impl TrackStore {
+    /// The database file, as opened.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
 /// Reads text leniently: another program may have written invalid UTF-8,
 /// which must not make a row unreadable.
 fn text(row: &Row<'_>, i: usize) -> rusqlite::Result<String> {

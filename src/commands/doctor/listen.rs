@@ -2,6 +2,7 @@
 //! already running there, whose own start warnings become checks.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 
 use super::report::Check;
 use crate::config::Config;
@@ -27,13 +28,27 @@ pub fn listen(config: &Config) -> Vec<Check> {
             )];
         }
     }
-    let Some(warnings) = running_icyproxy(config) else {
+    let Some(Running { warnings, database }) = running_icyproxy(config) else {
         return vec![Check::fail(
             "listen",
             format!("{bind} is taken by another program"),
             "stop it, or choose another [server] port",
         )];
     };
+    let ours = std::fs::canonicalize(&config.store.path).unwrap_or(config.store.path.clone());
+    let theirs = database.map(|d| std::fs::canonicalize(&d).unwrap_or(d));
+    if let Some(theirs) = theirs.filter(|theirs| *theirs != ours) {
+        return vec![Check::fail(
+            "listen",
+            format!(
+                "the icyproxy on {bind} serves another database ({}; this config's is {})",
+                theirs.display(),
+                ours.display()
+            ),
+            "run doctor with the config that icyproxy was started with (--config FILE), or \
+             stop it and start it with this one",
+        )];
+    }
     let mut checks = vec![Check::ok(
         "listen",
         format!("icyproxy already answers /health on {bind}"),
@@ -49,11 +64,23 @@ pub fn listen(config: &Config) -> Vec<Check> {
     checks
 }
 
+/// What the icyproxy answering on the configured address reports.
+struct Running {
+    warnings: Vec<String>,
+    /// Its database file (`None`: an older icyproxy, or no token for it).
+    database: Option<PathBuf>,
+}
+
 /// When `GET /health` on the configured address is icyproxy's: the
-/// warnings it reports.
-fn running_icyproxy(config: &Config) -> Option<Vec<String>> {
+/// warnings it reports and the database it serves.
+fn running_icyproxy(config: &Config) -> Option<Running> {
     let upstream = Upstream::new(&config.upstream).ok()?;
-    let url = format!("{}/health", config.server.url().base());
+    // The token, when set, for the whole answer from an address that is
+    // not loopback.
+    let url = match config.server.token() {
+        Some(token) => format!("{}/health?token={token}", config.server.url().base()),
+        None => format!("{}/health", config.server.url().base()),
+    };
     let (body, _) = upstream.fetch_small(&url, 64 * 1024).ok()?;
     let health: serde_json::Value = serde_json::from_slice(&body).ok()?;
     if health["service"] != "icyproxy" {
@@ -64,5 +91,6 @@ fn running_icyproxy(config: &Config) -> Option<Vec<String>> {
             .filter_map(|w| w.as_str().map(str::to_owned))
             .collect()
     });
-    Some(warnings)
+    let database = health["database"].as_str().map(PathBuf::from);
+    Some(Running { warnings, database })
 }

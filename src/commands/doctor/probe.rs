@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::report::Check;
+use crate::catalog::cookies::Cookies;
 use crate::catalog::resolver::{Resolved, Resolver};
 use crate::catalog::stream_url;
-use crate::catalog::ytdlp_error::{self, Class, Install};
+use crate::catalog::ytdlp_error::{self, Class};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::stream::upstream::Upstream;
@@ -37,6 +38,8 @@ pub fn probe(config: &Config, _program: &Path) -> Vec<Check> {
     let Some(resolver) = Resolver::new(&config.resolver.command, config.resolver.timeout()) else {
         return Vec::new();
     };
+    // As the service runs it: with the same cookies, but changing nothing.
+    let resolver = resolver.with_cookies(config.cookies().map(Cookies::read_only));
     let started = Instant::now();
     let resolved = match resolver.resolve(&id) {
         Ok(resolved) => resolved,
@@ -64,31 +67,21 @@ fn show_track(r: &Resolved) -> String {
     }
 }
 
-/// The probe's resolve failed: its cause, named, with the fix.
+/// The probe's resolve failed: its cause, named once, with the fix once
+/// (as the server classified it).
 fn resolve_failed(config: &Config, id: &VideoId, e: &Error) -> Check {
-    let text = e.to_string();
-    let class = match e {
-        Error::ResolverTimeout(_) => Class::Other,
-        _ => ytdlp_error::classify(&text, Some(1)),
-    };
-    let program = config
-        .resolver
-        .command
-        .first()
-        .map_or("yt-dlp", String::as_str);
-    let upgrade = Install::find(program, std::env::var_os("PATH").as_deref()).upgrade_command();
-    let fix = match e {
-        Error::ResolverTimeout(_) => format!(
-            "raise [resolver] timeout_secs ({} s now), or check the network",
-            config.resolver.timeout().as_secs()
+    let (found, fix) = match (e, ytdlp_error::told(e)) {
+        (Error::ResolverTimeout(_), _) => (
+            e.to_string(),
+            format!(
+                "raise [resolver] timeout_secs ({} s now), or check the network",
+                config.resolver.timeout().as_secs()
+            ),
         ),
-        _ => class.fix(&upgrade),
+        (_, Some(told)) => told,
+        (_, None) => (e.to_string(), Class::Other.fix("")),
     };
-    Check::fail(
-        "probe resolve",
-        format!("{id}: {}: {text}", class.label()),
-        fix,
-    )
+    Check::fail("probe resolve", format!("{id}: {found}"), fix)
 }
 
 /// The first 64 KiB of the resolved stream, then 64 KiB from ~90 s of

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::report::Check;
-use crate::app::checks::{self as shared, PathCheck, Program};
+use crate::app::checks::{self as shared, Program};
 use crate::catalog::ytdlp_error::{self, Install};
 use crate::config::Config;
 use crate::subprocess::{self, Helper};
@@ -64,6 +64,14 @@ fn show_path(path: Option<&std::ffi::OsStr>) -> String {
 /// release date).
 fn version_check(program: &Path, is_ytdlp: bool, install: &Install) -> Check {
     let shown = program.display();
+    if !is_ytdlp {
+        // A script of the user's (or a stand-in) need not know --version:
+        // the probe below tells whether it resolves.
+        return Check::ok(
+            "resolver",
+            format!("{shown} (not yt-dlp: the probe tries it)"),
+        );
+    }
     let version = match version_of(program, "--version") {
         Ok(v) => v,
         Err(why) => {
@@ -74,9 +82,6 @@ fn version_check(program: &Path, is_ytdlp: bool, install: &Install) -> Check {
             );
         }
     };
-    if !is_ytdlp {
-        return Check::ok("resolver", format!("{shown}: {version}"));
-    }
     if *install == Install::Debian {
         return Check::fail(
             "resolver",
@@ -216,29 +221,14 @@ fn major_version(text: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// The cookies file (`[resolver] cookies_file`, or `--cookies FILE` in
-/// `[resolver] command`):
-/// readable, not by others, not expired. `None` when there is none.
+/// `[resolver] cookies_file`: by the service's own rule
+/// ([`crate::catalog::cookies::private_jar`]), then not expired. `None`
+/// when there is none.
 pub fn cookies(config: &Config) -> Option<Check> {
-    let PathCheck { path, usable } = shared::cookies_file(&config.resolver)?;
+    let (path, usable) = shared::cookies_file(config)?;
     let shown = path.display().to_string();
-    if let Err(why) = usable {
-        return Some(Check::fail(
-            "cookies",
-            why,
-            "make it readable by the user that runs the resolver (640, group icyproxy for the \
-             service)",
-        ));
-    }
-    let mode = std::fs::metadata(&path).map_or(0, |m| {
-        std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777
-    });
-    if mode & 0o004 != 0 {
-        return Some(Check::fail(
-            "cookies",
-            format!("{shown} (mode {mode:o}) is readable by every user: it is your YouTube login"),
-            format!("chmod o-rwx {shown} (chmod 600; 640 with group icyproxy for the service)"),
-        ));
+    if let Err(refused) = usable {
+        return Some(Check::fail("cookies", refused.found, refused.fix));
     }
     let text = match std::fs::read(&path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),

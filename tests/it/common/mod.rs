@@ -756,6 +756,26 @@ pub fn proc_status(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// An address of this machine that is not loopback (the one it would
+/// send from to a far host), for tests of what callers from the network
+/// see: the server admits loopback callers without its token.
+pub fn lan_address() -> std::net::IpAddr {
+    let found = ["192.0.2.1:9", "10.255.255.1:9", "[2001:db8::1]:9"]
+        .iter()
+        .find_map(|far| {
+            let bind = if far.starts_with('[') {
+                "[::]:0"
+            } else {
+                "0.0.0.0:0"
+            };
+            let socket = std::net::UdpSocket::bind(bind).ok()?;
+            socket.connect(far).ok()?;
+            let ip = socket.local_addr().ok()?.ip();
+            (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+        });
+    found.expect("this test needs a network address besides loopback (an interface with a route)")
+}
+
 /// A port with nothing listening on it.
 pub fn dead_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
