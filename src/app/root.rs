@@ -30,6 +30,7 @@ use crate::http::server::{Parts, Server, StopHandle, client_connections};
 use crate::metrics::Metrics;
 use crate::mpd::{self, Listeners};
 use crate::public_url::PublicUrl;
+use crate::stream::cache::AudioCache;
 use crate::stream::cover::CoverCache;
 use crate::stream::proxy::StreamSettings;
 use crate::stream::upstream::Upstream;
@@ -67,6 +68,7 @@ impl App {
                 &config.cover.cache_dir,
                 config.cover.max_bytes,
             )),
+            cache: start_cache(config, &metrics, read_only),
             metrics,
             stopping,
             read_only,
@@ -191,6 +193,27 @@ fn check_store(config: &Config) -> Result<bool> {
         warn!("{e}; serving it read-only: tracks resolved now will not be stored");
     }
     Ok(opened.unwritable.is_some())
+}
+
+/// The audio cache of `[cache]`, its files and entries made to agree (a
+/// kill leaves a temp file, or a file without its entry).
+fn start_cache(config: &Config, metrics: &Arc<Metrics>, read_only: bool) -> Arc<AudioCache> {
+    let cache = AudioCache::open(&config.cache, Arc::clone(metrics));
+    if cache.on() && !read_only {
+        let opener = Opener::Thread { read_only };
+        match opener.open(&config.store.path) {
+            Ok(mut opened) => {
+                let (removed, dropped) = cache.tidy(&mut opened.store);
+                if removed + dropped > 0 {
+                    info!(
+                        "cache: removed {removed} files without an entry, dropped {dropped} entries without their file"
+                    );
+                }
+            }
+            Err(e) => warn!("cache: {e}"),
+        }
+    }
+    Arc::new(cache)
 }
 
 /// Starts the playlist thread when it has work: tagging the entries that

@@ -3,13 +3,15 @@
 //! WAL and a busy timeout let the CLI write while the server reads.
 //!
 //! Its methods are split by table: `open` (opening, migrating, the schema,
-//! [`open::LazyStore`]), `tracks`, `playlists`, and `history` (autoplay's).
+//! [`open::LazyStore`]), `tracks`, `playlists`, `history` (autoplay's) and
+//! `cached` (the audio cache's entries).
 //! What it stores is [`crate::catalog::model`].
 
 use std::path::PathBuf;
 
 use rusqlite::{Connection, Row};
 
+pub mod cached;
 mod history;
 pub mod open;
 mod playlists;

@@ -59,6 +59,19 @@ const MIGRATIONS: &[&str] = &[
         video_id TEXT PRIMARY KEY NOT NULL,
         seen_at  INTEGER NOT NULL
      );",
+    // 7: songs kept whole on disk ([cache]): their length and type, when
+    // they were last played and how often; and the cache's hits and misses.
+    "CREATE TABLE audio_cache (
+        video_id     TEXT PRIMARY KEY NOT NULL,
+        bytes        INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        last_played_ms INTEGER NOT NULL,
+        plays        INTEGER NOT NULL DEFAULT 1
+     );
+     CREATE TABLE audio_cache_counts (
+        name  TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.

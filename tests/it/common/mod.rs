@@ -769,7 +769,12 @@ pub struct Served {
 
 impl Served {
     pub fn start(config: &str, prefix: &[&str]) -> Served {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Served::start_in(tempfile::tempdir().expect("tempdir"), config, prefix)
+    }
+
+    /// [`Served::start`] in `dir`, which may hold a database already (of
+    /// a server that was killed).
+    pub fn start_in(dir: tempfile::TempDir, config: &str, prefix: &[&str]) -> Served {
         let cfg = dir.path().join("proxy.toml");
         let mpd = no_mpd_unless_asked(config);
         std::fs::write(
@@ -1102,12 +1107,15 @@ pub fn stderr(o: &Output) -> String {
 }
 
 /// Test servers follow no MPD unless the test says so: the machine's own
-/// MPD (if one runs on 6600) is not the test's business.
+/// MPD (if one runs on 6600) is not the test's business. Nor do they keep
+/// songs on disk unless the test has a `[cache]`: the other tests count
+/// what upstream sees on each play.
 pub fn no_mpd_unless_asked(config: &str) -> &'static str {
-    if config.contains("[mpd]") {
-        ""
-    } else {
-        "\n[mpd]\naddress = \"\"\n"
+    match (config.contains("[mpd]"), config.contains("[cache]")) {
+        (true, true) => "",
+        (true, false) => "\n[cache]\nmax_mb = 0\n",
+        (false, true) => "\n[mpd]\naddress = \"\"\n",
+        (false, false) => "\n[mpd]\naddress = \"\"\n[cache]\nmax_mb = 0\n",
     }
 }
 

@@ -1,0 +1,387 @@
+//! The audio cache on real files: a song streamed whole is kept and plays
+//! again from disk (byte-exact, seekable, with ICY blocks) with no
+//! upstream request and no resolver run; what is not read whole is never
+//! kept; the bounds hold; a kill during a write leaves nothing half-served.
+
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use icyproxy::catalog::discover::LIKED_NAME;
+use icyproxy::catalog::store::TrackStore;
+use icyproxy::video_id::VideoId;
+
+use crate::common::{
+    Origin, Proxy, Served, audio_bytes, connect, fake_resolver, get, health, read_head, request,
+    split_icy, stream_title, wait_until,
+};
+
+const ID: &str = "cAcHeSong01";
+const LEN: usize = 300_000;
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// `[cache]` in `dir`, and small upstream pieces (a song is many ranged
+/// requests, as from googlevideo).
+fn cache_config(dir: &Path, extra: &str) -> String {
+    format!(
+        "[cache]\ndir = {:?}\n{extra}\n[upstream]\nchunk_bytes = 65536\nretries = 3\n",
+        dir.display().to_string()
+    )
+}
+
+/// The files in the cache directory, by name.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn kept_file(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}.audio"))
+}
+
+fn entries(addr: std::net::SocketAddr) -> u64 {
+    health(addr)["cache"]["entries"].as_u64().unwrap_or(0)
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// The headers a client sees, without those that differ by time.
+fn shown(reply: &crate::common::Reply) -> Vec<(String, String)> {
+    let mut h: Vec<(String, String)> = reply
+        .headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("date"))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    h.sort();
+    h
+}
+
+#[test]
+fn a_song_played_once_plays_again_from_disk_with_upstream_and_the_resolver_gone() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (dir, calls, db) = (
+        tmp.path().join("audio"),
+        tmp.path().join("calls"),
+        tmp.path().join("t.db"),
+    );
+    let store = format!("[store]\npath = {:?}\n", db.display().to_string());
+    let url = origin.url(&format!("/audio/{LEN}"));
+    let first = Proxy::start_with(&format!(
+        "{store}{}{}",
+        cache_config(&dir, ""),
+        fake_resolver("music", &calls, &url)
+    ));
+    let path = format!("/proxy/{ID}/");
+    let head_streamed = request(first.addr, "HEAD", &path, &[]);
+    let streamed = get(first.addr, &path, &[]);
+    assert_eq!(streamed.status, 200);
+    assert!(streamed.body == audio_bytes(LEN), "streamed whole");
+    assert!(wait_until(LIMIT, || entries(first.addr) == 1), "kept");
+    drop(first);
+
+    // The resolver now fails, and upstream is never asked.
+    let second = Proxy::start_with(&format!(
+        "{store}{}{}",
+        cache_config(&dir, ""),
+        fake_resolver("fail", &calls, &url)
+    ));
+    let (runs, asked) = (lines(&calls), origin.requests());
+    let again = get(second.addr, &path, &[]);
+    assert_eq!(again.status, 200);
+    assert!(again.body == audio_bytes(LEN), "byte-exact from disk");
+    assert_eq!(
+        shown(&again),
+        shown(&streamed),
+        "the same head as streaming"
+    );
+    let head = request(second.addr, "HEAD", &path, &[]);
+    assert_eq!(shown(&head), shown(&head_streamed), "HEAD as streaming");
+
+    let part = get(second.addr, &path, &[("Range", "bytes=1000-1999")]);
+    assert_eq!(part.status, 206);
+    assert_eq!(part.header("content-range"), Some("bytes 1000-1999/300000"));
+    assert!(part.body == audio_bytes(LEN)[1000..2000]);
+    let tail = get(second.addr, &path, &[("Range", "bytes=-500")]);
+    assert!(tail.status == 206 && tail.body == audio_bytes(LEN)[LEN - 500..]);
+    let past = get(second.addr, &path, &[("Range", "bytes=300000-")]);
+    assert_eq!(past.status, 416);
+    assert_eq!(past.header("content-range"), Some("bytes */300000"));
+
+    let icy = get(second.addr, &path, &[("Icy-MetaData", "1")]);
+    assert_eq!(icy.header("icy-metaint"), Some("16000"));
+    let (audio, metas) = split_icy(&icy.body, 16000);
+    assert!(audio == audio_bytes(LEN), "blocks cut the audio exactly");
+    let title = stream_title(&metas[0]);
+    assert_eq!(
+        title.as_deref(),
+        Some(&*format!("Artist {ID} - Track {ID}"))
+    );
+    let plain = get(
+        second.addr,
+        &format!("{path}?icy=0"),
+        &[("Icy-MetaData", "1")],
+    );
+    assert!(plain.header("icy-metaint").is_none() && plain.body == audio_bytes(LEN));
+
+    assert_eq!(
+        origin.requests(),
+        asked,
+        "no upstream request from the cache"
+    );
+    assert_eq!(lines(&calls), runs, "no resolver run for a kept song");
+    let cache = &health(second.addr)["cache"];
+    assert_eq!(cache["hits"], 6, "{cache}");
+    assert_eq!(cache["misses"], 1, "{cache}");
+}
+
+#[test]
+fn a_client_that_leaves_halfway_keeps_nothing() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let proxy = Proxy::start_with(&cache_config(&dir, ""));
+    proxy.add(
+        ID,
+        &origin.url("/audio/3000000?stall_after=1000000&stall_ms=500"),
+        "A",
+        "T",
+    );
+    let mut s = connect(proxy.addr);
+    write!(s, "GET /proxy/{ID}/ HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+    let mut r = BufReader::new(s);
+    let _ = read_head(&mut r);
+    let mut half = vec![0; 500_000];
+    r.read_exact(&mut half).expect("half the song");
+    drop(r);
+    assert!(
+        wait_until(LIMIT, || health(proxy.addr)["active_streams"] == 0),
+        "the stream ended"
+    );
+    assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
+    assert_eq!(entries(proxy.addr), 0);
+}
+
+#[test]
+fn a_song_whose_connection_dropped_mid_song_is_kept_whole_and_exact() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let proxy = Proxy::start_with(&cache_config(&dir, ""));
+    proxy.add(
+        ID,
+        &origin.url(&format!("/audio/{LEN}?drop_at=150000")),
+        "A",
+        "T",
+    );
+    let first = get(proxy.addr, &format!("/proxy/{ID}/"), &[]);
+    assert!(first.body == audio_bytes(LEN), "resumed into one body");
+    assert!(wait_until(LIMIT, || entries(proxy.addr) == 1));
+    let kept = std::fs::read(kept_file(&dir, ID)).expect("kept file");
+    assert!(kept == audio_bytes(LEN), "the kept file is the song");
+    let asked = origin.requests();
+    let again = get(proxy.addr, &format!("/proxy/{ID}/"), &[]);
+    assert!(again.body == audio_bytes(LEN));
+    assert_eq!(origin.requests(), asked);
+}
+
+#[test]
+fn a_kept_file_of_another_length_is_dropped_and_the_song_streams() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let proxy = Proxy::start_with(&cache_config(&dir, ""));
+    proxy.add(ID, &origin.url(&format!("/audio/{LEN}")), "A", "T");
+    get(proxy.addr, &format!("/proxy/{ID}/"), &[]);
+    assert!(wait_until(LIMIT, || entries(proxy.addr) == 1));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(kept_file(&dir, ID))
+        .expect("open kept");
+    file.set_len(1000).expect("damage it");
+    let asked = origin.requests();
+    let again = get(proxy.addr, &format!("/proxy/{ID}/"), &[]);
+    assert!(
+        again.body == audio_bytes(LEN),
+        "streamed, not the damaged file"
+    );
+    assert!(origin.requests() > asked, "upstream was asked");
+    assert!(
+        wait_until(LIMIT, || std::fs::metadata(kept_file(&dir, ID))
+            .is_ok_and(|m| m.len() == LEN as u64)),
+        "kept again, whole"
+    );
+}
+
+/// Plays `id` (at `LEN` bytes) to its end and waits until it is kept.
+fn play_whole(proxy: &Proxy, origin: &Origin, id: &str) {
+    proxy.add(id, &origin.url(&format!("/audio/{LEN}?v={id}")), "A", id);
+    let reply = get(proxy.addr, &format!("/proxy/{id}/"), &[]);
+    assert!(reply.body == audio_bytes(LEN), "{id} streamed");
+    let dir = PathBuf::from(&proxy.config.cache.dir);
+    assert!(
+        wait_until(LIMIT, || kept_file(&dir, id).exists()),
+        "{id} kept"
+    );
+}
+
+#[test]
+fn eviction_takes_the_least_recently_played_first_and_liked_songs_last() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    // 1 MiB holds three songs of 300,000 bytes, not four.
+    let proxy = Proxy::start_with(&cache_config(&dir, "max_mb = 1"));
+    let ids = [
+        "cacheSongAA",
+        "cacheSongBB",
+        "cacheSongCC",
+        "cacheSongDD",
+        "cacheSongEE",
+    ];
+    for id in &ids[..3] {
+        play_whole(&proxy, &origin, id);
+    }
+    // A is played again (from disk): B is now the least recently played.
+    get(proxy.addr, &format!("/proxy/{}/", ids[0]), &[]);
+    play_whole(&proxy, &origin, ids[3]);
+    let kept =
+        |names: &[&str]| -> Vec<String> { names.iter().map(|id| format!("{id}.audio")).collect() };
+    assert_eq!(files_in(&dir), kept(&[ids[0], ids[2], ids[3]]));
+    // C is liked: it stays though it is the oldest; A goes.
+    let mut store = TrackStore::open(&proxy.db_path).expect("store");
+    let liked = VideoId::parse(ids[2]).expect("id");
+    store.playlist_add(LIKED_NAME, &[liked]).expect("like");
+    play_whole(&proxy, &origin, ids[4]);
+    assert_eq!(files_in(&dir), kept(&[ids[2], ids[3], ids[4]]));
+    assert_eq!(entries(proxy.addr), 3);
+}
+
+#[test]
+fn eight_streams_at_once_never_take_more_than_max_mb() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let proxy = Proxy::start_with(&cache_config(&dir, "max_mb = 1"));
+    let ids: Vec<String> = (0..8).map(|i| format!("manyStream{i}")).collect();
+    for id in &ids {
+        let url = origin.url(&format!(
+            "/audio/{LEN}?v={id}&stall_after=100000&stall_ms=300"
+        ));
+        proxy.add(id, &url, "A", id);
+    }
+    let size = |dir: &Path| -> u64 {
+        std::fs::read_dir(dir).map_or(0, |d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+    };
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (dir, done) = (dir.clone(), std::sync::Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut most = 0;
+            while !done.load(Ordering::SeqCst) {
+                most = most.max(size(&dir));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            most
+        })
+    };
+    let players: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (addr, path) = (proxy.addr, format!("/proxy/{id}/"));
+            std::thread::spawn(move || get(addr, &path, &[]).body == audio_bytes(LEN))
+        })
+        .collect();
+    for p in players {
+        assert!(p.join().expect("player"), "every stream whole");
+    }
+    assert!(wait_until(LIMIT, || health(proxy.addr)["active_streams"] == 0));
+    done.store(true, Ordering::SeqCst);
+    let most = watcher.join().expect("watcher");
+    assert!(most <= 1024 * 1024, "at most max_mb on disk: {most}");
+    assert_eq!(entries(proxy.addr), 3, "as many as fit");
+    assert_eq!(files_in(&dir).len(), 3, "{:?}", files_in(&dir));
+}
+
+#[test]
+fn with_less_free_space_than_min_free_mb_nothing_is_written() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let proxy = Proxy::start_with(&cache_config(&dir, "min_free_mb = 16777216"));
+    proxy.add(ID, &origin.url(&format!("/audio/{LEN}")), "A", "T");
+    let reply = get(proxy.addr, &format!("/proxy/{ID}/"), &[]);
+    assert!(reply.body == audio_bytes(LEN), "the stream is whole");
+    let h = health(proxy.addr);
+    let warning = h["cache"]["warning"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(warning.contains("min_free_mb"), "{h}");
+    assert!(h["warnings"].to_string().contains("min_free_mb"), "{h}");
+    assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
+    assert_eq!(h["cache"]["entries"], 0);
+}
+
+#[test]
+fn a_kill_during_a_write_leaves_nothing_half_served() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let config = cache_config(&dir, "");
+    let mut served = Served::start(&config, &[]);
+    let url = origin.url("/audio/2000000?stall_at=1000000&stall_ms=30000");
+    served.add(ID, &url, "A", "T");
+    let mut s = connect(served.addr);
+    write!(s, "GET /proxy/{ID}/ HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+    let mut r = BufReader::new(s);
+    let _ = read_head(&mut r);
+    let mut first = vec![0; 900_000];
+    r.read_exact(&mut first).expect("the first part");
+    assert!(
+        files_in(&dir).iter().any(|n| n.ends_with(".part")),
+        "a write in progress"
+    );
+    served.child.kill().expect("kill -9");
+    served.child.wait().expect("reaped");
+    drop(r);
+
+    // The same database and cache directory, served again.
+    let home = std::mem::replace(&mut served.dir, tempfile::tempdir().expect("tempdir"));
+    let mut again = Served::start_in(home, &config, &[]);
+    assert!(
+        again
+            .wait_for_line(LIMIT, |l| l.contains("a song left half-written"))
+            .is_some()
+    );
+    assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
+    let asked = origin.requests();
+    let mut s = connect(again.addr);
+    write!(s, "GET /proxy/{ID}/ HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+    let mut r = BufReader::new(s);
+    let (status, _) = read_head(&mut r);
+    assert!(status.contains("200"), "{status}");
+    let mut start = vec![0; 1000];
+    r.read_exact(&mut start).expect("first bytes");
+    assert!(start == audio_bytes(1000), "the song's own bytes");
+    assert!(
+        origin.requests() > asked,
+        "streamed from upstream, not a half file"
+    );
+}
