@@ -198,22 +198,16 @@ fn check_store(config: &Config) -> Result<bool> {
 /// The audio cache of `[cache]`, its files and entries made to agree (a
 /// kill leaves a temp file, or a file without its entry).
 fn start_cache(config: &Config, metrics: &Arc<Metrics>, read_only: bool) -> Arc<AudioCache> {
-    let cache = AudioCache::open(&config.cache, Arc::clone(metrics));
-    if cache.on() && !read_only {
-        let opener = Opener::Thread { read_only };
-        match opener.open(&config.store.path) {
-            Ok(mut opened) => {
-                let (removed, dropped) = cache.tidy(&mut opened.store);
-                if removed + dropped > 0 {
-                    info!(
-                        "cache: removed {removed} files without an entry, dropped {dropped} entries without their file"
-                    );
-                }
-            }
-            Err(e) => warn!("cache: {e}"),
-        }
-    }
-    Arc::new(cache)
+    let opener = Opener::Thread { read_only };
+    let mut opened = match (config.cache.on(), read_only) {
+        (true, false) => opener
+            .open(&config.store.path)
+            .map_err(|e| warn!("cache: {e}"))
+            .ok(),
+        _ => None,
+    };
+    let store = opened.as_mut().map(|o| &mut o.store);
+    Arc::new(AudioCache::start(&config.cache, Arc::clone(metrics), store))
 }
 
 /// Starts the playlist thread when it has work: tagging the entries that

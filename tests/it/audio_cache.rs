@@ -385,3 +385,62 @@ fn a_kill_during_a_write_leaves_nothing_half_served() {
         "streamed from upstream, not a half file"
     );
 }
+
+#[test]
+fn the_cache_command_shows_removes_and_clears_and_doctor_names_the_dir() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let served = Served::start(&cache_config(&dir, ""), &[]);
+    served.add(ID, &origin.url(&format!("/audio/{LEN}")), "A", "T");
+    let play = |addr| get(addr, &format!("/proxy/{ID}/"), &[]).body == audio_bytes(LEN);
+    assert!(play(served.addr));
+    assert!(wait_until(LIMIT, || kept_file(&dir, ID).exists()));
+    assert!(play(served.addr), "the second play, from disk");
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let shown = text(&served.cli(&["cache"]));
+    for line in [
+        "songs\t1\n",
+        "size\t0.3 MB\n",
+        "hits\t1\n",
+        "misses\t1\n",
+        "hit rate\t50% of 2 plays\n",
+    ] {
+        assert!(shown.contains(line), "{line:?} in {shown}");
+    }
+    assert!(
+        shown.contains(&format!("dir\t{}", dir.display())),
+        "{shown}"
+    );
+
+    let removed = served.cli(&["cache", "remove", ID]);
+    assert!(removed.status.success());
+    assert_eq!(text(&removed), format!("removed {ID} from the cache\n"));
+    assert!(!kept_file(&dir, ID).exists());
+    let again = served.cli(&["cache", "remove", ID]);
+    assert!(!again.status.success(), "nothing to remove is an error");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no kept song"));
+    let asked = origin.requests();
+    assert!(play(served.addr), "streams again");
+    assert!(origin.requests() > asked);
+    assert!(
+        wait_until(LIMIT, || kept_file(&dir, ID).exists()),
+        "and is kept again"
+    );
+    let cleared = served.cli(&["cache", "clear"]);
+    assert_eq!(text(&cleared), "removed 1 song (0.3 MB)\n");
+    assert!(files_in(&dir).is_empty());
+
+    let doctor = served.cli(&["doctor", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&doctor.stdout).expect("json");
+    let check = report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["check"] == "cache").cloned())
+        .expect("a cache check");
+    assert_eq!(check["status"], "ok", "{check}");
+    let detail = check["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(&dir.display().to_string()) && detail.contains("MB free"),
+        "{detail}"
+    );
+}

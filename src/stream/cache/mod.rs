@@ -60,11 +60,10 @@ pub struct Kept {
 }
 
 impl AudioCache {
-    /// The cache of `[cache]`, its directory made and the temp files a
-    /// kill left removed. Off when `max_mb` is 0; stopped (with a warning)
-    /// when the directory cannot be made.
+    /// The cache of `[cache]`, as a command sees it: nothing is made or
+    /// removed (a server may be writing).
     pub fn open(settings: &CacheSettings, metrics: Arc<Metrics>) -> AudioCache {
-        let cache = AudioCache {
+        AudioCache {
             dir: settings.dir.clone(),
             max_bytes: settings.max_bytes(),
             min_free: settings.min_free_bytes(),
@@ -72,7 +71,20 @@ impl AudioCache {
             writing: Mutex::new((0, 0)),
             stopped: Mutex::new(None),
             low_disk: AtomicBool::new(false),
-        };
+        }
+    }
+
+    /// The server's cache at its start: its directory made, the temp files
+    /// a kill left removed, files and entries made to agree ([`tidy`]).
+    /// Stopped (with a warning) when the directory cannot be made.
+    ///
+    /// [`tidy`]: AudioCache::tidy
+    pub fn start(
+        settings: &CacheSettings,
+        metrics: Arc<Metrics>,
+        store: Option<&mut TrackStore>,
+    ) -> AudioCache {
+        let cache = AudioCache::open(settings, metrics);
         if !cache.on() {
             return cache;
         }
@@ -88,18 +100,16 @@ impl AudioCache {
                 }
             }
         }
+        if let Some(store) = store {
+            let (removed, dropped) = cache.tidy(store);
+            if removed + dropped > 0 {
+                info!(
+                    "cache: removed {removed} files without an entry, dropped {dropped} \
+                     entries without their whole file"
+                );
+            }
+        }
         cache
-    }
-
-    /// A cache that keeps nothing.
-    pub fn off(metrics: Arc<Metrics>) -> AudioCache {
-        AudioCache::open(
-            &CacheSettings {
-                max_mb: 0,
-                ..CacheSettings::default()
-            },
-            metrics,
-        )
     }
 
     /// Whether songs are kept and served at all.
@@ -115,9 +125,6 @@ impl AudioCache {
     /// kill between the rename and the entry) is removed, an entry without
     /// its whole file is dropped. Returns how many of each.
     pub fn tidy(&self, store: &mut TrackStore) -> (usize, usize) {
-        if !self.on() {
-            return (0, 0);
-        }
         let Ok(songs) = store.kept_songs() else {
             return (0, 0);
         };
@@ -185,6 +192,11 @@ impl AudioCache {
         had | std::fs::remove_file(path).is_ok()
     }
 
+    /// Kept songs, bytes, hits and misses, as the store counts them.
+    pub fn totals(&self, store: &TrackStore) -> crate::error::Result<CacheTotals> {
+        store.cache_totals()
+    }
+
     /// Removes every kept song; how many and their bytes.
     pub fn clear(&self, store: &mut TrackStore) -> (usize, u64) {
         let songs = store.kept_songs().unwrap_or_default();
@@ -192,6 +204,14 @@ impl AudioCache {
         let n = songs.iter().filter(|s| self.forget(&s.id, store)).count();
         self.tidy(store);
         (n, bytes)
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    pub fn min_free_bytes(&self) -> u64 {
+        self.min_free
     }
 
     /// Entries, bytes, hits and misses, and why caching stopped.
