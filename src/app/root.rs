@@ -40,6 +40,7 @@ use super::beside::{Ahead, Beside};
 use super::channel;
 use super::checks::{self, Program};
 use super::entries::QueueEntries;
+use super::fetch_ahead::{AheadParts, FetchAhead};
 use super::warm::{WarmParts, Warmer};
 
 /// The whole running service: the HTTP server and what runs beside it.
@@ -294,6 +295,28 @@ fn library_sync_forever(keep: &KeepUp, stopping: &AtomicBool) {
     }
 }
 
+/// The thread that fetches the songs after MPD's current one into the
+/// cache, when `[cache] ahead` asks for it.
+fn start_fetch_ahead(config: &Config, parts: &Parts) -> Result<Option<FetchAhead>> {
+    let settings = &config.cache;
+    if !settings.on() || settings.ahead == 0 {
+        return Ok(None);
+    }
+    let fetcher = FetchAhead::start(AheadParts {
+        tracks: Arc::clone(&parts.tracks),
+        cache: Arc::clone(&parts.cache),
+        upstream: parts.upstream.clone(),
+        stopping: Arc::clone(&parts.stopping),
+        store_path: config.store.path.clone(),
+        ahead: settings.ahead as usize,
+        bytes_per_sec: settings.ahead_rate_kbps.saturating_mul(1000) / 8,
+        chunk_bytes: config.upstream.chunk_bytes,
+        retries: config.upstream.retries,
+    })
+    .map_err(|e| Error::io("cannot start the fetch-ahead thread", e))?;
+    Ok(Some(fetcher))
+}
+
 /// Starts the warming thread and the MPD follower that feeds it, unless
 /// `[mpd] address` is empty. Only MPD's queue is warmed: no queue, no
 /// resolver runs. Messages on MPD's channel go to the command thread.
@@ -323,6 +346,7 @@ fn start_ahead(
         Warmer::start(warm_parts).map_err(|e| Error::io("cannot start the warming thread", e))?;
     let warmer = Arc::new(warmer);
     let fed = Arc::clone(&warmer);
+    let fetcher = start_fetch_ahead(config, parts)?;
     let radio = autoplay::Radio {
         tracks: Arc::clone(&parts.tracks),
         session,
@@ -339,7 +363,12 @@ fn start_ahead(
     let sender = channel::start(commands, Arc::clone(&parts.stopping))?;
     let states = autoplay::start(radio, Arc::clone(&autoplay), Arc::clone(&parts.stopping))?;
     let listeners = Listeners {
-        on_window: Box::new(move |ids| fed.set_window(ids)),
+        on_window: Box::new(move |ids| {
+            if let Some(fetcher) = &fetcher {
+                fetcher.set_window(&ids);
+            }
+            fed.set_window(ids);
+        }),
         on_message: Some(Box::new(move |text| channel::hand_over(&sender, text))),
         on_queue: Some(Box::new(move |state| {
             let _ = states.send(state);

@@ -444,3 +444,135 @@ fn the_cache_command_shows_removes_and_clears_and_doctor_names_the_dir() {
         "{detail}"
     );
 }
+
+fn status_value(status: &[(String, String)], key: &str) -> Option<String> {
+    status
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+}
+
+/// Through a real MPD: while song 1 is paused, song 2 (the next) is
+/// fetched into the cache; then the origin is stopped, and song 2 still
+/// plays to its end (8 s of tone) from disk.
+#[test]
+fn the_next_song_fetched_ahead_plays_to_its_end_with_the_origin_stopped() {
+    if crate::common::mpd::skip_mpd_test(&["mpd"]) {
+        return;
+    }
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let mpd = crate::common::mpd::Mpd::started("");
+    let proxy = Proxy::start_with(&format!(
+        "{}[mpd]\naddress = \"127.0.0.1:{}\"\n",
+        cache_config(&dir, "ahead = 1"),
+        mpd.port
+    ));
+    let ids = ["aheadSong01", "aheadSong02"];
+    let mut c = mpd.connect();
+    for id in ids {
+        proxy.add(
+            id,
+            &origin.url(&format!("/file/tone.mp3?v={id}")),
+            "Artist",
+            id,
+        );
+        c.ok(&format!("add \"http://{}/proxy/{id}/\"", proxy.addr));
+    }
+    assert!(wait_until(LIMIT, || health(proxy.addr)["mpd"] == "connected"));
+    c.play_paused(0);
+    assert!(
+        wait_until(LIMIT, || kept_file(&dir, ids[1]).exists()),
+        "song 2 was not fetched ahead: {:?}",
+        files_in(&dir)
+    );
+    assert!(!origin.log.requests_for(&format!("v={}", ids[1])).is_empty());
+    drop(origin);
+    c.ok("play 1");
+    assert!(
+        wait_until(Duration::from_secs(40), || {
+            let status = c.status();
+            status_value(&status, "song").as_deref() == Some("1")
+                && status_value(&status, "elapsed")
+                    .and_then(|e| e.parse::<f64>().ok())
+                    .is_some_and(|e| e > 7.5)
+        }),
+        "song 2 did not play to its end: {:?}",
+        c.status()
+    );
+    assert!(wait_until(LIMIT, || status_value(&c.status(), "state")
+        .as_deref()
+        == Some("stop")));
+    assert_eq!(status_value(&c.status(), "error"), None, "{:?}", c.status());
+    assert!(health(proxy.addr)["cache"]["hits"].as_u64() >= Some(1));
+}
+
+/// A fetch ahead reads the song whole into the cache, no faster than its
+/// rate; one stopped first keeps nothing.
+#[test]
+fn a_fetch_ahead_keeps_the_song_no_faster_than_its_rate() {
+    use icyproxy::catalog::model::NewTrack;
+    use icyproxy::stream::cache::AudioCache;
+    use icyproxy::stream::cache::fetch::{Fetch, Fetched};
+    use icyproxy::stream::cache::settings::CacheSettings;
+    use icyproxy::stream::settings::UpstreamSettings;
+    use icyproxy::stream::upstream::Upstream;
+    use std::sync::atomic::AtomicBool;
+
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let mut store = TrackStore::open(&tmp.path().join("t.db")).expect("store");
+    for id in [ID, "stoppedSong"] {
+        let url = origin.url(&format!("/audio/{LEN}?v={id}"));
+        store
+            .upsert(&NewTrack::new(id, &url, "A", "T").expect("track"))
+            .expect("upsert");
+    }
+    let settings = CacheSettings {
+        dir: dir.clone(),
+        ..CacheSettings::default()
+    };
+    let metrics = std::sync::Arc::new(icyproxy::metrics::Metrics::default());
+    let cache = AudioCache::start(&settings, metrics, Some(&mut store));
+    let upstream = Upstream::new(&UpstreamSettings::default()).expect("upstream");
+    let track = |id: &str| {
+        store
+            .get(&VideoId::parse(id).expect("id"))
+            .expect("get")
+            .expect("row")
+    };
+    let (song, stopped_song) = (track(ID), track("stoppedSong"));
+    let stop = AtomicBool::new(false);
+    let fetch = Fetch {
+        upstream: &upstream,
+        cache: &cache,
+        chunk_bytes: 65536,
+        retries: 3,
+        bytes_per_sec: 200_000,
+        stop: &stop,
+    };
+    let started = std::time::Instant::now();
+    assert_eq!(
+        fetch.fetch(&song, &mut store).expect("fetched"),
+        Fetched::Kept
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1450),
+        "300,000 bytes at 200,000 B/s in {took:?}"
+    );
+    assert!(std::fs::read(kept_file(&dir, ID)).expect("kept") == audio_bytes(LEN));
+    assert!(
+        origin.log.requests_for("v=cAcHeSong01").len() >= 5,
+        "in ranged pieces"
+    );
+
+    stop.store(true, Ordering::SeqCst);
+    assert_eq!(
+        fetch.fetch(&stopped_song, &mut store).expect("ends"),
+        Fetched::NotKept
+    );
+    assert_eq!(files_in(&dir), [format!("{ID}.audio")], "nothing else kept");
+}

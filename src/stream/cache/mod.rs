@@ -13,7 +13,9 @@
 //! write at once. A disk that fails a write stops the caching, never a
 //! stream.
 //!
-//! `serve` answers a kept song; `settings` is `[cache]`.
+//! `keep` writes a song as it streams, `serve` answers a kept song,
+//! `fetch` reads one whole with no client (the next song ahead);
+//! `settings` is `[cache]`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@ use crate::catalog::store::cached::{CacheTotals, Count, KeptSong};
 use crate::metrics::{CacheEvent, Metrics};
 use crate::video_id::VideoId;
 
+pub mod fetch;
 pub mod keep;
 pub mod serve;
 pub mod settings;
@@ -165,6 +168,11 @@ impl AudioCache {
                 None
             }
         }
+    }
+
+    /// Whether `id` is kept whole (without opening it).
+    pub fn has(&self, id: &VideoId, store: &TrackStore) -> bool {
+        matches!(store.kept_song(id), Ok(Some(song)) if self.whole(&song))
     }
 
     /// Counts a stream served from disk (`hit`) or not; nothing when off.
