@@ -105,11 +105,14 @@ fn fetch_one(
     let upstream = parts.upstream.for_stream();
     let watch = {
         let (stop, id, stopping) = (Arc::clone(&stop), id.clone(), Arc::clone(&parts.stopping));
+        let cut = upstream.clone();
         let wanted_now = move || wanted_contains(wanted, &id);
         move || {
             while !stop.load(Ordering::Relaxed) {
                 if stopping.load(Ordering::Relaxed) || !wanted_now() {
                     stop.store(true, Ordering::Relaxed);
+                    // A read blocked on upstream returns now.
+                    cut.cut();
                 }
                 thread::sleep(TICK);
             }
