@@ -144,6 +144,42 @@ fn a_song_played_once_plays_again_from_disk_with_upstream_and_the_resolver_gone(
     let cache = &health(second.addr)["cache"];
     assert_eq!(cache["hits"], 6, "{cache}");
     assert_eq!(cache["misses"], 1, "{cache}");
+    // This run's counters: six from disk, nothing asked of upstream.
+    let metrics = get(second.addr, "/metrics", &[]).body_text();
+    for line in [
+        "icyproxy_cache_hits_total 6\n",
+        "icyproxy_cache_misses_total 0\n",
+    ] {
+        assert!(metrics.contains(line), "{line:?} in {metrics}");
+    }
+}
+
+#[test]
+fn a_cache_dir_that_cannot_be_made_stops_caching_never_a_stream() {
+    let origin = Origin::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "not a directory").expect("write");
+    let proxy = Proxy::start_with(&cache_config(&file.join("audio"), ""));
+    proxy.add(ID, &origin.url(&format!("/audio/{LEN}")), "A", "T");
+    let mut asked = origin.requests();
+    for play in 0..2 {
+        let reply = get(proxy.addr, &format!("/proxy/{ID}/"), &[]);
+        assert!(
+            reply.status == 200 && reply.body == audio_bytes(LEN),
+            "streams"
+        );
+        assert!(origin.requests() > asked, "play {play} from upstream");
+        asked = origin.requests();
+    }
+    let h = health(proxy.addr);
+    let warning = h["cache"]["warning"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(warning.starts_with("cache stopped: cannot create"), "{h}");
+    assert!(h["warnings"].to_string().contains("cache stopped"), "{h}");
+    assert_eq!(h["cache"]["entries"], 0);
 }
 
 #[test]

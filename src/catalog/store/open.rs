@@ -497,6 +497,9 @@ mod tests {
             ("T", None, None)
         );
         assert_eq!(s.schema_version().expect("v"), SCHEMA_VERSION);
+        // Step 7: the audio cache's tables, empty.
+        assert_eq!(s.kept_bytes().expect("audio_cache"), 0);
+        assert_eq!(s.cache_totals().expect("counts").hits, 0);
     }
 
     #[test]
