@@ -208,7 +208,9 @@ fn start_cache(config: &Config, metrics: &Arc<Metrics>, read_only: bool) -> Arc<
         _ => None,
     };
     let store = opened.as_mut().map(|o| &mut o.store);
-    Arc::new(AudioCache::start(&config.cache, Arc::clone(metrics), store))
+    let cache = AudioCache::start(&config.cache, Arc::clone(metrics), store);
+    // A database this process cannot write could not record a song kept.
+    Arc::new(if read_only { cache.serve_only() } else { cache })
 }
 
 /// Starts the playlist thread when it has work: tagging the entries that

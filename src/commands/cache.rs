@@ -6,12 +6,14 @@ use std::io::Write;
 use std::sync::Arc;
 
 use super::shared::{count, open_store, parse_id, say, write_all};
+use crate::catalog::store::TrackStore;
 use crate::catalog::store::open::Need;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::stream::cache::settings::MB;
 use crate::stream::cache::{self, AudioCache};
+use crate::video_id::VideoId;
 
 fn cache_of(config: &Config) -> AudioCache {
     AudioCache::open(&config.cache, Arc::new(Metrics::default()))
@@ -64,6 +66,11 @@ pub fn remove(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
         return Err(Error::NotFound(format!("no kept song with video id {id}")));
     }
     say(out, &format!("removed {id} from the cache"))
+}
+
+/// Forgets the kept song `id`, if there is one (for `remove`).
+pub(super) fn forget(config: &Config, id: &VideoId, store: &mut TrackStore) -> bool {
+    cache_of(config).forget(id.as_str(), store)
 }
 
 /// `cache clear`: every kept song.

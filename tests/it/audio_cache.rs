@@ -427,7 +427,8 @@ fn the_cache_command_shows_removes_and_clears_and_doctor_names_the_dir() {
     let origin = Origin::start();
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("audio");
-    let served = Served::start(&cache_config(&dir, ""), &[]);
+    let config = format!("{}[resolver]\ncommand = []\n", cache_config(&dir, ""));
+    let served = Served::start(&config, &[]);
     served.add(ID, &origin.url(&format!("/audio/{LEN}")), "A", "T");
     let play = |addr| get(addr, &format!("/proxy/{ID}/"), &[]).body == audio_bytes(LEN);
     assert!(play(served.addr));
@@ -466,6 +467,14 @@ fn the_cache_command_shows_removes_and_clears_and_doctor_names_the_dir() {
     let cleared = served.cli(&["cache", "clear"]);
     assert_eq!(text(&cleared), "removed 1 song (0.3 MB)\n");
     assert!(files_in(&dir).is_empty());
+
+    // Removing the track removes its kept audio: it is not played again.
+    assert!(play(served.addr));
+    assert!(wait_until(LIMIT, || kept_file(&dir, ID).exists()));
+    let gone = served.cli(&["remove", ID]);
+    assert_eq!(text(&gone), format!("removed {ID} and its kept audio\n"));
+    assert!(files_in(&dir).is_empty());
+    assert_eq!(get(served.addr, &format!("/proxy/{ID}/"), &[]).status, 404);
 
     let doctor = served.cli(&["doctor", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&doctor.stdout).expect("json");

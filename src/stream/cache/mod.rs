@@ -53,6 +53,9 @@ pub struct AudioCache {
     stopped: Mutex<Option<String>>,
     /// Whether the low-disk warning was given (once until there is room).
     low_disk: AtomicBool,
+    /// Kept songs are served, none written (a database this process
+    /// cannot write could not record them).
+    serve_only: bool,
 }
 
 /// A kept song found for a request: its entry and its open file.
@@ -74,7 +77,14 @@ impl AudioCache {
             writing: Mutex::new((0, 0)),
             stopped: Mutex::new(None),
             low_disk: AtomicBool::new(false),
+            serve_only: false,
         }
+    }
+
+    /// The same cache, serving what is kept and keeping nothing more.
+    pub fn serve_only(mut self) -> AudioCache {
+        self.serve_only = true;
+        self
     }
 
     /// The server's cache at its start: its directory made, the temp files
@@ -294,7 +304,7 @@ impl AudioCache {
     /// the kept, the promised and `need` fit in `max_mb` and the disk keeps
     /// `min_free_mb`. `None` (nothing written) when that cannot be done.
     fn reserve(&self, need: u64, store: &mut TrackStore) -> Option<u64> {
-        if !self.on() || self.stopped() || need == 0 || need > self.max_bytes {
+        if !self.on() || self.serve_only || self.stopped() || need == 0 || need > self.max_bytes {
             return None;
         }
         let mut writing = self.writing.lock().expect("cache reservations poisoned");
