@@ -581,8 +581,8 @@ fn resolve_first(job: Job, store: &mut TrackStore, shared: &Shared) -> Option<Jo
         JobStage::Fresh => {
             // A kept song needs no resolver and no upstream.
             let kept = shared.cache.find(&id, store);
-            if !head {
-                shared.cache.count(kept.is_some(), store);
+            if !head && kept.is_none() {
+                shared.cache.count_miss(store);
             }
             if let Some(kept) = kept {
                 let stage = JobStage::Cached(Box::new(kept));

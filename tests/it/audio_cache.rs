@@ -47,6 +47,13 @@ fn kept_file(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}.audio"))
 }
 
+/// Whether the store has `id`'s entry (written after its file is renamed
+/// into place).
+fn is_kept(db: &Path, id: &str) -> bool {
+    let id = VideoId::parse(id).expect("id");
+    TrackStore::open(db).is_ok_and(|s| s.kept_song(&id).is_ok_and(|k| k.is_some()))
+}
+
 fn entries(addr: std::net::SocketAddr) -> u64 {
     health(addr)["cache"]["entries"].as_u64().unwrap_or(0)
 }
@@ -141,8 +148,10 @@ fn a_song_played_once_plays_again_from_disk_with_upstream_and_the_resolver_gone(
         "no upstream request from the cache"
     );
     assert_eq!(lines(&calls), runs, "no resolver run for a kept song");
+    // A hit is counted once its body is out.
+    let hits = || health(second.addr)["cache"]["hits"] == 6;
+    assert!(wait_until(LIMIT, hits), "{}", health(second.addr));
     let cache = &health(second.addr)["cache"];
-    assert_eq!(cache["hits"], 6, "{cache}");
     assert_eq!(cache["misses"], 1, "{cache}");
     // This run's counters: six from disk, nothing asked of upstream.
     let metrics = get(second.addr, "/metrics", &[]).body_text();
@@ -265,9 +274,8 @@ fn play_whole(proxy: &Proxy, origin: &Origin, id: &str) {
     proxy.add(id, &origin.url(&format!("/audio/{LEN}?v={id}")), "A", id);
     let reply = get(proxy.addr, &format!("/proxy/{id}/"), &[]);
     assert!(reply.body == audio_bytes(LEN), "{id} streamed");
-    let dir = PathBuf::from(&proxy.config.cache.dir);
     assert!(
-        wait_until(LIMIT, || kept_file(&dir, id).exists()),
+        wait_until(LIMIT, || is_kept(&proxy.db_path, id)),
         "{id} kept"
     );
 }
@@ -291,6 +299,16 @@ fn eviction_takes_the_least_recently_played_first_and_liked_songs_last() {
     }
     // A is played again (from disk): B is now the least recently played.
     get(proxy.addr, &format!("/proxy/{}/", ids[0]), &[]);
+    let played_twice = || {
+        let store = TrackStore::open(&proxy.db_path).expect("store");
+        let a = VideoId::parse(ids[0]).expect("id");
+        store
+            .kept_song(&a)
+            .ok()
+            .flatten()
+            .is_some_and(|k| k.plays == 2)
+    };
+    assert!(wait_until(LIMIT, played_twice), "the play is recorded");
     play_whole(&proxy, &origin, ids[3]);
     let kept =
         |names: &[&str]| -> Vec<String> { names.iter().map(|id| format!("{id}.audio")).collect() };
@@ -432,10 +450,17 @@ fn the_cache_command_shows_removes_and_clears_and_doctor_names_the_dir() {
     served.add(ID, &origin.url(&format!("/audio/{LEN}")), "A", "T");
     let play = |addr| get(addr, &format!("/proxy/{ID}/"), &[]).body == audio_bytes(LEN);
     assert!(play(served.addr));
-    assert!(wait_until(LIMIT, || kept_file(&dir, ID).exists()));
+    assert!(wait_until(LIMIT, || is_kept(&served.db(), ID)));
     assert!(play(served.addr), "the second play, from disk");
     let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
-    let shown = text(&served.cli(&["cache"]));
+    // A hit is counted once its body is out.
+    let shown = || text(&served.cli(&["cache"]));
+    assert!(
+        wait_until(LIMIT, || shown().contains("hits\t1\n")),
+        "{}",
+        shown()
+    );
+    let shown = shown();
     for line in [
         "songs\t1\n",
         "size\t0.3 MB\n",
@@ -461,7 +486,7 @@ fn the_cache_command_shows_removes_and_clears_and_doctor_names_the_dir() {
     assert!(play(served.addr), "streams again");
     assert!(origin.requests() > asked);
     assert!(
-        wait_until(LIMIT, || kept_file(&dir, ID).exists()),
+        wait_until(LIMIT, || is_kept(&served.db(), ID)),
         "and is kept again"
     );
     let cleared = served.cli(&["cache", "clear"]);
@@ -470,7 +495,7 @@ fn the_cache_command_shows_removes_and_clears_and_doctor_names_the_dir() {
 
     // Removing the track removes its kept audio: it is not played again.
     assert!(play(served.addr));
-    assert!(wait_until(LIMIT, || kept_file(&dir, ID).exists()));
+    assert!(wait_until(LIMIT, || is_kept(&served.db(), ID)));
     let gone = served.cli(&["remove", ID]);
     assert_eq!(text(&gone), format!("removed {ID} and its kept audio\n"));
     assert!(files_in(&dir).is_empty());
@@ -550,7 +575,8 @@ fn the_next_song_fetched_ahead_plays_to_its_end_with_the_origin_stopped() {
         .as_deref()
         == Some("stop")));
     assert_eq!(status_value(&c.status(), "error"), None, "{:?}", c.status());
-    assert!(health(proxy.addr)["cache"]["hits"].as_u64() >= Some(1));
+    let hit = || health(proxy.addr)["cache"]["hits"].as_u64() >= Some(1);
+    assert!(wait_until(LIMIT, hit));
 }
 
 /// A fetch ahead reads the song whole into the cache, no faster than its

@@ -64,6 +64,9 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+const COUNT_ONE: &str = "INSERT INTO audio_cache_counts (name, value) VALUES (?1, 1)
+     ON CONFLICT(name) DO UPDATE SET value = value + 1";
+
 const COLUMNS: &str = "video_id, bytes, content_type, last_played_ms, plays";
 
 impl TrackStore {
@@ -92,12 +95,16 @@ impl TrackStore {
         Ok(())
     }
 
-    /// A kept song played again, now.
+    /// A kept song played again, now: its row and the hits, in one
+    /// commit (this is on every hit's way to its first byte).
     pub fn played_kept(&mut self, id: &VideoId) -> Result<()> {
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "UPDATE audio_cache SET last_played_ms = ?2, plays = plays + 1 WHERE video_id = ?1",
             params![id.as_str(), now_ms()],
         )?;
+        tx.execute(COUNT_ONE, [Count::Hit.name()])?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -133,11 +140,7 @@ impl TrackStore {
 
     /// Adds one to the hits or the misses.
     pub fn count_cache(&mut self, count: Count) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO audio_cache_counts (name, value) VALUES (?1, 1)
-             ON CONFLICT(name) DO UPDATE SET value = value + 1",
-            [count.name()],
-        )?;
+        self.conn.execute(COUNT_ONE, [count.name()])?;
         Ok(())
     }
 
@@ -211,6 +214,7 @@ mod tests {
             .collect();
         assert_eq!(order, ["ccccccccccc", "bbbbbbbbbbb", "aaaaaaaaaaa"]);
         assert_eq!(s.kept_bytes().expect("sum"), 303);
+        // A play of a kept song is a hit.
         s.played_kept(&id("bbbbbbbbbbb")).expect("played");
         assert_eq!(
             s.kept_song(&id("bbbbbbbbbbb"))
@@ -218,7 +222,6 @@ mod tests {
                 .map(|k| k.plays),
             Some(2)
         );
-        s.count_cache(Count::Hit).expect("hit");
         s.count_cache(Count::Miss).expect("miss");
         s.count_cache(Count::Miss).expect("miss");
         let totals = s.cache_totals().expect("totals");

@@ -185,18 +185,22 @@ impl AudioCache {
         matches!(store.kept_song(id), Ok(Some(song)) if self.whole(&song))
     }
 
-    /// Counts a stream served from disk (`hit`) or not; nothing when off.
-    pub fn count(&self, hit: bool, store: &mut TrackStore) {
+    /// Counts a stream of a song that is not kept; nothing when off.
+    pub fn count_miss(&self, store: &mut TrackStore) {
         if !self.on() {
             return;
         }
-        let (event, count) = match hit {
-            true => (CacheEvent::Hit, Count::Hit),
-            false => (CacheEvent::Miss, Count::Miss),
-        };
-        self.metrics.cache(event);
-        if let Err(e) = store.count_cache(count) {
+        self.metrics.cache(CacheEvent::Miss);
+        if let Err(e) = store.count_cache(Count::Miss) {
             debug!("cache: not counted: {e}");
+        }
+    }
+
+    /// Counts a `GET` of a kept song (a hit), which is played now.
+    pub fn count_hit(&self, id: &VideoId, store: &mut TrackStore) {
+        self.metrics.cache(CacheEvent::Hit);
+        if let Err(e) = store.played_kept(id) {
+            debug!("{id}: play not recorded: {e}");
         }
     }
 

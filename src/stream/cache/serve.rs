@@ -9,7 +9,6 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use log::debug;
 use nix::errno::Errno;
 use tiny_http::{ConnectionHandle, Request};
 
@@ -44,6 +43,9 @@ pub fn serve(
     let shape = match shape::shape(ask, &as_upstream) {
         Ok(shape) => shape,
         Err(Misfit::NotSatisfiable { total }) => {
+            if !ask.head_only {
+                ctx.cache.count_hit(id, ctx.store);
+            }
             let e = Error::RangeNotSatisfiable {
                 content_range: Some(format!("bytes */{total}")),
             };
@@ -76,9 +78,6 @@ pub fn serve(
     if ask.head_only {
         return Outcome::new(head.status, 0, None);
     }
-    if let Err(e) = ctx.store.played_kept(id) {
-        debug!("{id}: play not recorded: {e}");
-    }
     let _active = ctx.metrics.stream_started(sent.connection.clone());
     let mut file = kept.file;
     let (bytes, why) = match (&inserter, &sent.connection, head.framing) {
@@ -97,6 +96,8 @@ pub fn serve(
             conn.shutdown();
         }
     }
+    // Recorded once the body is out: no write before the first byte.
+    ctx.cache.count_hit(id, ctx.store);
     Outcome::new(head.status, bytes, why)
 }
 
