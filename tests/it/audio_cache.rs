@@ -647,3 +647,30 @@ fn a_fetch_ahead_keeps_the_song_no_faster_than_its_rate() {
     );
     assert_eq!(files_in(&dir), [format!("{ID}.audio")], "nothing else kept");
 }
+
+/// At start, a kept file without its entry (a kill between the rename and
+/// the entry) is removed, an entry without its file dropped; files that
+/// are not icyproxy's are left alone.
+#[test]
+fn at_start_files_and_entries_are_made_to_agree_and_foreign_files_stay() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("audio");
+    let db = tmp.path().join("t.db");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("orphanSong1.audio"), b"no entry").expect("orphan");
+    std::fs::write(dir.join("notes.txt"), b"mine").expect("foreign");
+    std::fs::write(dir.join(".hidden"), b"mine too").expect("foreign");
+    std::fs::write(dir.join(".mine.part"), b"mine as well").expect("foreign");
+    let mut store = TrackStore::open(&db).expect("store");
+    let lost = VideoId::parse("lostSong001").expect("id");
+    store.keep_song(&lost, 1000, "audio/webm").expect("entry");
+    drop(store);
+    let config = format!(
+        "[store]\npath = {:?}\n{}",
+        db.display().to_string(),
+        cache_config(&dir, "")
+    );
+    let proxy = Proxy::start_with(&config);
+    assert_eq!(files_in(&dir), [".hidden", ".mine.part", "notes.txt"]);
+    assert_eq!(entries(proxy.addr), 0);
+}

@@ -106,7 +106,7 @@ impl AudioCache {
             return cache;
         }
         for (path, name) in cache.files() {
-            if name.ends_with(TEMP_SUFFIX) && name.starts_with('.') {
+            if is_temp_name(&name) {
                 match std::fs::remove_file(&path) {
                     Ok(()) => info!("cache: removed {name}, a song left half-written"),
                     Err(e) => warn!("cache: cannot remove {}: {e}", path.display()),
@@ -355,10 +355,43 @@ impl AudioCache {
     }
 }
 
+/// Whether `name` is one of [`keep`]'s temp files, `.ID.N.part`: only
+/// those are removed at start (the directory may hold other files).
+fn is_temp_name(name: &str) -> bool {
+    let inner = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX));
+    let Some((id, number)) = inner.and_then(|n| n.rsplit_once('.')) else {
+        return false;
+    };
+    VideoId::parse(id).is_some() && !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Bytes an unprivileged writer may still use on `dir`'s disk.
 // The counts are u64 here, u32 on a 32-bit Pi.
 #[allow(clippy::useless_conversion)]
 pub fn free_bytes(dir: &Path) -> std::io::Result<u64> {
     let stat = nix::sys::statvfs::statvfs(dir).map_err(std::io::Error::from)?;
     Ok(u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_temp_files_of_ours_are_taken_for_ours() {
+        assert!(is_temp_name(".dQw4w9WgXcQ.12.part"));
+        assert!(is_temp_name(".-abc_DEF-12.1.part"));
+        for other in [
+            ".notes.part",
+            ".dQw4w9WgXcQ..part",
+            ".dQw4w9WgXcQ.x.part",
+            "dQw4w9WgXcQ.1.part",
+            ".dQw4w9WgXcQ.1.part.old",
+            ".hidden",
+        ] {
+            assert!(!is_temp_name(other), "{other}");
+        }
+    }
 }
