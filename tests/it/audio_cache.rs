@@ -142,6 +142,22 @@ fn a_song_played_once_plays_again_from_disk_with_upstream_and_the_resolver_gone(
     );
     assert!(plain.header("icy-metaint").is_none() && plain.body == audio_bytes(LEN));
 
+    // Two answers on one kept-alive connection: the file sent by the
+    // kernel leaves the connection as it found it.
+    let mut s = connect(second.addr);
+    let mut r = BufReader::new(s.try_clone().expect("clone"));
+    for (range, first, end) in [("bytes=0-99", 0, 100), ("bytes=200000-", 200_000, LEN)] {
+        write!(
+            s,
+            "GET {path}?icy=0 HTTP/1.1\r\nHost: x\r\nRange: {range}\r\n\r\n"
+        )
+        .expect("send");
+        let reply = crate::common::read_reply(&mut r, false);
+        assert!(
+            reply.status == 206 && reply.body == audio_bytes(LEN)[first..end],
+            "{range}"
+        );
+    }
     assert_eq!(
         origin.requests(),
         asked,
@@ -149,14 +165,14 @@ fn a_song_played_once_plays_again_from_disk_with_upstream_and_the_resolver_gone(
     );
     assert_eq!(lines(&calls), runs, "no resolver run for a kept song");
     // A hit is counted once its body is out.
-    let hits = || health(second.addr)["cache"]["hits"] == 6;
+    let hits = || health(second.addr)["cache"]["hits"] == 8;
     assert!(wait_until(LIMIT, hits), "{}", health(second.addr));
     let cache = &health(second.addr)["cache"];
     assert_eq!(cache["misses"], 1, "{cache}");
-    // This run's counters: six from disk, nothing asked of upstream.
+    // This run's counters: eight from disk, nothing asked of upstream.
     let metrics = get(second.addr, "/metrics", &[]).body_text();
     for line in [
-        "icyproxy_cache_hits_total 6\n",
+        "icyproxy_cache_hits_total 8\n",
         "icyproxy_cache_misses_total 0\n",
     ] {
         assert!(metrics.contains(line), "{line:?} in {metrics}");
