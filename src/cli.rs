@@ -89,6 +89,29 @@ pub enum Command {
     // search, radio, library
     #[command(flatten)]
     Discover(DiscoverCommand),
+    /// The audio cache: songs played whole, kept on disk ([cache]).
+    ///
+    /// Without a subcommand: where it is, its free space, how many songs
+    /// and MB it holds, and how often a play came from it.
+    ///
+    /// Example: icyproxy cache remove dQw4w9WgXcQ
+    Cache {
+        #[command(subcommand)]
+        action: Option<CacheCommand>,
+    },
+}
+
+/// What `cache` may remove.
+#[derive(Subcommand)]
+pub enum CacheCommand {
+    /// Remove one kept song (it streams, and is kept again, on its next play).
+    ///
+    /// Example: icyproxy cache remove dQw4w9WgXcQ
+    Remove { video_id: String },
+    /// Remove every kept song.
+    ///
+    /// Example: icyproxy cache clear
+    Clear,
 }
 
 /// The commands on stored tracks.

@@ -19,6 +19,7 @@ use crate::http::settings::ServerSettings;
 use crate::mpd::settings::MpdSettings;
 use crate::public_url::PublicUrl;
 use crate::settings::{self, BadKey, Checked};
+use crate::stream::cache::settings::{CacheSettings, audio_beside};
 use crate::stream::settings::{CoverSettings, IcySettings, UpstreamSettings, covers_beside};
 use crate::video_id::VideoId;
 
@@ -94,6 +95,7 @@ pub struct Config {
     pub upstream: UpstreamSettings,
     pub resolver: ResolverSettings,
     pub cover: CoverSettings,
+    pub cache: CacheSettings,
     pub playlists: PlaylistsSettings,
     pub mpd: MpdSettings,
     pub youtube: YoutubeSettings,
@@ -191,6 +193,7 @@ impl Config {
         for path in [
             &mut config.store.path,
             &mut config.cover.cache_dir,
+            &mut config.cache.dir,
             &mut config.upstream.ca_file,
             &mut config.playlists.mpd_dir,
             &mut config.resolver.cookies_file,
@@ -199,6 +202,9 @@ impl Config {
         }
         if config.cover.cache_dir.as_os_str().is_empty() {
             config.cover.cache_dir = covers_beside(&config.store.path);
+        }
+        if config.cache.dir.as_os_str().is_empty() {
+            config.cache.dir = audio_beside(&config.store.path);
         }
         config
             .validate()
@@ -219,9 +225,13 @@ impl Config {
         }
         if let Some(path) = overrides.db_path {
             let beside_old_db = self.cover.cache_dir == covers_beside(&self.store.path);
+            let audio_beside_old_db = self.cache.dir == audio_beside(&self.store.path);
             self.store.path = path;
             if beside_old_db {
                 self.cover.cache_dir = covers_beside(&self.store.path);
+            }
+            if audio_beside_old_db {
+                self.cache.dir = audio_beside(&self.store.path);
             }
         }
         self.validate()
@@ -237,6 +247,7 @@ impl Config {
             self.icy.check(),
             self.upstream.check(),
             self.resolver.check(),
+            self.cache.check(),
             self.playlists.check(),
             self.mpd.check(),
             self.youtube.check(),
@@ -356,6 +367,12 @@ mod tests {
         assert_eq!((fresh.margin_secs, fresh.max_age_secs), (300, 18000));
         assert_eq!(c.cover.cache_dir, PathBuf::from("covers"));
         assert_eq!(c.cover.max_bytes, 64 * 1024 * 1024);
+        let a = &c.cache;
+        assert_eq!(a.dir, PathBuf::from("audio"));
+        assert_eq!(
+            (a.max_mb, a.min_free_mb, a.ahead, a.ahead_rate_kbps),
+            (1024, 512, 1, 2000)
+        );
         assert_eq!(c.source, Source::Defaults);
         assert_eq!(c.source.to_string(), "built-in defaults");
         assert_eq!(r.playlist_command[..3], ["yt-dlp", "--flat-playlist", "-J"]);

@@ -10,7 +10,8 @@ use icyproxy::catalog::cookies;
 use icyproxy::catalog::music::Rating;
 use icyproxy::catalog::playlist::Format;
 use icyproxy::cli::{
-    Cli, Command, DiscoverCommand, LibraryCommand, PlaylistCommand, ServeArgs, TrackCommand,
+    CacheCommand, Cli, Command, DiscoverCommand, LibraryCommand, PlaylistCommand, ServeArgs,
+    TrackCommand,
 };
 use icyproxy::commands;
 use icyproxy::config::{Config, Overrides};
@@ -82,6 +83,13 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Tracks(cmd) => run_tracks(&config?, cmd, &mut out),
         Command::Playlist(cmd) => run_playlist(&config?, cmd, &mut out),
         Command::Discover(cmd) => run_discover(&config?, cmd, &mut out),
+        Command::Cache { action } => match action {
+            None => commands::cache::summary(&config?, &mut out),
+            Some(CacheCommand::Remove { video_id }) => {
+                commands::cache::remove(&config?, &video_id, &mut out)
+            }
+            Some(CacheCommand::Clear) => commands::cache::clear(&config?, &mut out),
+        },
     }
 }
 

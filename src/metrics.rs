@@ -45,6 +45,46 @@ pub struct Metrics {
     streams: Mutex<HashMap<u64, ConnectionHandle>>,
     /// The client connections tiny_http counts (open, closed by each rule).
     connections: Option<Arc<Connections>>,
+    /// The audio cache's events, by [`CacheEvent`].
+    cache: [AtomicU64; 4],
+}
+
+/// What happened in the audio cache, as `/metrics` counts it.
+#[derive(Debug, Clone, Copy)]
+pub enum CacheEvent {
+    /// A stream served from disk.
+    Hit,
+    /// A stream that had to ask upstream.
+    Miss,
+    /// A song written whole and kept.
+    Kept,
+    /// A song removed to make room.
+    Evicted,
+}
+
+impl CacheEvent {
+    const ALL: [(CacheEvent, &'static str, &'static str); 4] = [
+        (
+            CacheEvent::Hit,
+            "icyproxy_cache_hits_total",
+            "Streams served from the audio cache.",
+        ),
+        (
+            CacheEvent::Miss,
+            "icyproxy_cache_misses_total",
+            "Streams of songs not in the audio cache.",
+        ),
+        (
+            CacheEvent::Kept,
+            "icyproxy_cache_kept_total",
+            "Songs written whole into the audio cache.",
+        ),
+        (
+            CacheEvent::Evicted,
+            "icyproxy_cache_evicted_total",
+            "Songs removed from the audio cache to stay within its bounds.",
+        ),
+    ];
 }
 
 impl Metrics {
@@ -212,6 +252,11 @@ impl Metrics {
         ActiveStream { metrics: self, key }
     }
 
+    /// Counts one audio cache event.
+    pub fn cache(&self, event: CacheEvent) {
+        self.cache[event as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Ends every live stream's connection (on stop): clients see the end
     /// at once, whatever the worker is waiting for.
     pub fn close_all_streams(&self) {
@@ -360,6 +405,18 @@ impl Metrics {
         );
         for (name, kind, help, value) in self.series().into_iter().chain(self.limits()) {
             write_series(&mut out, Series { name, kind, help }, value);
+        }
+        for (event, name, help) in CacheEvent::ALL {
+            let value = get(&self.cache[event as usize]);
+            write_series(
+                &mut out,
+                Series {
+                    name,
+                    kind: "counter",
+                    help,
+                },
+                value,
+            );
         }
         out.push_str(
             "# HELP icyproxy_resolver_failures_by_cause_total Resolver failures by cause \

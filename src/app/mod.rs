@@ -1,5 +1,6 @@
 //! The composition root (`root`: [`root::App::start`]) and what it wires
-//! beside the server: warming (`warm`), MPD's `icyproxy` channel
+//! beside the server: warming (`warm`), the next songs fetched into the
+//! audio cache (`fetch_ahead`), MPD's `icyproxy` channel
 //! (`channel`), autoplay (`autoplay`), this server's queue entries
 //! (`entries`), and what `/health` shows of them (`beside`); `checks`:
 //! what the start warns of and doctor checks, one each; `tidy`: ageing
@@ -10,6 +11,7 @@ mod beside;
 pub mod channel;
 pub mod checks;
 pub mod entries;
+mod fetch_ahead;
 pub mod history;
 pub mod root;
 mod tidy;

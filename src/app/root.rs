@@ -31,6 +31,7 @@ use crate::http::server::{Parts, Server, StopHandle, client_connections};
 use crate::metrics::Metrics;
 use crate::mpd::{self, Listeners};
 use crate::public_url::PublicUrl;
+use crate::stream::cache::AudioCache;
 use crate::stream::cover::CoverCache;
 use crate::stream::proxy::StreamSettings;
 use crate::stream::upstream::Upstream;
@@ -40,6 +41,7 @@ use super::beside::{Ahead, Beside};
 use super::channel;
 use super::checks::{self, Program};
 use super::entries::QueueEntries;
+use super::fetch_ahead::{AheadParts, FetchAhead};
 use super::history::{HEARD_SECS, History};
 use super::warm::{WarmParts, Warmer};
 
@@ -70,6 +72,7 @@ impl App {
                 &config.cover.cache_dir,
                 config.cover.max_bytes,
             )),
+            cache: start_cache(config, &metrics, read_only),
             metrics,
             stopping,
             read_only,
@@ -242,6 +245,23 @@ fn check_store(config: &Config) -> Result<bool> {
     Ok(opened.unwritable.is_some())
 }
 
+/// The audio cache of `[cache]`, its files and entries made to agree (a
+/// kill leaves a temp file, or a file without its entry).
+fn start_cache(config: &Config, metrics: &Arc<Metrics>, read_only: bool) -> Arc<AudioCache> {
+    let opener = Opener::Thread { read_only };
+    let mut opened = match (config.cache.on(), read_only) {
+        (true, false) => opener
+            .open(&config.store.path)
+            .map_err(|e| warn!("cache: {e}"))
+            .ok(),
+        _ => None,
+    };
+    let store = opened.as_mut().map(|o| &mut o.store);
+    let cache = AudioCache::start(&config.cache, Arc::clone(metrics), store);
+    // A database this process cannot write could not record a song kept.
+    Arc::new(if read_only { cache.serve_only() } else { cache })
+}
+
 /// Starts the playlist thread when it has work: tagging the entries that
 /// are only an id (with a resolver), and re-reading playlist sources every
 /// `sync_minutes`. Not for a read-only store.
@@ -342,6 +362,28 @@ fn library_sync_forever(keep: &KeepUp, stopping: &AtomicBool) {
     }
 }
 
+/// The thread that fetches the songs after MPD's current one into the
+/// cache, when `[cache] ahead` asks for it.
+fn start_fetch_ahead(config: &Config, parts: &Parts) -> Result<Option<FetchAhead>> {
+    let settings = &config.cache;
+    if !settings.on() || settings.ahead == 0 {
+        return Ok(None);
+    }
+    let fetcher = FetchAhead::start(AheadParts {
+        tracks: Arc::clone(&parts.tracks),
+        cache: Arc::clone(&parts.cache),
+        upstream: parts.upstream.clone(),
+        stopping: Arc::clone(&parts.stopping),
+        store_path: config.store.path.clone(),
+        ahead: settings.ahead as usize,
+        bytes_per_sec: settings.ahead_rate_kbps.saturating_mul(1000) / 8,
+        chunk_bytes: config.upstream.chunk_bytes,
+        retries: config.upstream.retries,
+    })
+    .map_err(|e| Error::io("cannot start the fetch-ahead thread", e))?;
+    Ok(Some(fetcher))
+}
+
 /// Starts the warming thread and the MPD follower that feeds it, unless
 /// `[mpd] address` is empty. Only MPD's queue is warmed: no queue, no
 /// resolver runs. Messages on MPD's channel go to the command thread.
@@ -371,6 +413,7 @@ fn start_ahead(
         Warmer::start(warm_parts).map_err(|e| Error::io("cannot start the warming thread", e))?;
     let warmer = Arc::new(warmer);
     let fed = Arc::clone(&warmer);
+    let fetcher = start_fetch_ahead(config, parts)?;
     let radio = autoplay::Radio {
         tracks: Arc::clone(&parts.tracks),
         session,
@@ -387,7 +430,12 @@ fn start_ahead(
     let sender = channel::start(commands, Arc::clone(&parts.stopping))?;
     let states = autoplay::start(radio, Arc::clone(&autoplay), Arc::clone(&parts.stopping))?;
     let listeners = Listeners {
-        on_window: Box::new(move |ids| fed.set_window(ids)),
+        on_window: Box::new(move |ids| {
+            if let Some(fetcher) = &fetcher {
+                fetcher.set_window(&ids);
+            }
+            fed.set_window(ids);
+        }),
         on_message: Some(Box::new(move |text| channel::hand_over(&sender, text))),
         on_queue: Some(Box::new(move |state| states.put(state))),
     };

@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 
 /// Runs the server in the foreground until SIGINT or SIGTERM.
 ///
-/// The first log line says which config, database, resolver and cover
-/// directory are in use, so a CLI run that used another can be spotted.
+/// The first log line says which config, database, resolver, cover and
+/// audio cache directories are in use, so a CLI run that used another can be spotted.
 /// The warning about a public address comes only once the server listens:
 /// a server that failed to start exposes nothing.
 pub fn serve(config: &Config) -> Result<()> {
@@ -18,8 +18,12 @@ pub fn serve(config: &Config) -> Result<()> {
     } else {
         config.resolver.command.join(" ")
     };
+    let audio = match config.cache.on() {
+        true => absolute(&config.cache.dir).display().to_string(),
+        false => "off".to_owned(),
+    };
     info!(
-        "config: {}; database: {}; resolver: {resolver}; covers: {}",
+        "config: {}; database: {}; resolver: {resolver}; covers: {}; audio cache: {audio}",
         config.source,
         absolute(&config.store.path).display(),
         absolute(&config.cover.cache_dir).display()

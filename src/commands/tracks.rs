@@ -131,10 +131,15 @@ pub fn list(config: &Config, out: &mut dyn Write) -> Result<()> {
 /// `remove`: deletes a track; an unknown id is an error.
 pub fn remove(config: &Config, id: &str, out: &mut dyn Write) -> Result<()> {
     let id = parse_id(id)?;
-    if !open_store(config, Need::Existing)?.remove(&id)? {
+    let mut store = open_store(config, Need::Existing)?;
+    if !store.remove(&id)? {
         return Err(Error::NotFound(format!("no track with video id {id}")));
     }
-    say(out, &format!("removed {id}"))
+    // A removed track is not played from the audio cache either.
+    match super::cache::forget(config, &id, &mut store) {
+        true => say(out, &format!("removed {id} and its kept audio")),
+        false => say(out, &format!("removed {id}")),
+    }
 }
 
 /// `import`: reads `source` (a path, or `-` for stdin), checks every line,

@@ -12,6 +12,7 @@ use crate::catalog::store::TrackStore;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::response::{self, Outcome};
+use crate::stream::cache::AudioCache;
 use crate::stream::cover::CoverCache;
 use crate::stream::upstream::Upstream;
 use crate::video_id::VideoId;
@@ -46,8 +47,7 @@ pub trait Status: Send + Sync {
 pub fn health(
     request: Request,
     store: &TrackStore,
-    metrics: &Metrics,
-    status: &dyn Status,
+    (metrics, cache, status): (&Metrics, &AudioCache, &dyn Status),
 ) -> Outcome {
     let tracks = match store.count() {
         Ok(n) => n,
@@ -66,6 +66,11 @@ pub fn health(
     });
     if let Some(fields) = body.as_object_mut() {
         fields.extend(status.health());
+        fields.insert("cache".into(), cache.health(store));
+        let warnings = fields.get_mut("warnings").and_then(|w| w.as_array_mut());
+        if let (Some(warnings), Some(warning)) = (warnings, cache.warning()) {
+            warnings.push(warning.into());
+        }
     }
     let body = body.to_string();
     ok(request, "application/json", body.into_bytes())

@@ -45,10 +45,12 @@ use crate::catalog::store::open::LazyStore;
 use crate::error::{Error, Result};
 use crate::http::access::{Access, BrowserMarks};
 use crate::http::endpoints::{self, Status};
+use crate::http::request_log::Seen;
 use crate::http::route::{self, Route};
 use crate::http::settings::ServerSettings;
 use crate::metrics::Metrics;
-use crate::response::{self, Outcome};
+use crate::response;
+use crate::stream::cache::{AudioCache, Kept};
 use crate::stream::cover::CoverCache;
 use crate::stream::proxy::{self, Before, ProxyContext, StreamSettings};
 use crate::stream::upstream::Upstream;
@@ -117,6 +119,8 @@ enum JobStage {
     /// Looked up by this worker: the store's row, played without reading
     /// it again.
     Stored(Box<Option<Track>>),
+    /// Kept in the audio cache: played from disk.
+    Cached(Box<Kept>),
 }
 
 /// What the server's workers use, built by the composition root.
@@ -124,6 +128,7 @@ pub struct Parts {
     pub upstream: Upstream,
     pub tracks: Arc<TrackSource>,
     pub covers: Arc<CoverCache>,
+    pub cache: Arc<AudioCache>,
     pub metrics: Arc<Metrics>,
     /// Set to stop: the accept loop ends, live streams are cut.
     pub stopping: Arc<AtomicBool>,
@@ -166,6 +171,7 @@ impl Server {
             stopping: parts.stopping,
             metrics: parts.metrics,
             covers: parts.covers,
+            cache: parts.cache,
             addr,
             db_path: Arc::new(parts.store_path),
             token: settings.token().map(Arc::from),
@@ -232,6 +238,7 @@ struct Shared {
     stopping: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
     covers: Arc<CoverCache>,
+    cache: Arc<AudioCache>,
     /// The bound address, for playlist URLs when a request has no Host.
     addr: SocketAddr,
     db_path: Arc<PathBuf>,
@@ -526,6 +533,7 @@ fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
     let found = match job.stage {
         JobStage::Resolved(track) => Before::Resolved(*track),
         JobStage::Stored(stored) => Before::Stored(*stored),
+        JobStage::Cached(kept) => Before::Cached(kept),
         JobStage::Fresh | JobStage::Resolving => Before::Nothing,
     };
     let outcome = match job.route {
@@ -538,6 +546,7 @@ fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
                 settings: shared.settings,
                 stopping: &shared.stopping,
                 metrics: &shared.metrics,
+                cache: &shared.cache,
                 buf,
             };
             let began = std::time::Instant::now();
@@ -549,7 +558,8 @@ fn handle(job: Job, store: &mut LazyStore, shared: &Shared, buf: &mut [u8]) {
         }
         Ok(Route::Health) if !job.admitted => endpoints::health_short(job.request),
         Ok(Route::Health) => {
-            endpoints::health(job.request, store, &shared.metrics, &*shared.status)
+            let parts = (&*shared.metrics, &*shared.cache, &*shared.status);
+            endpoints::health(job.request, store, parts)
         }
         Ok(Route::Metrics) => endpoints::metrics(job.request, &shared.metrics, &*shared.status),
         Ok(Route::Playlists) => endpoints::playlists(job.request, store),
@@ -578,16 +588,27 @@ fn resolve_first(job: Job, store: &mut TrackStore, shared: &Shared) -> Option<Jo
         _ => return Some(job),
     };
     let (job, error) = match job.stage {
-        JobStage::Resolved(_) | JobStage::Stored(_) => return Some(job),
-        JobStage::Fresh => match shared.tracks.look_up(&id, store) {
-            Ok(Found::Stored(stored)) => {
-                let mut job = job;
-                job.stage = JobStage::Stored(stored);
-                return Some(job);
+        JobStage::Resolved(_) | JobStage::Stored(_) | JobStage::Cached(_) => return Some(job),
+        JobStage::Fresh => {
+            // A kept song needs no resolver and no upstream.
+            let kept = shared.cache.find(&id, store);
+            if !head && kept.is_none() {
+                shared.cache.count_miss(store);
             }
-            Ok(Found::NeedsRun) => hand_to_resolver(job, &id, shared)?,
-            Err(e) => (job, e),
-        },
+            if let Some(kept) = kept {
+                let stage = JobStage::Cached(Box::new(kept));
+                return Some(Job { stage, ..job });
+            }
+            match shared.tracks.look_up(&id, store) {
+                Ok(Found::Stored(stored)) => {
+                    let mut job = job;
+                    job.stage = JobStage::Stored(stored);
+                    return Some(job);
+                }
+                Ok(Found::NeedsRun) => hand_to_resolver(job, &id, shared)?,
+                Err(e) => (job, e),
+            }
+        }
         JobStage::Resolving => {
             let deadline = job.started + shared.slot_wait;
             match shared.tracks.resolve_for_request(&id, store, deadline) {
@@ -645,60 +666,4 @@ fn refuse(request: Request, error: &Error, started: Instant, metrics: &Metrics) 
     let seen = Seen::of(&request, started);
     let outcome = response::respond_error(request, error);
     seen.answered(&outcome, metrics);
-}
-
-/// A request as its access line names it, kept before the request is
-/// consumed by its answer.
-struct Seen {
-    client: String,
-    target: String,
-    started: Instant,
-}
-
-impl Seen {
-    fn of(request: &Request, started: Instant) -> Seen {
-        Seen {
-            client: client_of(request),
-            target: describe(request),
-            started,
-        }
-    }
-
-    /// Counts the answer and writes its one line.
-    fn answered(&self, outcome: &Outcome, metrics: &Metrics) {
-        metrics.request(outcome.status, outcome.bytes);
-        log_request(&self.client, &self.target, outcome, self.started);
-    }
-}
-
-fn client_of(request: &Request) -> String {
-    request
-        .remote_addr()
-        .map_or_else(|| "-".to_owned(), ToString::to_string)
-}
-
-/// The request as a log line shows it: method and path as sent (trailing
-/// slash included), never a query string (it may carry a token), never
-/// control characters, at most 100 characters.
-fn describe(request: &Request) -> String {
-    let method: String = request.method().as_str().chars().take(16).collect();
-    let path = request.url().split(['?', '#']).next().unwrap_or("");
-    let clean: String = path.chars().filter(|c| !c.is_control()).take(100).collect();
-    format!("{method} {clean}")
-}
-
-/// One line per request at info: who, what, status, bytes, time, and why
-/// it failed or ended early. Error texts never carry a stream URL's path
-/// or query (they name its host only).
-fn log_request(client: &str, target: &str, outcome: &Outcome, started: Instant) {
-    let ms = started.elapsed().as_millis();
-    let Outcome {
-        status,
-        bytes,
-        note,
-    } = outcome;
-    match note {
-        None => info!("{client} \"{target}\" {status} {bytes}B {ms}ms"),
-        Some(why) => info!("{client} \"{target}\" {status} {bytes}B {ms}ms ({why})"),
-    }
 }

@@ -9,13 +9,61 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use log::debug;
 
-use crate::response::{BodyWriter, Framing};
+use crate::response::{BodyWriter, Framing, Outcome, ResponseHead};
 use crate::stream::icy::IcyInserter;
 use crate::stream::upstream::Upstream;
 
+/// A response whose head is out: tiny_http's raw writer, and the socket
+/// (patched tiny_http lends it: a stalled reader times out, and a body cut
+/// short ends the connection instead of leaving the client waiting for
+/// bytes that never come).
+pub(crate) struct HeadSent {
+    pub writer: Box<dyn Write + Send>,
+    pub connection: Option<tiny_http::ConnectionHandle>,
+}
+
+impl HeadSent {
+    /// Ends the connection (a body cut short, or close-delimited).
+    pub fn close(&self) {
+        if let Some(conn) = &self.connection {
+            conn.shutdown();
+        }
+    }
+}
+
+/// Writes and flushes `head`, with `write_timeout` on the socket; the
+/// outcome to log when the client is gone already.
+pub(crate) fn send_head(
+    request: tiny_http::Request,
+    head: &ResponseHead,
+    http11: bool,
+    write_timeout: std::time::Duration,
+) -> Result<HeadSent, Outcome> {
+    let connection = request.connection();
+    if let Some(conn) = &connection {
+        let _ = conn.set_write_timeout(Some(write_timeout));
+    }
+    let mut sent = HeadSent {
+        writer: request.into_writer(),
+        connection,
+    };
+    let written = sent
+        .writer
+        .write_all(&head.to_bytes(http11))
+        .and_then(|()| sent.writer.flush());
+    match written {
+        Ok(()) => Ok(sent),
+        Err(e) => {
+            sent.close();
+            let why = format!("client gone before the body: {e}");
+            Err(Outcome::new(head.status, 0, Some(why)))
+        }
+    }
+}
+
 /// Where audio goes: the client's body, through the ICY inserter when the
 /// client asked for blocks.
-pub(super) struct ClientBody<W: Write> {
+pub(crate) struct ClientBody<W: Write> {
     out: BodyWriter<W>,
     icy: Option<IcyInserter>,
     /// Body bytes written (audio and blocks).
@@ -24,7 +72,7 @@ pub(super) struct ClientBody<W: Write> {
 
 impl<W: Write> ClientBody<W> {
     /// The body written through `out`, with blocks when `icy` is there.
-    pub(super) fn new(out: BodyWriter<W>, icy: Option<IcyInserter>) -> ClientBody<W> {
+    pub(crate) fn new(out: BodyWriter<W>, icy: Option<IcyInserter>) -> ClientBody<W> {
         ClientBody { out, icy, sent: 0 }
     }
 
@@ -45,7 +93,7 @@ impl<W: Write> ClientBody<W> {
 
     /// Ends the body: the bytes sent, and why it ended early, if it did. A
     /// body shorter than its `Content-Length` is cut short, whoever ended it.
-    pub(super) fn finish(self, end: End, framing: Framing) -> (u64, Option<String>) {
+    pub(crate) fn finish(self, end: End, framing: Framing) -> (u64, Option<String>) {
         let why = match end {
             End::Complete => match framing {
                 Framing::Length(n) if self.sent != n => Some(format!(
@@ -67,7 +115,7 @@ impl<W: Write> ClientBody<W> {
 }
 
 /// How a body's copy ended.
-pub(super) enum End {
+pub(crate) enum End {
     Complete,
     Stopped,
     UpstreamFailed(io::Error),
@@ -76,7 +124,7 @@ pub(super) enum End {
 
 /// Copies upstream to the client chunk by chunk. (A read-ahead thread was
 /// measured on 2 cores: 600-680 MB/s against 955 for this loop.)
-pub(super) fn copy_body<R: Read, W: Write>(
+pub(crate) fn copy_body<R: Read, W: Write>(
     mut body: R,
     client: &mut ClientBody<W>,
     stopping: &AtomicBool,

@@ -26,18 +26,17 @@ use crate::catalog::store::TrackStore;
 use crate::catalog::stream_url;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::response::{self, BodyWriter, Framing, Outcome, ResponseHead};
-use crate::stream::client::{ClientBody, ClientWatch, End, copy_body, discard};
-use crate::stream::icy::{self, IcyInserter};
+use crate::response::{self, BodyWriter, Framing, Outcome};
+use crate::stream::cache::keep::{Keeper, Tee};
+use crate::stream::cache::{self, AudioCache, Kept};
+use crate::stream::client::{self, ClientBody, ClientWatch, End, copy_body, discard};
+use crate::stream::icy::IcyInserter;
 use crate::stream::pieces::PieceReader;
 use crate::stream::retry::{self, Recovery, Stage};
-use crate::stream::shape::{self, Ask, Misfit, Plan, Shape};
+use crate::stream::shape::{self, Ask, Misfit, Plan, Shape, response_head};
 use crate::stream::upstream::{Piece, Upstream, UpstreamHead, UpstreamResponse};
 use crate::video_id::VideoId;
-use crate::wire::{self, ByteRange};
-
-/// Used when upstream does not say what it sends.
-const FALLBACK_CONTENT_TYPE: &str = "audio/mpeg";
+use crate::wire::ByteRange;
 
 /// The settings every stream shares, from `[icy]`, `[upstream]` and `[server]`.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +62,8 @@ pub enum Before {
     Stored(Option<Track>),
     /// Nothing yet: the worker looks.
     Nothing,
+    /// Kept in the audio cache: served from disk, no resolver, no upstream.
+    Cached(Box<Kept>),
 }
 
 /// What a worker lends a stream. The buffer is the worker's own, reused
@@ -77,6 +78,8 @@ pub struct ProxyContext<'a> {
     pub settings: StreamSettings,
     pub stopping: &'a AtomicBool,
     pub metrics: &'a Metrics,
+    /// Where songs streamed whole are kept, and kept ones are served from.
+    pub cache: &'a AudioCache,
     pub buf: &'a mut [u8],
 }
 
@@ -89,6 +92,9 @@ pub fn serve(
     ctx: &mut ProxyContext,
 ) -> Outcome {
     let ask = Ask::of(&request, head_only, icy_allowed);
+    if let Before::Cached(kept) = std::mem::replace(&mut ctx.found, Before::Nothing) {
+        return cache::serve::serve(request, id, ask, *kept, ctx);
+    }
     let opened = Stream::open(id, ask, ctx).and_then(|(stream, first)| {
         let shape = stream.shape(&first.head)?;
         Ok((stream, shape, first.body))
@@ -112,6 +118,8 @@ struct Stream<'s, 'a> {
     upstream: Upstream,
     track: Track,
     refreshed: Refreshed,
+    /// The song written into the cache as it streams, when it is kept.
+    keeper: Option<Keeper<'a>>,
 }
 
 impl<'s, 'a> Stream<'s, 'a> {
@@ -125,7 +133,7 @@ impl<'s, 'a> Stream<'s, 'a> {
         let (track, refreshed) = match std::mem::replace(&mut ctx.found, Before::Nothing) {
             Before::Resolved(track) => (track, Refreshed::Yes),
             Before::Stored(stored) => ctx.tracks.play_found(id, ctx.store, stored)?,
-            Before::Nothing => ctx.tracks.playable(id, ctx.store)?,
+            Before::Nothing | Before::Cached(_) => ctx.tracks.playable(id, ctx.store)?,
         };
         let upstream = match ask.head_only {
             true => ctx.upstream.clone(),
@@ -138,6 +146,7 @@ impl<'s, 'a> Stream<'s, 'a> {
             upstream,
             track,
             refreshed,
+            keeper: None,
         };
         stream.wait_until_available()?;
         let first = stream.first_answer()?;
@@ -278,47 +287,36 @@ impl<'s, 'a> Stream<'s, 'a> {
             Ok(head) => head,
             Err(e) => return response::respond_error(request, &e),
         };
-        // tiny_http (patched) lends us the socket: a stalled reader times
-        // out, and a body cut short ends the connection instead of leaving
-        // the client waiting for bytes that never come.
-        let connection = request.connection();
-        if let Some(conn) = &connection {
-            let _ = conn.set_write_timeout(Some(settings.write_timeout));
-        }
-        let close = || {
-            if let Some(conn) = &connection {
-                conn.shutdown();
-            }
+        let sent = match client::send_head(request, &head, self.ask.http11, settings.write_timeout)
+        {
+            Ok(sent) => sent,
+            Err(outcome) => return outcome,
         };
-        let mut writer = request.into_writer();
-        let sent_head = writer
-            .write_all(&head.to_bytes(self.ask.http11))
-            .and_then(|()| writer.flush());
-        if let Err(e) = sent_head {
-            close();
-            return Outcome::new(
-                head.status,
-                0,
-                Some(format!("client gone before the body: {e}")),
-            );
-        }
         let Some(body) = body.filter(|_| !self.ask.head_only) else {
             return Outcome::new(head.status, 0, None);
         };
-        let _active = self.ctx.metrics.stream_started(connection.clone());
-        let watch = connection
+        let _active = self.ctx.metrics.stream_started(sent.connection.clone());
+        let watch = sent
+            .connection
             .clone()
             .and_then(|conn| ClientWatch::start(conn, self.upstream.clone()));
-        let mut client = ClientBody::new(BodyWriter::new(writer, head.framing), inserter);
+        let cache = self.ctx.cache;
+        self.keeper = cache.keeper(self.id, &shape, &shape.content_type_sent(), self.ctx.store);
+        let mut client = ClientBody::new(BodyWriter::new(sent.writer, head.framing), inserter);
         let gone = watch.as_ref().map(ClientWatch::gone);
         let end = self.copy(body, shape.plan, &mut client, gone);
-        let (sent, why) = client.finish(end, head.framing);
+        if let (End::Complete, Some(keeper)) = (&end, self.keeper.take()) {
+            keeper.finish(self.ctx.store);
+        }
+        let (bytes, why) = client.finish(end, head.framing);
         // A close-delimited body ends only when the connection does; a
         // cut-short one must end visibly.
         if why.is_some() || head.framing == Framing::Close {
-            close();
+            if let Some(conn) = &sent.connection {
+                conn.shutdown();
+            }
         }
-        Outcome::new(head.status, sent, why)
+        Outcome::new(head.status, bytes, why)
     }
 
     /// Stage 4: upstream to the client, as the plan says.
@@ -333,15 +331,21 @@ impl<'s, 'a> Stream<'s, 'a> {
         let metrics = self.ctx.metrics;
         let settings = self.ctx.settings;
         let buf = std::mem::take(&mut self.ctx.buf);
+        // Every byte read goes to the keeper too, if the song is kept.
+        let mut keeper = self.keeper.take();
         let end = match plan {
             Plan::Plain { skip, take } => {
                 let mut body = body;
                 if let Err(end) = discard(&mut body, skip, buf, stopping) {
                     return end;
                 }
+                let tee = Tee {
+                    inner: body,
+                    keeper: keeper.as_mut(),
+                };
                 match take {
-                    Some(n) => copy_body(body.take(n), client, stopping, buf),
-                    None => copy_body(body, client, stopping, buf),
+                    Some(n) => copy_body(tee.take(n), client, stopping, buf),
+                    None => copy_body(tee, client, stopping, buf),
                 }
             }
             Plan::Pieces {
@@ -368,7 +372,11 @@ impl<'s, 'a> Stream<'s, 'a> {
                 if let Some(gone) = client_gone {
                     reader = reader.stop_when(gone);
                 }
-                let end = copy_body(&mut reader, client, stopping, buf);
+                let tee = Tee {
+                    inner: &mut reader,
+                    keeper: keeper.as_mut(),
+                };
+                let end = copy_body(tee, client, stopping, buf);
                 for _ in 0..reader.resumes {
                     metrics.upstream_retry();
                 }
@@ -376,6 +384,7 @@ impl<'s, 'a> Stream<'s, 'a> {
             }
         };
         self.ctx.buf = buf;
+        self.keeper = keeper;
         end
     }
 
@@ -423,61 +432,4 @@ fn checked_url<'t>(id: &VideoId, track: &'t Track) -> Result<&'t str> {
         Error::bad_stream_url("not a plain http(s) URL", e)
     })?;
     Ok(url)
-}
-
-/// The same head for `GET` and `HEAD`: `icy-name` without inline blocks,
-/// `icy-metaint` with them (`icy` is the inserter and its interval), never
-/// both.
-fn response_head(
-    shape: &Shape,
-    icy: Option<(&IcyInserter, usize)>,
-    title: &str,
-    http11: bool,
-) -> Result<ResponseHead> {
-    let content_type = shape
-        .content_type
-        .clone()
-        .unwrap_or_else(|| FALLBACK_CONTENT_TYPE.into());
-    let mut headers = vec![
-        ("Content-Type", content_type),
-        ("Cache-Control", "no-cache".into()),
-    ];
-    if shape.accepts_ranges {
-        headers.push(("Accept-Ranges", "bytes".into()));
-    }
-    if let Some(range) = &shape.content_range {
-        headers.push(("Content-Range", range.to_string()));
-    }
-    let length = match icy {
-        Some((ins, metaint)) => {
-            headers.push(("icy-metaint", metaint.to_string()));
-            match shape.length {
-                Some(n) => Some(with_blocks(n, metaint, ins)?),
-                None => None,
-            }
-        }
-        None => {
-            let name = icy::sanitize_header_value(title);
-            if !name.is_empty() {
-                headers.push(("icy-name", name));
-            }
-            shape.length
-        }
-    };
-    Ok(ResponseHead {
-        status: shape.status,
-        headers,
-        framing: Framing::choose(length, http11),
-    })
-}
-
-/// The body length of `n` audio bytes with blocks, if a client can count it.
-fn with_blocks(n: u64, metaint: usize, inserter: &IcyInserter) -> Result<u64> {
-    icy::wire_length(n, metaint as u64, inserter.first_block_len() as u64)
-        .filter(|&wire| wire <= wire::MAX_LENGTH)
-        .ok_or_else(|| {
-            Error::UpstreamInvalid(format!(
-                "{n} bytes with ICY blocks are more than a client can count"
-            ))
-        })
 }

@@ -3,10 +3,14 @@
 //! `200` of the whole body, a `206` of exactly its range, or a `416`) and
 //! how the body is read ([`Plan`]: ranged pieces, or one plain body).
 //! No I/O: `proxy` turns a [`Misfit`] into the error it answers, and
-//! `fuzz/fuzz_targets/shape.rs` holds the invariants.
+//! `fuzz/fuzz_targets/shape.rs` holds the invariants. [`response_head`]
+//! is the head both a streamed and a kept song are answered with.
 
 use tiny_http::Request;
 
+use crate::error::{Error, Result};
+use crate::response::{Framing, ResponseHead};
+use crate::stream::icy::{self, IcyInserter};
 use crate::stream::upstream::UpstreamHead;
 use crate::wire::{self, ByteRange, ContentRange};
 
@@ -50,6 +54,15 @@ pub struct Shape {
     /// can be served.
     pub accepts_ranges: bool,
     pub plan: Plan,
+}
+
+impl Shape {
+    /// The `Content-Type` the client is sent.
+    pub fn content_type_sent(&self) -> String {
+        self.content_type
+            .clone()
+            .unwrap_or_else(|| FALLBACK_CONTENT_TYPE.into())
+    }
 }
 
 /// How the body is read from upstream.
@@ -148,6 +161,62 @@ fn of_unknown_total(ask: Ask, head: &UpstreamHead) -> Result<Shape, Misfit> {
         None => {}
     }
     Ok(shape)
+}
+
+/// Used when upstream does not say what it sends.
+const FALLBACK_CONTENT_TYPE: &str = "audio/mpeg";
+
+/// The same head for `GET` and `HEAD`: `icy-name` without inline blocks,
+/// `icy-metaint` with them (`icy` is the inserter and its interval), never
+/// both.
+pub fn response_head(
+    shape: &Shape,
+    icy: Option<(&IcyInserter, usize)>,
+    title: &str,
+    http11: bool,
+) -> Result<ResponseHead> {
+    let mut headers = vec![
+        ("Content-Type", shape.content_type_sent()),
+        ("Cache-Control", "no-cache".into()),
+    ];
+    if shape.accepts_ranges {
+        headers.push(("Accept-Ranges", "bytes".into()));
+    }
+    if let Some(range) = &shape.content_range {
+        headers.push(("Content-Range", range.to_string()));
+    }
+    let length = match icy {
+        Some((ins, metaint)) => {
+            headers.push(("icy-metaint", metaint.to_string()));
+            match shape.length {
+                Some(n) => Some(with_blocks(n, metaint, ins)?),
+                None => None,
+            }
+        }
+        None => {
+            let name = icy::sanitize_header_value(title);
+            if !name.is_empty() {
+                headers.push(("icy-name", name));
+            }
+            shape.length
+        }
+    };
+    Ok(ResponseHead {
+        status: shape.status,
+        headers,
+        framing: Framing::choose(length, http11),
+    })
+}
+
+/// The body length of `n` audio bytes with blocks, if a client can count it.
+fn with_blocks(n: u64, metaint: usize, inserter: &IcyInserter) -> Result<u64> {
+    icy::wire_length(n, metaint as u64, inserter.first_block_len() as u64)
+        .filter(|&wire| wire <= wire::MAX_LENGTH)
+        .ok_or_else(|| {
+            Error::UpstreamInvalid(format!(
+                "{n} bytes with ICY blocks are more than a client can count"
+            ))
+        })
 }
 
 #[cfg(test)]

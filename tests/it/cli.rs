@@ -372,6 +372,16 @@ const COMMANDS: &[(&[&str], &str)] = &[
         "Import your liked songs and your playlists, or bring them up to date",
     ),
     (&["library", "help"], HELP),
+    (
+        &["cache"],
+        "The audio cache: songs played whole, kept on disk ([cache])",
+    ),
+    (
+        &["cache", "remove"],
+        "Remove one kept song (it streams, and is kept again, on its next play)",
+    ),
+    (&["cache", "clear"], "Remove every kept song"),
+    (&["cache", "help"], HELP),
     (&["help"], HELP),
 ];
 
@@ -408,7 +418,7 @@ fn help_explains_every_subcommand() {
             }
             groups
         });
-    assert_eq!(groups, [&[][..], &["playlist"], &["library"]]);
+    assert_eq!(groups, [&[][..], &["playlist"], &["library"], &["cache"]]);
     for parent in groups {
         let want: Vec<(String, String)> = COMMANDS
             .iter()

@@ -265,6 +265,7 @@ fn json_says_ok_and_lists_every_check() {
         [
             "config",
             "database",
+            "cache",
             "resolver",
             "js runtime",
             "reader",

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod audio_cache;
 mod browsers;
 mod catalog;
 mod causes;

@@ -4,13 +4,15 @@
 //!
 //! Its methods are split by table: `open` (opening, migrating, the schema,
 //! [`open::LazyStore`]), `tracks`, `playlists`, `history` (autoplay's) and
-//! `found` (what searches found, aged out).
+//! `found` (what searches found, aged out) and `cached` (the audio
+//! cache's entries).
 //! What it stores is [`crate::catalog::model`].
 
 use std::path::PathBuf;
 
 use rusqlite::{Connection, Row};
 
+pub mod cached;
 mod found;
 mod history;
 pub mod open;

@@ -65,6 +65,19 @@ const MIGRATIONS: &[&str] = &[
         video_id TEXT PRIMARY KEY NOT NULL,
         found_at INTEGER NOT NULL
      );",
+    // 8: songs kept whole on disk ([cache]): their length and type, when
+    // they were last played and how often; and the cache's hits and misses.
+    "CREATE TABLE audio_cache (
+        video_id     TEXT PRIMARY KEY NOT NULL,
+        bytes        INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        last_played_ms INTEGER NOT NULL,
+        plays        INTEGER NOT NULL DEFAULT 1
+     );
+     CREATE TABLE audio_cache_counts (
+        name  TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
+     );",
 ];
 
 /// The schema version this build writes.
@@ -490,6 +503,9 @@ mod tests {
             ("T", None, None)
         );
         assert_eq!(s.schema_version().expect("v"), SCHEMA_VERSION);
+        // Step 7: the audio cache's tables, empty.
+        assert_eq!(s.kept_bytes().expect("audio_cache"), 0);
+        assert_eq!(s.cache_totals().expect("counts").hits, 0);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! stream), `mpd` (MPD and `mpd_dir`), `listen` (the port, and the
 //! icyproxy already running there).
 
+mod cache;
 mod files;
 mod listen;
 mod mpd;
@@ -45,7 +46,11 @@ pub fn doctor(config: Result<Config>, json: bool, out: &mut dyn std::io::Write) 
 
 /// Every check, in the chain's order.
 pub fn run(config: &Config) -> Vec<Check> {
-    let mut checks = vec![files::config_file(config), files::database(config)];
+    let mut checks = vec![
+        files::config_file(config),
+        files::database(config),
+        cache::audio_cache(config),
+    ];
     let resolver = tools::resolver_checks(config, &mut checks);
     if let Some(cookies) = tools::cookies(config) {
         checks.push(cookies);

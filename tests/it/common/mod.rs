@@ -793,7 +793,12 @@ pub struct Served {
 
 impl Served {
     pub fn start(config: &str, prefix: &[&str]) -> Served {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Served::start_in(tempfile::tempdir().expect("tempdir"), config, prefix)
+    }
+
+    /// [`Served::start`] in `dir`, which may hold a database already (of
+    /// a server that was killed).
+    pub fn start_in(dir: tempfile::TempDir, config: &str, prefix: &[&str]) -> Served {
         let cfg = dir.path().join("proxy.toml");
         let mpd = no_mpd_unless_asked(config);
         std::fs::write(
@@ -1126,11 +1131,16 @@ pub fn stderr(o: &Output) -> String {
 }
 
 /// Test servers follow no MPD unless the test says so: the machine's own
-/// MPD (if one runs on 6600) is not the test's business.
+/// MPD (if one runs on 6600) is not the test's business. Nor do they keep
+/// songs on disk unless the test has a `[cache]`: the other tests count
+/// what upstream sees on each play.
 pub fn no_mpd_unless_asked(config: &str) -> String {
     let mut off = String::new();
     if !config.contains("[mpd]") {
         off.push_str("\n[mpd]\naddress = \"\"\n");
+    }
+    if !config.contains("[cache]") {
+        off.push_str("\n[cache]\nmax_mb = 0\n");
     }
     // Tests reach no YouTube: the reader is off unless a test gives it
     // its stand-in.

@@ -162,6 +162,17 @@ impl ConnectionHandle {
         }
     }
 
+    /// icyproxy patch 12: the socket's descriptor, for a file sent to it
+    /// by the kernel (`sendfile`) once the head is flushed.
+    #[cfg(unix)]
+    pub fn socket_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match &*self.0 {
+            connection::Connection::Tcp(s) => s.as_fd(),
+            connection::Connection::Unix(s) => s.as_fd(),
+        }
+    }
+
     /// Sets how long a write may block before it fails (a client that
     /// stops reading).
     pub fn set_write_timeout(&self, timeout: Option<std::time::Duration>) -> std::io::Result<()> {
