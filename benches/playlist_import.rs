@@ -21,7 +21,10 @@ fn main() {
     let command = format!("[\"sh\", \"-c\", \"cat {}\", \"{{url}}\"]", json.display());
     std::fs::write(
         &config,
-        format!("[store]\npath = \"bench.db\"\n[resolver]\nplaylist_command = {command}\n"),
+        // The reader off: this measures the playlist command's path.
+        format!(
+            "[store]\npath = \"bench.db\"\n[youtube]\napi_url = \"\"\n[resolver]\nplaylist_command = {command}\n"
+        ),
     )
     .expect("config");
     let url = "https://music.youtube.com/playlist?list=PLbench";

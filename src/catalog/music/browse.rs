@@ -78,12 +78,16 @@ fn sections<'a>(call: &str, answer: &'a Value) -> Result<&'a [Value]> {
 
 /// The album `MPREb…`.
 pub fn album(api: &Api, browse_id: &str) -> Result<Album> {
+    album_of(&browse(api, "album", browse_id, Who::Anyone)?)
+}
+
+/// An album page read.
+pub fn album_of(answer: &Value) -> Result<Album> {
     const CALL: &str = "album";
-    let answer = browse(api, CALL, browse_id, Who::Anyone)?;
-    let header = sections(CALL, &answer)?
+    let header = sections(CALL, answer)?
         .iter()
         .find_map(|s| get(s, "musicResponsiveHeaderRenderer"))
-        .or_else(|| get(&answer, "header.musicDetailHeaderRenderer"))
+        .or_else(|| get(answer, "header.musicDetailHeaderRenderer"))
         .ok_or_else(|| {
             shape(
                 CALL,
@@ -124,7 +128,7 @@ pub fn album(api: &Api, browse_id: &str) -> Result<Album> {
         duration_secs: None,
         thumbnail_url: cover,
     };
-    let shelf = track_shelf(&answer, "musicShelfRenderer").ok_or_else(|| {
+    let shelf = track_shelf(answer, "musicShelfRenderer").ok_or_else(|| {
         shape(
             CALL,
             format!("no musicShelfRenderer under {SECONDARY}.contents"),
@@ -157,15 +161,19 @@ fn track_shelf<'a>(answer: &'a Value, kind: &str) -> Option<&'a Value> {
 
 /// The artist `UC…`: the songs shelf and the album and single carousels.
 pub fn artist(api: &Api, browse_id: &str) -> Result<Artist> {
+    artist_of(&browse(api, "artist", browse_id, Who::Anyone)?)
+}
+
+/// An artist page read.
+pub fn artist_of(answer: &Value) -> Result<Artist> {
     const CALL: &str = "artist";
-    let answer = browse(api, CALL, browse_id, Who::Anyone)?;
-    let sections = sections(CALL, &answer)?;
+    let sections = sections(CALL, answer)?;
     let name = [
         "header.musicImmersiveHeaderRenderer",
         "header.musicVisualHeaderRenderer",
     ]
     .iter()
-    .find_map(|h| json::joined(&answer, &format!("{h}.title")))
+    .find_map(|h| json::joined(answer, &format!("{h}.title")))
     .unwrap_or_default();
     let page = Tags {
         artist: name.clone(),
@@ -264,7 +272,7 @@ fn playlist_title(answer: &Value) -> String {
         .to_owned()
 }
 
-fn playlist_first_page(answer: &Value) -> Result<Page<'_>> {
+pub fn playlist_first_page(answer: &Value) -> Result<Page<'_>> {
     let Some(shelf) = track_shelf(answer, "musicPlaylistShelfRenderer") else {
         // A page with its header and no shelf is an empty playlist.
         if !playlist_title(answer).is_empty() {
@@ -306,7 +314,7 @@ fn library_grid(api: &Api, call: &str, browse_id: &str) -> Result<Vec<Lead>> {
     )
 }
 
-fn grid_first_page<'a>(call: &str, answer: &'a Value) -> Result<Page<'a>> {
+pub fn grid_first_page<'a>(call: &str, answer: &'a Value) -> Result<Page<'a>> {
     let sections = sections(call, answer)?;
     let grid = sections.iter().find_map(|s| {
         get(s, "gridRenderer").or_else(|| get(s, "itemSectionRenderer.contents.0.gridRenderer"))

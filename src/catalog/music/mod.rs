@@ -16,6 +16,7 @@ pub mod browse;
 pub mod client;
 pub mod health;
 pub mod json;
+pub mod offline;
 pub mod pages;
 pub mod rows;
 pub mod search;

@@ -94,7 +94,7 @@ fn rows_of<T>(
 
 /// The first answer's song shelf: the `musicShelfRenderer` of its
 /// section list; none, with a message in its place, is no result.
-fn first_page(answer: &Value) -> Result<Page<'_>> {
+pub fn first_page(answer: &Value) -> Result<Page<'_>> {
     let shelves = SHELVES.iter().find_map(|p| get(answer, p)).ok_or_else(|| {
         let place = json::need(answer, "", SHELVES[0]).err().unwrap_or_default();
         shape(place)

@@ -89,7 +89,7 @@ fn queue(
     Ok(songs)
 }
 
-fn first_page<'a>(call: &str, answer: &'a Value) -> Result<Page<'a>> {
+pub fn first_page<'a>(call: &str, answer: &'a Value) -> Result<Page<'a>> {
     let panel = json::need(answer, "", PANEL).map_err(|p| shape(call, p))?;
     Ok(Page {
         items: json::items(panel, "contents"),
