@@ -111,6 +111,12 @@ fn search_leads(config: &Config, args: &SearchArgs, out: &mut dyn Write) -> Resu
             args.query
         )));
     }
+    write_all(out, &leads_table(&leads))
+}
+
+/// Albums, artists or playlists as a numbered table: position, title,
+/// byline, the id to go on with.
+pub(super) fn leads_table(leads: &[crate::catalog::music::rows::Lead]) -> String {
     let mut table = String::new();
     for (n, lead) in leads.iter().enumerate() {
         table.push_str(&format!(
@@ -121,7 +127,7 @@ fn search_leads(config: &Config, args: &SearchArgs, out: &mut dyn Write) -> Resu
             lead.browse_id
         ));
     }
-    write_all(out, &table)
+    table
 }
 
 /// Songs the reader listed (an album's, an artist's): stored with their

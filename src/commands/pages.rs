@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::discover::{Wanted, show_listed};
+use super::discover::{Wanted, leads_table, show_listed};
 use super::shared::{clean, sources, write_all};
 use crate::catalog::discover::reader_off;
 use crate::catalog::music::{Music, Who};
@@ -85,17 +85,8 @@ pub fn artist(
         }
         return show_listed(config, wanted, artist.songs, out);
     }
-    let mut table = String::new();
-    for (n, lead) in artist.albums.iter().take(wanted.limit).enumerate() {
-        table.push_str(&format!(
-            "{:>3}  {}  {}  {}\n",
-            n + 1,
-            clean(&lead.title),
-            clean(&lead.subtitle),
-            lead.browse_id
-        ));
-    }
-    write_all(out, &table)
+    let shown = wanted.limit.min(artist.albums.len());
+    write_all(out, &leads_table(&artist.albums[..shown]))
 }
 
 #[cfg(test)]
