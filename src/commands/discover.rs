@@ -85,12 +85,7 @@ pub fn search(config: &Config, args: &SearchArgs, out: &mut dyn Write) -> Result
         )));
     }
     write_all(out, &results_table(&found))?;
-    let deliver = Deliver {
-        session: session.as_ref(),
-        playlist: wanted.playlist.as_deref(),
-        play: wanted.play,
-    };
-    deliver.found(config, &mut store, &found, out)
+    Deliver::as_asked(session.as_ref(), wanted).found(config, &mut store, &found, out)
 }
 
 /// `search --albums/--artists/--playlists`: what the reader finds, as a
@@ -148,12 +143,7 @@ pub(super) fn show_listed(
     let listing = discover::listing_of(listed);
     let found = discover::store_found(&source, &mut store, &listing)?;
     write_all(out, &results_table(&found))?;
-    let deliver = Deliver {
-        session: session.as_ref(),
-        playlist: wanted.playlist.as_deref(),
-        play: wanted.play,
-    };
-    deliver.found(config, &mut store, &found, out)
+    Deliver::as_asked(session.as_ref(), wanted).found(config, &mut store, &found, out)
 }
 
 /// Where found songs go besides the table.
@@ -262,7 +252,16 @@ fn queue_session(config: &Config, wanted: bool) -> Result<Option<Session>> {
     })
 }
 
-impl Deliver<'_> {
+impl<'a> Deliver<'a> {
+    /// Where `wanted` puts found songs, queued through `session`.
+    fn as_asked(session: Option<&'a Session>, wanted: &'a Wanted) -> Deliver<'a> {
+        Deliver {
+            session,
+            playlist: wanted.playlist.as_deref(),
+            play: wanted.play,
+        }
+    }
+
     /// Appends `found` to the queue (playing the first with `play`) and
     /// stores it as `playlist`, as asked; one line for each.
     fn found(
