@@ -143,7 +143,8 @@ fn cover_art_is_fetched_once_cached_and_bounded() {
     // Room for two covers, not three.
     let proxy = Proxy::start_with(&format!("[cover]\nmax_bytes = {}\n", cover.len() * 2 + 100));
     let thumb = origin.url("/file/cover.jpg");
-    let dead = format!("http://127.0.0.1:{}/cover.jpg", dead_port());
+    let refusing = dead_port();
+    let dead = format!("http://127.0.0.1:{}/cover.jpg", refusing.port);
     add_full(&proxy, A, &origin.url("/audio/10"), "A", "T", Some(&thumb));
     add_full(&proxy, B, &origin.url("/audio/10"), "B", "T", None);
 

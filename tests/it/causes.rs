@@ -38,7 +38,8 @@ fn a_failed_request_logs_its_cause_keeps_the_slash_and_counts_the_body() {
         "{line}"
     );
     // Refused connections name the host and the reason, not the URL.
-    let port = dead_port();
+    let dead = dead_port();
+    let port = dead.port;
     served.add(
         ID,
         &format!("http://127.0.0.1:{port}/a?sig=SECRET"),

@@ -653,7 +653,7 @@ fn serve_logs_the_real_port_streams_and_stops_on_signals() {
 #[test]
 fn serve_without_subcommand_uses_proxy_toml_in_the_working_directory() {
     let e = env("");
-    let port = dead_port();
+    let port = free_port();
     std::fs::write(&e.config, format!("[server]\nport = {port}\n")).expect("config");
     let mut child = bin(&e).stderr(Stdio::piped()).spawn().expect("start");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");

@@ -378,9 +378,10 @@ fn a_stream_url_refused_mid_way_is_the_po_token_case() {
 #[test]
 fn mpd_down_and_a_wrong_password_are_named_with_the_fix() {
     let s = Setup::new();
+    let dead = dead_port();
     s.config(&format!(
         "[resolver]\ncommand = []\n[mpd]\naddress = \"127.0.0.1:{}\"\n",
-        dead_port()
+        dead.port
     ));
     s.doctor()
         .fails("mpd", "not reachable at 127.0.0.1:", "start MPD");

@@ -57,7 +57,8 @@ fn request_errors_have_precise_statuses() {
 fn upstream_failures_map_to_502_and_504() {
     let origin = Origin::start();
     let proxy = Proxy::start_with("[upstream]\nread_timeout_secs = 1\nconnect_timeout_secs = 1\n");
-    let port = dead_port();
+    let dead = dead_port();
+    let port = dead.port;
     let cases = [
         (
             format!("http://127.0.0.1:{port}/audio/10"),
@@ -172,7 +173,8 @@ fn an_unreachable_upstream_keeps_its_cause() {
     use std::error::Error as _;
     let config = icyproxy::config::Config::from_toml("", None).expect("defaults");
     let upstream = icyproxy::stream::upstream::Upstream::new(&config.upstream).expect("agent");
-    let url = format!("http://127.0.0.1:{}/audio", dead_port());
+    let dead = dead_port();
+    let url = format!("http://127.0.0.1:{}/audio", dead.port);
     let Err(e) = upstream.get(&url, None, &[]) else {
         panic!("a dead port answered");
     };

@@ -759,7 +759,7 @@ fn a_database_that_is_not_writable_is_served_read_only() {
     }
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555))
         .expect("chmod dir");
-    let port = dead_port().to_string();
+    let port = free_port().to_string();
     let mut server = as_other_user(&["--config", &cfg_s, "serve", "--port", &port])
         .stderr(Stdio::piped())
         .spawn()

@@ -356,8 +356,9 @@ fn refused_and_5xx_before_the_first_byte_are_retried() {
     let len = 50_000;
     let s = setup("json", "/audio/1", "");
     // Refused: nothing listens; three retries with backoff, then 502.
+    let dead = dead_port();
     s.proxy
-        .add(ID, &format!("http://127.0.0.1:{}/x", dead_port()), "A", "T");
+        .add(ID, &format!("http://127.0.0.1:{}/x", dead.port), "A", "T");
     let started = Instant::now();
     assert_eq!(get(s.proxy.addr, &format!("/proxy/{ID}"), &[]).status, 502);
     let took = started.elapsed();

@@ -777,9 +777,37 @@ pub fn lan_address() -> std::net::IpAddr {
 }
 
 /// A port with nothing listening on it.
-pub fn dead_port() -> u16 {
+/// A port free a moment ago, for a server the test starts on it.
+pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
+}
+
+/// A port that refuses every connection for as long as this lives: a
+/// socket bound to it that never listens, so no other test's server can
+/// take the port in the meantime (a port only free a moment ago could).
+pub struct DeadPort {
+    _socket: std::os::fd::OwnedFd,
+    pub port: u16,
+}
+
+pub fn dead_port() -> DeadPort {
+    use nix::sys::socket::{
+        AddressFamily, SockFlag, SockType, SockaddrIn, bind, getsockname, socket,
+    };
+    use std::os::fd::AsRawFd;
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .expect("socket");
+    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).expect("bind");
+    let port = getsockname::<SockaddrIn>(fd.as_raw_fd())
+        .expect("getsockname")
+        .port();
+    DeadPort { _socket: fd, port }
 }
 
 /// The real binary, serving; killed on drop. Its stderr is collected.

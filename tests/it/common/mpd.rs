@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{dead_port, wait_until};
+use super::{free_port, wait_until};
 
 /// Whether `program` is an executable file in a directory of `PATH`.
 pub fn have(program: &str) -> bool {
@@ -78,7 +78,7 @@ impl Mpd {
         for sub in ["music", "playlists"] {
             std::fs::create_dir(d.join(sub)).expect("mkdir");
         }
-        let port = dead_port();
+        let port = free_port();
         let (log, socket) = (d.join("mpd.log"), d.join("mpd.sock"));
         // No state_file: a restarted MPD starts empty, whatever was killed.
         let conf = format!(
