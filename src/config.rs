@@ -16,7 +16,7 @@ use crate::catalog::music::settings::YoutubeSettings;
 use crate::catalog::settings::{PlaylistsSettings, ResolverSettings, StoreSettings};
 use crate::error::{Error, Result};
 use crate::http::settings::ServerSettings;
-use crate::mpd::settings::MpdSettings;
+use crate::mpd::settings::{FrontSettings, MpdSettings};
 use crate::public_url::PublicUrl;
 use crate::settings::{self, BadKey, Checked};
 use crate::stream::cache::settings::{CacheSettings, audio_beside};
@@ -98,6 +98,7 @@ pub struct Config {
     pub cache: CacheSettings,
     pub playlists: PlaylistsSettings,
     pub mpd: MpdSettings,
+    pub front: FrontSettings,
     pub youtube: YoutubeSettings,
     pub doctor: DoctorSettings,
 }
@@ -250,9 +251,22 @@ impl Config {
             self.cache.check(),
             self.playlists.check(),
             self.mpd.check(),
+            self.front.check(),
+            self.front_needs_mpd(),
             self.youtube.check(),
             self.doctor.check(),
         ])
+    }
+
+    /// The front door relays to MPD: it needs `[mpd] address`.
+    fn front_needs_mpd(&self) -> Checked {
+        match self.front.listen().is_some() && self.mpd.address().is_none() {
+            true => settings::bad(
+                "[front] listen",
+                "needs [mpd] address: the front door relays every client to MPD",
+            ),
+            false => Ok(()),
+        }
     }
 
     /// Where MPD reaches this server: `[playlists] base_url`, or else

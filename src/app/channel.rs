@@ -5,7 +5,7 @@
 //! why it failed, is logged and answered on the channel `icyproxy-reply`
 //! (for a client subscribed to it); nothing here can stop the follower.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -15,6 +15,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 use log::{info, warn};
 
 use super::autoplay::{AutoplayStatus, Radio};
+use super::budget::MinuteBudget;
 use crate::catalog::discover::{self, SEARCHES_KEPT, Search, Section};
 use crate::catalog::store::TrackStore;
 use crate::catalog::store::open::LazyStore;
@@ -68,66 +69,6 @@ impl Command {
     }
 }
 
-/// At most `per_minute` commands that reach YouTube in any 60 s: any MPD
-/// client may send them (MPD's default has no password), and each costs
-/// the owner's cookies a yt-dlp run.
-#[derive(Debug)]
-struct Budget {
-    per_minute: usize,
-    spent: VecDeque<Instant>,
-    /// The refusal of this streak was said at warn.
-    said: bool,
-}
-
-const MINUTE: Duration = Duration::from_secs(60);
-
-impl Budget {
-    fn new(per_minute: usize) -> Budget {
-        Budget {
-            per_minute,
-            spent: VecDeque::new(),
-            said: false,
-        }
-    }
-
-    /// Takes one run at `now`, if the last minute left room for it.
-    fn take(&mut self, now: Instant) -> bool {
-        while self
-            .spent
-            .front()
-            .is_some_and(|&at| now.saturating_duration_since(at) >= MINUTE)
-        {
-            self.spent.pop_front();
-        }
-        if self.spent.len() >= self.per_minute {
-            return false;
-        }
-        self.spent.push_back(now);
-        self.said = false;
-        true
-    }
-
-    /// Says a refusal: the first of a streak at warn (and returned, to
-    /// answer), the rest at debug.
-    fn refused(&mut self, text: &str) -> Option<String> {
-        let why = format!(
-            "more than {} commands reaching YouTube in a minute ([mpd] channel_per_minute): \
-             {text:?} dropped",
-            self.per_minute
-        );
-        match std::mem::replace(&mut self.said, true) {
-            false => {
-                warn!("MPD channel: {why}");
-                Some(why)
-            }
-            true => {
-                log::debug!("MPD channel: {why}");
-                None
-            }
-        }
-    }
-}
-
 /// The commands, as `help` logs them.
 pub const HELP: &str = "MPD channel icyproxy understands: \"search QUERY\" (the songs found \
                         become the stored playlist \"Search: QUERY\"), \"add QUERY\" (the first \
@@ -167,7 +108,10 @@ pub fn hand_over(sender: &Sender<String>, text: String) {
 impl Commands {
     fn run(self, messages: &Receiver<String>, stopping: &AtomicBool) {
         let mut lazy = LazyStore::new(&self.radio.store_path, false);
-        let mut budget = Budget::new(self.radio.mpd.channel_per_minute);
+        let mut budget = MinuteBudget::new(
+            self.radio.mpd.channel_per_minute,
+            "[mpd] channel_per_minute",
+        );
         while !stopping.load(Ordering::Relaxed) {
             let text = match messages.recv_timeout(TICK) {
                 Ok(text) => text,
@@ -175,9 +119,8 @@ impl Commands {
                 Err(RecvTimeoutError::Disconnected) => return,
             };
             if parse(&text).reaches_youtube() && !budget.take(Instant::now()) {
-                if let Some(why) = budget.refused(&text) {
-                    self.reply(&why);
-                }
+                let why = budget.refused("MPD channel", &format!("{text:?} dropped"));
+                self.reply(&why);
                 continue;
             }
             let store = match lazy.get() {
@@ -331,22 +274,5 @@ mod tests {
         );
         assert_eq!(parse("search"), Command::Unknown("search".into()));
         assert_eq!(parse("dance"), Command::Unknown("dance".into()));
-    }
-
-    #[test]
-    fn the_budget_allows_so_many_a_minute() {
-        let t0 = Instant::now();
-        let at = |secs: u64| t0 + Duration::from_secs(secs);
-        let mut budget = Budget::new(2);
-        assert!(budget.take(at(0)) && budget.take(at(10)));
-        assert!(!budget.take(at(59)), "a third within the minute");
-        assert!(budget.take(at(60)), "the first is a minute old");
-        assert!(!budget.take(at(65)));
-        assert!(budget.take(at(70)));
-        let mut none = Budget::new(0);
-        assert!(!none.take(at(0)) && !none.take(at(3600)));
-        // Only what runs yt-dlp is counted.
-        assert!(parse("search x").reaches_youtube() && parse("radio").reaches_youtube());
-        assert!(!parse("autoplay on").reaches_youtube() && !parse("help").reaches_youtube());
     }
 }

@@ -8,10 +8,12 @@
 
 pub mod autoplay;
 mod beside;
+mod budget;
 pub mod channel;
 pub mod checks;
 pub mod entries;
 mod fetch_ahead;
+pub mod front;
 pub mod history;
 pub mod root;
 mod tidy;

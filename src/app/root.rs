@@ -42,6 +42,7 @@ use super::channel;
 use super::checks::{self, Program};
 use super::entries::QueueEntries;
 use super::fetch_ahead::{AheadParts, FetchAhead};
+use super::front;
 use super::history::{HEARD_SECS, History};
 use super::warm::{WarmParts, Warmer};
 
@@ -49,6 +50,7 @@ use super::warm::{WarmParts, Warmer};
 pub struct App {
     server: Server,
     warnings: Vec<String>,
+    front: Option<SocketAddr>,
 }
 
 impl App {
@@ -100,11 +102,25 @@ impl App {
             reader: sources.music.clone(),
             history: start_history(&sources, &parts)?,
         };
+        let front = front::start(front::FrontParts {
+            settings: config.front.clone(),
+            mpd_address: config.mpd.address().unwrap_or_default().to_owned(),
+            entries: entries.clone(),
+            sources: sources.clone(),
+            tracks: Arc::clone(&parts.tracks),
+            store_path: config.store.path.clone(),
+            stopping: Arc::clone(&parts.stopping),
+        })?
+        .map(|door| door.addr);
         start_playlists(config, &parts, &sources)?;
         start_library_sync(config, &parts, &sources)?;
         start_tidy(config, &parts)?;
         let server = Server::start(&config.server, listener, parts, Arc::new(beside))?;
-        Ok(App { server, warnings })
+        Ok(App {
+            server,
+            warnings,
+            front,
+        })
     }
 
     /// What doctor would fail, as this process sees it at start (with the
@@ -117,6 +133,11 @@ impl App {
     /// The address actually bound (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// The front door's address, when `[front] listen` is set.
+    pub fn front_addr(&self) -> Option<SocketAddr> {
+        self.front
     }
 
     pub fn stop_handle(&self) -> StopHandle {

@@ -58,7 +58,8 @@ pub enum LoginFailure {
     Password { version: String, failure: Failure },
 }
 
-enum Stream {
+/// A connection's socket, TCP or Unix.
+pub(super) enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
 }
@@ -89,18 +90,42 @@ impl Write for Stream {
 }
 
 impl Stream {
-    fn set_timeouts(&self) -> io::Result<()> {
+    /// Connects to `address` (`host:port`, `host`, or a socket path).
+    pub(super) fn connect(address: &str, stopping: &AtomicBool) -> Result<Stream, Failure> {
+        match address.starts_with('/') {
+            true => UnixStream::connect(address)
+                .map(Stream::Unix)
+                .map_err(|e| Failure::Unreachable(e.to_string())),
+            false => connect_tcp(address, stopping).map(Stream::Tcp),
+        }
+    }
+
+    /// The socket, for `poll`.
+    pub(super) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match self {
+            Stream::Tcp(s) => s.as_fd(),
+            Stream::Unix(s) => s.as_fd(),
+        }
+    }
+
+    /// Read and write timeouts of its own (the front door's).
+    pub(super) fn set_timeouts_to(&self, read: Duration, write: Duration) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => {
-                s.set_read_timeout(Some(TICK))?;
-                s.set_write_timeout(Some(WRITE_TIMEOUT))?;
+                s.set_read_timeout(Some(read))?;
+                s.set_write_timeout(Some(write))?;
                 s.set_nodelay(true)
             }
             Stream::Unix(s) => {
-                s.set_read_timeout(Some(TICK))?;
-                s.set_write_timeout(Some(WRITE_TIMEOUT))
+                s.set_read_timeout(Some(read))?;
+                s.set_write_timeout(Some(write))
             }
         }
+    }
+
+    fn set_timeouts(&self) -> io::Result<()> {
+        self.set_timeouts_to(TICK, WRITE_TIMEOUT)
     }
 }
 
@@ -123,13 +148,7 @@ impl Connection {
         stopping: &Arc<AtomicBool>,
         bytes_read: &Arc<AtomicU64>,
     ) -> Result<Connection, Failure> {
-        let stream = if address.starts_with('/') {
-            UnixStream::connect(address)
-                .map(Stream::Unix)
-                .map_err(|e| Failure::Unreachable(e.to_string()))?
-        } else {
-            Stream::Tcp(connect_tcp(address, stopping)?)
-        };
+        let stream = Stream::connect(address, stopping)?;
         stream
             .set_timeouts()
             .map_err(|e| Failure::Unreachable(e.to_string()))?;

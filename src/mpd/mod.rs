@@ -27,10 +27,14 @@
 //! songs), this file (the thread, reconnecting and what it logs).
 
 pub mod client;
+pub mod filter;
+pub mod inbox;
 pub mod protocol;
 pub mod queue;
+pub mod relay;
 pub mod settings;
 mod window;
+pub mod words;
 
 use std::fmt;
 use std::sync::Arc;

@@ -153,3 +153,76 @@ impl MpdSettings {
         })
     }
 }
+
+/// `[front]`: the front door, where MPD clients find YouTube Music.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FrontSettings {
+    /// `host:port` MPD clients connect to; empty: no front door.
+    pub listen: String,
+    /// The virtual directory's name at the root of MPD's.
+    pub directory: String,
+    /// YouTube Music songs a search adds after MPD's own.
+    pub search_limit: usize,
+    /// Client connections open at once (each holds one to MPD).
+    pub max_connections: usize,
+    /// Calls to YouTube Music one connection may make in any minute.
+    pub reader_per_minute: usize,
+}
+
+impl Default for FrontSettings {
+    fn default() -> Self {
+        FrontSettings {
+            listen: String::new(),
+            directory: "YouTube Music".into(),
+            search_limit: 20,
+            max_connections: 32,
+            reader_per_minute: 30,
+        }
+    }
+}
+
+impl FrontSettings {
+    /// The first wrong key of `[front]`.
+    pub fn check(&self) -> Checked {
+        let listen = match self.listen() {
+            Some(text) if text.parse::<std::net::SocketAddr>().is_err() => bad(
+                "[front] listen",
+                "must be HOST:PORT with an IP address (\"0.0.0.0:6601\"), or empty for off",
+            ),
+            _ => Ok(()),
+        };
+        let directory = self.directory.trim();
+        let name = match directory.is_empty() || directory.contains('/') {
+            true => bad("[front] directory", "must be a name without a /"),
+            false => Ok(()),
+        };
+        settings::first([
+            listen,
+            name,
+            within("[front] search_limit", self.search_limit as u64, 0, 100),
+            within(
+                "[front] max_connections",
+                self.max_connections as u64,
+                1,
+                1000,
+            ),
+            within(
+                "[front] reader_per_minute",
+                self.reader_per_minute as u64,
+                0,
+                600,
+            ),
+        ])
+    }
+
+    /// Where to listen, when the front door is on.
+    pub fn listen(&self) -> Option<&str> {
+        settings::set_text(&self.listen)
+    }
+
+    /// The virtual directory's name (checked at load).
+    pub fn directory(&self) -> &str {
+        self.directory.trim()
+    }
+}

@@ -19,6 +19,7 @@ mod errors;
 mod files;
 mod floods;
 mod friction;
+mod front;
 mod hardening;
 mod hostile_mpd;
 mod interrupts;

@@ -53,7 +53,7 @@ pub(super) fn note_in(
 impl TrackStore {
     /// Removes the tracks only a search or a radio stored, listed and
     /// played (resolved) last before `before` (unix seconds), that are in
-    /// no playlist, not in autoplay's history, not made the user's (added
+    /// no playlist, not in autoplay's history, without stickers, not made the user's (added
     /// by hand) and not in `keep` (MPD's queue). Returns the ids removed.
     pub fn age_out_found(&mut self, before: i64, keep: &HashSet<String>) -> Result<Vec<String>> {
         let tx = self
@@ -70,7 +70,8 @@ impl TrackStore {
                 "SELECT f.video_id FROM found_tracks f JOIN tracks t ON t.video_id = f.video_id
                  WHERE f.found_at < ?1 AND t.updated_at < ?1
                    AND f.video_id NOT IN (SELECT video_id FROM playlist_entries)
-                   AND f.video_id NOT IN (SELECT video_id FROM autoplay_history)",
+                   AND f.video_id NOT IN (SELECT video_id FROM autoplay_history)
+                   AND f.video_id NOT IN (SELECT video_id FROM stickers)",
             )?;
             let rows = stmt.query_map([before], |r| text(r, 0))?;
             rows.collect::<rusqlite::Result<_>>()?

@@ -17,6 +17,7 @@ mod found;
 mod history;
 pub mod open;
 mod playlists;
+pub mod stickers;
 mod tracks;
 
 /// One connection to the track store.

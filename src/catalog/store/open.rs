@@ -78,6 +78,14 @@ const MIGRATIONS: &[&str] = &[
         name  TEXT PRIMARY KEY NOT NULL,
         value INTEGER NOT NULL
      );",
+    // 9: stickers MPD clients set on YouTube Music songs through the
+    // front door (`rating`, `like`, any other name), by song.
+    "CREATE TABLE stickers (
+        video_id TEXT NOT NULL,
+        name     TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (video_id, name)
+     );",
 ];
 
 /// The schema version this build writes.

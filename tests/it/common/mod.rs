@@ -554,6 +554,14 @@ impl Proxy {
         }
     }
 
+    /// The front door's address (`[front] listen` set).
+    pub fn front(&self) -> SocketAddr {
+        self.server
+            .as_ref()
+            .and_then(App::front_addr)
+            .expect("a front door")
+    }
+
     pub fn add(&self, id: &str, url: &str, artist: &str, title: &str) {
         let track = NewTrack::new(id, url, artist, title).expect("valid track");
         TrackStore::open(&self.db_path)

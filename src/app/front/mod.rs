@@ -1,0 +1,203 @@
+//! The front door (`[front] listen`): a server that speaks MPD's
+//! protocol. Each client gets its own connection to the real MPD, and
+//! every command the front door does not answer goes to MPD unchanged,
+//! its answer back byte for byte (`mpd::relay`). It answers, itself, what
+//! finds YouTube Music: the virtual directory (`tree`), searches merged
+//! after MPD's songs, `add` of its songs (tagged), stickers on them
+//! (`session`). A thread per connection, at most `max_connections`.
+
+mod listing;
+mod search;
+mod session;
+mod songs;
+mod stickers;
+mod tree;
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use log::{debug, info, warn};
+
+use crate::app::entries::QueueEntries;
+use crate::catalog::lookup::TrackSource;
+use crate::catalog::playlist_source::Sources;
+use crate::error::{Error, Result};
+use crate::mpd::settings::FrontSettings;
+use crate::video_id::VideoId;
+
+/// How often the accept loop looks at the stop flag.
+const TICK: Duration = Duration::from_millis(200);
+/// A connection thread's stack: the reader's TLS and SQLite fit well in it.
+const STACK: usize = 512 << 10;
+/// Recent searches listed under `Search/`.
+const SEARCHES: usize = 10;
+
+/// What every connection shares.
+pub struct Door {
+    pub settings: FrontSettings,
+    /// MPD's address (`[mpd] address`).
+    pub mpd_address: String,
+    pub entries: QueueEntries,
+    pub sources: Sources,
+    pub tracks: Arc<TrackSource>,
+    pub store_path: PathBuf,
+    pub stopping: Arc<AtomicBool>,
+    /// The latest searches: the query, and the ids found.
+    searches: Mutex<VecDeque<(String, Vec<VideoId>)>>,
+    leads: Mutex<tree::Leads>,
+    live: AtomicUsize,
+}
+
+/// What a call to YouTube Music is made with.
+pub struct Reading<'a> {
+    pub sources: &'a Sources,
+    pub tracks: &'a TrackSource,
+}
+
+/// What `App::start` hands the front door.
+pub struct FrontParts {
+    pub settings: FrontSettings,
+    pub mpd_address: String,
+    pub entries: QueueEntries,
+    pub sources: Sources,
+    pub tracks: Arc<TrackSource>,
+    pub store_path: PathBuf,
+    pub stopping: Arc<AtomicBool>,
+}
+
+/// The running front door.
+pub struct FrontDoor {
+    pub addr: SocketAddr,
+}
+
+/// Binds `[front] listen` and starts accepting; `None` when it is empty.
+pub fn start(parts: FrontParts) -> Result<Option<FrontDoor>> {
+    let Some(listen) = parts.settings.listen().map(str::to_owned) else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(&listen).map_err(|e| {
+        Error::Config(format!(
+            "[front] listen: cannot listen on {listen}: {e} (another program on that port? \
+             MPD itself listens on 6600)"
+        ))
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("cannot read the front door's address", e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::io("cannot set up the front door", e))?;
+    let door = Arc::new(Door {
+        settings: parts.settings,
+        mpd_address: parts.mpd_address,
+        entries: parts.entries,
+        sources: parts.sources,
+        tracks: parts.tracks,
+        store_path: parts.store_path,
+        stopping: parts.stopping,
+        searches: Mutex::new(VecDeque::new()),
+        leads: Mutex::new(tree::Leads::default()),
+        live: AtomicUsize::new(0),
+    });
+    thread::Builder::new()
+        .name("front-door".into())
+        .spawn(move || accept(&listener, &door))
+        .map_err(|e| Error::io("cannot start the front door", e))?;
+    info!(
+        "front door listening on {addr} (MPD clients: YouTube Music in their browser and search)"
+    );
+    Ok(Some(FrontDoor { addr }))
+}
+
+fn accept(listener: &TcpListener, door: &Arc<Door>) {
+    use nix::poll::{PollFd, PollFlags, poll};
+    use std::os::fd::AsFd;
+    let mut full_said = false;
+    while !door.stopping.load(Ordering::SeqCst) {
+        let ready = {
+            let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+            poll(
+                &mut fds,
+                nix::poll::PollTimeout::from(TICK.as_millis() as u16),
+            )
+        };
+        if !matches!(ready, Ok(n) if n > 0) {
+            continue;
+        }
+        let (client, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => {
+                // Out of descriptors: wait a tick rather than spin.
+                debug!("front door: accept failed: {e}");
+                thread::sleep(TICK);
+                continue;
+            }
+        };
+        let max = door.settings.max_connections;
+        if door.live.load(Ordering::SeqCst) >= max {
+            // Closed at once, as MPD closes past its own max_connections.
+            match std::mem::replace(&mut full_said, true) {
+                false => warn!(
+                    "front door: {max} connections open ([front] max_connections): \
+                     {peer} turned away"
+                ),
+                true => debug!("front door: {peer} turned away"),
+            }
+            drop(client);
+            continue;
+        }
+        full_said = false;
+        door.live.fetch_add(1, Ordering::SeqCst);
+        let shared = Arc::clone(door);
+        let started = thread::Builder::new()
+            .name("front-conn".into())
+            .stack_size(STACK)
+            .spawn(move || {
+                session::serve(&shared, client, peer);
+                shared.live.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(e) = started {
+            door.live.fetch_sub(1, Ordering::SeqCst);
+            warn!("front door: cannot start a connection thread: {e}");
+        }
+    }
+}
+
+impl Door {
+    fn reading(&self) -> Reading<'_> {
+        Reading {
+            sources: &self.sources,
+            tracks: &self.tracks,
+        }
+    }
+
+    /// Remembers a search for `Search/` (newest first, at most [`SEARCHES`]).
+    fn remember_search(&self, query: &str, ids: Vec<VideoId>) {
+        let mut searches = self.searches.lock().expect("searches lock poisoned");
+        searches.retain(|(q, _)| q != query);
+        searches.push_front((query.to_owned(), ids));
+        searches.truncate(SEARCHES);
+    }
+
+    fn searches(&self) -> Vec<(String, Vec<VideoId>)> {
+        let searches = self.searches.lock().expect("searches lock poisoned");
+        searches.iter().cloned().collect()
+    }
+
+    fn lead(&self, path: &str) -> Option<String> {
+        self.leads.lock().expect("leads lock poisoned").get(path)
+    }
+
+    fn remember_lead(&self, path: String, browse_id: String) {
+        self.leads
+            .lock()
+            .expect("leads lock poisoned")
+            .remember(path, browse_id);
+    }
+}

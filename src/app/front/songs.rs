@@ -1,0 +1,155 @@
+//! YouTube Music songs as MPD's answers show them, and as they go into
+//! MPD's queue through a client's own connection.
+//!
+//! An entry's `file:` is the seekable proxy URL (`/proxy/ID/?icy=0`, the
+//! queue entries' own), so adding it works on any connection to MPD, even
+//! one that bypasses the front door; through the front door it goes in
+//! with `addid` and is tagged with `addtagid` at once.
+
+use std::io::Write;
+
+use crate::app::entries::QueueEntries;
+use crate::catalog::model::Track;
+use crate::catalog::tags::Tags;
+use crate::mpd::client::Failure;
+use crate::mpd::protocol::quote;
+use crate::mpd::relay::{Asked, MpdLink};
+use crate::video_id::VideoId;
+
+/// A track for an id the store does not hold: the id as its title.
+pub fn bare(id: &VideoId) -> Track {
+    Track {
+        video_id: id.clone(),
+        stream_url: None,
+        tags: Tags {
+            title: id.to_string(),
+            ..Tags::default()
+        },
+        updated_at: 0,
+        expires_at: None,
+        tags_from: crate::catalog::model::TagSource::Flat,
+        fetch: Default::default(),
+    }
+}
+
+/// The lines of one song entry (`file:`, then its tags).
+pub fn entry(entries: &QueueEntries, track: &Track) -> String {
+    let song = entries.song(track);
+    let mut text = format!("file: {}\n", one_line(&song.url));
+    for (key, value) in [
+        ("Artist", song.artist.as_str()),
+        ("Title", song.title.as_str()),
+        ("Album", song.album.as_deref().unwrap_or("")),
+    ] {
+        if !value.trim().is_empty() {
+            text.push_str(&format!("{key}: {}\n", one_line(value)));
+        }
+    }
+    if let Some(secs) = track.tags.duration_secs.filter(|s| *s > 0) {
+        text.push_str(&format!("Time: {secs}\nduration: {secs}.000\n"));
+    }
+    text
+}
+
+/// A value on one line (a line break would end the answer's line).
+fn one_line(value: &str) -> String {
+    value.replace(['\n', '\r'], " ")
+}
+
+/// Writes `tracks`' entries.
+pub fn write_all(
+    out: &mut impl Write,
+    entries: &QueueEntries,
+    tracks: &[Track],
+) -> Result<(), Failure> {
+    for track in tracks {
+        out.write_all(entry(entries, track).as_bytes())
+            .map_err(|e| Failure::Lost(format!("the client: {e}")))?;
+    }
+    Ok(())
+}
+
+/// What adding songs came to: their ids, or MPD's refusal.
+pub type Added = Result<Vec<u64>, String>;
+
+/// Adds `tracks` to the queue on the client's own connection, at
+/// `position` and after (`None`: the end), each with `addid` then its tags
+/// with `addtagid`, as icyproxy's own queue entries are. MPD's refusal
+/// (no `add` permission, a full queue) is given back as its `ACK` line.
+pub fn add(
+    link: &mut MpdLink,
+    entries: &QueueEntries,
+    tracks: &[Track],
+    position: Option<&str>,
+) -> Result<Added, Failure> {
+    let mut ids = Vec::with_capacity(tracks.len());
+    for (n, track) in tracks.iter().enumerate() {
+        let song = entries.song(track);
+        let Some(url) = quote(&song.url) else {
+            continue;
+        };
+        let at = position.map(|p| shifted(p, n)).unwrap_or_default();
+        let id = match link.ask(&format!("addid {url}{at}"))? {
+            Ok(pairs) => pairs
+                .iter()
+                .find(|(k, _)| k == "Id")
+                .and_then(|(_, v)| v.parse::<u64>().ok()),
+            Err(ack) => return Ok(Err(format!("ACK {}", ack.text))),
+        };
+        let Some(id) = id else {
+            return Err(Failure::Lost("MPD answered addid without an Id".into()));
+        };
+        ids.push(id);
+        let mut tags = Vec::new();
+        for (tag, value) in [
+            ("Artist", song.artist.as_str()),
+            ("Title", song.title.as_str()),
+            ("Album", song.album.as_deref().unwrap_or("")),
+        ] {
+            if let Some(value) = Some(value.trim()).filter(|v| !v.is_empty()).and_then(quote) {
+                tags.push(format!("addtagid {id} {tag} {value}"));
+            }
+        }
+        if !tags.is_empty() {
+            let list = format!(
+                "command_list_begin\n{}\ncommand_list_end\n",
+                tags.join("\n")
+            );
+            link.send(list.as_bytes())?;
+            let answer: Asked = link.read_asked()?;
+            if let Err(ack) = answer {
+                log::debug!("front door: tags of {} not set: {ack}", track.video_id);
+            }
+        }
+    }
+    Ok(Ok(ids))
+}
+
+/// ` POS` for the `n`th song added at `position` (`+N`/`-N` relative to
+/// the current song stay relative, shifted by `n` after it).
+fn shifted(position: &str, n: usize) -> String {
+    let (sign, digits) = match position.strip_prefix(['+', '-']) {
+        Some(rest) => (&position[..1], rest),
+        None => ("", position),
+    };
+    match (sign, digits.parse::<usize>()) {
+        ("", Ok(p)) => format!(" {}", p + n),
+        ("+", Ok(p)) => format!(" +{}", p + n),
+        // `-N`: before the current song; each next one one further on.
+        ("-", Ok(p)) if p >= n => format!(" -{}", p - n),
+        _ => format!(" {}", quote(position).unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_move_on_with_each_song() {
+        assert_eq!(shifted("3", 2), " 5");
+        assert_eq!(shifted("+0", 1), " +1");
+        assert_eq!(shifted("-2", 1), " -1");
+        assert_eq!(shifted("x", 0), " \"x\"");
+    }
+}
