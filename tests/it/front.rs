@@ -437,3 +437,77 @@ fn a_thousand_connections_and_an_endless_line_leave_memory_bounded_and_mpd_servi
     )
     .is_ok()));
 }
+
+#[test]
+fn albums_artists_mixes_and_the_radio_are_read_when_listed() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
+        return;
+    }
+    let f = Front::start("", "");
+    let albums = f.ok(&["ls", "YouTube Music/Albums"]);
+    assert_eq!(albums.trim(), "YouTube Music/Albums/Saved Album");
+    let tracks = f.ok(&[
+        "-f",
+        "%artist% - %title% - %album%",
+        "ls",
+        "YouTube Music/Albums/Saved Album",
+    ]);
+    assert_eq!(tracks.lines().count(), 12, "{tracks}");
+    assert_eq!(
+        tracks.lines().next(),
+        Some("Album Artist - Album Track 1 - Stand-in Album")
+    );
+
+    // Artists come from the library's songs; each lists its page.
+    let listed = vec![icyproxy::catalog::model::ListedTrack {
+        video_id: icyproxy::video_id::VideoId::parse("seedsong001").expect("id"),
+        tags: icyproxy::catalog::tags::Tags {
+            artist: "Page Artist".into(),
+            title: "Seed".into(),
+            ..Default::default()
+        },
+    }];
+    let mut store = icyproxy::catalog::store::TrackStore::open(&f.proxy.db_path).expect("store");
+    store
+        .replace_playlist("Liked songs", None, &listed)
+        .expect("liked");
+    store.set_origin("Liked songs", "library").expect("origin");
+    let mix = "https://music.youtube.com/playlist?list=RDTMAK5uy_super";
+    store
+        .replace_playlist("My Supermix", Some(mix), &listed)
+        .expect("mix");
+    store.set_origin("My Supermix", "library").expect("origin");
+    drop(store);
+    let mixes = f.ok(&["ls", "YouTube Music/Mixes"]);
+    assert_eq!(mixes.trim(), "YouTube Music/Mixes/My Supermix");
+    let playlists = f.ok(&["ls", "YouTube Music/Playlists"]);
+    assert!(
+        playlists.trim().is_empty(),
+        "a mix is not a playlist: {playlists}"
+    );
+    let artists = f.ok(&["ls", "YouTube Music/Artists"]);
+    assert_eq!(artists.trim(), "YouTube Music/Artists/Page Artist");
+    let page = f.ok(&["ls", "YouTube Music/Artists/Page Artist"]);
+    assert!(
+        page.contains("YouTube Music/Artists/Page Artist/Page Album 1"),
+        "{page}"
+    );
+    assert_eq!(page.matches("/proxy/").count(), 5, "top songs: {page}");
+    let album = f.ok(&["ls", "YouTube Music/Artists/Page Artist/Page Album 1"]);
+    assert_eq!(album.lines().count(), 12, "{album}");
+
+    // The radio of what MPD plays now, fresh each time.
+    let url = format!("http://{}/proxy/seedsong001/?icy=0", f.proxy.addr);
+    f.ok(&["add", &url]);
+    let mut c = f.mpd.connect();
+    c.ok("play 0");
+    assert!(wait_state(&mut c, "play", Duration::from_secs(30)));
+    let radio = f.ok(&["-f", TAGGED, "ls", "YouTube Music/Radio"]);
+    assert!(
+        radio.lines().any(|l| l == "Radio Artist 0 - Radio Song 0"),
+        "{radio}"
+    );
+    let asked = f.api.seen_at("next").len();
+    f.ok(&["ls", "YouTube Music/Radio"]);
+    assert!(f.api.seen_at("next").len() > asked, "read again");
+}

@@ -611,8 +611,9 @@ fn browse(body: &Value, account: bool, empty_library: bool) -> (u16, String) {
     }
     let value = match (id, continuation) {
         (_, Some(token)) if token.starts_with("more-") => playlist_more(&token[5..]),
-        (ALBUM, _) => album_page(),
-        (ARTIST, _) => artist_page(),
+        // Every album and artist id has its page (the same one here).
+        (album, _) if album.starts_with("MPREb") => album_page(),
+        (artist, _) if artist.starts_with("UC") => artist_page(),
         ("FEmusic_liked_playlists", _) if empty_library => json!({"contents": section_list(
             vec![json!({"gridRenderer": {"items": []}})], false)}),
         ("FEmusic_liked_playlists", _) => library_playlists(),
