@@ -511,3 +511,146 @@ fn albums_artists_mixes_and_the_radio_are_read_when_listed() {
     f.ok(&["ls", "YouTube Music/Radio"]);
     assert!(f.api.seen_at("next").len() > asked, "read again");
 }
+
+/// ncmpcpp in a tmux session of its own (killed on drop), its screen
+/// read with `capture-pane`.
+struct Ncmpcpp {
+    socket: String,
+    _home: tempfile::TempDir,
+}
+
+impl Ncmpcpp {
+    fn start(front: SocketAddr) -> Ncmpcpp {
+        let home = tempfile::tempdir().expect("home");
+        let config = home.path().join("config");
+        std::fs::write(
+            &config,
+            format!(
+                "mpd_host = \"127.0.0.1\"\nmpd_port = \"{}\"\nstartup_screen = \"browser\"\n",
+                front.port()
+            ),
+        )
+        .expect("config");
+        let socket = format!("icyproxy-test-{}", std::process::id());
+        let socket = format!("{socket}-{}", front.port());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-x", "160", "-y", "40"])
+            .arg(format!("ncmpcpp --config {}", config.display()))
+            .env("HOME", home.path())
+            .status()
+            .expect("run tmux");
+        assert!(status.success());
+        Ncmpcpp {
+            socket,
+            _home: home,
+        }
+    }
+
+    fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys"])
+            .args(keys)
+            .status()
+            .expect("send-keys");
+        assert!(status.success());
+    }
+
+    /// Waits until the screen shows `text`.
+    fn shows(&self, text: &str) -> bool {
+        wait_until(Duration::from_secs(30), || self.screen().contains(text))
+    }
+}
+
+impl Drop for Ncmpcpp {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[test]
+fn ncmpcpp_shows_the_directory_in_its_browser_and_finds_youtube_music_in_its_search_engine() {
+    if skip_mpd_test(&["mpd", "ncmpcpp", "tmux"]) {
+        return;
+    }
+    let f = Front::start("", "");
+    let nc = Ncmpcpp::start(f.proxy.front());
+    assert!(nc.shows("[YouTube Music]"), "{}", nc.screen());
+    // The search engine (screen 3): "Any", the words, then "Search", 13
+    // rows down.
+    nc.keys(&["3"]);
+    assert!(nc.shows("Search engine"), "{}", nc.screen());
+    nc.keys(&["Enter"]);
+    nc.keys(&["-l", "daft punk"]);
+    nc.keys(&["Enter"]);
+    assert!(nc.shows("daft punk"), "{}", nc.screen());
+    for _ in 0..13 {
+        nc.keys(&["Down"]);
+    }
+    nc.keys(&["Enter"]);
+    let (_, title, _) = ytmusic::search_song(0);
+    assert!(nc.shows(&title), "{}", nc.screen());
+    assert_eq!(f.api.seen_at("search").len(), 1);
+}
+
+/// A Python with python-mpd2: the one `.ci/run` installs
+/// (`target/python-mpd2`), or `python3` if it has it.
+fn python_mpd2() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/python-mpd2/bin/python");
+    [venv, PathBuf::from("python3")].into_iter().find(|python| {
+        Command::new(python)
+            .args(["-c", "import mpd.asyncio"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[test]
+fn python_mpd2_mixes_relayed_and_answered_commands_in_lists_and_idles_through_the_door() {
+    if skip_mpd_test(&["mpd"]) {
+        return;
+    }
+    let Some(python) = python_mpd2() else {
+        if std::env::var_os("ICYPROXY_SKIP_MPD").is_some_and(|v| v == "1") {
+            eprintln!("SKIPPED: python-mpd2 not installed (ICYPROXY_SKIP_MPD=1)");
+            return;
+        }
+        panic!(
+            "python-mpd2 is not installed: python3 -m venv target/python-mpd2 && \
+             target/python-mpd2/bin/pip install python-mpd2 (.ci/run does it)"
+        );
+    };
+    let f = Front::start("", "");
+    let mpd_port = f.mpd.address().rsplit(':').next().expect("port").to_owned();
+    let o = Command::new(python)
+        .arg(fixture("mpd2-client.py"))
+        .args([f.proxy.front().port().to_string(), mpd_port])
+        .output()
+        .expect("run python");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (_, title, _) = ytmusic::search_song(0);
+    for want in [
+        "answers 4".to_owned(),
+        "dirs YouTube Music/Liked songs,YouTube Music/Playlists,".to_owned(),
+        format!("found 20 {title}"),
+        "error [50@0] {lsinfo} No such directory".to_owned(),
+        "status 0".to_owned(),
+        "changes options".to_owned(),
+    ] {
+        assert!(out.contains(&want), "{want:?} in {out}");
+    }
+}
