@@ -541,9 +541,17 @@ impl Proxy {
             text.push_str("\n[resolver]\ncommand = []\n");
         }
         text.push_str(&no_mpd_unless_asked(extra_toml));
+        let before_mpd = mpd::mpd_port_in(extra_toml)
+            .filter(|_| mpd::through_front() && !extra_toml.contains("[front]"));
+        if before_mpd.is_some() {
+            text.push_str("\n[front]\nlisten = \"127.0.0.1:0\"\n");
+        }
         std::fs::write(&path, text).expect("write config");
         let config = Config::from_file(&path).expect("valid test config");
         let server = App::start(&config).expect("server starts");
+        if let (Some(mpd_port), Some(front)) = (before_mpd, server.front_addr()) {
+            mpd::register_front(mpd_port, front.port());
+        }
         Proxy {
             addr: server.local_addr(),
             db_path: config.store.path.clone(),
@@ -583,6 +591,9 @@ impl Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
+        if let Some(front) = self.server.as_ref().and_then(App::front_addr) {
+            mpd::unregister_front(front.port());
+        }
         self.stop.stop();
     }
 }

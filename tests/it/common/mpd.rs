@@ -24,6 +24,40 @@ pub fn have(program: &str) -> bool {
     })
 }
 
+/// With `ICYPROXY_TEST_THROUGH_FRONT=1`, every proxy a test starts with
+/// an `[mpd] address` opens a front door before that MPD, and the test's
+/// own clients of that MPD (`connect`, `mpc`) go through it: the real-MPD
+/// tests run a second time with the front door between them and MPD.
+pub fn through_front() -> bool {
+    std::env::var_os("ICYPROXY_TEST_THROUGH_FRONT").is_some_and(|v| v == "1")
+}
+
+/// The front doors open before each MPD port.
+static FRONTS: std::sync::Mutex<Vec<(u16, u16)>> = std::sync::Mutex::new(Vec::new());
+
+/// The front door `front` now stands before MPD at `mpd_port`.
+pub fn register_front(mpd_port: u16, front: u16) {
+    let mut fronts = FRONTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fronts.retain(|(m, _)| *m != mpd_port);
+    fronts.push((mpd_port, front));
+}
+
+/// The front door before `mpd_port` is gone.
+pub fn unregister_front(front: u16) {
+    let mut fronts = FRONTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fronts.retain(|(_, f)| *f != front);
+}
+
+/// The MPD port of an `[mpd] address = "127.0.0.1:PORT"` in a config.
+pub fn mpd_port_in(config: &str) -> Option<u16> {
+    let (_, rest) = config.split_once("address = \"127.0.0.1:")?;
+    rest.split('"').next()?.parse().ok()
+}
+
 /// How to get what the MPD tests run.
 pub const INSTALL: &str = "apt-get install mpd mpc";
 
@@ -118,6 +152,18 @@ impl Mpd {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The port the test's own clients use: the front door's before this
+    /// MPD, when one stands there (see [`through_front`]).
+    pub fn client_port(&self) -> u16 {
+        let fronts = FRONTS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        fronts
+            .iter()
+            .find(|(m, _)| *m == self.port)
+            .map_or(self.port, |(_, f)| *f)
+    }
+
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "already running");
         let _ = std::fs::remove_file(&self.socket);
@@ -149,7 +195,7 @@ impl Mpd {
     }
 
     pub fn connect(&self) -> MpdClient {
-        let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect mpd");
+        let s = TcpStream::connect(("127.0.0.1", self.client_port())).expect("connect mpd");
         s.set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
         let mut r = BufReader::new(s);
@@ -179,7 +225,7 @@ impl Mpd {
     /// Runs `mpc ARGS` against this MPD and returns its output.
     pub fn mpc(&self, args: &[&str]) -> String {
         let o = Command::new("mpc")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-h", "127.0.0.1", "-p", &self.client_port().to_string()])
             .args(args)
             .output()
             .unwrap_or_else(|e| panic!("run mpc: {e} ({INSTALL})"));
@@ -194,7 +240,13 @@ impl Mpd {
     /// `mpc current` with its default format.
     pub fn mpc_current(&self) -> String {
         let o = Command::new("mpc")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "current"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.client_port().to_string(),
+                "current",
+            ])
             .output()
             .unwrap_or_else(|e| panic!("run mpc: {e} ({INSTALL})"));
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
