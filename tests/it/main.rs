@@ -25,6 +25,7 @@ mod interrupts;
 mod layers;
 mod library;
 mod lifecycle;
+mod local_library;
 mod mpd;
 mod mpd_follow;
 mod playlists;
