@@ -26,6 +26,7 @@ mod interrupts;
 mod layers;
 mod library;
 mod lifecycle;
+mod local_library;
 mod mpd;
 mod mpd_follow;
 mod playlists;

@@ -5,6 +5,7 @@
 
 pub mod mpd;
 pub mod music;
+pub mod music_files;
 pub mod ytmusic;
 
 use std::collections::HashMap;

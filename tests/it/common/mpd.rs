@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::music_files::{Song, write_library};
 use super::{free_port, wait_until};
 
 /// Whether `program` is an executable file in a directory of `PATH`.
@@ -97,6 +98,8 @@ pub struct Mpd {
     child: Option<Child>,
     pub port: u16,
     pub socket: PathBuf,
+    /// Its `music_directory`, empty unless a test writes songs there.
+    pub music: PathBuf,
     /// Its `playlist_directory`.
     pub playlists: PathBuf,
     conf: PathBuf,
@@ -135,6 +138,7 @@ impl Mpd {
             child: None,
             port,
             socket,
+            music: d.join("music"),
             playlists: d.join("playlists"),
             conf: conf_path,
             log,
@@ -146,6 +150,46 @@ impl Mpd {
         let mut mpd = Mpd::new(extra);
         mpd.start();
         mpd
+    }
+
+    /// Started with `songs` in its music directory (see
+    /// [`write_library`]) and its database updated to hold them all.
+    pub fn with_library(songs: &[Song], extra: &str) -> Mpd {
+        let mut mpd = Mpd::new(extra);
+        write_library(&mpd.music, songs);
+        mpd.start();
+        let indexed = mpd.update_and_wait(UPDATE_LIMIT);
+        assert_eq!(
+            indexed,
+            songs.len(),
+            "songs in MPD's database; log:\n{}",
+            mpd.log_text()
+        );
+        mpd
+    }
+
+    /// Sends `update` and waits, on MPD's `idle update` events, until no
+    /// update runs (up to `limit`); the songs the database then holds.
+    pub fn update_and_wait(&self, limit: Duration) -> usize {
+        let mut c = self.connect();
+        let deadline = Instant::now() + limit;
+        c.ok("update");
+        // Events between two commands wait for the next `idle`: an update
+        // that ends between `status` and `idle` wakes it at once.
+        while get_value(&c.status(), "updating_db").is_some() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "MPD still updating after {limit:?}; log:\n{}",
+                self.log_text()
+            );
+            c.r.get_ref().set_read_timeout(Some(left)).expect("timeout");
+            c.ok("idle update");
+        }
+        let stats = c.ok("stats");
+        get_value(&stats, "songs")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("songs in {stats:?}"))
     }
 
     pub fn address(&self) -> String {
@@ -355,6 +399,11 @@ pub fn get_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
 }
+
+/// How long [`Mpd::with_library`] waits for MPD to index its songs: ten
+/// times what 10,000 take on two cores (5 s, `cargo bench --bench
+/// library`).
+pub const UPDATE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Polls `status` until `state` is `want`.
 pub fn wait_state(c: &mut MpdClient, want: &str, limit: Duration) -> bool {
