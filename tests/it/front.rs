@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::common::mpd::{Mpd, skip_mpd_test, wait_state};
 use crate::common::music::Music;
+use crate::common::music_files::Song;
 use crate::common::ytmusic::{self, YtMusic};
 use crate::common::*;
 
@@ -26,10 +27,18 @@ struct Front {
 
 impl Front {
     fn start(mpd_extra: &str, extra: &str) -> Front {
+        Front::with_library(&[], mpd_extra, extra)
+    }
+
+    /// With `songs` in MPD's own library.
+    fn with_library(songs: &[Song], mpd_extra: &str, extra: &str) -> Front {
         let api = YtMusic::start();
         let origin = Origin::start();
         let music = Music::new();
-        let mpd = Mpd::started(mpd_extra);
+        let mpd = match songs.is_empty() {
+            true => Mpd::started(mpd_extra),
+            false => Mpd::with_library(songs, mpd_extra),
+        };
         let dir = tempfile::tempdir().expect("tempdir");
         let jar = jar(dir.path());
         let resolver = music.resolver_and(
@@ -56,6 +65,14 @@ impl Front {
     /// `mpc ARGS` against the front door: its output, or its stderr.
     fn mpc(&self, args: &[&str]) -> Result<String, String> {
         mpc_at(self.proxy.front(), args)
+    }
+
+    /// One raw command through the front door: its whole answer.
+    fn front_cmd(&self, command: &str) -> String {
+        let mut s = connect(self.proxy.front());
+        s.write_all(format!("{command}\n").as_bytes())
+            .expect("send");
+        String::from_utf8_lossy(&answer(&mut s)).into_owned()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -98,15 +115,38 @@ fn a_search_box_finds_youtube_music_and_its_songs_go_in_tagged_and_play() {
     if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
-    let f = Front::start("", "");
+    let local = [
+        Song::new("Daft Punk", "Discovery", "One More Time", 1),
+        Song::new("Daft Punk", "Discovery", "Aerodynamic", 2),
+        Song::new("Air", "Moon Safari", "La femme d'argent", 1),
+    ];
+    let f = Front::with_library(&local, "", "");
     let found = f.ok(&["-f", TAGGED, "search", "any", "daft punk"]);
     let lines: Vec<&str> = found.lines().collect();
-    assert_eq!(lines.len(), 20, "[front] search_limit songs: {found}");
+    assert_eq!(lines.len(), 22, "MPD's 2, then search_limit songs: {found}");
+    assert_eq!(
+        lines[..2],
+        ["Daft Punk - One More Time", "Daft Punk - Aerodynamic"]
+    );
     let (id0, title0, artist0) = ytmusic::search_song(0);
-    assert_eq!(lines[0], format!("{artist0} - {title0}"), "{found}");
+    assert_eq!(lines[2], format!("{artist0} - {title0}"), "{found}");
     assert_eq!(f.api.seen_at("search").len(), 1);
+    // A filter expression, as myMPD and newer clients send it, with a
+    // window past MPD's songs: YouTube Music's are numbered on from them.
+    let mut c = f.mpd.connect();
+    let windowed = f.front_cmd("search \"((any contains 'daft punk'))\" window 1:4");
+    let titles: Vec<&str> = windowed
+        .lines()
+        .filter_map(|l| l.strip_prefix("Title: "))
+        .collect();
+    assert_eq!(
+        titles,
+        ["Aerodynamic", "Found Song 0", "Found Song 1"],
+        "{windowed}"
+    );
+    c.ok("ping");
     let files = f.ok(&["search", "any", "daft punk"]);
-    let first = files.lines().next().expect("a song").to_owned();
+    let first = files.lines().nth(2).expect("a song").to_owned();
     assert_eq!(
         first,
         format!("http://{}/proxy/{id0}/?icy=0", f.proxy.addr),
@@ -118,11 +158,7 @@ fn a_search_box_finds_youtube_music_and_its_songs_go_in_tagged_and_play() {
 
     f.ok(&["add", &first]);
     f.ok(&["add", "YouTube Music/Search/daft punk"]);
-    assert_eq!(
-        f.api.seen_at("search").len(),
-        2,
-        "the second mpc search asked again"
-    );
+    assert_eq!(f.api.seen_at("search").len(), 3, "each search asked once");
     let queue = f.mpd.mpc(&["-f", TAGGED, "playlist"]);
     let queued: Vec<&str> = queue.lines().collect();
     assert_eq!(queued.len(), 21, "{queue}");
@@ -312,7 +348,18 @@ fn relayed_answers_idle_and_command_lists_are_byte_identical_to_mpds() {
     if skip_mpd_test(&["mpd", "mpc"]) {
         return;
     }
-    let f = Front::start("", "");
+    let songs = crate::common::music_files::synthetic(40);
+    let f = Front::with_library(&songs, "", "");
+    // A cover bigger than one binary chunk (MPD's binarylimit is 8 KiB).
+    let cover: Vec<u8> = (0..20_000u32).map(|n| (n * 7 % 251) as u8).collect();
+    let album_dir = songs[0]
+        .uri()
+        .rsplit_once('/')
+        .expect("a folder")
+        .0
+        .to_owned();
+    std::fs::write(f.mpd.music.join(&album_dir).join("cover.jpg"), &cover).expect("cover");
+    let song = songs[0].uri();
     let mpd_addr: SocketAddr = f.mpd.address().parse().expect("MPD's address");
     let mut direct = connect(mpd_addr);
     let mut front = connect(f.proxy.front());
@@ -327,6 +374,13 @@ fn relayed_answers_idle_and_command_lists_are_byte_identical_to_mpds() {
         "command_list_begin\nping\nreplay_gain_status\ncommand_list_end",
         "idle database\nnoidle",
         "listallinfo",
+        &format!("albumart \"{song}\" 0"),
+        &format!("albumart \"{song}\" 8192"),
+        &format!("albumart \"{song}\" 16384"),
+        &format!("readpicture \"{song}\" 0"),
+        "binarylimit 64",
+        &format!("albumart \"{song}\" 100"),
+        &format!("find artist \"{}\"", songs[0].artist),
     ] {
         let bytes = format!("{command}\n");
         direct.write_all(bytes.as_bytes()).expect("send");

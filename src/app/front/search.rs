@@ -2,8 +2,8 @@
 //! own answer first, unchanged, then up to `[front] search_limit` songs
 //! from YouTube Music for the same words. `find` stays MPD's alone.
 //!
-//! With `window START:END`, MPD's songs are counted (`count` with the
-//! same filter), and YouTube Music's follow them in the numbering, so a
+//! With `window START:END`, MPD's songs are counted (the same search
+//! without the window), and YouTube Music's follow them in the numbering, so a
 //! client paging through the results sees each song once.
 
 use crate::mpd::client::Failure;
@@ -86,9 +86,10 @@ impl Session<'_> {
         Ok(End::Ok)
     }
 
-    /// How many songs MPD's own search finds (`count` of the filter).
+    /// How many songs MPD's own search finds: the search again without
+    /// its window, counted (`count` matches as `find` does, with case).
     fn mpd_count(&mut self, args: &[String]) -> Result<usize, Failure> {
-        let mut line = String::from("count");
+        let mut line = String::from("search");
         for arg in filter::filter_part(args) {
             let Some(quoted) = quote(arg) else {
                 return Ok(0);
@@ -97,11 +98,7 @@ impl Session<'_> {
             line.push_str(&quoted);
         }
         Ok(match self.mpd.ask(&line)? {
-            Ok(pairs) => pairs
-                .iter()
-                .find(|(k, _)| k == "songs")
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(0),
+            Ok(pairs) => pairs.iter().filter(|(k, _)| k == "file").count(),
             Err(_) => 0,
         })
     }
