@@ -42,8 +42,16 @@ fn main() {
     let (d50, d99) = percentiles(&mut d);
     let (f50, f99) = percentiles(&mut f);
     println!("status, {ROUND_TRIPS} round trips each, interleaved:");
-    println!("  direct        p50 {:>7.1} us  p99 {:>7.1} us", us(d50), us(d99));
-    println!("  front door    p50 {:>7.1} us  p99 {:>7.1} us", us(f50), us(f99));
+    println!(
+        "  direct        p50 {:>7.1} us  p99 {:>7.1} us",
+        us(d50),
+        us(d99)
+    );
+    println!(
+        "  front door    p50 {:>7.1} us  p99 {:>7.1} us",
+        us(f50),
+        us(f99)
+    );
     println!(
         "  p50 difference {:.3} ms (target <= 0.3 ms)",
         (f50.as_secs_f64() - d50.as_secs_f64()) * 1e3
@@ -103,7 +111,11 @@ impl Client {
             if line == b"OK\n" {
                 return (started.elapsed(), bytes);
             }
-            assert!(!line.starts_with(b"ACK"), "{}", String::from_utf8_lossy(&line));
+            assert!(
+                !line.starts_with(b"ACK"),
+                "{}",
+                String::from_utf8_lossy(&line)
+            );
         }
     }
 }

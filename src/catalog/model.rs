@@ -159,6 +159,20 @@ impl NewTrack {
     }
 }
 
+/// `text` as one path segment: `/` and `\` become `-`, control
+/// characters spaces, the ends trimmed.
+pub fn one_segment(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' => '-',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    text.trim().to_owned()
+}
+
 /// A playlist name: 1 to 100 bytes, no control characters, no `/` or `\`,
 /// not starting with `.`; safe in a URL path segment once encoded and as a
 /// file name.

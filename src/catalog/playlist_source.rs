@@ -285,15 +285,10 @@ pub fn hand_edit_conflict(store: &TrackStore, name: &str) -> Result<Option<Strin
 /// A playlist name from a source's title: path separators and a leading
 /// dot are replaced, the length is cut to 100 bytes.
 pub fn name_from_title(title: &str) -> Result<String> {
-    let mut name: String = title
-        .chars()
-        .map(|c| match c {
-            '/' | '\\' => '-',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect();
-    name = name.trim().trim_start_matches('.').trim().to_owned();
+    let mut name = crate::catalog::model::one_segment(title)
+        .trim_start_matches('.')
+        .trim()
+        .to_owned();
     while name.len() > 100 {
         name.pop();
     }

@@ -328,14 +328,7 @@ impl Connection {
             }
             let buf = match self.reader.fill_buf() {
                 Ok(buf) => buf,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(e) if super::inbox::no_data_yet(&e) => {
                     continue;
                 }
                 Err(e) => return Err(Failure::Lost(format!("reading from MPD: {e}"))),

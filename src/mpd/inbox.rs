@@ -5,6 +5,15 @@
 
 use std::io::{self, Read};
 
+/// Whether a read error only means nothing arrived within the socket's
+/// read timeout (or a signal came): read again.
+pub fn no_data_yet(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
 pub struct Inbox {
     buf: Box<[u8]>,
     start: usize,

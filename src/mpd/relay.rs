@@ -5,7 +5,7 @@
 //! connection is the client's, with MPD's permissions for the client: no
 //! password of icyproxy's is ever sent on it.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -186,14 +186,7 @@ impl MpdLink {
             match self.inbox.fill(&mut self.stream) {
                 Ok(0) => return Err(Failure::Lost("MPD closed the connection".into())),
                 Ok(_) => return Ok(()),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) =>
-                {
+                Err(e) if super::inbox::no_data_yet(&e) => {
                     if Instant::now() >= deadline {
                         return Err(Failure::Lost(format!(
                             "MPD was silent for {} s in the middle of an answer",

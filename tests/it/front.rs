@@ -93,21 +93,6 @@ fn mpc_at(addr: SocketAddr, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// A jar with the account's cookies.
-fn jar(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("cookies.txt");
-    std::fs::write(
-        &path,
-        "# Netscape HTTP Cookie File\n\
-         .youtube.com\tTRUE\t/\tTRUE\t0\tSAPISID\tsapi/sid123\n\
-         .youtube.com\tTRUE\t/\tTRUE\t0\tSID\tthe-sid\n",
-    )
-    .expect("jar");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    path
-}
-
 const TAGGED: &str = "%artist% - %title%";
 
 #[test]

@@ -256,22 +256,6 @@ fn an_artist_lists_top_songs_or_albums() {
     );
 }
 
-/// A jar with the account's cookies (and one of another site's).
-fn jar(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join("cookies.txt");
-    std::fs::write(
-        &path,
-        "# Netscape HTTP Cookie File\n\
-         .youtube.com\tTRUE\t/\tTRUE\t0\tSAPISID\tsapi/sid123\n\
-         .youtube.com\tTRUE\t/\tTRUE\t0\tSID\tthe-sid\n\
-         .google.com\tTRUE\t/\tTRUE\t0\tNID\tnot-for-youtube\n",
-    )
-    .expect("jar");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    path
-}
-
 /// `SAPISIDHASH TS_SHA1("TS SAPISID https://music.youtube.com")`.
 fn assert_signed(seen: &ytmusic::Seen) {
     let auth = seen.header("authorization").expect("signed");

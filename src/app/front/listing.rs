@@ -32,7 +32,7 @@ impl<'a> Session<'a> {
             // MPD's root, with the virtual directory after MPD's own.
             let end = self.relay_line(line)?;
             if end == End::Ok && self.allowed()?.read() {
-                let root = self.door.settings.directory();
+                let root = self.door.parts.settings.directory();
                 self.write(format!("directory: {root}\n").as_bytes())?;
             }
             return Ok(end);
@@ -42,7 +42,7 @@ impl<'a> Session<'a> {
         }
         if let Some(id) = self.our_song(path) {
             let track = self.track(&id);
-            songs::write_all(&mut self.out, &self.door.entries, &[track])?;
+            songs::write_all(&mut self.out, &self.door.parts.entries, &[track])?;
             return Ok(End::Ok);
         }
         let Some(node) = self.node(path) else {
@@ -78,7 +78,7 @@ impl<'a> Session<'a> {
             text.push_str(&format!("directory: {shown}\n"));
         }
         for track in &listing.songs {
-            text.push_str(&songs::entry(&self.door.entries, track));
+            text.push_str(&songs::entry(&self.door.parts.entries, track));
         }
         text
     }
@@ -98,9 +98,9 @@ impl<'a> Session<'a> {
         let listing = self.list(node)?;
         for track in &listing.songs {
             match info {
-                true => text.push_str(&songs::entry(&self.door.entries, track)),
+                true => text.push_str(&songs::entry(&self.door.parts.entries, track)),
                 false => {
-                    let url = self.door.entries.song(track).url;
+                    let url = self.door.parts.entries.song(track).url;
                     text.push_str(&format!("file: {url}\n"));
                 }
             }
@@ -139,7 +139,7 @@ impl<'a> Session<'a> {
             });
         }
         let position = words.get(2).map(String::as_str);
-        match songs::add(&mut self.mpd, &self.door.entries, &tracks, position)? {
+        match songs::add(&mut self.mpd, &self.door.parts.entries, &tracks, position)? {
             Ok(ids) => {
                 if let (Some(first), "addid") = (ids.first(), command) {
                     self.write(format!("Id: {first}\n").as_bytes())?;
@@ -178,7 +178,7 @@ impl<'a> Session<'a> {
 
     /// `ROOT/parts…`.
     fn path(&self, parts: &[&str]) -> String {
-        let mut path = self.door.settings.directory().to_owned();
+        let mut path = self.door.parts.settings.directory().to_owned();
         for part in parts {
             path.push('/');
             path.push_str(part);
@@ -270,7 +270,8 @@ impl<'a> Session<'a> {
 
     fn music(&self) -> Result<&'a Music, Refusal> {
         let door = self.door;
-        door.sources
+        door.parts
+            .sources
             .music
             .as_ref()
             .ok_or_else(|| Refusal::from(crate::catalog::discover::reader_off()))
@@ -377,7 +378,7 @@ impl<'a> Session<'a> {
         match recent {
             Some((_, ids)) => Ok(ids.iter().map(|id| self.track(id)).collect()),
             None => {
-                let limit = self.door.settings.search_limit.max(1);
+                let limit = self.door.parts.settings.search_limit.max(1);
                 self.find_songs(query, limit)
             }
         }

@@ -39,14 +39,7 @@ const SEARCHES: usize = 10;
 
 /// What every connection shares.
 pub struct Door {
-    pub settings: FrontSettings,
-    /// MPD's address (`[mpd] address`).
-    pub mpd_address: String,
-    pub entries: QueueEntries,
-    pub sources: Sources,
-    pub tracks: Arc<TrackSource>,
-    pub store_path: PathBuf,
-    pub stopping: Arc<AtomicBool>,
+    pub parts: FrontParts,
     /// The latest searches: the query, and the ids found.
     searches: Mutex<VecDeque<(String, Vec<VideoId>)>>,
     leads: Mutex<tree::Leads>,
@@ -59,7 +52,7 @@ pub struct Reading<'a> {
     pub tracks: &'a TrackSource,
 }
 
-/// What `App::start` hands the front door.
+/// What `App::start` hands the front door, shared by every connection.
 pub struct FrontParts {
     pub settings: FrontSettings,
     pub mpd_address: String,
@@ -93,13 +86,7 @@ pub fn start(parts: FrontParts) -> Result<Option<FrontDoor>> {
         .set_nonblocking(true)
         .map_err(|e| Error::io("cannot set up the front door", e))?;
     let door = Arc::new(Door {
-        settings: parts.settings,
-        mpd_address: parts.mpd_address,
-        entries: parts.entries,
-        sources: parts.sources,
-        tracks: parts.tracks,
-        store_path: parts.store_path,
-        stopping: parts.stopping,
+        parts,
         searches: Mutex::new(VecDeque::new()),
         leads: Mutex::new(tree::Leads::default()),
         live: AtomicUsize::new(0),
@@ -118,7 +105,7 @@ fn accept(listener: &TcpListener, door: &Arc<Door>) {
     use nix::poll::{PollFd, PollFlags, poll};
     use std::os::fd::AsFd;
     let mut full_said = false;
-    while !door.stopping.load(Ordering::SeqCst) {
+    while !door.parts.stopping.load(Ordering::SeqCst) {
         let ready = {
             let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
             poll(
@@ -139,7 +126,7 @@ fn accept(listener: &TcpListener, door: &Arc<Door>) {
                 continue;
             }
         };
-        let max = door.settings.max_connections;
+        let max = door.parts.settings.max_connections;
         if door.live.load(Ordering::SeqCst) >= max {
             // Closed at once, as MPD closes past its own max_connections.
             match std::mem::replace(&mut full_said, true) {
@@ -172,8 +159,8 @@ fn accept(listener: &TcpListener, door: &Arc<Door>) {
 impl Door {
     fn reading(&self) -> Reading<'_> {
         Reading {
-            sources: &self.sources,
-            tracks: &self.tracks,
+            sources: &self.parts.sources,
+            tracks: &self.parts.tracks,
         }
     }
 

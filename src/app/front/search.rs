@@ -39,7 +39,7 @@ impl Session<'_> {
                     return Ok(End::Ok);
                 }
                 let found = self.found_or_nothing(&query);
-                match songs::add(&mut self.mpd, &self.door.entries, &found, None)? {
+                match songs::add(&mut self.mpd, &self.door.parts.entries, &found, None)? {
                     Ok(_) => Ok(End::Ok),
                     Err(ack) => Ok(End::Ack(ack)),
                 }
@@ -48,7 +48,7 @@ impl Session<'_> {
                 let name = words[1].clone();
                 let found = self.found_or_nothing(&query);
                 for track in &found {
-                    let url = self.door.entries.song(track).url;
+                    let url = self.door.parts.entries.song(track).url;
                     let (Some(name), Some(url)) = (quote(&name), quote(&url)) else {
                         continue;
                     };
@@ -82,7 +82,7 @@ impl Session<'_> {
         };
         let found = self.found_or_nothing(query);
         let shown: Vec<_> = found.into_iter().skip(skip).take(take).collect();
-        songs::write_all(&mut self.out, &self.door.entries, &shown)?;
+        songs::write_all(&mut self.out, &self.door.parts.entries, &shown)?;
         Ok(End::Ok)
     }
 
@@ -106,7 +106,7 @@ impl Session<'_> {
     /// YouTube Music's songs for `query`; none when the budget is spent
     /// or the search fails (said in the log): MPD's answer stands alone.
     fn found_or_nothing(&mut self, query: &str) -> Vec<crate::catalog::model::Track> {
-        let limit = self.door.settings.search_limit;
+        let limit = self.door.parts.settings.search_limit;
         match self.find_songs(query, limit) {
             Ok(found) => {
                 log::info!(

@@ -85,7 +85,7 @@ pub fn serve(door: &Door, client: TcpStream, peer: SocketAddr) {
         },
         Err(e) => warn!(
             "front door: {peer} turned away: MPD at {} {e:?}",
-            door.mpd_address
+            door.parts.mpd_address
         ),
     }
 }
@@ -113,7 +113,7 @@ impl<'a> Session<'a> {
             .set_write_timeout(Some(WRITE_TIMEOUT))
             .map_err(lost)?;
         let writer = client.try_clone().map_err(lost)?;
-        let (mpd, greeting) = MpdLink::open(&door.mpd_address, &door.stopping)?;
+        let (mpd, greeting) = MpdLink::open(&door.parts.mpd_address, &door.parts.stopping)?;
         let mut session = Session {
             door,
             client,
@@ -121,8 +121,11 @@ impl<'a> Session<'a> {
             out: BufWriter::with_capacity(64 << 10, writer),
             mpd,
             allowed: None,
-            lazy: LazyStore::new(&door.store_path, false),
-            budget: MinuteBudget::new(door.settings.reader_per_minute, "[front] reader_per_minute"),
+            lazy: LazyStore::new(&door.parts.store_path, false),
+            budget: MinuteBudget::new(
+                door.parts.settings.reader_per_minute,
+                "[front] reader_per_minute",
+            ),
         };
         session.write(&greeting)?;
         session.flush()?;
@@ -166,16 +169,7 @@ impl<'a> Session<'a> {
         match self.inbox.fill(&mut self.client) {
             Ok(0) => Ok(self.inbox.is_full()),
             Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(true)
-            }
+            Err(e) if crate::mpd::inbox::no_data_yet(&e) => Ok(true),
             Err(_) => Ok(false),
         }
     }
@@ -184,7 +178,7 @@ impl<'a> Session<'a> {
     fn wait(&mut self) -> Result<Ready, Failure> {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         loop {
-            if self.door.stopping.load(Ordering::SeqCst) {
+            if self.door.parts.stopping.load(Ordering::SeqCst) {
                 return Err(Failure::Stopped);
             }
             if self.mpd.has_buffered() {
@@ -421,12 +415,12 @@ impl<'a> Session<'a> {
 
     /// The id of one of this server's song URLs.
     pub fn our_song(&self, uri: &str) -> Option<VideoId> {
-        self.door.entries.id_of(uri)
+        self.door.parts.entries.id_of(uri)
     }
 
     /// The node a path names under the virtual directory.
     pub fn node(&self, path: &str) -> Option<Node> {
-        Node::of(path, self.door.settings.directory())
+        Node::of(path, self.door.parts.settings.directory())
     }
 
     /// Whether the front door answers this command itself.
@@ -457,7 +451,7 @@ impl<'a> Session<'a> {
 
     /// Whether a search adds YouTube Music's songs to MPD's.
     fn merges(&self, args: &[String]) -> bool {
-        self.door.settings.search_limit > 0
+        self.door.parts.settings.search_limit > 0
             && filter::asked(args).is_ok_and(|asked| asked.words.is_some())
     }
 

@@ -125,7 +125,7 @@ impl Session<'_> {
                 continue;
             };
             if wanted.as_ref().is_none_or(|w| *w == value) {
-                let url = self.door.entries.song(&track).url;
+                let url = self.door.parts.entries.song(&track).url;
                 text.push_str(&format!("file: {url}\nsticker: {name}={value}\n"));
             }
         }
@@ -191,7 +191,13 @@ impl Session<'_> {
             return Ok(());
         };
         let door = self.door;
-        let Some(music) = door.sources.music.as_ref().filter(|m| m.has_cookies()) else {
+        let Some(music) = door
+            .parts
+            .sources
+            .music
+            .as_ref()
+            .filter(|m| m.has_cookies())
+        else {
             log::info!("front door: {id} rated {rating:?} here only: no cookies for YouTube Music");
             return Ok(());
         };

@@ -111,18 +111,7 @@ pub struct Listing {
     pub songs: Vec<Track>,
 }
 
-/// A name usable as one path segment.
-pub fn segment(name: &str) -> String {
-    let name: String = name
-        .chars()
-        .map(|c| match c {
-            '/' | '\\' => '-',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect();
-    name.trim().to_owned()
-}
+pub use crate::catalog::model::one_segment as segment;
 
 /// The songs of a stored playlist, in order (ids the store lacks as bare
 /// entries).

@@ -1254,3 +1254,19 @@ pub fn alone() -> std::sync::MutexGuard<'static, ()> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// A jar with the account's cookies (and one of another site's).
+pub fn jar(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("cookies.txt");
+    std::fs::write(
+        &path,
+        "# Netscape HTTP Cookie File\n\
+         .youtube.com\tTRUE\t/\tTRUE\t0\tSAPISID\tsapi/sid123\n\
+         .youtube.com\tTRUE\t/\tTRUE\t0\tSID\tthe-sid\n\
+         .google.com\tTRUE\t/\tTRUE\t0\tNID\tnot-for-youtube\n",
+    )
+    .expect("jar");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    path
+}
