@@ -116,6 +116,8 @@ pub struct Beside {
     pub reader: Option<Music>,
     /// Where heard songs are reported, when `[youtube] report_history` is on.
     pub history: Option<History>,
+    /// The front door, when `[front] listen` is set.
+    pub front: Option<std::sync::Arc<super::front::FrontStatus>>,
 }
 
 /// `/health`'s `"reader"`: how the last calls to YouTube Music's API went.
@@ -139,6 +141,8 @@ impl Status for Beside {
         let mut fields = self.ahead.health();
         fields.insert("warnings".into(), self.warnings.clone().into());
         fields.insert("reader".into(), reader_health(self.reader.as_ref()));
+        let front = self.front.as_ref().map(|f| f.health());
+        fields.insert("front".into(), front.unwrap_or_default());
         fields
     }
 

@@ -96,12 +96,6 @@ impl App {
         let entries = QueueEntries::of(config, Some(port));
         let sources = sources(config, entries.public());
         let warnings = start_warnings(config);
-        let beside = Beside {
-            ahead: start_ahead(config, &parts, &entries, &sources)?,
-            warnings: warnings.clone(),
-            reader: sources.music.clone(),
-            history: start_history(&sources, &parts)?,
-        };
         let front = front::start(front::FrontParts {
             settings: config.front.clone(),
             mpd_address: config.mpd.address().unwrap_or_default().to_owned(),
@@ -110,8 +104,15 @@ impl App {
             tracks: Arc::clone(&parts.tracks),
             store_path: config.store.path.clone(),
             stopping: Arc::clone(&parts.stopping),
-        })?
-        .map(|door| door.addr);
+        })?;
+        let beside = Beside {
+            ahead: start_ahead(config, &parts, &entries, &sources)?,
+            warnings: warnings.clone(),
+            reader: sources.music.clone(),
+            history: start_history(&sources, &parts)?,
+            front: front.as_ref().map(|door| Arc::clone(&door.status)),
+        };
+        let front = front.map(|door| door.addr);
         start_playlists(config, &parts, &sources)?;
         start_library_sync(config, &parts, &sources)?;
         start_tidy(config, &parts)?;

@@ -462,6 +462,9 @@ fn a_thousand_connections_and_an_endless_line_leave_memory_bounded_and_mpd_servi
         .iter()
         .any(|l| l.contains("[front] max_connections"))));
     assert!(mpd.mpc(&["status"]).contains("volume"));
+    let seen = health(served.addr);
+    assert!(seen["front"]["turned_away"].as_u64() > Some(0), "{seen}");
+    assert_eq!(seen["front"]["listen"], front.to_string());
     let during = proc_status(pid, "VmRSS:");
     eprintln!("front door RSS: {before} KiB before, {during} KiB with 1,000 connections");
     assert!(

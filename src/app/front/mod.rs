@@ -16,7 +16,7 @@ mod tree;
 use std::collections::VecDeque;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -43,7 +43,30 @@ pub struct Door {
     /// The latest searches: the query, and the ids found.
     searches: Mutex<VecDeque<(String, Vec<VideoId>)>>,
     leads: Mutex<tree::Leads>,
-    live: AtomicUsize,
+    status: Arc<FrontStatus>,
+}
+
+/// What `/health` says of the front door (`"front"`).
+#[derive(Debug)]
+pub struct FrontStatus {
+    pub addr: SocketAddr,
+    /// Clients connected now.
+    pub live: AtomicUsize,
+    /// Clients served since the start.
+    pub served: AtomicU64,
+    /// Clients closed at once at `max_connections`.
+    pub turned_away: AtomicU64,
+}
+
+impl FrontStatus {
+    pub fn health(&self) -> serde_json::Value {
+        serde_json::json!({
+            "listen": self.addr.to_string(),
+            "connections": self.live.load(Ordering::Relaxed),
+            "served": self.served.load(Ordering::Relaxed),
+            "turned_away": self.turned_away.load(Ordering::Relaxed),
+        })
+    }
 }
 
 /// What a call to YouTube Music is made with.
@@ -66,6 +89,7 @@ pub struct FrontParts {
 /// The running front door.
 pub struct FrontDoor {
     pub addr: SocketAddr,
+    pub status: Arc<FrontStatus>,
 }
 
 /// Binds `[front] listen` and starts accepting; `None` when it is empty.
@@ -85,11 +109,17 @@ pub fn start(parts: FrontParts) -> Result<Option<FrontDoor>> {
     listener
         .set_nonblocking(true)
         .map_err(|e| Error::io("cannot set up the front door", e))?;
+    let status = Arc::new(FrontStatus {
+        addr,
+        live: AtomicUsize::new(0),
+        served: AtomicU64::new(0),
+        turned_away: AtomicU64::new(0),
+    });
     let door = Arc::new(Door {
         parts,
         searches: Mutex::new(VecDeque::new()),
         leads: Mutex::new(tree::Leads::default()),
-        live: AtomicUsize::new(0),
+        status: Arc::clone(&status),
     });
     thread::Builder::new()
         .name("front-door".into())
@@ -98,7 +128,7 @@ pub fn start(parts: FrontParts) -> Result<Option<FrontDoor>> {
     info!(
         "front door listening on {addr} (MPD clients: YouTube Music in their browser and search)"
     );
-    Ok(Some(FrontDoor { addr }))
+    Ok(Some(FrontDoor { addr, status }))
 }
 
 fn accept(listener: &TcpListener, door: &Arc<Door>) {
@@ -127,7 +157,9 @@ fn accept(listener: &TcpListener, door: &Arc<Door>) {
             }
         };
         let max = door.parts.settings.max_connections;
-        if door.live.load(Ordering::SeqCst) >= max {
+        let status = &door.status;
+        if status.live.load(Ordering::SeqCst) >= max {
+            status.turned_away.fetch_add(1, Ordering::Relaxed);
             // Closed at once, as MPD closes past its own max_connections.
             match std::mem::replace(&mut full_said, true) {
                 false => warn!(
@@ -140,17 +172,18 @@ fn accept(listener: &TcpListener, door: &Arc<Door>) {
             continue;
         }
         full_said = false;
-        door.live.fetch_add(1, Ordering::SeqCst);
+        status.live.fetch_add(1, Ordering::SeqCst);
+        status.served.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::clone(door);
         let started = thread::Builder::new()
             .name("front-conn".into())
             .stack_size(STACK)
             .spawn(move || {
                 session::serve(&shared, client, peer);
-                shared.live.fetch_sub(1, Ordering::SeqCst);
+                shared.status.live.fetch_sub(1, Ordering::SeqCst);
             });
         if let Err(e) = started {
-            door.live.fetch_sub(1, Ordering::SeqCst);
+            status.live.fetch_sub(1, Ordering::SeqCst);
             warn!("front door: cannot start a connection thread: {e}");
         }
     }
