@@ -47,9 +47,12 @@ impl Front {
             &format!("cookies_file = {:?}", jar.display().to_string()),
             &api.section(""),
         );
+        let front = match extra.split_once("[front]\n") {
+            Some((before, keys)) => format!("{before}[front]\nlisten = \"127.0.0.1:0\"\n{keys}"),
+            None => format!("{extra}\n[front]\nlisten = \"127.0.0.1:0\"\n"),
+        };
         let proxy = Proxy::start_with(&format!(
-            "{resolver}[mpd]\naddress = {:?}\nwarm_ahead = 0\n{extra}\n\
-             [front]\nlisten = \"127.0.0.1:0\"\n",
+            "{resolver}[mpd]\naddress = {:?}\nwarm_ahead = 0\n{front}",
             mpd.address()
         ));
         Front {
@@ -695,4 +698,28 @@ fn python_mpd2_mixes_relayed_and_answered_commands_in_lists_and_idles_through_th
     ] {
         assert!(out.contains(&want), "{want:?} in {out}");
     }
+}
+
+#[test]
+fn calls_to_youtube_music_are_bounded_per_connection_and_for_all_of_them() {
+    if skip_mpd_test(&["mpd"]) {
+        return;
+    }
+    let f = Front::start("", "[front]\nreader_per_minute = 2\n");
+    let mut one = connect(f.proxy.front());
+    let mut songs = Vec::new();
+    for query in ["a", "b", "c"] {
+        one.write_all(format!("search any \"{query}\"\n").as_bytes())
+            .expect("send");
+        let got = String::from_utf8_lossy(&answer(&mut one)).into_owned();
+        assert!(got.ends_with("OK\n"), "{got}");
+        songs.push(got.matches("/proxy/").count());
+    }
+    assert_eq!(songs, [20, 20, 0], "the third is MPD's answer alone");
+    assert_eq!(f.api.seen_at("search").len(), 2);
+    // Other connections: together at most four connections' worth (8).
+    for n in 0..8 {
+        f.front_cmd(&format!("search any \"more {n}\""));
+    }
+    assert_eq!(f.api.seen_at("search").len(), 8, "2 + 6 more, then none");
 }

@@ -44,7 +44,13 @@ pub struct Door {
     searches: Mutex<VecDeque<(String, Vec<VideoId>)>>,
     leads: Mutex<tree::Leads>,
     status: Arc<FrontStatus>,
+    /// All connections' calls together: four connections' worth, so many
+    /// clients at once cannot spend the owner's cookies many times over.
+    pub all_calls: Mutex<crate::app::budget::MinuteBudget>,
 }
+
+/// How many connections' budgets all of them share.
+pub const SHARED_BUDGETS: usize = 4;
 
 /// What `/health` says of the front door (`"front"`).
 #[derive(Debug)]
@@ -116,10 +122,14 @@ pub fn start(parts: FrontParts) -> Result<Option<FrontDoor>> {
         turned_away: AtomicU64::new(0),
     });
     let door = Arc::new(Door {
-        parts,
         searches: Mutex::new(VecDeque::new()),
         leads: Mutex::new(tree::Leads::default()),
+        all_calls: Mutex::new(crate::app::budget::MinuteBudget::new(
+            parts.settings.reader_per_minute * SHARED_BUDGETS,
+            "[front] reader_per_minute, times 4 for all connections",
+        )),
         status: Arc::clone(&status),
+        parts,
     });
     thread::Builder::new()
         .name("front-door".into())

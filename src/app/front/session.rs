@@ -401,15 +401,21 @@ impl<'a> Session<'a> {
         self.lazy.get().map_err(Refusal::from)
     }
 
-    /// Takes one call to YouTube Music from this connection's budget.
+    /// Takes one call to YouTube Music from this connection's budget and
+    /// from all connections'.
     pub fn may_call(&mut self, what: &str) -> Result<(), Refusal> {
-        match self.budget.take(Instant::now()) {
-            true => Ok(()),
-            false => Err(Refusal(
+        let now = Instant::now();
+        let what = format!("{what} not read");
+        if !self.budget.take(now) {
+            return Err(Refusal(
                 ACK_SYSTEM,
-                self.budget
-                    .refused("front door", &format!("{what} not read")),
-            )),
+                self.budget.refused("front door", &what),
+            ));
+        }
+        let mut all = self.door.all_calls.lock().expect("budget lock poisoned");
+        match all.take(now) {
+            true => Ok(()),
+            false => Err(Refusal(ACK_SYSTEM, all.refused("front door", &what))),
         }
     }
 
