@@ -317,10 +317,7 @@ impl<'a> Session<'a> {
             lines.push(line);
         }
         let parsed: Vec<Option<Vec<String>>> = lines.iter().map(|l| command_words(l)).collect();
-        let any_ours = parsed
-            .iter()
-            .flatten()
-            .any(|w| self.is_ours(w) || w[0] == "idle");
+        let any_ours = parsed.iter().flatten().any(|w| self.is_ours(w));
         if !any_ours {
             let begin: &[u8] = match ok {
                 true => b"command_list_ok_begin\n",
