@@ -42,6 +42,23 @@ pub struct QueueSong {
     pub album: Option<String>,
 }
 
+impl QueueSong {
+    /// The `addtagid` commands that give queue entry `id` this song's
+    /// tags (those it has).
+    pub fn tag_commands(&self, id: u64) -> Vec<String> {
+        let album = self.album.as_deref().unwrap_or("");
+        [
+            ("Artist", self.artist.as_str()),
+            ("Title", self.title.as_str()),
+            ("Album", album),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(tag, value)| format!("addtagid {id} {tag} {}", arg(value)))
+        .collect()
+    }
+}
+
 /// One entry of the queue, as `playlistinfo` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedFile {
@@ -78,16 +95,7 @@ impl Session {
             .collect::<Result<_>>()?;
         let mut tags = Vec::new();
         for (id, song) in ids.iter().zip(songs) {
-            let album = song.album.as_deref().unwrap_or("");
-            for (tag, value) in [
-                ("Artist", song.artist.as_str()),
-                ("Title", &song.title),
-                ("Album", album),
-            ] {
-                if !value.trim().is_empty() {
-                    tags.push(format!("addtagid {id} {tag} {}", arg(value)));
-                }
-            }
+            tags.extend(song.tag_commands(*id));
         }
         if play {
             tags.push(format!("playid {}", ids[0]));

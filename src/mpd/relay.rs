@@ -34,6 +34,8 @@ pub enum End {
 
 /// A parsed answer: its pairs, or MPD's refusal.
 pub type Asked = Result<Vec<(String, String)>, Ack>;
+/// A list's answers, one per command; or those before MPD's refusal, and it.
+pub type ListAnswers = Result<Vec<Vec<(String, String)>>, (Vec<Vec<(String, String)>>, Ack)>;
 
 pub struct MpdLink {
     stream: Stream,
@@ -87,17 +89,44 @@ impl MpdLink {
         self.read_asked()
     }
 
+    /// Sends `commands` as one `command_list_ok_begin` list and reads
+    /// one answer per command; MPD's `ACK` (which ends the list) instead,
+    /// with the answers before it.
+    pub fn ask_list(&mut self, commands: &[String]) -> Result<ListAnswers, Failure> {
+        let mut text = String::from("command_list_ok_begin\n");
+        for command in commands {
+            text.push_str(command);
+            text.push('\n');
+        }
+        text.push_str("command_list_end\n");
+        self.send(text.as_bytes())?;
+        let mut answers = Vec::with_capacity(commands.len());
+        let mut pairs = Vec::new();
+        let mut budget = Budget::COMMAND;
+        loop {
+            match self.next_answer_line(&mut budget)? {
+                Line::Ok => return Ok(Ok(answers)),
+                Line::ListOk => answers.push(std::mem::take(&mut pairs)),
+                Line::Ack(ack) => return Ok(Err((answers, ack))),
+                Line::Pair(key, value) => pairs.push((key, value)),
+            }
+        }
+    }
+
+    fn next_answer_line(&mut self, budget: &mut Budget) -> Result<Line, Failure> {
+        let line = self.line(budget.max_line())?;
+        budget
+            .take(line.len() + 1)
+            .map_err(|e| Failure::Lost(e.0))?;
+        protocol::parse_line(&String::from_utf8_lossy(&line)).map_err(|e| Failure::Lost(e.0))
+    }
+
     /// Reads one answer as pairs, within [`Budget::COMMAND`].
     pub fn read_asked(&mut self) -> Result<Asked, Failure> {
         let mut budget = Budget::COMMAND;
         let mut pairs = Vec::new();
         loop {
-            let line = self.line(budget.max_line())?;
-            budget
-                .take(line.len() + 1)
-                .map_err(|e| Failure::Lost(e.0))?;
-            let text = String::from_utf8_lossy(&line);
-            match protocol::parse_line(&text).map_err(|e| Failure::Lost(e.0))? {
+            match self.next_answer_line(&mut budget)? {
                 Line::Ok => return Ok(Ok(pairs)),
                 Line::Ack(ack) => return Ok(Err(ack)),
                 Line::Pair(key, value) => pairs.push((key, value)),

@@ -723,3 +723,42 @@ fn calls_to_youtube_music_are_bounded_per_connection_and_for_all_of_them() {
     }
     assert_eq!(f.api.seen_at("search").len(), 8, "2 + 6 more, then none");
 }
+
+#[test]
+fn a_directory_of_600_songs_goes_in_tagged_in_a_few_round_trips() {
+    if skip_mpd_test(&["mpd", "mpc"]) {
+        return;
+    }
+    let f = Front::start("", "");
+    let listed: Vec<icyproxy::catalog::model::ListedTrack> = (0..600)
+        .map(|n| icyproxy::catalog::model::ListedTrack {
+            video_id: icyproxy::video_id::VideoId::parse(&ytmusic::video_id("many", n))
+                .expect("id"),
+            tags: icyproxy::catalog::tags::Tags {
+                artist: format!("Many {n}"),
+                title: format!("Song {n}"),
+                ..Default::default()
+            },
+        })
+        .collect();
+    let mut store = icyproxy::catalog::store::TrackStore::open(&f.proxy.db_path).expect("store");
+    store
+        .replace_playlist("Big", None, &listed)
+        .expect("playlist");
+    drop(store);
+    f.ok(&["add", "YouTube Music/Playlists/Big"]);
+    let queue = f.mpd.mpc(&["-f", TAGGED, "playlist"]);
+    let lines: Vec<&str> = queue.lines().collect();
+    assert_eq!(lines.len(), 600);
+    assert_eq!(lines[0], "Many 0 - Song 0");
+    assert_eq!(lines[599], "Many 599 - Song 599");
+    // Two lists per 500 songs, not two commands per song.
+    // A few lists (MPD logs each), not a round trip or two per song.
+    let lists = f
+        .mpd
+        .log_text()
+        .lines()
+        .filter(|l| l.ends_with("process command list"))
+        .count();
+    assert!((2..60).contains(&lists), "{lists} command lists");
+}

@@ -13,7 +13,7 @@ use crate::catalog::model::Track;
 use crate::catalog::tags::Tags;
 use crate::mpd::client::Failure;
 use crate::mpd::protocol::quote;
-use crate::mpd::relay::{Asked, MpdLink};
+use crate::mpd::relay::MpdLink;
 use crate::video_id::VideoId;
 
 /// A track for an id the store does not hold: the id as its title.
@@ -72,53 +72,54 @@ pub fn write_all(
 /// What adding songs came to: their ids, or MPD's refusal.
 pub type Added = Result<Vec<u64>, String>;
 
+/// Songs added per pair of command lists (well inside MPD's 2 MiB list).
+const BATCH: usize = 500;
+
 /// Adds `tracks` to the queue on the client's own connection, at
-/// `position` and after (`None`: the end), each with `addid` then its tags
-/// with `addtagid`, as icyproxy's own queue entries are. MPD's refusal
-/// (no `add` permission, a full queue) is given back as its `ACK` line.
+/// `position` and after (`None`: the end), tagged as icyproxy's own queue
+/// entries are: per batch, one command list of `addid`s, then one of
+/// their `addtagid`s. MPD's refusal (no `add` permission, a full queue)
+/// is given back as its `ACK` line; the songs before it stay added.
 pub fn add(
     link: &mut MpdLink,
     entries: &QueueEntries,
     tracks: &[Track],
     position: Option<&str>,
 ) -> Result<Added, Failure> {
-    let mut ids = Vec::with_capacity(tracks.len());
-    for (n, track) in tracks.iter().enumerate() {
-        let song = entries.song(track);
-        let Some(url) = quote(&song.url) else {
-            continue;
+    let songs: Vec<_> = tracks
+        .iter()
+        .map(|t| entries.song(t))
+        .filter(|s| quote(&s.url).is_some())
+        .collect();
+    let mut ids = Vec::with_capacity(songs.len());
+    for (batch_no, batch) in songs.chunks(BATCH).enumerate() {
+        let adds: Vec<String> = batch
+            .iter()
+            .enumerate()
+            .map(|(n, song)| {
+                let at = position
+                    .map(|p| shifted(p, batch_no * BATCH + n))
+                    .unwrap_or_default();
+                format!("addid {}{at}", quote(&song.url).unwrap_or_default())
+            })
+            .collect();
+        let answers = match link.ask_list(&adds)? {
+            Ok(answers) => answers,
+            Err((_, ack)) => return Ok(Err(format!("ACK {}", ack.text))),
         };
-        let at = position.map(|p| shifted(p, n)).unwrap_or_default();
-        let id = match link.ask(&format!("addid {url}{at}"))? {
-            Ok(pairs) => pairs
+        let mut tags = Vec::new();
+        for (pairs, song) in answers.iter().zip(batch) {
+            let id = pairs
                 .iter()
                 .find(|(k, _)| k == "Id")
-                .and_then(|(_, v)| v.parse::<u64>().ok()),
-            Err(ack) => return Ok(Err(format!("ACK {}", ack.text))),
-        };
-        let Some(id) = id else {
-            return Err(Failure::Lost("MPD answered addid without an Id".into()));
-        };
-        ids.push(id);
-        let mut tags = Vec::new();
-        for (tag, value) in [
-            ("Artist", song.artist.as_str()),
-            ("Title", song.title.as_str()),
-            ("Album", song.album.as_deref().unwrap_or("")),
-        ] {
-            if let Some(value) = Some(value.trim()).filter(|v| !v.is_empty()).and_then(quote) {
-                tags.push(format!("addtagid {id} {tag} {value}"));
-            }
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+                .ok_or_else(|| Failure::Lost("MPD answered addid without an Id".into()))?;
+            ids.push(id);
+            tags.extend(song.tag_commands(id));
         }
         if !tags.is_empty() {
-            let list = format!(
-                "command_list_begin\n{}\ncommand_list_end\n",
-                tags.join("\n")
-            );
-            link.send(list.as_bytes())?;
-            let answer: Asked = link.read_asked()?;
-            if let Err(ack) = answer {
-                log::debug!("front door: tags of {} not set: {ack}", track.video_id);
+            if let Err((_, ack)) = link.ask_list(&tags)? {
+                log::debug!("front door: tags not all set: {ack}");
             }
         }
     }
