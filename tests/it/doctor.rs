@@ -604,3 +604,42 @@ fn serve_says_at_start_what_is_missing() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn the_front_door_address_is_free_or_icyproxys_never_mpds_own() {
+    if skip_mpd_test(&["mpd"]) {
+        return;
+    }
+    let s = Setup::new();
+    let mpd = Mpd::started("");
+    let other = Mpd::started("");
+    let config = |listen: &str| {
+        format!(
+            "[resolver]\ncommand = []\n[mpd]\naddress = \"{}\"\n[front]\nlisten = \"{listen}\"\n",
+            mpd.address()
+        )
+    };
+    s.config(&config(&format!(
+        "127.0.0.1:{}",
+        crate::common::free_port()
+    )));
+    let (status, detail, _) = s.doctor().check("front");
+    assert_eq!(status, "ok", "{detail}");
+    assert!(detail.contains("is free"), "{detail}");
+
+    s.config(&config(&other.address()));
+    s.doctor()
+        .fails("front", "MPD itself answers on", "move MPD to another port");
+    s.config(&config(&mpd.address()));
+    s.doctor()
+        .fails("front", "[front] listen is [mpd] address", "move MPD");
+
+    let proxy = crate::common::Proxy::start_with(&format!(
+        "[mpd]\naddress = \"{}\"\n[front]\nlisten = \"127.0.0.1:0\"\n",
+        mpd.address()
+    ));
+    s.config(&config(&proxy.front().to_string()));
+    let (status, detail, _) = s.doctor().check("front");
+    assert_eq!(status, "ok", "{detail}");
+    assert!(detail.contains("front door already answers"), "{detail}");
+}

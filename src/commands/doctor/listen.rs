@@ -94,3 +94,84 @@ fn running_icyproxy(config: &Config) -> Option<Running> {
     let database = health["database"].as_str().map(PathBuf::from);
     Some(Running { warnings, database })
 }
+
+/// `[front] listen`, when set: free, or icyproxy's front door answers
+/// there (its root lists the virtual directory); MPD itself there, or
+/// another program, is a failure.
+pub fn front(config: &Config) -> Option<Check> {
+    let listen = config.front.listen()?;
+    if config.mpd.address() == Some(listen) {
+        return Some(Check::fail(
+            "front",
+            format!("[front] listen is [mpd] address ({listen})"),
+            "move MPD to another port or its socket, and set [mpd] address to that",
+        ));
+    }
+    match TcpListener::bind(listen) {
+        Ok(listener) => {
+            drop(listener);
+            return Some(Check::ok(
+                "front",
+                format!("{listen} is free: MPD clients connect there for YouTube Music"),
+            ));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {}
+        Err(e) => {
+            return Some(Check::fail(
+                "front",
+                format!("cannot listen on {listen}: {e}"),
+                "choose another [front] listen (ports below 1024 need privileges)",
+            ));
+        }
+    }
+    Some(match root_of(listen) {
+        Some(root) if root.contains(&format!("directory: {}\n", config.front.directory())) => {
+            Check::ok(
+                "front",
+                format!("icyproxy's front door already answers on {listen}"),
+            )
+        }
+        Some(_) => Check::fail(
+            "front",
+            format!("MPD itself answers on {listen}, not icyproxy's front door"),
+            "move MPD to another port or its socket (mpd.conf), set [mpd] address to it, \
+             and restart both",
+        ),
+        None => Check::fail(
+            "front",
+            format!("{listen} is taken by another program"),
+            "stop it, or choose another [front] listen",
+        ),
+    })
+}
+
+/// The answer to `lsinfo` of whatever speaks MPD's protocol at `addr`.
+fn root_of(addr: &str) -> Option<String> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::time::Duration;
+    let addr: std::net::SocketAddr = addr.parse().ok()?;
+    let target = match addr.ip().is_unspecified() {
+        true => std::net::SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        false => addr,
+    };
+    let stream = std::net::TcpStream::connect_timeout(&target, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    if !line.starts_with("OK MPD ") {
+        return None;
+    }
+    reader.get_mut().write_all(b"lsinfo\nclose\n").ok()?;
+    let mut answer = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 || answer.len() > 1 << 20 {
+            return Some(answer);
+        }
+        if line == "OK\n" || line.starts_with("ACK") {
+            return Some(answer);
+        }
+        answer.push_str(&line);
+    }
+}

@@ -61,5 +61,6 @@ pub fn run(config: &Config) -> Vec<Check> {
     }
     checks.extend(mpd::mpd(config));
     checks.extend(listen::listen(config));
+    checks.extend(listen::front(config));
     checks
 }
