@@ -837,6 +837,8 @@ pub struct Served {
     log: mpsc::Receiver<String>,
     lines: Vec<String>,
     pub dir: tempfile::TempDir,
+    /// The front door's port, when one was put before the test's MPD.
+    front: Option<u16>,
 }
 
 impl Served {
@@ -848,7 +850,12 @@ impl Served {
     /// a server that was killed).
     pub fn start_in(dir: tempfile::TempDir, config: &str, prefix: &[&str]) -> Served {
         let cfg = dir.path().join("proxy.toml");
-        let mpd = no_mpd_unless_asked(config);
+        let mut mpd = no_mpd_unless_asked(config);
+        let before_mpd = mpd::mpd_port_in(config)
+            .filter(|_| mpd::through_front() && !config.contains("[front]"));
+        if before_mpd.is_some() {
+            mpd.push_str("\n[front]\nlisten = \"127.0.0.1:0\"\n");
+        }
         std::fs::write(
             &cfg,
             format!("[store]\npath = \"tracks.db\"\n{config}{mpd}"),
@@ -885,6 +892,7 @@ impl Served {
             log: rx,
             lines: Vec::new(),
             dir,
+            front: None,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -893,6 +901,16 @@ impl Served {
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .unwrap_or_else(|_| panic!("no 'listening on' line: {:?}", served.lines));
             served.lines.push(line.clone());
+            if let (Some(mpd_port), Some(front)) = (
+                before_mpd,
+                line.split("front door listening on ")
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|a| a.parse::<SocketAddr>().ok()),
+            ) {
+                mpd::register_front(mpd_port, front.port());
+                served.front = Some(front.port());
+            }
             if let Some(url) = line.split("listening on http://").nth(1) {
                 served.addr = url.trim().parse().expect("address");
                 return served;
@@ -952,6 +970,9 @@ impl Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
+        if let Some(front) = self.front {
+            mpd::unregister_front(front);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
