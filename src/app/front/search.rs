@@ -109,6 +109,7 @@ impl Session<'_> {
         let limit = self.door.parts.settings.search_limit;
         match self.find_songs(query, limit) {
             Ok(found) => {
+                self.search_failed_said = false;
                 log::info!(
                     "front door: search {query:?}: {} songs from YouTube Music",
                     found.len()
@@ -116,9 +117,11 @@ impl Session<'_> {
                 found
             }
             Err(refusal) => {
-                let level = match refusal.0 {
-                    ACK_SYSTEM => log::Level::Warn,
-                    _ => log::Level::Info,
+                let first = !std::mem::replace(&mut self.search_failed_said, true);
+                let level = match (refusal.0, first) {
+                    (ACK_SYSTEM, true) => log::Level::Warn,
+                    (_, true) => log::Level::Info,
+                    (_, false) => log::Level::Debug,
                 };
                 log::log!(level, "front door: search {query:?}: {}", refusal.1);
                 Vec::new()

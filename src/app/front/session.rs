@@ -74,6 +74,9 @@ pub struct Session<'a> {
     allowed: Option<Allowed>,
     lazy: LazyStore,
     budget: MinuteBudget,
+    /// A failed search was said at warn on this connection (the rest of
+    /// the streak at debug: a search box can ask many times a minute).
+    pub search_failed_said: bool,
 }
 
 /// Serves one client until it leaves, MPD closes, or the server stops.
@@ -126,6 +129,7 @@ impl<'a> Session<'a> {
                 door.parts.settings.reader_per_minute,
                 "[front] reader_per_minute",
             ),
+            search_failed_said: false,
         };
         session.write(&greeting)?;
         session.flush()?;
