@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use icyproxy::catalog::model::ListedTrack;
+
 use crate::common::mpd::{Mpd, skip_mpd_test, wait_state};
 use crate::common::music::Music;
 use crate::common::music_files::Song;
@@ -98,6 +100,18 @@ fn mpc_at(addr: SocketAddr, args: &[&str]) -> Result<String, String> {
 
 const TAGGED: &str = "%artist% - %title%";
 
+/// A song as a stored playlist lists it.
+fn listed(id: &str, artist: &str, title: &str) -> ListedTrack {
+    ListedTrack {
+        video_id: icyproxy::video_id::VideoId::parse(id).expect("id"),
+        tags: icyproxy::catalog::tags::Tags {
+            artist: artist.into(),
+            title: title.into(),
+            ..Default::default()
+        },
+    }
+}
+
 #[test]
 fn a_search_box_finds_youtube_music_and_its_songs_go_in_tagged_and_play() {
     if skip_mpd_test(&["mpd", "mpc"]) {
@@ -171,17 +185,10 @@ fn the_root_shows_the_directory_and_liked_songs_list_and_add_whole() {
         return;
     }
     let f = Front::start("", "");
-    let listed: Vec<icyproxy::catalog::model::ListedTrack> = (0..3)
+    let listed: Vec<ListedTrack> = (0..3)
         .map(|n| {
             let (id, title, artist) = ytmusic::search_song(n);
-            icyproxy::catalog::model::ListedTrack {
-                video_id: icyproxy::video_id::VideoId::parse(&id).expect("id"),
-                tags: icyproxy::catalog::tags::Tags {
-                    artist,
-                    title,
-                    ..Default::default()
-                },
-            }
+            listed(&id, &artist, &title)
         })
         .collect();
     let mut store = icyproxy::catalog::store::TrackStore::open(&f.proxy.db_path).expect("store");
@@ -504,14 +511,7 @@ fn albums_artists_mixes_and_the_radio_are_read_when_listed() {
     );
 
     // Artists come from the library's songs; each lists its page.
-    let listed = vec![icyproxy::catalog::model::ListedTrack {
-        video_id: icyproxy::video_id::VideoId::parse("seedsong001").expect("id"),
-        tags: icyproxy::catalog::tags::Tags {
-            artist: "Page Artist".into(),
-            title: "Seed".into(),
-            ..Default::default()
-        },
-    }];
+    let listed = vec![listed("seedsong001", "Page Artist", "Seed")];
     let mut store = icyproxy::catalog::store::TrackStore::open(&f.proxy.db_path).expect("store");
     store
         .replace_playlist("Liked songs", None, &listed)
@@ -730,15 +730,10 @@ fn a_directory_of_600_songs_goes_in_tagged_in_a_few_round_trips() {
         return;
     }
     let f = Front::start("", "");
-    let listed: Vec<icyproxy::catalog::model::ListedTrack> = (0..600)
-        .map(|n| icyproxy::catalog::model::ListedTrack {
-            video_id: icyproxy::video_id::VideoId::parse(&ytmusic::video_id("many", n))
-                .expect("id"),
-            tags: icyproxy::catalog::tags::Tags {
-                artist: format!("Many {n}"),
-                title: format!("Song {n}"),
-                ..Default::default()
-            },
+    let listed: Vec<ListedTrack> = (0..600)
+        .map(|n| {
+            let id = ytmusic::video_id("many", n);
+            listed(&id, &format!("Many {n}"), &format!("Song {n}"))
         })
         .collect();
     let mut store = icyproxy::catalog::store::TrackStore::open(&f.proxy.db_path).expect("store");
