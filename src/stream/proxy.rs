@@ -404,12 +404,7 @@ impl<'s, 'a> Stream<'s, 'a> {
             }
             other => other,
         }?;
-        match piece.total {
-            Some(t) if t == total => Ok(piece),
-            _ => Err(Error::UpstreamInvalid(
-                "upstream changed the file mid-stream".into(),
-            )),
-        }
+        piece.of_total(total)
     }
 
     /// One request for `[from, to)` with the current URL.

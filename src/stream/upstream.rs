@@ -86,6 +86,19 @@ pub struct Piece {
     pub total: Option<u64>,
 }
 
+impl Piece {
+    /// This piece, if it is of the same file as the first: a later piece
+    /// of another length means upstream changed the file mid-stream.
+    pub fn of_total(self, total: u64) -> Result<Piece> {
+        match self.total == Some(total) {
+            true => Ok(self),
+            false => Err(Error::UpstreamInvalid(
+                "upstream changed the file mid-stream".into(),
+            )),
+        }
+    }
+}
+
 impl Upstream {
     /// The agent for `[upstream]`. Fails only on a bad `ca_file`.
     pub fn new(settings: &UpstreamSettings) -> Result<Upstream> {

@@ -92,11 +92,9 @@ impl Fetch<'_> {
                     total: Some(total),
                 };
                 let mut open = |from: u64, to: u64| {
-                    let piece = self.upstream.open_piece(url, from, to, headers)?;
-                    match piece.total == Some(total) {
-                        true => Ok(piece),
-                        false => Err(Error::UpstreamInvalid("upstream changed the file".into())),
-                    }
+                    self.upstream
+                        .open_piece(url, from, to, headers)?
+                        .of_total(total)
                 };
                 let reader =
                     PieceReader::new(first, end, self.chunk_bytes, self.retries, &mut open)
